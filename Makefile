@@ -1,0 +1,45 @@
+# Two entry points: `make demo` and `make test`. Each builds .venv itself.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO := demo-data
+
+.PHONY: venv demo test browser-deps bench clean
+
+$(BIN)/reviews: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/reviews
+
+venv: $(BIN)/reviews
+
+# Debian's Chromium and a CJK font for the browser tests (never `playwright install`).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then \
+	  echo "installing chromium and fonts-noto-cjk (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+test: venv browser-deps
+	$(BIN)/python -m pytest -q
+
+demo: venv
+	rm -rf $(DEMO)
+	@echo '$$ reviews ingest samples/'
+	-REVIEWS_DATA=$(DEMO) $(BIN)/reviews ingest --quiet samples/
+	@echo; echo '$$ reviews list'
+	REVIEWS_DATA=$(DEMO) $(BIN)/reviews list
+	@echo; echo '$$ reviews show e051ad47 --section 8.1'
+	REVIEWS_DATA=$(DEMO) $(BIN)/reviews show e051ad47 --section 8.1
+	@echo; echo '$$ reviews check e051ad47'
+	-REVIEWS_DATA=$(DEMO) $(BIN)/reviews check e051ad47
+	@echo; echo '$$ reviews stats'
+	REVIEWS_DATA=$(DEMO) $(BIN)/reviews stats
+
+bench: venv
+	$(BIN)/python -m bench.ingest --sizes 1000 10000
+
+clean:
+	rm -rf $(VENV) $(DEMO) _site artifacts .pytest_cache

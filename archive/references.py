@@ -1,0 +1,80 @@
+"""Reference entries and their stable identity across reviews.
+
+The same work is cited as [3] in one review and [11] in another, and spelled with
+different punctuation, a ``（发布时间：…）`` suffix or a ``.pdf(1).md`` tail. ``ref_id`` maps
+all of those to one id; the raw spellings are kept on each :class:`Reference`.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from .model import Flag, Record, Reference
+
+# "[12] Title. 2025."  /  "12. Title"  /  "[12] Title"
+_ENTRY = re.compile(r"^\s*(?:\[(\d{1,4})\]|(\d{1,4})[.、)）])\s*(.*?)\s*$")
+_YEAR_TAIL = re.compile(r"[.。,，]?\s*((?:19|20)\d\d)\s*[.。]?\s*$")
+_PUBLISHED = re.compile(r"[（(]\s*发布时间\s*[:：][^）)]*[）)]")
+_FILE_TAIL = re.compile(r"(?:\.pdf)?(?:\s*[（(]\d+[）)])?(?:\.md)?\s*$", re.IGNORECASE)
+
+
+def parse_reference_line(line: str) -> tuple[int, str, int | None] | None:
+    """``"[3] Title. 2025."`` -> ``(3, "Title", 2025)``; ``None`` if not an entry."""
+    m = _ENTRY.match(line)
+    if not m:
+        return None
+    n = int(m.group(1) or m.group(2))
+    rest = m.group(3)
+    year = None
+    ym = _YEAR_TAIL.search(rest)
+    if ym and ym.start() > 0:
+        year = int(ym.group(1))
+        rest = rest[: ym.start()]
+    title = rest.strip().rstrip(".。").strip()
+    if not title:
+        return None
+    return n, title, year
+
+
+def normalize_title(title: str) -> str:
+    t = unicodedata.normalize("NFKC", title)
+    t = _PUBLISHED.sub("", t)
+    t = t.strip().rstrip(".。 ")
+    prev = None
+    while prev != t:  # "x.pdf(1).md", "x.pdf.md", "x(1)"
+        prev = t
+        stripped = _FILE_TAIL.sub("", t)
+        t = stripped if stripped else t
+    t = t.casefold()
+    return "".join(
+        ch for ch in t if not ch.isspace() and unicodedata.category(ch)[0] not in "PSZC"
+    )
+
+
+def ref_id(title: str) -> str:
+    key = normalize_title(title) or title
+    return "r" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
+def parse_reference_block(lines: list[str], scope: str, rec: Record) -> list[Reference]:
+    """Reference entries from the lines of a 参考文献 list (blank lines ignored)."""
+    out: list[Reference] = []
+    seen: set[int] = set()
+    where = f"{scope}" if scope else "references"
+    for line in lines:
+        if not line.strip():
+            continue
+        p = parse_reference_line(line)
+        if p is None:
+            rec.flags.append(Flag("bad-reference-line", where, line.strip()[:80]))
+            continue
+        n, title, year = p
+        if n in seen:
+            rec.flags.append(Flag("duplicate-reference", where, f"[{n}]"))
+            continue
+        seen.add(n)
+        if year is None and not scope:
+            rec.flags.append(Flag("reference-no-year", "references", f"[{n}]"))
+        out.append(Reference(n=n, title=title, year=year, raw=line.strip(), ref_id=ref_id(title), scope=scope))
+    return out

@@ -1,0 +1,153 @@
+"""Plain-text and JSON renderings of archive objects for the CLI (no I/O here)."""
+from __future__ import annotations
+
+import datetime as _dt
+from collections import Counter
+from dataclasses import asdict
+
+from .errors import ArchiveError
+from .model import ABSTRACT, Flag, Record, Section
+
+
+def check_date(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        _dt.date.fromisoformat(value)
+    except ValueError:
+        raise ArchiveError(f"{option} {value!r} is not a date (expected YYYY-MM-DD)") from None
+    return value
+
+
+def short(uuid: str) -> str:
+    return uuid[:8]
+
+
+# -- ingest -------------------------------------------------------------------------------
+def ingest_lines(rep) -> list[str]:
+    lines = [f"refused {src}: {reason}" for src, reason in rep.refused]
+    lines.extend(getattr(rep, "notes", []))
+    lines.append(
+        f"{rep.added} added, {rep.versions} new versions, {rep.unchanged} unchanged, {len(rep.refused)} refused"
+    )
+    return lines
+
+
+def ingest_dict(rep) -> dict:
+    return {
+        "added": rep.added,
+        "versions": rep.versions,
+        "unchanged": rep.unchanged,
+        "refused": [{"source": s, "reason": r} for s, r in rep.refused],
+        "changed": list(rep.changed),
+        "notes": list(getattr(rep, "notes", [])),
+    }
+
+
+# -- list / versions ------------------------------------------------------------------------
+def list_lines(rows) -> list[str]:
+    if not rows:
+        return ["no reviews"]
+    out = []
+    for r in rows:
+        extra = []
+        if r.versions > 1:
+            extra.append(f"{r.versions} versions")
+        if r.flags:
+            extra.append("flags: " + ",".join(r.flags))
+        tail = f"  ({'; '.join(extra)})" if extra else ""
+        out.append(f"{short(r.uuid)}  {r.received_at[:16]}  {r.topic}{tail}")
+    return out
+
+
+def summary_dict(r) -> dict:
+    return asdict(r)
+
+
+def version_dict(v) -> dict:
+    return asdict(v)
+
+
+def version_lines(vers) -> list[str]:
+    out = []
+    for v in vers:
+        mark = "*" if v.is_current else " "
+        out.append(
+            f"{mark} v{v.id}  接收时间 {v.received_at}  ingested {v.ingested_at}  "
+            f"{v.size} bytes {v.encoding or ''}  sha256 {v.sha256[:12]}  {v.source or ''}".rstrip()
+        )
+    out.append("(* = current: the latest 接收时间)")
+    return out
+
+
+# -- show -----------------------------------------------------------------------------------
+def subtree(rec: Record, number: str) -> list[Section]:
+    return [s for s in rec.sections if s.number == number or s.number.startswith(number + ".")]
+
+
+def section_text(rec: Record, number: str) -> str:
+    parts = []
+    for s in subtree(rec, number):
+        parts.append(f"{'#' * (s.depth + 1)} {s.number} {s.title}")
+        if s.body:
+            parts.append(s.body)
+    return "\n\n".join(parts)
+
+
+def show_text(rec: Record, vers) -> str:
+    cites = Counter((c.scope, c.n) for c in rec.citations if not c.dangling)
+    lines = [
+        rec.topic or rec.title or "(no topic)",
+        f"UUID      {rec.uuid}",
+        f"接收时间  {rec.received_at}",
+        f"versions  {len(vers)}  encoding {rec.encoding}",
+    ]
+    if rec.keywords:
+        lines.append("关键词    " + ", ".join(rec.keywords))
+    lines += ["", "Outline:"]
+    outlined = {s.number for s in rec.sections}
+    for o in rec.outline:
+        if not o.number:
+            continue
+        missing = "" if o.number in outlined else "   [missing from content]"
+        lines.append(f"{'  ' * o.depth}{o.number} {o.title}{missing}")
+    lines += ["", "Sections:"]
+    for s in rec.sections:
+        n = sum(1 for c in rec.citations if c.section == s.number)
+        lines.append(f"{'  ' * s.depth}{s.number} {s.title}  ({len(s.body)} chars, {n} citations)")
+    for scope in sorted({r.scope for r in rec.references}):
+        lines += ["", "References:" if not scope else f"References of chapter {scope}:"]
+        for r in rec.references:
+            if r.scope != scope:
+                continue
+            year = f" {r.year}" if r.year else ""
+            lines.append(f"  [{r.n}] {r.title}.{year}  (cited {cites[(scope, r.n)]}x, {r.ref_id})")
+    lines += ["", "Flags:"]
+    lines += [f"  {f.describe()}" for f in rec.flags] or ["  none"]
+    return "\n".join(lines)
+
+
+# -- check / stats ----------------------------------------------------------------------------
+def check_lines(flags: dict[str, list[Flag]], topics: dict[str, str]) -> list[str]:
+    out = []
+    total = 0
+    for uuid, fl in flags.items():
+        if not fl:
+            continue
+        out.append(f"{short(uuid)}  {topics.get(uuid, '')}")
+        out.extend(f"  {f.describe()}" for f in fl)
+        total += len(fl)
+    reviews = sum(1 for fl in flags.values() if fl)
+    out.append(f"{total} defects in {reviews} of {len(flags)} reviews" if flags else "no reviews")
+    return out
+
+
+def stats_lines(st: dict) -> list[str]:
+    keys = ["reviews", "versions", "references", "citations", "dangling", "flags"]
+    out = [f"{k:<11}{st.get(k, 0)}" for k in keys]
+    by_code = st.get("flags_by_code") or {}
+    out.extend(f"  {code:<24}{n}" for code, n in sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])))
+    return out
+
+
+__all__ = ["ABSTRACT"]

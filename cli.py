@@ -1,0 +1,272 @@
+"""`reviews`: the command-line shell over the archive, index and site APIs.
+
+Each command parses its options, calls the API and prints. Errors from the API
+(:class:`archive.errors.ArchiveError`) become one-line ``click.ClickException``s.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import click
+
+from archive import report
+from archive.config import data_dir as resolve_data_dir
+from archive.errors import ArchiveError
+from archive.store import Store
+
+
+def _version() -> str:
+    try:
+        return version("review-archive")
+    except PackageNotFoundError:  # running from a checkout without installing
+        return "0.1.0"
+
+
+class ArchiveGroup(click.Group):
+    """Turns API errors into one-line messages instead of tracebacks."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ArchiveError as e:
+            raise click.ClickException(str(e)) from None
+        except OSError as e:
+            raise click.ClickException(f"{e.filename or ''}: {e.strerror or e}".lstrip(": ")) from None
+
+
+def data_dir_option(f):
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="REVIEWS_DATA",
+        help="Archive folder (default: $REVIEWS_DATA, else the per-user data folder).",
+    )(f)
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON (full UUIDs) for scripts.")(f)
+
+
+def open_store(data_dir: Path | None) -> Store:
+    return Store.open(resolve_data_dir(data_dir))
+
+
+def echo_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+@click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="reviews")
+def main():
+    """A searchable archive of Chinese literature reviews (callback records).
+
+    \b
+    Example:
+      reviews ingest drop/ && reviews list --limit 5
+    """
+
+
+# -- ingest ---------------------------------------------------------------------------
+@main.command()
+@click.argument("paths", nargs=-1, required=False)
+@click.option("--glob", "pattern", default="*.txt", show_default=True, help="Files to take from folders.")
+@click.option("--watch", "watch_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Keep ingesting files that appear in this drop folder until Ctrl+C.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar; print only refusals and the summary.")
+@json_option
+@data_dir_option
+def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
+    """Ingest record files, folders (recursively) or - for standard input.
+
+    Records are deduplicated by UUID: the same bytes again change nothing, other
+    bytes under a known UUID become a new version. Files that are not records are
+    refused with the reason; every good record is still stored. Exit status 1 if
+    anything was refused.
+
+    \b
+    Examples:
+      reviews ingest records/ extra/000_a67d.txt
+      cat record.txt | reviews ingest -
+      reviews ingest --watch drop/
+    """
+    from archive.ingest import ingest as run_ingest, watch
+
+    if not paths and not watch_dir:
+        raise click.UsageError("give files, folders or - (standard input), or --watch DIR")
+    with open_store(data_dir) as store:
+        exit_code = 0
+        if paths:
+            rep = _ingest_with_progress(store, list(paths), pattern, quiet, as_json, run_ingest)
+            _after_ingest(store, rep, quiet, as_json)
+            exit_code = 1 if rep.refused else 0
+        if watch_dir:
+            click.echo(f"watching {watch_dir} for {pattern} (Ctrl+C to stop)", err=True)
+
+            def on_report(rep, path):
+                _after_ingest(store, rep, quiet, as_json)
+
+            try:
+                watch(store, watch_dir, glob=pattern, on_report=on_report)
+            except KeyboardInterrupt:
+                click.echo("stopped", err=True)
+        if exit_code:
+            sys.exit(exit_code)
+
+
+def _ingest_with_progress(store, paths, pattern, quiet, as_json, run_ingest):
+    stdin = click.get_binary_stream("stdin") if "-" in paths else None
+    show_bar = not quiet and not as_json and sys.stderr.isatty()
+    if not show_bar:
+        return run_ingest(store, paths, glob=pattern, stdin=stdin)
+    with click.progressbar(length=0, label="ingesting", file=sys.stderr, show_pos=True) as bar:
+        def progress(done, total, source):
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        return run_ingest(store, paths, glob=pattern, stdin=stdin, on_progress=progress)
+
+
+def _after_ingest(store, rep, quiet, as_json):
+    if as_json:
+        echo_json(report.ingest_dict(rep))
+    else:
+        for line in report.ingest_lines(rep):
+            click.echo(line)
+
+
+# -- list -----------------------------------------------------------------------------
+@main.command("list")
+@click.option("--topic", help="Only reviews whose topic contains this text.")
+@click.option("--since", metavar="DATE", help="Received on or after DATE (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Received on or before DATE (YYYY-MM-DD).")
+@click.option("--flag", help="Only reviews with this quality flag (e.g. truncated).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many reviews.")
+@json_option
+@data_dir_option
+def list_(topic, since, until, flag, limit, as_json, data_dir):
+    """List reviews, newest first.
+
+    \b
+    Example:
+      reviews list --topic 图像识别 --since 2025-11-01 --limit 20
+    """
+    since, until = report.check_date(since, "--since"), report.check_date(until, "--until")
+    with open_store(data_dir) as store:
+        rows = store.list(topic=topic, since=since, until=until, flag=flag, limit=limit)
+    if as_json:
+        echo_json([report.summary_dict(r) for r in rows])
+        return
+    for line in report.list_lines(rows):
+        click.echo(line)
+
+
+# -- show -----------------------------------------------------------------------------
+@main.command()
+@click.argument("review_id")
+@click.option("--section", metavar="PATH", help="Print this section (e.g. 3.1) with its subsections.")
+@click.option("--raw", is_flag=True, help="Print the original bytes exactly as delivered.")
+@click.option("--versions", is_flag=True, help="List every delivered version.")
+@click.option("--version-id", type=int, help="Show this stored version instead of the current one.")
+@json_option
+@data_dir_option
+def show(review_id, section, raw, versions, version_id, as_json, data_dir):
+    """Show one review: outline, sections, references, flags.
+
+    REVIEW_ID is a full UUID or a unique prefix of one.
+
+    \b
+    Examples:
+      reviews show e051ad47
+      reviews show e051ad47 --section 8.1
+      reviews show e051ad47 --raw > original.txt
+    """
+    with open_store(data_dir) as store:
+        uuid = store.resolve(review_id)
+        vers = store.versions(uuid)
+        if version_id is not None and version_id not in {v.id for v in vers}:
+            raise click.ClickException(f"review {uuid} has no version {version_id}; see --versions")
+        vid = version_id if version_id is not None else next(v.id for v in vers if v.is_current)
+        if raw:
+            out = click.get_binary_stream("stdout")
+            out.write(store.raw(vid))
+            out.flush()
+            return
+        rec = store.record(vid)
+    if versions:
+        if as_json:
+            echo_json([report.version_dict(v) for v in vers])
+        else:
+            for line in report.version_lines(vers):
+                click.echo(line)
+        return
+    if section:
+        if rec.section(section) is None:
+            known = ", ".join(s.number for s in rec.chapters())
+            raise click.ClickException(f"review {uuid[:8]} has no section {section} (chapters: {known})")
+        if as_json:
+            echo_json([s.__dict__ for s in report.subtree(rec, section)])
+        else:
+            click.echo(report.section_text(rec, section))
+        return
+    if as_json:
+        d = rec.to_dict()
+        d["versions"] = [report.version_dict(v) for v in vers]
+        echo_json(d)
+        return
+    click.echo(report.show_text(rec, vers))
+
+
+# -- check ----------------------------------------------------------------------------
+@main.command()
+@click.argument("review_ids", nargs=-1)
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any defect is found.")
+@json_option
+@data_dir_option
+def check(review_ids, strict, as_json, data_dir):
+    """The quality report: each defect with its place (8.1.1 truncated).
+
+    Without REVIEW_IDS, every review in the archive is checked.
+
+    \b
+    Example:
+      reviews check --strict e051ad47
+    """
+    with open_store(data_dir) as store:
+        uuids = [store.resolve(r) for r in review_ids] if review_ids else None
+        flags = store.flags(uuids)
+        topics = {s.uuid: s.topic for s in store.list()} if flags else {}
+    total = sum(len(v) for v in flags.values())
+    if as_json:
+        echo_json([{"uuid": u, "topic": topics.get(u, ""), "flags": [f.__dict__ for f in fl]} for u, fl in flags.items()])
+    else:
+        for line in report.check_lines(flags, topics):
+            click.echo(line)
+    if strict and total:
+        sys.exit(1)
+
+
+# -- stats ----------------------------------------------------------------------------
+@main.command()
+@json_option
+@data_dir_option
+def stats(as_json, data_dir):
+    """Counts: reviews, versions, distinct references, citations, flags.
+
+    \b
+    Example:
+      reviews stats --json
+    """
+    with open_store(data_dir) as store:
+        st = store.stats()
+    if as_json:
+        echo_json(st)
+        return
+    for line in report.stats_lines(st):
+        click.echo(line)
+
+
+if __name__ == "__main__":
+    main()
