@@ -117,7 +117,7 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
 
 
 def _ingest_with_progress(store, paths, pattern, quiet, as_json, run_ingest):
-    stdin = click.get_binary_stream("stdin") if "-" in paths else None
+    stdin = sys.stdin.buffer if "-" in paths else None
     show_bar = not quiet and not as_json and sys.stderr.isatty()
     if not show_bar:
         return run_ingest(store, paths, glob=pattern, stdin=stdin)
@@ -190,7 +190,7 @@ def show(review_id, section, raw, versions, version_id, as_json, data_dir):
             raise click.ClickException(f"review {uuid} has no version {version_id}; see --versions")
         vid = version_id if version_id is not None else next(v.id for v in vers if v.is_current)
         if raw:
-            out = click.get_binary_stream("stdout")
+            out = sys.stdout.buffer
             out.write(store.raw(vid))
             out.flush()
             return

@@ -1,0 +1,198 @@
+"""The `reviews` CLI through click's CliRunner, with exact output, and once as installed."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+UUID = "e051ad472c3d4412ba23cc0b05bfdbab"
+FLAGS = "heading-level-mismatch,local-references,missing-chapter,placeholder-table,reference-no-year,truncated"
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def run(data_dir):
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(main, list(args), input=input, env={"REVIEWS_DATA": str(data_dir)}, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def drop(tmp_path, sample_bytes, sample_text) -> Path:
+    d = tmp_path / "drop"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.txt").write_bytes(sample_bytes)
+    second = sample_text.replace(UUID, "0123456789abcdef0123456789abcdef").replace("2025-11-21 19:20:13", "2025-11-23 08:00:00")
+    (d / "sub" / "b.txt").write_text(second.replace("深度学习在图像识别领域的最新进展", "小样本学习综述", 1))
+    (d / "empty.txt").write_bytes(b"")
+    (d / "page.txt").write_text("<!doctype html><html><head></head></html>")
+    (d / "notes.md").write_text("not matched by the glob")
+    return d
+
+
+def test_ingest_summary_and_exit_status(run, drop):
+    r = run("ingest", str(drop))
+    assert r.exit_code == 1
+    assert r.output == (
+        f"refused {drop}/empty.txt: empty file\n"
+        f"refused {drop}/page.txt: an HTML page, not a callback record\n"
+        "2 added, 0 new versions, 0 unchanged, 2 refused\n"
+    )
+    again = run("ingest", str(drop / "a.txt"))
+    assert again.exit_code == 0
+    assert again.output == "0 added, 0 new versions, 1 unchanged, 0 refused\n"
+
+
+def test_ingest_stdin_and_new_version(run, sample_text):
+    assert run("ingest", "-", input=sample_text.encode()).output.endswith("1 added, 0 new versions, 0 unchanged, 0 refused\n")
+    later = sample_text.replace("2025-11-21 19:20:13", "2025-12-01 10:00:00").replace("结论与展望", "总结与展望")
+    r = run("ingest", "-", input=later.encode())
+    assert r.output == "0 added, 1 new versions, 0 unchanged, 0 refused\n"
+    lines = run("show", "e051", "--versions").output.splitlines()
+    assert len(lines) == 3 and lines[1].startswith("* v2  接收时间 2025-12-01 10:00:00")
+    assert lines[0].startswith("  v1  接收时间 2025-11-21 19:20:13")
+
+
+def test_list_exact(run, drop):
+    run("ingest", str(drop))
+    r = run("list")
+    assert r.output == (
+        "01234567  2025-11-23 08:00  小样本学习综述  (flags: " + FLAGS + ")\n"
+        "e051ad47  2025-11-21 19:20  深度学习在图像识别领域的最新进展  (flags: " + FLAGS + ")\n"
+    )
+    assert run("list", "--topic", "小样本").output.startswith("01234567  ")
+    assert run("list", "--until", "2025-11-22").output.startswith("e051ad47  ")
+    assert run("list", "--flag", "crlf").output == "no reviews\n"
+    assert len(run("list", "--limit", "1").output.splitlines()) == 1
+    rows = json.loads(run("list", "--json").output)
+    assert [row["uuid"] for row in rows] == ["0123456789abcdef0123456789abcdef", UUID]
+
+
+def test_list_bad_date_is_one_line(run):
+    r = run("list", "--since", "2025-13-01")
+    assert r.exit_code == 1
+    assert r.output == "Error: --since '2025-13-01' is not a date (expected YYYY-MM-DD)\n"
+
+
+def test_show_and_section(run, drop):
+    run("ingest", str(drop))
+    out = run("show", "e051").output
+    assert out.startswith("深度学习在图像识别领域的最新进展\nUUID      " + UUID + "\n接收时间  2025-11-21 19:20:13\n")
+    assert "      8.1.2 模型透明度与伦理规范   [missing from content]\n" in out
+    assert "  [13] 图像识别算法评价指标" in out and "(cited 4x," in out
+    assert out.endswith("  7.2.2 missing from the content (无监督学习的最新进展)\n" + "".join(
+        f"  {n} missing from the content ({t})\n" for n, t in [
+            ("7.3", "跨学科融合与创新"), ("7.3.1", "神经科学与深度学习的结合"), ("7.3.2", "量子计算与图像识别的潜在结合"),
+            ("8.1.2", "模型透明度与伦理规范"), ("8.2", "行业监管与政策影响"), ("8.2.1", "数据隐私保护法规"),
+            ("8.2.2", "AI伦理与社会责任")]))
+    sec = run("show", UUID, "--section", "8.1").output
+    assert sec.startswith("### 8.1 模型评估与认证标准\n\n#### 8.1.1 国际标准组织的最新指南\n\n国际标准组织")
+    assert sec.endswith("强调了模型的可解释性、可追溯\n")
+    data = json.loads(run("show", "e051", "--json").output)
+    assert data["uuid"] == UUID and len(data["sections"]) == 57 and data["versions"][0]["is_current"]
+
+
+def test_show_raw_is_byte_exact(run, tmp_path, sample_text):
+    original = ("\ufeff" + sample_text).replace("\n", "\r\n").encode("utf-8")
+    (tmp_path / "crlf.txt").write_bytes(original)
+    run("ingest", str(tmp_path / "crlf.txt"))
+    assert run("show", "e051", "--raw").stdout_bytes == original
+
+
+def test_show_unknown_and_ambiguous_ids(run, drop, sample_text):
+    run("ingest", str(drop))
+    r = run("show", "ffff")
+    assert r.exit_code == 1 and r.output.count("\n") == 1 and r.output.startswith("Error: ")
+    third = sample_text.replace(UUID, "e051ffff2c3d4412ba23cc0b05bfdbab")
+    run("ingest", "-", input=third.encode())
+    amb = run("show", "e051")
+    assert amb.exit_code == 1
+    assert amb.output == (
+        "Error: id prefix 'e051' matches 2 reviews: e051ad472c3d4412ba23cc0b05bfdbab, e051ffff2c3d4412ba23cc0b05bfdbab\n"
+    )
+    assert run("show", "e051", "--section", "99").exit_code == 1
+
+
+def test_check_exact_and_strict(run, drop):
+    run("ingest", str(drop / "a.txt"))
+    r = run("check", "--strict")
+    assert r.exit_code == 1
+    assert r.output == "\n".join([
+        "e051ad47  深度学习在图像识别领域的最新进展",
+        "  [11] reference without a year",
+        "  [12] reference without a year",
+        "  7 has its own reference list",
+        "  7.2.1 placeholder table",
+        "  8.1.1 truncated",
+        "  heading levels differ: outline chapters use ##, content ###",
+        "  7.2.2 missing from the content (无监督学习的最新进展)",
+        "  7.3 missing from the content (跨学科融合与创新)",
+        "  7.3.1 missing from the content (神经科学与深度学习的结合)",
+        "  7.3.2 missing from the content (量子计算与图像识别的潜在结合)",
+        "  8.1.2 missing from the content (模型透明度与伦理规范)",
+        "  8.2 missing from the content (行业监管与政策影响)",
+        "  8.2.1 missing from the content (数据隐私保护法规)",
+        "  8.2.2 missing from the content (AI伦理与社会责任)",
+        "14 defects in 1 of 1 reviews",
+        "",
+    ])
+    assert run("check").exit_code == 0
+    js = json.loads(run("check", "e051", "--json").output)
+    assert js[0]["uuid"] == UUID and {"code": "truncated", "where": "8.1.1", "detail": ""} in js[0]["flags"]
+
+
+def test_stats_exact(run, drop):
+    run("ingest", str(drop / "a.txt"))
+    assert run("stats").output == "\n".join([
+        "reviews    1", "versions   1", "references 24", "citations  81", "dangling   0", "flags      14",
+        "  missing-chapter         8", "  reference-no-year       2", "  heading-level-mismatch  1",
+        "  local-references        1", "  placeholder-table       1", "  truncated               1", "",
+    ])
+
+
+def test_every_command_has_help_with_an_example():
+    runner = CliRunner()
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        r = runner.invoke(main, [name, "--help"])
+        assert r.exit_code == 0, name
+        assert "Example" in r.output and f"reviews {name}" in r.output, name
+
+
+def test_version():
+    r = CliRunner().invoke(main, ["--version"])
+    assert r.exit_code == 0 and r.output.startswith("reviews, version ")
+
+
+def test_ingest_without_paths_is_a_usage_error(run):
+    r = run("ingest")
+    assert r.exit_code == 2 and "give files, folders or - (standard input), or --watch DIR" in r.output
+
+
+def test_installed_command(tmp_path, drop):
+    exe = Path(sys.executable).with_name("reviews")
+    if not exe.exists():
+        exe = shutil.which("reviews")
+    assert exe, "the reviews console script is not installed (pip install -e .)"
+    env = dict(os.environ, REVIEWS_DATA=str(tmp_path / "installed"))
+    p = subprocess.run([str(exe), "ingest", "--quiet", str(drop / "a.txt")], env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.endswith("1 added, 0 new versions, 0 unchanged, 0 refused\n")
+    p = subprocess.run([str(exe), "show", "nope-not-hex"], env=env, capture_output=True, text=True)
+    assert p.returncode == 1 and "Traceback" not in p.stderr and p.stderr.startswith("Error: ")
