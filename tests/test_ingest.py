@@ -1,0 +1,175 @@
+"""Ingesting files, folders and stdin, and watching a drop folder (real files, real SQLite)."""
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from archive.errors import ArchiveError
+from archive.ingest import ingest, watch
+from archive.store import Store
+from tests.test_store import SAMPLE, SAMPLE_UUID, numbered_uuid, variant
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "data") as s:
+        yield s
+
+
+def test_folder_with_good_and_bad_files(tmp_path, store):
+    drop = tmp_path / "drop"
+    write(drop / "a.txt", variant(uuid=numbered_uuid(1)))
+    write(drop / "b.txt", variant(uuid=numbered_uuid(2)))
+    write(drop / "sub" / "c.txt", variant(uuid=numbered_uuid(3)))
+    write(drop / "sub" / "c-again.txt", variant(uuid=numbered_uuid(3)))  # same bytes
+    write(drop / "sub" / "deeper" / "d.txt",  # same UUID as a.txt, received later
+          variant(uuid=numbered_uuid(1), received="2025-12-01 00:00:00"))
+    write(drop / "page.txt", "<!DOCTYPE html><html><head></head><body></body></html>")
+    write(drop / "payload.txt", '{"uuid": "x", "content": "y"}')
+    write(drop / "empty.txt", b"")
+    write(drop / "binary.txt", bytes(range(256)) * 4)
+    write(drop / "notes.md", "not matched by the glob")
+    write(drop / ".hidden.txt", variant(uuid=numbered_uuid(8)))
+    write(drop / "e.txt.part", variant(uuid=numbered_uuid(9)))
+    (tmp_path / "empty-dir").mkdir()
+    progress = []
+    report = ingest(store, [str(drop), str(tmp_path / "missing.txt"), str(tmp_path / "empty-dir")],
+                    on_progress=lambda done, total, src: progress.append((done, total, src)))
+
+    assert (report.added, report.versions, report.unchanged) == (3, 1, 1)
+    assert report.changed == [numbered_uuid(i) for i in (1, 2, 3)]
+    reasons = dict(report.refused)
+    assert len(report.refused) == 6
+    assert reasons[str(tmp_path / "missing.txt")] == "no such file or directory"
+    assert "no files matching '*.txt'" in reasons[str(tmp_path / "empty-dir")]
+    assert "HTML" in reasons[str(drop / "page.txt")]
+    assert "JSON" in reasons[str(drop / "payload.txt")]
+    assert reasons[str(drop / "empty.txt")] == "empty file"
+    assert "binary" in reasons[str(drop / "binary.txt")]
+    # files in sorted relative-path order, every one reported to the progress callback
+    order = ["a.txt", "b.txt", "binary.txt", "empty.txt", "page.txt", "payload.txt",
+             "sub/c-again.txt", "sub/c.txt", "sub/deeper/d.txt"]
+    assert progress == [(i, 9, str(drop / name)) for i, name in enumerate(order, 1)]
+
+    assert store.count() == 3
+    assert store.current(numbered_uuid(1)).received_at == "2025-12-01 00:00:00"
+    assert store.raw(store.current_version(numbered_uuid(2)).id) == (drop / "b.txt").read_bytes()
+    assert store.current_version(numbered_uuid(2)).source == str(drop / "b.txt")
+
+    again = ingest(store, [str(drop)])
+    assert (again.added, again.versions, again.unchanged, again.changed) == (0, 0, 5, [])
+    assert len(again.refused) == 4
+
+
+def test_explicit_file_ignores_glob_and_duplicates_are_read_once(tmp_path, store):
+    f = write(tmp_path / "record.dat", SAMPLE.read_bytes())
+    report = ingest(store, [str(f), str(f)])
+    assert (report.added, report.unchanged, report.refused) == (1, 0, [])
+    assert store.resolve(SAMPLE_UUID) == SAMPLE_UUID
+
+
+def test_stdin(store):
+    report = ingest(store, ["-"], stdin=io.BytesIO(SAMPLE.read_bytes()))
+    assert (report.added, report.changed) == (1, [SAMPLE_UUID])
+    assert store.current_version(SAMPLE_UUID).source == "<stdin>"
+    bad = ingest(store, ["-"], stdin=io.BytesIO(b"hello\n"))
+    assert bad.refused == [("<stdin>", "not a callback record: no 接收时间 / 主题 / UUID header")]
+
+
+def test_file_holding_two_records(tmp_path, store):
+    one = variant(uuid=numbered_uuid(1))
+    two = variant(uuid=numbered_uuid(2), received="2025-11-22 10:00:00")
+    f = write(tmp_path / "two.txt", one + "\n" + two)
+    report = ingest(store, [str(f)])
+    assert (report.added, report.refused) == (2, [])
+    for u in (numbered_uuid(1), numbered_uuid(2)):
+        assert "split-record" in store.current(u).flag_codes()
+    # the two stored raws are pieces of the file, in order, and cover it
+    raws = [store.raw(store.current_version(u).id) for u in (numbered_uuid(1), numbered_uuid(2))]
+    assert b"".join(raws) == f.read_bytes()
+
+
+def test_a_failing_file_does_not_stop_the_others(tmp_path, store):
+    files = [write(tmp_path / f"{i}.txt", variant(uuid=numbered_uuid(i))) for i in range(3)]
+
+    def vanish_next(done, total, source):  # a real fault: the next file disappears
+        if done == 1:
+            files[1].unlink()
+
+    report = ingest(store, [str(tmp_path)], on_progress=vanish_next)
+    assert report.added == 2
+    ((source, reason),) = report.refused
+    assert source == str(files[1]) and reason.startswith("FileNotFoundError")
+
+
+def test_a_20mb_file_is_stored(tmp_path, store):
+    big = variant(replace=("对话结束", "大段正文。" * 1_400_000 + "\n\n对话结束"))
+    f = write(tmp_path / "big.txt", big)
+    assert f.stat().st_size > 20_000_000
+    report = ingest(store, [str(f)])
+    assert report.added == 1
+    assert store.raw(store.current_version(SAMPLE_UUID).id) == f.read_bytes()
+
+
+# -- watch -------------------------------------------------------------------
+def test_watch_ingests_settled_files_only(tmp_path):
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    reports = []
+    stop = threading.Event()
+    got = threading.Condition()
+
+    def on_report(report, path):
+        with got:
+            reports.append((report, path))
+            got.notify_all()
+
+    def wait_for(n):
+        with got:
+            assert got.wait_for(lambda: len(reports) >= n, timeout=60), reports
+
+    with Store.open(tmp_path / "data") as writer:
+        t = threading.Thread(target=watch, args=(writer, drop), daemon=True,
+                             kwargs=dict(on_report=on_report, stop=stop, interval=0.05,
+                                         settle=1.5))
+        t.start()
+        try:
+            full = variant(uuid=numbered_uuid(1)).encode()
+            half = drop / "slow.txt"
+            with open(half, "wb") as fh:  # written in two halves with a pause
+                fh.write(full[: len(full) // 2])
+                fh.flush()
+                time.sleep(0.3)
+                fh.write(full[len(full) // 2:])
+            write(drop / "incoming.txt.part", variant(uuid=numbered_uuid(3)))
+            write(drop / ".hidden.txt", variant(uuid=numbered_uuid(4)))
+            wait_for(1)
+            write(drop / "quick.txt", variant(uuid=numbered_uuid(2)))
+            wait_for(2)
+        finally:
+            stop.set()
+            t.join(timeout=30)
+        assert not t.is_alive()
+
+    assert [p.name for _, p in reports] == ["slow.txt", "quick.txt"]
+    assert [r.added for r, _ in reports] == [1, 1]
+    with Store.open(tmp_path / "data") as s:
+        assert s.count() == 2
+        (v,) = s.versions(numbered_uuid(1))
+        assert s.raw(v.id) == full  # never the half-written file
+        assert s.stats()["versions"] == 2
+
+
+def test_watch_needs_a_folder(tmp_path, store):
+    with pytest.raises(ArchiveError, match="not a directory"):
+        watch(store, tmp_path / "nope", stop=threading.Event())

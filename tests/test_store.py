@@ -1,0 +1,343 @@
+"""The SQLite store with real records (the sample and modified copies), real files."""
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from archive.config import archive_path, data_dir
+from archive.errors import Ambiguous, ArchiveError, NotFound
+from archive.parser import parse
+from archive.store import Store
+
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "000_a67d181a6c549fd0.txt"
+SAMPLE_UUID = "e051ad472c3d4412ba23cc0b05bfdbab"
+SAMPLE_RECEIVED = "2025-11-21 19:20:13"
+
+
+def variant(uuid: str | None = None, received: str | None = None, topic: str | None = None,
+            replace: tuple[str, str] | None = None) -> str:
+    """The sample's text with another UUID / 接收时间 / 主题 / a text replacement."""
+    text = SAMPLE.read_bytes().decode("utf-8")
+    if uuid:
+        text = text.replace(f"UUID: {SAMPLE_UUID}", f"UUID: {uuid}", 1)
+    if received:
+        text = text.replace(f"接收时间: {SAMPLE_RECEIVED}", f"接收时间: {received}", 1)
+    if topic:
+        text = re.sub(r"^主题: .*$", f"主题: {topic}", text, count=1, flags=re.M)
+    if replace:
+        assert replace[0] in text
+        text = text.replace(*replace, 1)
+    return text
+
+
+def numbered_uuid(i: int) -> str:
+    return hashlib.md5(f"review-{i}".encode()).hexdigest()
+
+
+def add_bytes(store: Store, data: bytes, source: str = "test.txt"):
+    (parsed,) = parse(data, source)
+    return store.add(parsed, source)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "data") as s:
+        yield s
+
+
+# -- connection and schema ---------------------------------------------------
+def test_connection_settings_and_idempotent_schema(tmp_path):
+    with Store.open(tmp_path) as s:
+        add_bytes(s, SAMPLE.read_bytes())
+    with Store.open(tmp_path) as s:  # reopening keeps the data and the schema
+        assert s.count() == 1
+    db = sqlite3.connect(archive_path(tmp_path))
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"versions", "reviews", "refs", "citations", "flags", "index_state"} <= tables
+    db.close()
+    with Store.open(tmp_path) as s:
+        one = lambda p: s._db.execute(f"PRAGMA {p}").fetchone()[0]  # noqa: E731
+        assert one("busy_timeout") >= 30_000
+        assert one("synchronous") == 2  # FULL
+        assert one("foreign_keys") == 1
+
+
+def test_newer_schema_is_refused(tmp_path):
+    with Store.open(tmp_path):
+        pass
+    db = sqlite3.connect(archive_path(tmp_path))
+    db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(ArchiveError, match="newer"):
+        Store.open(tmp_path)
+
+
+def test_data_dir_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVIEWS_DATA", str(tmp_path / "env"))
+    assert data_dir(tmp_path / "explicit") == tmp_path / "explicit"
+    assert (tmp_path / "explicit").is_dir()
+    assert data_dir(None) == tmp_path / "env"
+    assert (tmp_path / "env").is_dir()
+    monkeypatch.delenv("REVIEWS_DATA")
+    monkeypatch.setattr("platformdirs.user_data_dir", lambda app: str(tmp_path / "plat" / app))
+    assert data_dir(None) == tmp_path / "plat" / "review-archive"
+    assert archive_path(tmp_path) == tmp_path / "archive.sqlite3"
+
+
+# -- add semantics -----------------------------------------------------------
+def test_add_unchanged_version(store):
+    data = SAMPLE.read_bytes()
+    first = add_bytes(store, data)
+    assert (first.status, first.uuid, first.current) == ("added", SAMPLE_UUID, True)
+    again = add_bytes(store, data, "copy.txt")
+    assert (again.status, again.version_id, again.current) == ("unchanged", first.version_id, True)
+    newer = add_bytes(store, variant(received="2025-11-22 08:00:00").encode())
+    assert (newer.status, newer.uuid, newer.current) == ("version", SAMPLE_UUID, True)
+    assert newer.version_id != first.version_id
+    assert store.count() == 1
+    assert [v.id for v in store.versions(SAMPLE_UUID)] == [first.version_id, newer.version_id]
+    assert store.current_version(SAMPLE_UUID).id == newer.version_id
+    assert store.current(SAMPLE_UUID).received_at == "2025-11-22 08:00:00"
+    assert store.record(first.version_id).received_at == SAMPLE_RECEIVED
+    assert store.stats()["versions"] == 2
+
+
+def test_current_is_latest_received_even_out_of_order(store):
+    late = add_bytes(store, variant(received="2025-11-23 10:00:00").encode())
+    early = add_bytes(store, variant(received="2025-11-20 10:00:00").encode())
+    assert (early.status, early.current) == ("version", False)
+    assert store.current_version(SAMPLE_UUID).id == late.version_id
+    # same received_at, different bytes: the one ingested last wins
+    tie = add_bytes(store, variant(received="2025-11-23 10:00:00",
+                                   replace=("## 摘要", "## 摘要 ")).encode())
+    assert (tie.status, tie.current) == ("version", True)
+    infos = store.versions(SAMPLE_UUID)
+    assert [v.received_at for v in infos] == [
+        "2025-11-20 10:00:00", "2025-11-23 10:00:00", "2025-11-23 10:00:00"]
+    assert [v.is_current for v in infos] == [False, False, True]
+    summary = store.list()[0]
+    assert (summary.received_at, summary.versions) == ("2025-11-23 10:00:00", 3)
+    assert store.verify() == []
+
+
+def test_version_info_fields(store):
+    data = SAMPLE.read_bytes()
+    res = add_bytes(store, data, "drop/000.txt")
+    (info,) = store.versions(SAMPLE_UUID)
+    assert info.id == res.version_id and info.uuid == SAMPLE_UUID
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert info.received_at == SAMPLE_RECEIVED
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", info.ingested_at)
+    assert (info.source, info.size, info.encoding, info.is_current) == (
+        "drop/000.txt", len(data), "utf-8", True)
+
+
+@pytest.mark.parametrize("form", ["crlf", "bom", "gb18030", "utf-16"])
+def test_raw_bytes_round_trip_exactly(store, form):
+    text = variant()
+    data = {
+        "crlf": text.replace("\n", "\r\n").encode("utf-8"),
+        "bom": b"\xef\xbb\xbf" + text.encode("utf-8"),
+        "gb18030": text.encode("gb18030"),
+        "utf-16": text.encode("utf-16"),
+    }[form]
+    plain = add_bytes(store, text.encode("utf-8"))
+    res = add_bytes(store, data, f"{form}.txt")
+    assert res.status == "version"  # same UUID, other bytes
+    assert store.raw(res.version_id) == data
+    assert store.raw(plain.version_id) == text.encode("utf-8")
+    assert store.current_version(SAMPLE_UUID).size == len(data)
+    # the parsed form survives the JSON round trip
+    assert store.record(res.version_id).to_dict() == parse(data, f"{form}.txt")[0].record.to_dict()
+    assert store.verify() == []
+
+
+def test_missing_ids_raise_not_found(store):
+    with pytest.raises(NotFound):
+        store.current(SAMPLE_UUID)
+    with pytest.raises(NotFound):
+        store.raw(12345)
+    with pytest.raises(NotFound):
+        store.record(12345)
+    with pytest.raises(NotFound):
+        store.versions(SAMPLE_UUID)
+
+
+# -- resolve -----------------------------------------------------------------
+def test_resolve(store):
+    a, b = "abc12300000000000000000000000001", "abc12300000000000000000000000002"
+    for u in (a, b, SAMPLE_UUID):
+        add_bytes(store, variant(uuid=u).encode())
+    assert store.resolve(SAMPLE_UUID) == SAMPLE_UUID
+    assert store.resolve("E051AD47-2c3d") == SAMPLE_UUID
+    assert store.resolve("e") == SAMPLE_UUID
+    assert store.resolve("ABC12300-0000-0000-0000-000000000002") == b
+    with pytest.raises(Ambiguous) as amb:
+        store.resolve("ABC1")
+    assert amb.value.matches == [a, b]
+    with pytest.raises(NotFound, match="no review with id 'ff'"):
+        store.resolve("ff")
+    with pytest.raises(NotFound, match="not a review id"):
+        store.resolve("../etc/passwd")
+    with pytest.raises(NotFound):
+        store.resolve("")
+
+
+# -- listing -----------------------------------------------------------------
+@pytest.fixture
+def three(store):
+    add_bytes(store, variant(uuid=numbered_uuid(1), received="2025-11-01 09:00:00",
+                             topic="ResNet 与迁移学习").encode())
+    add_bytes(store, variant(uuid=numbered_uuid(2), received="2025-11-15 23:59:59").encode())
+    add_bytes(store, variant(uuid=numbered_uuid(3), received="2025-11-16 00:00:00",
+                             replace=("[^13]", "[^99]")).encode())
+    return store
+
+
+def test_list_filters(three):
+    u1, u2, u3 = (numbered_uuid(i) for i in (1, 2, 3))
+    ids = lambda **kw: [s.uuid for s in three.list(**kw)]  # noqa: E731
+    assert ids() == [u3, u2, u1]  # newest first
+    assert ids(topic="resnet") == [u1]
+    assert ids(topic="图像识别") == [u3, u2]
+    assert ids(since="2025-11-15") == [u3, u2]
+    assert ids(until="2025-11-15") == [u2, u1]  # inclusive, to 23:59:59
+    assert ids(since="2025-11-02", until="2025-11-15") == [u2]
+    assert ids(flag="dangling-citation") == [u3]
+    assert ids(flag="no-such-flag") == []
+    assert ids(limit=2) == [u3, u2]
+    with pytest.raises(ArchiveError, match="YYYY-MM-DD"):
+        three.list(since="15/11/2025")
+    s = three.list(topic="resnet")[0]
+    rec = three.current(u1)
+    assert (s.topic, s.versions, s.n_sections, s.n_references) == (
+        "ResNet 与迁移学习", 1, len(rec.sections), len(rec.references))
+    assert s.flags == rec.flag_codes()
+
+
+def test_stats_flags_and_iteration(three):
+    recs = {u: three.current(u) for u in (numbered_uuid(i) for i in (1, 2, 3))}
+    st = three.stats()
+    assert (st["reviews"], st["versions"]) == (3, 3)
+    assert st["references"] == len({r.ref_id for rec in recs.values() for r in rec.references})
+    assert st["citations"] == sum(len(rec.citations) for rec in recs.values())
+    dangling = sum(1 for rec in recs.values() for c in rec.citations if c.dangling)
+    assert st["dangling"] == dangling > 0
+    assert st["flags"] == sum(len(rec.flags) for rec in recs.values())
+    assert st["flags_by_code"]["dangling-citation"] >= 1
+    assert sum(st["flags_by_code"].values()) == st["flags"]
+
+    u3 = numbered_uuid(3)
+    flags = three.flags([u3])
+    assert list(flags) == [u3] and flags[u3] == recs[u3].flags
+    assert three.flags() == {u: rec.flags for u, rec in recs.items() if rec.flags}
+
+    seen = list(three.iter_current(batch=2))
+    assert [info.uuid for info, _ in seen] == sorted(recs)
+    assert all(info.is_current and rec == recs[info.uuid] for info, rec in seen)
+    assert three.count() == 3
+
+
+def test_only_current_versions_count(store):
+    add_bytes(store, variant(replace=("[^13]", "[^99]")).encode())
+    assert store.stats()["dangling"] > 0
+    add_bytes(store, variant(received="2025-12-01 00:00:00").encode())  # fixed in a newer one
+    assert store.stats()["dangling"] == 0
+    assert store.dangling_citations() == []
+    assert store.list(flag="dangling-citation") == []
+    assert store.stats()["versions"] == 2
+
+
+# -- references --------------------------------------------------------------
+def test_reference_queries(three):
+    rec = three.current(numbered_uuid(2))
+    by_n = {r.n: r for r in rec.global_references()}
+    # [11] and [12] are spelled differently but are one work
+    assert by_n[11].ref_id == by_n[12].ref_id
+    assert set(three.reference_spellings(by_n[11].ref_id)) == {by_n[11].title, by_n[12].title}
+
+    top = three.top_references(limit=3)
+    assert len(top) == 3
+    counts = {}
+    for r in three.iter_current():
+        for c in r[1].citations:
+            if c.ref_id:
+                counts[c.ref_id] = counts.get(c.ref_id, 0) + 1
+    best = max(counts.values())
+    ref_id, title, n_cit, n_rev = top[0]
+    assert (n_cit, n_rev) == (best, 3) and counts[ref_id] == best
+    assert title == three.reference_spellings(ref_id)[0]
+    assert [t[2] for t in top] == sorted((t[2] for t in top), reverse=True)
+
+    # every word a case-insensitive substring of the NFKC title
+    found = three.find_references(["efficientnet", "围岩"])
+    assert found == [by_n[2].ref_id]
+    assert three.find_references(["ＮＰＪ", "science"]) == [by_n[7].ref_id]  # NFKC full-width
+    assert three.find_references([by_n[9].ref_id]) == [by_n[9].ref_id]
+    assert three.find_references(["r0000000000"]) == []
+    assert three.find_references(["不存在的标题词"]) == []
+    wide = three.find_references(["深度"])
+    assert {by_n[2].ref_id, by_n[3].ref_id, by_n[5].ref_id} <= set(wide)
+    assert by_n[1].ref_id not in wide
+    assert three.find_references(["深度", "书籍"]) == [by_n[3].ref_id]
+
+    uses = three.citations_of([by_n[13].ref_id])
+    expected = [c for r in (three.current(numbered_uuid(i)) for i in (1, 2, 3))
+                for c in r.citations if c.ref_id == by_n[13].ref_id]
+    assert len(uses) == len(expected) > 0
+    assert uses[0].uuid == numbered_uuid(3)  # newest review first
+    for u in uses:
+        sec = three.current(u.uuid).section(u.section)
+        title = "摘要" if u.section == "abstract" else sec.title
+        assert u.section_title == title and u.marker in u.sentence and u.n == 13
+
+
+def test_dangling_citations(three):
+    (d,) = three.dangling_citations()
+    assert (d.uuid, d.marker) == (numbered_uuid(3), "[^99]")
+    assert d.section == "4.1.1" and "[^99]" in d.sentence
+    assert d.topic == three.current(d.uuid).topic
+
+
+# -- index bookkeeping -------------------------------------------------------
+def test_index_state(three):
+    pending = three.pending_index()
+    assert [u for u, _ in pending] == sorted(numbered_uuid(i) for i in (1, 2, 3))
+    three.mark_indexed(pending)
+    assert three.pending_index() == []
+    res = add_bytes(three, variant(uuid=numbered_uuid(2), received="2025-12-01 00:00:00").encode())
+    assert three.pending_index() == [(numbered_uuid(2), res.version_id)]
+    # an older version arriving late does not make the review pending again
+    three.mark_indexed(three.pending_index())
+    add_bytes(three, variant(uuid=numbered_uuid(2), received="2025-10-01 00:00:00").encode())
+    assert three.pending_index() == []
+    assert three.removed_from_index() == []
+    three.reset_index_state()
+    assert len(three.pending_index()) == 3
+
+
+# -- integrity -----------------------------------------------------------------
+def test_verify_detects_damage(three):
+    assert three.verify() == []
+    three._db.execute("UPDATE versions SET raw = X'00' WHERE id = 1")
+    three._db.execute("DELETE FROM citations WHERE version_id = 2 AND ordinal = 0")
+    problems = three.verify()
+    assert any("version 1: raw bytes" in p for p in problems)
+    assert any(p.startswith("version 2: derived rows") for p in problems)
+
+
+def test_record_text_never_becomes_a_path(tmp_path):
+    data = tmp_path / "data"
+    with Store.open(data) as s:
+        add_bytes(s, variant(topic="../../escape/主题").encode())
+        add_bytes(s, variant(uuid=numbered_uuid(9), topic="/tmp/evil").encode())
+        assert s.count() == 2
+    assert {p.name for p in tmp_path.rglob("*")} <= {
+        "data", "archive.sqlite3", "archive.sqlite3-wal", "archive.sqlite3-shm"}
