@@ -32,6 +32,7 @@ class IngestReport:
     unchanged: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     changed: list[str] = field(default_factory=list)  # uuids added or given a new version
+    notes: list[str] = field(default_factory=list)  # e.g. a file that held two records
 
     @property
     def stored(self) -> int:
@@ -42,6 +43,7 @@ class IngestReport:
         self.versions += other.versions
         self.unchanged += other.unchanged
         self.refused.extend(other.refused)
+        self.notes.extend(other.notes)
         for uuid in other.changed:
             if uuid not in self.changed:
                 self.changed.append(uuid)
@@ -129,7 +131,10 @@ def _read(source: str, stdin: BinaryIO | None) -> bytes:
 
 
 def _ingest_bytes(store: Store, data: bytes, source: str, report: IngestReport) -> None:
-    for parsed in parse(data, source):
+    records = parse(data, source)
+    if len(records) > 1:
+        report.notes.append(f"split {source}: it held {len(records)} records, stored separately")
+    for parsed in records:
         result = store.add(parsed, source)
         if result.status == "unchanged":
             report.unchanged += 1

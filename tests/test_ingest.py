@@ -92,6 +92,7 @@ def test_file_holding_two_records(tmp_path, store):
     f = write(tmp_path / "two.txt", one + "\n" + two)
     report = ingest(store, [str(f)])
     assert (report.added, report.refused) == (2, [])
+    assert report.notes == [f"split {f}: it held 2 records, stored separately"]
     for u in (numbered_uuid(1), numbered_uuid(2)):
         assert "split-record" in store.current(u).flag_codes()
     # the two stored raws are pieces of the file, in order, and cover it
