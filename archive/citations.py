@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from .model import ABSTRACT, BRACKET, CARET, Citation, Flag, Record
 
 # [^12] or [12], but not a markdown link "[12](" / "[12]:" definition.
 MARKER = re.compile(r"\[(\^?)(\d{1,4})\](?![(:])")
-_TERMINATORS = set("。！？!?；;\n")
+_TERMINATOR = re.compile(r"[。！？!?；;\n]")
+_BULLET = re.compile(r"^(?:[#>*+-]+|\d+[.)])\s+")
 _WINDOW = 400  # a sentence is looked for at most this far either side of its marker
 
 
@@ -20,6 +22,7 @@ def extract_citations(rec: Record) -> None:
             local.setdefault(r.scope, {})[r.n] = r
     places = [(ABSTRACT, "", rec.abstract)] + [(s.number, s.chapter, s.body) for s in rec.sections]
     for where, chapter, text in places:
+        sentences = Sentences(text)
         for m in MARKER.finditer(text):
             style = CARET if m.group(1) else BRACKET
             n = int(m.group(2))
@@ -31,7 +34,7 @@ def extract_citations(rec: Record) -> None:
                     style=style,
                     n=n,
                     section=where,
-                    sentence=sentence_at(text, m.start(), m.end()),
+                    sentence=sentences.around(m.start(), m.end()),
                     ref_id=ref.ref_id if ref else None,
                     scope=scope,
                     offset=m.start(),
@@ -41,30 +44,40 @@ def extract_citations(rec: Record) -> None:
                 rec.flags.append(Flag("dangling-citation", where, m.group(0)))
 
 
+class Sentences:
+    """Sentence boundaries of one text, found once (linear), looked up by bisection."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.ends = [m.start() for m in _TERMINATOR.finditer(text)]
+
+    def _prev_end(self, pos: int) -> int:
+        """Start of the sentence holding ``pos``: just after the terminator before it."""
+        i = bisect_left(self.ends, pos) - 1
+        lo = self.ends[i] + 1 if i >= 0 else 0
+        return max(lo, pos - _WINDOW)
+
+    def around(self, start: int, end: int) -> str:
+        text = self.text
+        lo = self._prev_end(start)
+        if lo > 0 and not MARKER.sub("", text[lo:start]).strip():
+            # the marker follows the full stop ("...突破。[^2]"): cite the sentence before it
+            lo = self._prev_end(lo - 1)
+        i = bisect_left(self.ends, end)
+        hi = self.ends[i] if i < len(self.ends) else len(text)
+        if hi > end + _WINDOW:
+            hi = end + _WINDOW
+        elif hi < len(text) and text[hi] != "\n":
+            hi += 1
+        while True:  # a run of markers right after the terminator belongs here too
+            m = MARKER.match(text, hi)
+            if not m:
+                break
+            hi = m.end()
+        s = text[lo:hi].strip()
+        return _BULLET.sub("", s).strip()
+
+
 def sentence_at(text: str, start: int, end: int) -> str:
     """The sentence around ``text[start:end]``, markers kept, markdown bullets dropped."""
-    lo = _left_boundary(text, start)
-    if not MARKER.sub("", text[lo:start]).strip() and lo > 0:
-        # the marker follows the full stop ("...突破。[^2]"): cite the sentence before it
-        lo = _left_boundary(text, lo - 1)
-    hi = end
-    limit = min(len(text), end + _WINDOW)
-    while hi < limit and text[hi] not in _TERMINATORS:
-        hi += 1
-    if hi < len(text) and text[hi] != "\n":
-        hi += 1
-    while True:  # a run of markers right after the terminator belongs here too
-        m = MARKER.match(text, hi)
-        if not m:
-            break
-        hi = m.end()
-    s = text[lo:hi].strip()
-    return re.sub(r"^(?:[#>*+-]+|\d+[.)])\s+", "", s).strip()
-
-
-def _left_boundary(text: str, pos: int) -> int:
-    lo = pos
-    floor = max(0, pos - _WINDOW)
-    while lo > floor and text[lo - 1] not in _TERMINATORS:
-        lo -= 1
-    return lo
+    return Sentences(text).around(start, end)

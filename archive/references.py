@@ -7,6 +7,7 @@ all of those to one id; the raw spellings are kept on each :class:`Reference`.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import re
 import unicodedata
 
@@ -52,6 +53,7 @@ def normalize_title(title: str) -> str:
     )
 
 
+@lru_cache(maxsize=1 << 16)
 def ref_id(title: str) -> str:
     key = normalize_title(title) or title
     return "r" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]

@@ -18,6 +18,7 @@ _ABSTRACT_MARK = re.compile(r"^[ \t]*(?:\*\*|#+[ \t]*)?摘[ \t]*要(?:\*\*)?[ \t
 _KEYWORDS_MARK = re.compile(r"^[ \t]*(?:\*\*|#+[ \t]*)?关键词(?:\*\*)?[ \t]*[:：]?[ \t]*(?:\*\*)?[ \t]*[:：]?[ \t]*(.*)$")
 _KEYWORD_SPLIT = re.compile(r"[,，、;；]")
 _ENDS_SENTENCE = set("。！？!?…；;：:.）)」』”\"'》]】>")
+_NEXT_CHAPTER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(\d{1,3})(?:[.\s]|$)", re.M)
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
 
@@ -53,7 +54,9 @@ def strip_think(text: str, flags: list[Flag]) -> str:
             continue
         inner = text[i + len(_THINK_OPEN):j]
         if inner.strip():
-            flags.append(Flag("think-not-empty", "", f"{len(inner.strip())} characters removed"))
+            nxt = _NEXT_CHAPTER.search(text, j)  # the chapter whose chunk this block opens
+            where = nxt.group(1) if nxt else ""
+            flags.append(Flag("think-not-empty", where, f"{len(inner.strip())} characters removed"))
         pos = j + len(_THINK_CLOSE)
     return "".join(out).replace(_THINK_CLOSE, "")
 
@@ -121,7 +124,8 @@ def parse_content(body: str, rec: Record, outline_chapter_level: int | None) -> 
             blocks.append(_Block(number, title))
             target = blocks[-1].lines
         elif _REFS_TITLE.match(title):
-            is_global = i > last_numbered or not blocks or (chapter_level is not None and level < chapter_level)
+            deeper = chapter_level is not None and level > chapter_level  # "#### 参考文献" in a chapter
+            is_global = not blocks or (not deeper and (i > last_numbered or level < (chapter_level or 0)))
             if is_global:
                 global_lines = global_lines if global_lines is not None else []
                 target = global_lines

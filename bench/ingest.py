@@ -1,0 +1,94 @@
+"""Ingest benchmark: parse + store (and the index update) of generated corpora.
+
+    python -m bench.ingest --sizes 1000 10000 [--index] [--keep DIR]
+
+Each phase runs in a fresh subprocess so its peak RSS is its own. Corpora are generated
+once per size into ``bench/out/corpus-N`` (deterministic, seed 0) and reused.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+
+def corpus(n: int) -> Path:
+    from bench.corpus import write_corpus
+
+    d = OUT / f"corpus-{n}"
+    if not (d / ".complete").exists():
+        shutil.rmtree(d, ignore_errors=True)
+        write_corpus(d, n, seed=0, workers=min(2, os.cpu_count() or 1))
+        (d / ".complete").write_text("ok")
+    return d
+
+
+def _phase(phase: str, src: str, data_dir: str) -> None:
+    """Runs inside the child process; prints one JSON line."""
+    from archive.ingest import ingest
+    from archive.store import Store
+
+    t0 = time.perf_counter()
+    with Store.open(data_dir) as store:
+        if phase == "store":
+            rep = ingest(store, [src])
+            result = {"added": rep.added, "refused": len(rep.refused)}
+        else:  # "index": bring the search index up to date with the archive
+            from index.indexer import update
+
+            result = {"indexed": update(store, Path(data_dir) / "index")}
+    wall = time.perf_counter() - t0
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    rss = ru.ru_maxrss / 1024  # KiB on Linux -> MiB
+    cpu = ru.ru_utime + ru.ru_stime
+    print(json.dumps({"phase": phase, "seconds": wall, "cpu_seconds": cpu, "peak_rss_mb": rss, **result},
+                     default=str))
+
+
+def run_phase(phase: str, src: Path, data_dir: Path) -> dict:
+    p = subprocess.run(
+        [sys.executable, "-m", "bench.ingest", "--child", phase, str(src), str(data_dir)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
+    ap.add_argument("--index", action="store_true", help="also time the index update")
+    ap.add_argument("--child", nargs=3, metavar=("PHASE", "SRC", "DATA"), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        _phase(*a.child)
+        return
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    for n in a.sizes:
+        src = corpus(n)
+        mb = sum(f.stat().st_size for f in src.glob("*.txt")) / 1e6
+        with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+            st = run_phase("store", src, Path(tmp))
+            line = (f"{n:>6} records {mb:8.1f} MB  parse+store {st['seconds']:7.1f} s "
+                    f"{n / st['seconds']:7.1f} rec/s {mb / st['seconds']:6.2f} MB/s "
+                    f"(cpu {st['cpu_seconds']:.1f} s) peak RSS {st['peak_rss_mb']:.0f} MB")
+            if a.index:
+                ix = run_phase("index", src, Path(tmp))
+                total = st["seconds"] + ix["seconds"]
+                line += (f" | index {ix['seconds']:7.1f} s peak RSS {ix['peak_rss_mb']:.0f} MB"
+                         f" | ingest+index {total:7.1f} s {mb / total:5.2f} MB/s")
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
