@@ -186,13 +186,72 @@ def test_ingest_without_paths_is_a_usage_error(run):
 
 
 def test_installed_command(tmp_path, drop):
-    exe = Path(sys.executable).with_name("reviews")
-    if not exe.exists():
-        exe = shutil.which("reviews")
-    assert exe, "the reviews console script is not installed (pip install -e .)"
+    exe = _installed()
+    assert exe != "None", "the reviews console script is not installed (pip install -e .)"
     env = dict(os.environ, REVIEWS_DATA=str(tmp_path / "installed"))
     p = subprocess.run([str(exe), "ingest", "--quiet", str(drop / "a.txt")], env=env, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert p.stdout.endswith("1 added, 0 new versions, 0 unchanged, 0 refused\n")
     p = subprocess.run([str(exe), "show", "nope-not-hex"], env=env, capture_output=True, text=True)
     assert p.returncode == 1 and "Traceback" not in p.stderr and p.stderr.startswith("Error: ")
+
+
+def _installed() -> str:
+    exe = Path(sys.executable).with_name("reviews")
+    return str(exe if exe.exists() else shutil.which("reviews"))
+
+
+def _run_on_a_terminal(args, env) -> tuple[int, str]:
+    """Run the installed command with a pseudo-terminal as stdout/stderr."""
+    import pty
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen([_installed(), *args], env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return p.wait(), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path, drop):
+    env = dict(os.environ, REVIEWS_DATA=str(tmp_path / "tty"))
+    code, out = _run_on_a_terminal(["ingest", str(drop / "a.txt"), str(drop / "sub")], env)
+    assert code == 0 and "ingesting" in out and "2/2" in out
+    code, out = _run_on_a_terminal(["ingest", "--quiet", str(drop / "a.txt")], env)
+    assert code == 0 and "ingesting" not in out
+    assert out.strip() == "0 added, 0 new versions, 1 unchanged, 0 refused"
+
+
+def test_watch_until_interrupted(tmp_path, sample_bytes):
+    import signal
+    import time
+
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    env = dict(os.environ, REVIEWS_DATA=str(tmp_path / "w"))
+    p = subprocess.Popen([_installed(), "ingest", "--watch", str(folder)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        (folder / "r.txt.part").write_bytes(sample_bytes[:1000])  # still being written: ignored
+        (folder / "r.txt.part").rename(folder / "r.txt")
+        (folder / "r.txt").write_bytes(sample_bytes)
+        for _ in range(300):  # poll the archive, up to 30 s
+            listing = subprocess.run([_installed(), "list", "--json"], env=env, capture_output=True, text=True)
+            if listing.returncode == 0 and json.loads(listing.stdout):
+                break
+            time.sleep(0.1)
+        assert [r["uuid"] for r in json.loads(listing.stdout)] == [UUID]
+    finally:
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    assert p.returncode == 0
+    assert out == "1 added, 0 new versions, 0 unchanged, 0 refused\n"
+    assert err.startswith(f"watching {folder} for *.txt (Ctrl+C to stop)\n") and err.endswith("stopped\n")

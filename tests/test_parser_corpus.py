@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 
-import pytest
 
 from archive.parser import parse
 from archive.references import ref_id
