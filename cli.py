@@ -6,6 +6,7 @@ Each command parses its options, calls the API and prints. Errors from the API
 from __future__ import annotations
 
 import json
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -33,6 +34,9 @@ class ArchiveGroup(click.Group):
             return super().invoke(ctx)
         except ArchiveError as e:
             raise click.ClickException(str(e)) from None
+        except BrokenPipeError:  # `reviews ... | head`: the reader left; stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except OSError as e:
             raise click.ClickException(f"{e.filename or ''}: {e.strerror or e}".lstrip(": ")) from None
 
@@ -96,17 +100,18 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
 
     if not paths and not watch_dir:
         raise click.UsageError("give files, folders or - (standard input), or --watch DIR")
-    with open_store(data_dir) as store:
+    directory = resolve_data_dir(data_dir)
+    with open_store(directory) as store:
         exit_code = 0
         if paths:
             rep = _ingest_with_progress(store, list(paths), pattern, quiet, as_json, run_ingest)
-            _after_ingest(store, rep, quiet, as_json)
+            _after_ingest(store, rep, quiet, as_json, directory)
             exit_code = 1 if rep.refused else 0
         if watch_dir:
             click.echo(f"watching {watch_dir} for {pattern} (Ctrl+C to stop)", err=True)
 
             def on_report(rep, path):
-                _after_ingest(store, rep, quiet, as_json)
+                _after_ingest(store, rep, quiet, as_json, directory)
 
             try:
                 watch(store, watch_dir, glob=pattern, on_report=on_report)
@@ -129,12 +134,30 @@ def _ingest_with_progress(store, paths, pattern, quiet, as_json, run_ingest):
         return run_ingest(store, paths, glob=pattern, stdin=stdin, on_progress=progress)
 
 
-def _after_ingest(store, rep, quiet, as_json):
+def _after_ingest(store, rep, quiet, as_json, directory):
+    """Print the ingest summary, then bring the search index up to date (new and changed
+    reviews only; a missing or corrupt index is rebuilt, and the message says so)."""
     if as_json:
         echo_json(report.ingest_dict(rep))
     else:
         for line in report.ingest_lines(rep):
             click.echo(line)
+    update_index(store, directory, quiet)
+
+
+def update_index(store, directory, quiet):
+    from index.indexer import index_dir, update
+
+    pending = len(store.pending_index())
+    if not pending:
+        return
+    if quiet or not sys.stderr.isatty():
+        res = update(store, index_dir(directory))
+    else:
+        with click.progressbar(length=pending, label="indexing", file=sys.stderr, show_pos=True) as bar:
+            res = update(store, index_dir(directory), on_progress=lambda done, total: bar.update(done - bar.pos))
+    if res.message:
+        click.echo(res.message, err=True)
 
 
 # -- list -----------------------------------------------------------------------------
@@ -266,6 +289,138 @@ def stats(as_json, data_dir):
         return
     for line in report.stats_lines(st):
         click.echo(line)
+
+
+# -- search, refs, reindex ------------------------------------------------------------
+def _marked(pieces) -> str:
+    """``[(text, is_match)]`` as one line, matches highlighted (plain when piped)."""
+    return "".join(click.style(t, fg="red", bold=True) if m else t for t, m in pieces)
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("--since", metavar="DATE", help="Received on or after DATE (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Received on or before DATE (YYYY-MM-DD).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Reviews to show.")
+@click.option("--offset", default=0, type=click.IntRange(min=0), help="Reviews to skip.")
+@json_option
+@data_dir_option
+def search(query, since, until, limit, offset, as_json, data_dir):
+    """Search the reviews; hits are sections, grouped by review.
+
+    Words are ANDed within a section; an unspaced Chinese string matches
+    literally (like Ctrl+F); "..." is a phrase; a OR b; -word or NOT word;
+    fields topic:, section: (3.1 or title words), ref: (r0123456789 or title
+    words), uuid: (prefix).
+
+    \b
+    Examples:
+      reviews search 小样本 ResNet
+      reviews search '"transfer learning"' -GAN --since 2025-01-01
+      reviews search topic:图像识别 section:2.1
+    """
+    from index.indexer import index_dir
+    from index.search import search as run_search
+
+    directory = resolve_data_dir(data_dir)
+    with open_store(directory) as store:
+        res = run_search(index_dir(directory), " ".join(query), since=since, until=until,
+                         limit=limit, offset=offset, store=store)
+    if res.notice:
+        click.echo(res.notice, err=True)
+    if as_json:
+        echo_json(res.to_dict())
+        return
+    for r in res.reviews:
+        click.echo(f"{r.uuid[:12]}  {r.received_at[:10]}  {r.topic}  "
+                   f"({r.n_sections} section{'s' if r.n_sections != 1 else ''})")
+        for s in r.sections:
+            click.echo(f"  {s.number} {s.title}")
+            if s.snippet:
+                click.echo(f"    {_marked(s.snippet)}")
+    shown = f"{offset + 1}-{offset + len(res.reviews)} of " if res.reviews else ""
+    click.echo(f"{shown}{res.total_reviews} reviews, {res.total_sections} sections")
+
+
+@main.command()
+@click.argument("query", nargs=-1)
+@click.option("--top", "top_n", type=click.IntRange(min=1), help="The N most cited works instead.")
+@click.option("--dangling", "show_dangling", is_flag=True, help="Markers that resolve to no reference.")
+@json_option
+@data_dir_option
+def refs(query, top_n, show_dangling, as_json, data_dir):
+    """Where a work is cited: by words of its title or by its id (r0123456789).
+
+    The same work cited as [3] in one review and [11] in another, or spelled
+    differently, is one group.
+
+    \b
+    Examples:
+      reviews refs 迁移学习 卷积
+      reviews refs r0123456789 --json
+      reviews refs --top 10
+      reviews refs --dangling
+    """
+    from index import refs as refs_api
+
+    if bool(query) + bool(top_n) + show_dangling != 1:
+        raise click.UsageError("give title words or an id, or --top N, or --dangling")
+    with open_store(data_dir) as store:
+        if top_n:
+            rows = refs_api.top(store, top_n)
+            if as_json:
+                echo_json([r.to_dict() for r in rows])
+            for r in [] if as_json else rows:
+                click.echo(f"{r.ref_id}  {r.citations:>4} citations  {r.reviews:>3} reviews  {r.title}")
+            return
+        if show_dangling:
+            rows = refs_api.dangling(store)
+            if as_json:
+                echo_json([dict(uuid=d.uuid, topic=d.topic, section=d.section, marker=d.marker,
+                                sentence=d.sentence) for d in rows])
+            for d in [] if as_json else rows:
+                click.echo(f"{d.uuid[:12]}  {d.section}  {d.marker}  {d.sentence}")
+            return
+        groups = refs_api.find_uses(store, " ".join(query))
+    if as_json:
+        echo_json([g.to_dict() for g in groups])
+        return
+    for g in groups:
+        click.echo(f"{g.ref_id}  {g.title}  ({len(g.uses)} citations in {g.n_reviews} reviews)")
+        for other in g.titles[1:]:
+            click.echo(f"    also: {other}")
+        for u in g.uses:
+            span = refs_api.marker_span(u)
+            sentence = (_marked([(u.sentence[:span[0]], False), (u.marker, True),
+                                 (u.sentence[span[1]:], False)]) if span else u.sentence)
+            click.echo(f"  {u.uuid[:12]}  {u.received_at[:10]}  {u.section} {u.section_title}")
+            click.echo(f"    {sentence}")
+    if not groups:
+        click.echo("no reference matches")
+
+
+@main.command()
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@data_dir_option
+def reindex(quiet, data_dir):
+    """Rebuild the search index from the archive (safe to interrupt).
+
+    \b
+    Example:
+      reviews reindex
+    """
+    from index.indexer import index_dir, rebuild
+
+    directory = resolve_data_dir(data_dir)
+    with open_store(directory) as store:
+        if quiet or not sys.stderr.isatty():
+            rep = rebuild(store, index_dir(directory))
+        else:
+            with click.progressbar(length=store.count(), label="indexing", file=sys.stderr,
+                                   show_pos=True) as bar:
+                rep = rebuild(store, index_dir(directory),
+                              on_progress=lambda done, total: bar.update(done - bar.pos))
+    click.echo(f"indexed {rep.indexed} reviews")
 
 
 if __name__ == "__main__":

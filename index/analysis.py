@@ -1,0 +1,328 @@
+"""Text analysis shared by the index, the query parser and the site's JS client.
+
+Two analyses, both over the same *normalised* text:
+
+``CjkTokenizer`` (fields ``topic``, ``title``, ``body``, ``reftitles``) is what
+matching uses. It needs no dictionary, so it is cheap to port and cheap to load.
+``WordTokenizer`` (field ``words``) is jieba word segmentation, used only for
+ranking; it imports jieba lazily, at index time (the query path never calls it).
+
+Normalisation (index and query alike)
+-------------------------------------
+The text is cut into *clusters*: one code point plus the combining marks
+(Unicode category M*) that follow it. Each cluster is replaced by
+``NFKC(cluster).casefold()`` (JS: ``c.normalize("NFKC").toLowerCase()``, which
+differs from casefold only for a few letters such as ß). Normalising cluster by
+cluster lets every normalised character point back to the original characters it
+came from, so token offsets are exact in the *original* text.
+
+Primary tokens (scanning the normalised string left to right)
+-------------------------------------------------------------
+* **CJK character**: one code point in ``CJK_RANGES`` (Han ideographs, kana, hangul).
+* **word**: a maximal run of word characters (``str.isalnum()``: Unicode letters
+  and numbers, JS ``[\\p{L}\\p{N}]``, not CJK),
+  where single connectors ``- . _ /`` *between* two word characters join the run:
+  regex ``W+(?:[-._/]W+)*``. ``F1-Score`` -> ``f1-score``, ``PM2.5`` -> ``pm2.5``,
+  ``2.1.1`` -> ``2.1.1``, ``CRISPR-Cas9`` -> ``crispr-cas9``.
+* everything else (spaces, punctuation, symbols) separates tokens and is not indexed.
+
+Primary tokens get positions 0, 1, 2 ... in order.
+
+Index terms (``CjkTokenizer``), one per primary token, at its position
+-------------------------------------------------------------------------
+* a CJK character directly followed (nothing between, not even a space) by another
+  CJK character gives the **bigram** of the two; any other CJK character (the last
+  of a run) gives its **unigram**;
+* a word gives the whole word, and, when it has connectors, each distinct **part**
+  as well (``f1-score`` also gives ``f1`` and ``score``) at the same position.
+
+Query terms (``query_terms``)
+-----------------------------
+The normalised query string is scanned the same way and turned into terms that
+must occur at consecutive positions (a phrase):
+
+* a CJK character directly followed by another CJK character -> their bigram;
+* the last character of a CJK run -> dropped when it is the last token of the
+  query and the previous character's bigram covers it (``是一段`` -> ``是一 一段``);
+  otherwise its unigram, except when it is the last token of the query: then it is
+  a **prefix** (any term starting with that character: its unigram or a bigram
+  starting with it; ``段`` alone, or ``F1值`` -> ``f1``, ``值*``). In the text a
+  character followed by a Latin word, space or punctuation is a unigram there, so
+  this is exact;
+* a word -> the whole word (it matches a whole word or a whole part of one).
+
+So an unspaced Chinese string matches exactly where it occurs literally (bigrams
+only exist between adjacent characters), Latin words match whole words or whole
+parts, and punctuation or spaces between a Latin word and anything else are
+ignored (``F1值`` also matches ``F1，值``; ``"深度 学习"`` matches ``深度 学习`` and
+``深度，学习`` but not ``深度学习``).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Sequence
+
+from whoosh.analysis import Token, Tokenizer
+
+CJK_RANGES = (
+    "\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    "\U00020000-\U0003134f"
+)
+_CJK = re.compile(f"[{CJK_RANGES}]")
+_PART = re.compile(r"[^-._/]+")  # the parts of a word joined by connectors
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """The normalised text and, per normalised character, its original span."""
+
+    text: str
+    starts: Sequence[int]
+    ends: Sequence[int]
+
+    def span(self, nstart: int, nend: int) -> tuple[int, int]:
+        """Original ``(start, end)`` of the normalised slice ``[nstart, nend)``."""
+        return self.starts[nstart], self.ends[nend - 1]
+
+
+_MARKS: set[str] = set()  # combining marks seen so far (they need the cluster path)
+
+
+class _FoldTable(dict):
+    """``str.translate`` table: code point -> NFKC + casefold of it, filled lazily."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        if unicodedata.category(ch)[0] == "M":
+            _MARKS.add(ch)
+        piece = unicodedata.normalize("NFKC", ch).casefold()
+        self[code] = piece
+        return piece
+
+
+_FOLD = _FoldTable()
+
+
+def fold(text: str) -> str:
+    """The normalised form alone (NFKC + casefold, cluster by cluster)."""
+    return normalize(text).text
+
+
+def normalize(text: str) -> Normalized:
+    n = len(text)
+    folded = text.translate(_FOLD)
+    if _MARKS.isdisjoint(text):  # every cluster is one code point
+        if len(folded) == n:
+            return Normalized(folded, range(n), range(1, n + 1))
+        starts: list[int] = []
+        ends: list[int] = []
+        for i, ch in enumerate(text):
+            k = len(_FOLD[ord(ch)])
+            starts.extend([i] * k)
+            ends.extend([i + 1] * k)
+        return Normalized(folded, starts, ends)
+    out: list[str] = []
+    starts, ends = [], []
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.category(text[j])[0] == "M":
+            j += 1
+        piece = unicodedata.normalize("NFKC", text[i:j]).casefold()
+        out.append(piece)
+        starts.extend([i] * len(piece))
+        ends.extend([j] * len(piece))
+        i = j
+    return Normalized("".join(out), starts, ends)
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(_CJK.match(ch))
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() and not is_cjk(ch)
+
+
+@dataclass(frozen=True)
+class Primary:
+    """A primary token: a CJK character or a word, with normalised offsets."""
+
+    kind: str  # "cjk" | "word"
+    text: str  # normalised
+    nstart: int
+    nend: int
+
+
+_PRIMARY = re.compile(
+    f"([{CJK_RANGES}])|((?:[^\\W_{CJK_RANGES}])+(?:[-._/][^\\W_{CJK_RANGES}]+)*)"
+)
+
+
+def primary_tokens(norm: str) -> list[Primary]:
+    """Scan a normalised string into primary tokens (see the module docstring)."""
+    return [
+        Primary("cjk" if m.group(1) else "word", m.group(), m.start(), m.end())
+        for m in _PRIMARY.finditer(norm)
+    ]
+
+
+@dataclass(frozen=True)
+class Term:
+    """An index term with its position and normalised offsets."""
+
+    text: str
+    pos: int
+    nstart: int
+    nend: int
+
+
+def _adjacent_cjk(prim: list[Primary], i: int) -> bool:
+    """Is ``prim[i]`` a CJK character directly followed by another one?"""
+    return (i + 1 < len(prim) and prim[i].kind == "cjk" and prim[i + 1].kind == "cjk"
+            and prim[i + 1].nstart == prim[i].nend)
+
+
+def index_terms(norm: str) -> list[Term]:
+    """The terms ``CjkTokenizer`` indexes for a normalised string, in order."""
+    prim = primary_tokens(norm)
+    out: list[Term] = []
+    for pos, tok in enumerate(prim):
+        if _adjacent_cjk(prim, pos):
+            nxt = prim[pos + 1]
+            out.append(Term(tok.text + nxt.text, pos, tok.nstart, nxt.nend))
+            continue
+        out.append(Term(tok.text, pos, tok.nstart, tok.nend))
+        if tok.kind == "word" and any(c in tok.text for c in "-._/"):
+            seen = {tok.text}
+            for m in _PART.finditer(tok.text):
+                if m.group() not in seen:
+                    seen.add(m.group())
+                    out.append(Term(m.group(), pos, tok.nstart + m.start(), tok.nstart + m.end()))
+    return out
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """Terms at consecutive positions; with ``prefix`` the last one is a single CJK
+    character that may stand alone or begin a bigram (any term starting with it)."""
+
+    terms: tuple[str, ...]
+    prefix: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+
+def query_terms(text: str) -> QueryTerms:
+    """What a literal query string must match (see the module docstring)."""
+    prim = primary_tokens(fold(text))
+    out: list[str] = []
+    for i, tok in enumerate(prim):
+        if _adjacent_cjk(prim, i):
+            out.append(tok.text + prim[i + 1].text)
+        elif i + 1 == len(prim) and i > 0 and _adjacent_cjk(prim, i - 1):
+            pass  # the last character, already inside the last bigram
+        else:
+            out.append(tok.text)
+    prefix = bool(prim) and prim[-1].kind == "cjk" and not (
+        len(prim) > 1 and _adjacent_cjk(prim, len(prim) - 2))
+    return QueryTerms(tuple(out), prefix)
+
+
+def cjk_runs(text: str) -> list[str]:
+    """Maximal runs of adjacent CJK characters in the normalised text."""
+    return [m.group() for m in re.finditer(f"[{CJK_RANGES}]+", fold(text))]
+
+
+class _PositionedTokenizer(Tokenizer):
+    """Shared Whoosh plumbing: subclasses give ``(text, pos, start, end)`` tuples."""
+
+    def _terms(self, value: str) -> list[tuple[str, int, int, int]]:
+        raise NotImplementedError
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True,
+                 mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        for text, pos, start, end in self._terms(value):
+            t.text = text
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = value[start:end]
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar, t.endchar = start_char + start, start_char + end
+            yield t
+
+
+class CjkTokenizer(_PositionedTokenizer):
+    """CJK unigrams + bigrams and Latin/digit words, with exact original offsets."""
+
+    def _terms(self, value):
+        norm = normalize(value)
+        return [(t.text, t.pos, *norm.span(t.nstart, t.nend)) for t in index_terms(norm.text)]
+
+
+# -- jieba words (index time only) -------------------------------------------
+
+def jieba_module():
+    """Import jieba and load its dictionary (~0.8 s), quietly, once per process."""
+    import jieba
+
+    if not jieba.dt.initialized:
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+    return jieba
+
+
+def word_terms(value: str) -> list[tuple[str, int, int, int]]:
+    """jieba words of ``value`` (its normalised form, default mode, HMM off so the
+    result depends on the dictionary only) as ``(word, position, start, end)``.
+
+    Words get sequential positions (tokens without a letter, digit or CJK
+    character are skipped and take no position); offsets are exact in
+    ``value``. As in jieba's search mode, a word longer than two characters also
+    yields the dictionary words of two (and, if longer than three, three)
+    characters inside it, at the *parent word's* position.
+    """
+    jieba = jieba_module()
+    norm = normalize(value)
+    freq = jieba.dt.FREQ
+    out = []
+    pos = 0
+    for word, s, e in jieba.tokenize(norm.text, mode="default", HMM=False):
+        if not any(is_cjk(c) or _is_word_char(c) for c in word):
+            continue
+        out.append((word, pos, *norm.span(s, e)))
+        if len(word) > 2:
+            for size in (2, 3):
+                if len(word) <= size:
+                    continue
+                for k in range(len(word) - size + 1):
+                    sub = word[k:k + size]
+                    if freq.get(sub):
+                        out.append((sub, pos, *norm.span(s + k, s + k + size)))
+        pos += 1
+    return out
+
+
+class WordTokenizer(_PositionedTokenizer):
+    """jieba word segmentation with word positions and exact offsets (ranking field)."""
+
+    def _terms(self, value):
+        return word_terms(value)

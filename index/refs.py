@@ -1,0 +1,79 @@
+"""Reference queries over the archive: where is a work cited, most cited works,
+dangling markers. Answered from the store's derived tables (not the Whoosh index),
+so they are exact and need no index.
+
+A work is identified by ``archive.references.ref_id`` (its normalised title), so
+the same work listed as [3] in one review and [11] in another, spelled with other
+punctuation or a ``.pdf.md`` tail, is one :class:`RefGroup`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from archive.store import Dangling, Use
+from index.query import QueryError
+
+
+def marker_span(use: Use) -> tuple[int, int] | None:
+    """``(start, end)`` of the marker in ``use.sentence`` (for highlighting)."""
+    at = use.sentence.find(use.marker)
+    return (at, at + len(use.marker)) if at >= 0 else None
+
+
+@dataclass
+class RefGroup:
+    ref_id: str
+    titles: list[str]  # spellings, most frequent first
+    uses: list[Use] = field(default_factory=list)  # newest review first, document order
+
+    @property
+    def title(self) -> str:
+        return self.titles[0] if self.titles else ""
+
+    @property
+    def n_reviews(self) -> int:
+        return len({u.uuid for u in self.uses})
+
+    def to_dict(self) -> dict:
+        uses = []
+        for u in self.uses:
+            d = asdict(u)
+            span = marker_span(u)
+            d["marker_start"], d["marker_end"] = span if span else (None, None)
+            uses.append(d)
+        return {"ref_id": self.ref_id, "titles": self.titles, "n_reviews": self.n_reviews,
+                "uses": uses}
+
+
+@dataclass
+class TopRef:
+    ref_id: str
+    title: str
+    citations: int  # markers resolving to it
+    reviews: int  # reviews listing it
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def find_uses(store, query: str) -> list[RefGroup]:
+    """Works whose title holds every word of ``query`` (NFKC, case-insensitive
+    substrings), or the given reference ids, each with every citation of it in the
+    current versions. Listed-but-never-cited works come with no uses."""
+    words = query.split()
+    if not words:
+        raise QueryError("empty reference query: give words of a title or an id r0123456789")
+    groups = []
+    for rid in store.find_references(words):
+        groups.append(RefGroup(rid, store.reference_spellings(rid), store.citations_of([rid])))
+    return groups
+
+
+def top(store, n: int = 20) -> list[TopRef]:
+    """The ``n`` most cited works (ties: listed in more reviews, then id)."""
+    return [TopRef(*row) for row in store.top_references(n)]
+
+
+def dangling(store) -> list[Dangling]:
+    """Markers that resolve to no reference list entry, newest review first."""
+    return store.dangling_citations()

@@ -1,0 +1,94 @@
+"""Reference queries against the generated corpus's ground truth (real store)."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from archive.parser import parse
+from archive.references import normalize_title, ref_id
+from archive.store import Store
+from bench.corpus import Quirks, generate
+from index.query import QueryError
+from index.refs import dangling, find_uses, marker_span, top
+
+
+def _sentence(s: str) -> str:
+    return s.rstrip("。；;")
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    store = Store.open(tmp_path_factory.mktemp("refs"))
+    gens = list(generate(14, seed=21))
+    gens += list(generate(3, seed=22, quirks=Quirks.only(dangling=1.0, local_references=1.0)))
+    for g in gens:
+        for p in parse(g.data, g.name):
+            store.add(p, g.name)
+    yield store, [g.truth for g in gens]
+    store.close()
+
+
+def test_every_citation_found_none_invented(archive):
+    store, truths = archive
+    want = Counter()
+    for t in truths:
+        for c in t.citations:
+            if c["ref_title"] is not None:
+                key = (t.uuid, c["section"], c["marker"], _sentence(c["sentence"]))
+                want[(ref_id(c["ref_title"]),) + key] += 1
+    assert sum(want.values()) > 300
+    got = Counter()
+    for rid in {k[0] for k in want}:
+        groups = find_uses(store, rid)
+        assert [g.ref_id for g in groups] == [rid]
+        for u in groups[0].uses:
+            got[(rid, u.uuid, u.section, u.marker, _sentence(u.sentence))] += 1
+            start, end = marker_span(u)
+            assert u.sentence[start:end] == u.marker
+            rec = store.current(u.uuid)
+            title = "摘要" if u.section == "abstract" else rec.section(u.section).title
+            assert u.section_title == title
+    assert got == want
+
+
+def test_same_work_merged_across_reviews_and_spellings(archive):
+    store, truths = archive
+    listed: dict[str, set[str]] = {}
+    for t in truths:
+        for _, title, _, _ in t.references:
+            listed.setdefault(ref_id(title), set()).add(t.uuid)
+    shared = [rid for rid, us in listed.items() if len(us) > 1]
+    assert shared
+    for rid in shared:
+        cited_in = {t.uuid for t in truths for c in t.citations
+                    if c["ref_title"] and ref_id(c["ref_title"]) == rid}
+        (group,) = find_uses(store, rid)
+        assert {u.uuid for u in group.uses} == cited_in
+        assert len({normalize_title(s) for s in group.titles}) == 1
+
+
+def test_find_by_title_words(archive):
+    store, truths = archive
+    title = truths[0].references[0][1]
+    words = [title[:4], title[-3:]]
+    groups = find_uses(store, " ".join(words))
+    assert ref_id(title) in [g.ref_id for g in groups]
+    for g in groups:
+        assert any(all(w.casefold() in s.casefold() for w in words) for s in g.titles)
+    with pytest.raises(QueryError):
+        find_uses(store, "   ")
+
+
+def test_dangling_and_top(archive):
+    store, truths = archive
+    want = Counter((t.uuid, c["section"], c["marker"]) for t in truths for c in t.citations
+                   if c["ref_title"] is None)
+    assert want
+    assert Counter((d.uuid, d.section, d.marker) for d in dangling(store)) == want
+    counts = Counter(ref_id(c["ref_title"]) for t in truths for c in t.citations
+                     if c["ref_title"])
+    best = top(store, 5)
+    assert [b.citations for b in best] == sorted(counts.values(), reverse=True)[:5]
+    for b in best:
+        assert b.citations == counts[b.ref_id]

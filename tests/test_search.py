@@ -1,0 +1,406 @@
+"""Search against a real Whoosh index built from a real store (tmp dirs)."""
+from __future__ import annotations
+
+import json
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archive.parser import parse
+from archive.store import Store
+from bench.corpus import generate
+from index import indexer
+from index.analysis import CJK_RANGES, fold, primary_tokens
+from index.indexer import IndexProblem, rebuild, update
+from index.query import QueryError
+from index.search import search
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = (ROOT / "samples" / "000_a67d181a6c549fd0.txt").read_text("utf-8")
+SAMPLE_UUID = "e051ad472c3d4412ba23cc0b05bfdbab"
+SAMPLE_TOPIC = "深度学习在图像识别领域的最新进展"
+FIRST_SENTENCE = "图像识别技术是计算机视觉领域的重要研究方向"
+
+
+def variant(n: int, topic: str = SAMPLE_TOPIC, received: str = "2025-11-21 19:20:13",
+            extra: str = "") -> bytes:
+    """The sample with another uuid/topic/date and ``extra`` text opening section 1.1."""
+    text = SAMPLE.replace(SAMPLE_UUID, f"{n:032x}").replace(f"主题: {SAMPLE_TOPIC}", f"主题: {topic}")
+    text = text.replace("2025-11-21 19:20:13", received)
+    return text.replace(FIRST_SENTENCE, extra + FIRST_SENTENCE, 1).encode("utf-8")
+
+
+def add(store: Store, data: bytes, name: str = "x") -> None:
+    for p in parse(data, name):
+        store.add(p, name)
+
+
+def uuids(result) -> set[str]:
+    return {r.uuid for r in result.reviews}
+
+
+# -- the generated corpus: recall and precision against a substring scan -----------
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    store = Store.open(root)
+    for g in generate(24, seed=11):
+        add(store, g.data, g.name)
+    add(store, SAMPLE.encode("utf-8"), "sample")
+    records = [rec for _, rec in store.iter_current()]
+    rebuild(store, root / "index")
+    yield store, root / "index", records
+    store.close()
+
+
+def texts(record) -> list[str]:
+    """What a review holds, field by field, as the design lists it (not via the indexer)."""
+    out = [record.topic, record.title,
+           "\n".join(p for p in (record.abstract, " ".join(record.keywords)) if p)]
+    out += [s.title for s in record.sections] + [s.body for s in record.sections]
+    out.append("\n".join(r.title for r in record.references))
+    return [fold(t) for t in out if t]
+
+
+WC = f"[^\\W_{CJK_RANGES}]"  # a Latin letter or digit
+_TOKENS = re.compile(f"([{CJK_RANGES}])|({WC}+(?:[-._/]{WC}+)*)")
+
+
+def oracle(s: str) -> re.Pattern:
+    """Ctrl+F over folded text: CJK characters literally adjacent, a Latin word as a
+    whole word (or a whole part of an a-b word), separators next to Latin ignored."""
+    parts, prev = [], None
+    for m in _TOKENS.finditer(fold(s)):
+        if prev is not None:
+            adjacent = prev.group(1) and m.group(1) and prev.end() == m.start()
+            parts.append("" if adjacent else r"[\W_]+" if prev.group(1) and m.group(1)
+                         else r"[\W_]*")
+        tok = re.escape(m.group())
+        if m.group(2) and any(c in m.group() for c in "-._/"):
+            tok = f"(?<!{WC})(?<!{WC}[-._/]){tok}(?![-._/]?{WC})"
+        elif m.group(2):
+            tok = f"(?<!{WC}){tok}(?!{WC})"
+        parts.append(tok)
+        prev = m
+    return re.compile("".join(parts))
+
+
+def probe_strings(records, seed: int = 5) -> list[str]:
+    rng = random.Random(seed)
+    out: set[str] = set()
+    cjk_run = re.compile(f"[{CJK_RANGES}]+")
+    mixed = re.compile(f"({WC}+(?:[-._/]{WC}+)*)([{CJK_RANGES}]{{1,3}})|"
+                       f"([{CJK_RANGES}]{{1,3}})({WC}+(?:[-._/]{WC}+)*)")
+    for rec in records:
+        bodies = [s.body for s in rec.sections if s.body]
+        pools = {
+            "body": bodies,
+            "topic": [rec.topic],
+            "title": [s.title for s in rec.sections],
+            "ref": [r.title for r in rec.references],
+            "abstract": [rec.abstract],
+        }
+        for name, pool in pools.items():
+            runs = [m.group() for t in pool for m in cjk_run.finditer(t)]
+            for _ in range(6 if name == "body" else 2):
+                if not runs:
+                    break
+                run = rng.choice(runs)
+                size = rng.randint(1, min(6, len(run)))
+                at = rng.randrange(len(run) - size + 1)
+                out.add(run[at:at + size])
+        words = [t.text for b in bodies for t in primary_tokens(fold(b)) if t.kind == "word"]
+        for w in rng.sample(words, min(4, len(words))):
+            out.add(w)
+            out.update(p for p in re.split(r"[-._/]", w) if p)
+        mixes = [m.group() for b in bodies for m in mixed.finditer(b)]
+        out.update(rng.sample(mixes, min(3, len(mixes))))
+    out.update(["段简", "是一段", "小样本", "ResNet", "F1-Score", "CRISPR-Cas9", "PM2.5",
+                "2.1.1", "F1值", "ResNet-50", "的"])
+    return sorted(out)
+
+
+def test_literal_recall_and_precision(corpus):
+    store, index_dir, records = corpus
+    holders = {r.uuid: texts(r) for r in records}
+    probes = probe_strings(records)
+    assert len(probes) > 250
+    checked_partial = 0
+    for s in probes:
+        pattern = oracle(s)
+        expected = {u for u, ts in holders.items() if any(pattern.search(t) for t in ts)}
+        query = f'"{s}"' if s.upper() in ("OR", "NOT", "AND") else s
+        got = uuids(search(index_dir, query, limit=None))
+        assert got == expected, (s, sorted(got - expected), sorted(expected - got))
+        checked_partial += 0 < len(expected) < len(records)
+    assert checked_partial > 100  # most probes split the corpus, so both directions count
+
+
+def test_snippet_marks_exactly_the_matches(corpus):
+    _, index_dir, _ = corpus
+    for q in ["小样本", "ResNet", "F1值", "的应用", "迁移学习"]:
+        result = search(index_dir, q, limit=None)
+        marked = [t for r in result.reviews for s in r.sections for t, m in s.snippet if m]
+        assert marked, q
+        for text in marked:
+            assert oracle(q).fullmatch(fold(text)), (q, text)
+
+
+def test_search_result_shape_and_json(corpus):
+    _, index_dir, records = corpus
+    result = search(index_dir, "的", limit=5, offset=2)
+    assert result.total_reviews == len(records)
+    assert len(result.reviews) == 5
+    full = search(index_dir, "的", limit=None)
+    assert [r.uuid for r in full.reviews[2:7]] == [r.uuid for r in result.reviews]
+    scores = [r.score for r in full.reviews]
+    assert scores == sorted(scores, reverse=True)
+    assert result.total_sections == sum(r.n_sections for r in full.reviews)
+    for review in result.reviews:
+        assert len(review.uuid) == 32 and 1 <= len(review.sections) <= 3
+        assert [s.score for s in review.sections] == sorted(
+            (s.score for s in review.sections), reverse=True)
+    d = json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
+    assert d["reviews"][0]["uuid"] == result.reviews[0].uuid
+    assert {"text", "match"} == set(d["reviews"][0]["sections"][0]["snippet"][0])
+
+
+# -- the sample and its variants: fields, booleans, dates, ranking ------------------
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    root = tmp_path_factory.mktemp("small")
+    store = Store.open(root)
+    add(store, SAMPLE.encode("utf-8"))
+    add(store, variant(1, topic="量子计算的最新进展", received="2025-10-01 08:00:00",
+                       extra="罕见词甲乙丙在此出现一次。"))
+    add(store, variant(2, topic="罕见词甲乙丙的系统综述", received="2025-10-02 08:00:00"))
+    add(store, variant(3, topic="蛋白质结构预测", received="2025-10-03 23:59:59",
+                       extra="罕见词甲乙丙。罕见词甲乙丙。罕见词甲乙丙。Zorblax Quimbo方法。"))
+    add(store, variant(4, topic="蛋白质结构预测", received="2025-10-04 00:00:00",
+                       extra="罕见词甲乙丙。Quimbo Zorblax。"))
+    update(store, root / "index")
+    yield store, root / "index"
+    store.close()
+
+
+U1, U2, U3, U4 = (f"{n:032x}" for n in (1, 2, 3, 4))
+
+
+def test_ranking_topic_and_frequency(small):
+    _, ix = small
+    result = search(ix, "罕见词甲乙丙", limit=None)
+    order = [r.uuid for r in result.reviews]
+    assert set(order) == {U1, U2, U3, U4}
+    assert order[0] == U2  # in the topic: every section matches there
+    assert order.index(U3) < order.index(U1)  # three mentions beat one
+    assert order.index(U3) < order.index(U4)
+
+
+def test_phrases(small):
+    _, ix = small
+    assert uuids(search(ix, '"Zorblax Quimbo"')) == {U3}
+    assert uuids(search(ix, '"quimbo zorblax"')) == {U4}
+    assert uuids(search(ix, "Zorblax Quimbo")) == {U3, U4}
+    assert uuids(search(ix, '"Quimbo方法"')) == {U3}
+    assert uuids(search(ix, '"Support Vector Machine"')) == {SAMPLE_UUID, U1, U2, U3, U4}
+    assert uuids(search(ix, '"Vector Support"')) == set()
+
+
+def test_fields(small):
+    store, ix = small
+    assert uuids(search(ix, "topic:蛋白质")) == {U3, U4}
+    assert uuids(search(ix, "topic:残差网络")) == set()  # only in the body
+    r = search(ix, "topic:量子计算", limit=None)
+    assert r.reviews[0].n_sections == len(indexer.documents(store.current(U1))) - len(
+        store.current(U1).references)
+    r = search(ix, f"section:2.1 uuid:{SAMPLE_UUID[:6]}", limit=None, per_review=10)
+    assert [s.number for s in r.reviews[0].sections] == ["2.1", "2.1.1", "2.1.2"]
+    assert uuids(search(ix, "section:残差网络")) == {SAMPLE_UUID, U1, U2, U3, U4}
+    r = search(ix, f"section:残差网络 uuid:{U3}", per_review=10)
+    assert [s.number for s in r.reviews[0].sections] == ["2.1.1"]
+    assert uuids(search(ix, f"uuid:{SAMPLE_UUID[:8].upper()}")) == {SAMPLE_UUID}
+
+
+def test_ref_field(small):
+    store, ix = small
+    rec = store.current(SAMPLE_UUID)
+    for ref in rec.references[:15]:
+        citing = {c.section for c in rec.citations if c.ref_id == ref.ref_id}
+        r = search(ix, f"ref:{ref.ref_id} uuid:{SAMPLE_UUID}", per_review=100)
+        got = {s.number for rv in r.reviews for s in rv.sections}
+        assert got == citing, ref.title
+    # words of a title: the sections citing any reference whose title holds them
+    want = {c.section for c in rec.citations
+            if c.ref_id and "迁移学习" in next(x.title for x in rec.references
+                                           if x.ref_id == c.ref_id)}
+    r = search(ix, f"ref:迁移学习 uuid:{SAMPLE_UUID}", per_review=100)
+    assert {s.number for rv in r.reviews for s in rv.sections} == want and want
+
+
+def test_booleans(small):
+    _, ix = small
+    assert uuids(search(ix, "量子计算 OR 蛋白质")) == {U1, U3, U4}
+    assert uuids(search(ix, "罕见词甲乙丙 -蛋白质")) == {U1, U2}
+    assert uuids(search(ix, "罕见词甲乙丙 NOT 蛋白质 NOT topic:量子")) == {U2}
+    # terms are ANDed within one section: 残差网络 (2.1.1) and 交通标志 (3.2.1) never meet
+    assert uuids(search(ix, "残差网络 交通标志")) == set()
+    assert uuids(search(ix, "残差网络 ImageNet")) == {SAMPLE_UUID, U1, U2, U3, U4}
+
+
+def test_dates(small):
+    _, ix = small
+    q = "罕见词甲乙丙"
+    assert uuids(search(ix, q, since="2025-10-02", until="2025-10-03")) == {U2, U3}
+    assert uuids(search(ix, q, since="2025-10-04")) == {U4}
+    assert uuids(search(ix, q, until="2025-10-01")) == {U1}
+    with pytest.raises(QueryError):
+        search(ix, q, since="2025-13-01")
+
+
+@pytest.mark.parametrize("bad", [
+    "", "   ", '"unbalanced', 'topic:"x', "topic:", "topic: x", "OR x", "x OR", "x OR OR y",
+    "x NOT", "-x", "- x", "NOT x", "foo:bar", "uuid:xyz", "x -y OR z", "、。", '""',
+])
+def test_syntax_errors_are_one_line(small, bad):
+    _, ix = small
+    with pytest.raises(QueryError) as err:
+        search(ix, bad)
+    assert str(err.value) and "\n" not in str(err.value)
+
+
+# -- keeping the index in step with the store --------------------------------------
+
+def dump(index_dir: Path) -> dict:
+    """Index contents independent of document numbers: stored fields and every
+    field's terms per document id."""
+    from whoosh import index as windex
+
+    ix = windex.open_dir(str(index_dir), indexname=indexer.INDEX_NAME)
+    with ix.searcher() as s:
+        reader = s.reader()
+        ids = {d: f["id"] for d, f in reader.iter_docs()}
+        out = {"stored": sorted(json.dumps(f, sort_keys=True, ensure_ascii=False)
+                                for _, f in reader.iter_docs())}
+        postings = set()
+        for fieldname in ("topic", "title", "body", "words", "refs", "path", "reftitle"):
+            for term in reader.lexicon(fieldname):
+                m = reader.postings(fieldname, term)
+                for d in m.all_ids():
+                    postings.add((fieldname, term, ids[d]))
+        out["postings"] = sorted(postings)
+    return out
+
+
+def test_incremental_update_equals_rebuild(tmp_path):
+    store = Store.open(tmp_path / "a")
+    gens = list(generate(6, seed=3))
+    for g in gens[:4]:
+        add(store, g.data, g.name)
+    first = update(store, tmp_path / "ix")
+    assert first.indexed == 4
+    assert update(store, tmp_path / "ix").indexed == 0  # nothing pending
+    # a new version of one review, and new reviews; killed after the first batch
+    add(store, variant(9, received="2026-01-01 00:00:00"))
+    add(store, variant(9, received="2026-01-02 00:00:00", extra="新版本的文字。"))
+    for g in gens[4:]:
+        add(store, g.data, g.name)
+
+    def die(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        update(store, tmp_path / "ix", on_progress=die, batch=1)
+    assert len(store.pending_index()) == 2
+    assert update(store, tmp_path / "ix").indexed == 2
+    assert uuids(search(tmp_path / "ix", "新版本的文字")) == {f"{9:032x}"}
+    rebuild(store, tmp_path / "full")
+    assert dump(tmp_path / "ix") == dump(tmp_path / "full")
+    segments = len(list((tmp_path / "ix").glob("*.seg")))
+    assert segments > 1  # the incremental index has several segments: plan queries on it
+    for q in ["F1值", "的应用 OR 研究", "模型 -的 ResNet", "section:2.1 ref:迁移学习", "段"]:
+        assert search(tmp_path / "ix", q, limit=None).to_dict() == search(
+            tmp_path / "full", q, limit=None).to_dict(), q
+    store.close()
+
+
+def test_parallel_rebuild_equals_serial(tmp_path, corpus):
+    store, serial, _ = corpus
+    rebuild(store, tmp_path / "par", procs=2)
+    assert len(list((tmp_path / "par").glob("*.seg"))) >= 2  # one segment per worker
+    assert dump(tmp_path / "par") == dump(serial)
+    for q in ["深度学习", "F1值", "topic:图像识别 section:2.1", "ref:迁移学习 -GAN"]:
+        assert search(tmp_path / "par", q, limit=None).to_dict() == search(serial, q, limit=None).to_dict(), q
+
+
+def _corrupt_segment(index_dir: Path) -> None:
+    seg = max((p for p in index_dir.iterdir() if p.suffix == ".seg"), key=lambda p: p.stat().st_size)
+    data = bytearray(seg.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 64] = b"\xff" * 64
+    seg.write_bytes(bytes(data))
+
+
+def test_corrupt_or_missing_index_is_rebuilt(tmp_path):
+    store = Store.open(tmp_path / "a")
+    add(store, SAMPLE.encode("utf-8"))
+    ix = tmp_path / "ix"
+    assert update(store, ix).message is None  # first build: nothing to report
+    _corrupt_segment(ix)
+    report = update(store, ix)
+    assert report.rebuilt and "corrupt" in report.message
+    assert uuids(search(ix, "残差网络")) == {SAMPLE_UUID}
+
+    for toc in ix.glob("*.toc"):
+        toc.unlink()
+    with pytest.raises(IndexProblem, match="missing"):
+        search(ix, "残差网络")
+    result = search(ix, "残差网络", store=store)
+    assert "missing" in result.notice and uuids(result) == {SAMPLE_UUID}
+
+    _corrupt_segment(ix)
+    result = search(ix, "残差网络 OR 交通标志 OR 小样本", store=store)
+    assert uuids(result) == {SAMPLE_UUID}
+    if result.notice is None:  # the damage was not on the search's path: update sees it
+        assert "corrupt" in update(store, ix).message
+    else:
+        assert "corrupt" in result.notice
+    assert indexer.check(ix) is None
+    store.close()
+
+
+def test_search_does_not_load_jieba(small):
+    _, ix = small
+    code = (
+        "import sys, json\n"
+        "from index.search import search\n"
+        f"r = search({str(ix)!r}, '罕见词甲乙丙 Zorblax')\n"
+        "assert r.total_reviews == 2, r\n"
+        "print(json.dumps(['jieba' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [False]
+
+
+def test_queries_can_be_planned_on_large_indexes(corpus):
+    """Above 5000 documents whoosh plans Or/And by each part's estimated size; every
+    query we build must be able to estimate it."""
+    from whoosh import index as windex
+
+    from index.query import IndexView, compile_query, parse as parse_query
+
+    _, index_dir, _ = corpus
+    ix = windex.open_dir(str(index_dir), indexname=indexer.INDEX_NAME)
+    with ix.searcher() as s:
+        view = IndexView(s)
+        for q in ["F1值", "段", "的应用 OR 研究", "模型 -的 ResNet", "ref:研究 section:2.1",
+                  '"研究 方"', "topic:发展的", "uuid:0a"]:
+            compiled = compile_query(parse_query(q), view)
+            assert compiled.estimate_size(s.reader()) >= 0, q
