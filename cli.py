@@ -380,6 +380,8 @@ def refs(query, top_n, show_dangling, as_json, data_dir):
                                 sentence=d.sentence) for d in rows])
             for d in [] if as_json else rows:
                 click.echo(f"{d.uuid[:12]}  {d.section}  {d.marker}  {d.sentence}")
+            if not rows and not as_json:
+                click.echo("no dangling citations")
             return
         groups = refs_api.find_uses(store, " ".join(query))
     if as_json:

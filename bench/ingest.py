@@ -1,6 +1,6 @@
 """Ingest benchmark: parse + store (and the index update) of generated corpora.
 
-    python -m bench.ingest --sizes 1000 10000 [--index] [--keep DIR]
+    python -m bench.ingest --sizes 1000 10000 [--index] [--keep]
 
 Each phase runs in a fresh subprocess so its peak RSS is its own. Corpora are generated
 once per size into ``bench/out/corpus-N`` (deterministic, seed 0) and reused.
@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
     ap.add_argument("--index", action="store_true", help="also time the index update")
+    ap.add_argument("--keep", action="store_true", help="keep the archive in bench/out/data-N (for bench.search)")
     ap.add_argument("--child", nargs=3, metavar=("PHASE", "SRC", "DATA"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
@@ -77,7 +78,10 @@ def main(argv: list[str] | None = None) -> None:
     for n in a.sizes:
         src = corpus(n)
         mb = sum(f.stat().st_size for f in src.glob("*.txt")) / 1e6
+        keep = OUT / f"data-{n}"
+        shutil.rmtree(keep, ignore_errors=True)
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+            tmp = keep if a.keep else Path(tmp)
             st = run_phase("store", src, Path(tmp))
             line = (f"{n:>6} records {mb:8.1f} MB  parse+store {st['seconds']:7.1f} s "
                     f"{n / st['seconds']:7.1f} rec/s {mb / st['seconds']:6.2f} MB/s "

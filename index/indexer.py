@@ -35,6 +35,8 @@ from index.schema import FORMAT, make_schema
 MANIFEST = "manifest.json"
 INDEX_DIR = "index"  # inside the data dir
 INDEX_NAME = "MAIN"
+#: Whoosh files that are never rewritten once a segment is committed (the TOC is).
+IMMUTABLE = (".seg", ".trm", ".pst", ".vps", ".fdt", ".fdx", ".col", ".cix", ".cmp")
 BATCH = 100  # reviews per commit
 #: A rebuild of at least PARALLEL_MIN reviews indexes in PROCS processes.
 PROCS = min(2, os.cpu_count() or 1)
@@ -122,14 +124,29 @@ def _sha256(path: Path) -> str:
 
 
 def _write_manifest(index_dir: Path) -> None:
-    files = {f: [(index_dir / f).stat().st_size, _sha256(index_dir / f)] for f in _files(index_dir)}
+    """Sizes and checksums of the index files. Segment files never change once
+    written, so a file already listed with the same size keeps its checksum."""
+    try:
+        old = json.loads((index_dir / MANIFEST).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        old = {}
+    files = {}
+    for f in _files(index_dir):
+        size = (index_dir / f).stat().st_size
+        known = old.get(f)
+        reuse = known and known[0] == size and f.endswith(IMMUTABLE)
+        files[f] = [size, known[1] if reuse else _sha256(index_dir / f)]
     tmp = index_dir / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps({"format": FORMAT, "files": files}, indent=0))
     os.replace(tmp, index_dir / MANIFEST)
 
 
-def check(index_dir: str | Path, deep: bool = True) -> str | None:
-    """``None`` if the index looks healthy, else what is wrong (one line)."""
+def check(index_dir: str | Path, deep: bool = True, probe: bool = True) -> str | None:
+    """``None`` if the index looks healthy, else what is wrong (one line).
+
+    ``deep`` also compares checksums; ``probe`` opens it (a search skips that: it
+    opens the index anyway, and any error then leads to a deep check).
+    """
     index_dir = Path(index_dir)
     if not index_dir.is_dir() or not windex.exists_in(str(index_dir), INDEX_NAME):
         return "missing"
@@ -151,6 +168,8 @@ def check(index_dir: str | Path, deep: bool = True) -> str | None:
     extra = sorted(present - set(files))
     if deep and extra:
         return f"corrupt (unexpected file {extra[0]})"
+    if not probe:
+        return None
     try:
         ix = windex.open_dir(str(index_dir), indexname=INDEX_NAME)
         with ix.searcher() as s:
@@ -162,7 +181,7 @@ def check(index_dir: str | Path, deep: bool = True) -> str | None:
 
 def open_index(index_dir: str | Path, deep: bool = False):
     """Open the index for reading; raise :class:`IndexProblem` if it is unusable."""
-    problem = check(index_dir, deep=deep)
+    problem = check(index_dir, deep=deep, probe=deep)
     if problem:
         raise IndexProblem(
             f"search index at {index_dir} is {problem}; run `reviews reindex` to rebuild it"

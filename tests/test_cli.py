@@ -255,3 +255,60 @@ def test_watch_until_interrupted(tmp_path, sample_bytes):
     assert p.returncode == 0
     assert out == "1 added, 0 new versions, 0 unchanged, 0 refused\n"
     assert err.startswith(f"watching {folder} for *.txt (Ctrl+C to stop)\n") and err.endswith("stopped\n")
+
+
+# -- search, refs, reindex ------------------------------------------------------------------
+def test_search_exact_output_and_json(run, drop):
+    run("ingest", str(drop / "a.txt"))
+    r = run("search", "残差网络")
+    assert r.output == (
+        "e051ad472c3d  2025-11-21  深度学习在图像识别领域的最新进展  (1 section)\n"
+        "  2.1.1 深度残差网络（ResNet）的应用\n"
+        "    深度残差网络（Residual Network, ResNet）通过引入残差模块，解决了深度神经网络中的梯度消失与梯度爆炸问题。"
+        "这种设计使得模型能够训练至数百层，从而显著提升了图像识别的准确率。研究表明，ResNet在ImageNet数据集…\n"
+        "1-1 of 1 reviews, 1 sections\n"
+    )
+    js = json.loads(run("search", "残差网络", "--json").output)
+    assert js["reviews"][0]["uuid"] == UUID
+    assert [p["text"] for p in js["reviews"][0]["sections"][0]["snippet"] if p["match"]] == ["残差网络"]
+    assert run("search", "topic:图像识别", "section:4.2", "对抗").output.splitlines()[1] == "  4.2.1 对抗样本的识别与防御"
+    assert run("search", "残差网络", "--until", "2025-11-20").output == "0 reviews, 0 sections\n"
+
+
+def test_search_syntax_error_is_one_line(run, drop):
+    run("ingest", str(drop / "a.txt"))
+    r = run("search", 'foo"')
+    assert r.exit_code == 1 and r.output == "Error: unbalanced quote: '\"' has no closing quote\n"
+    assert run("search", "topic:").output == "Error: empty field 'topic:': write topic:something\n"
+
+
+def test_search_rebuilds_a_missing_index_and_says_so(run, drop, data_dir):
+    run("ingest", str(drop / "a.txt"))
+    shutil.rmtree(data_dir / "index")
+    r = run("search", "残差网络")
+    assert r.stderr == "search index was missing; built it from the archive (1 reviews)\n"
+    assert r.stdout.endswith("1-1 of 1 reviews, 1 sections\n")
+    assert run("reindex").output == "indexed 1 reviews\n"
+
+
+def test_refs_exact_output(run, drop):
+    run("ingest", str(drop / "a.txt"))
+    lines = run("refs", "钻孔图像").output.splitlines()
+    assert lines[0] == "rd8ccfb2b1e  基于钻孔图像的混凝土坝裂缝检测与预测的12种迁移学习模型对比分析  (8 citations in 1 reviews)"
+    assert lines[1:3] == [
+        "  e051ad472c3d  2025-11-21  abstract 摘要",
+        "    例如，EfficientNetB0模型在裂缝图像分类中准确率达91%[1]，迁移学习结合数据增强技术显著提升围岩图像分类的泛化性与运行效率[2]。",
+    ]
+    assert len(lines) == 1 + 2 * 8
+    # [11] and [12] are one work under two spellings
+    merged = run("refs", "煤化工").output.splitlines()
+    assert merged[0].startswith("rcf92a93afb  机械行业深度研究") and merged[1].startswith("    also: ")
+    assert run("refs", "--top", "2").output == (
+        "rd8ccfb2b1e     8 citations    1 reviews  基于钻孔图像的混凝土坝裂缝检测与预测的12种迁移学习模型对比分析\n"
+        "re76f4bf595     7 citations    1 reviews  基于EfficientNet深度迁移学习的现场围岩图像智能分类\n"
+    )
+    assert run("refs", "--dangling").output == "no dangling citations\n"
+    assert run("refs", "没有这篇文献").output == "no reference matches\n"
+    js = json.loads(run("refs", "rd8ccfb2b1e", "--json").output)
+    assert js[0]["ref_id"] == "rd8ccfb2b1e" and js[0]["uses"][0]["uuid"] == UUID
+    assert run("refs").exit_code == 2

@@ -1,0 +1,297 @@
+"""The static site: pages, links, escaping, incremental builds (no browser here)."""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from archive.parser import parse
+from archive.store import Store
+from bench.corpus import generate
+from publish import urls
+from publish.searchdata import shard_of
+from publish.site import build_site
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "000_a67d181a6c549fd0.txt"
+XSS_UUID = "0123456789abcdef0123456789abcdef"
+XSS_RECORD = """回调数据记录
+==============================
+接收时间: 2025-10-01 08:00:00
+主题: 攻击<script>alert(1)</script>主题<img src=x onerror=alert(2)>
+UUID: 0123456789abcdef0123456789abcdef
+
+大纲:
+# 注入测试
+## 1. 引言
+### 1.1 背景
+
+内容:
+<think>
+
+</think>
+
+# 注入测试<script>alert(3)</script>
+**摘要**
+摘要文本<img src=x onerror=alert(4)>引用[1]。
+
+**关键词** : 注入, 测试
+
+<think>
+
+</think>
+
+### 1 引言
+
+#### 1.1 背景
+
+正文<script>alert(5)</script>含有<img src=x onerror="alert(6)">标记[^1]和悬空引用[^9]。
+
+# 参考文献:
+
+[1] 文献<script>alert(7)</script><img src=x onerror=alert(8)>标题. 2024.
+
+对话结束
+""".encode("utf-8")
+
+
+def add_bytes(store: Store, data: bytes, name: str) -> None:
+    for p in parse(data, name):
+        store.add(p, name)
+
+
+def make_store(path: Path, n: int, seed: int = 7, start: int = 0) -> Store:
+    """A real store holding the sample, the XSS record and ``n`` generated records."""
+    store = Store(path / "archive.sqlite3")
+    add_bytes(store, SAMPLE.read_bytes(), SAMPLE.name)
+    add_bytes(store, XSS_RECORD, "xss.txt")
+    for g in generate(n, seed=seed, start=start):
+        add_bytes(store, g.data, g.name)
+    return store
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        for key in ("href", "src"):
+            if a.get(key) is not None and not (tag == "form"):
+                self.links.append(a[key])
+        if tag == "form" and a.get("action"):
+            self.links.append(a["action"])
+
+
+def page_links(path: Path) -> _Links:
+    p = _Links()
+    p.feed(path.read_text("utf-8"))
+    return p
+
+
+def broken_links(site: Path) -> list[str]:
+    """Every href/src of every page must name an existing file (and anchor)."""
+    ids: dict[Path, set[str]] = {}
+    bad = []
+    pages = sorted(site.rglob("*.html"))
+    parsed = {p: page_links(p) for p in pages}
+    for p, links in parsed.items():
+        ids[p.resolve()] = links.ids
+    for p, links in parsed.items():
+        for link in links.links:
+            parts = urlsplit(link)
+            if parts.scheme or parts.netloc or link.startswith("/"):
+                bad.append(f"{p.relative_to(site)}: not relative: {link}")
+                continue
+            target = (p.parent / unquote(parts.path)).resolve() if parts.path else p.resolve()
+            if not target.is_file() or site.resolve() not in target.parents:
+                bad.append(f"{p.relative_to(site)}: missing {link}")
+            elif parts.fragment and target.suffix == ".html" and parts.fragment not in ids[target]:
+                bad.append(f"{p.relative_to(site)}: no anchor {link}")
+    return bad
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("site")
+    store = make_store(tmp, 6)
+    report = build_site(store, tmp / "out")
+    yield store, tmp / "out", report
+    store.close()
+
+
+def _sample_uuid() -> str:
+    return parse(SAMPLE.read_bytes(), SAMPLE.name)[0].record.uuid
+
+
+def test_report_counts(built):
+    store, out, report = built
+    assert report.reviews == 8
+    assert report.written == report.pages + report.search_files + 2  # + style.css, search.js
+    assert report.unchanged == 0 and report.removed == 0
+    assert (out / "index.html").is_file() and (out / "search.html").is_file()
+
+
+def test_review_page_content(built):
+    _, out, _ = built
+    uuid = _sample_uuid()
+    html = (out / urls.review(uuid)).read_text("utf-8")
+    assert "<h1>深度学习在图像识别领域的最新进展</h1>" in html
+    assert uuid in html  # the full UUID
+    assert "8.1.1 truncated" in html and "placeholder-table" in html  # flags shown
+    assert "think" not in html.lower()
+    assert "<table>" in html and "<th>方法</th>" in html  # markdown table rendered
+    ids = page_links(out / urls.review(uuid)).ids
+    # TOC entries point to section anchors that exist
+    toc = re.findall(r'<li class="d\d"><a href="#([^"]+)"', html)
+    assert "s-2.1.1" in toc and "s-9.2" in toc and set(toc) <= ids
+    # abstract [1] links to the global list; chapter 7's [^1] to chapter 7's own list
+    assert '<a class="cite" href="#ref-1">[1]</a>' in html
+    sec7 = html.split('id="s-7.2.1"')[1].split("</section>")[0]
+    assert '<a class="cite" href="#ref-7-1">[^1]</a>' in sec7
+    assert "ref-7-1" in ids and "ref-15" in ids
+    # each entry links to the reference's own page
+    entry = re.search(r'<li id="ref-13"[^>]*>.*?href="([^"]+)"', html).group(1)
+    assert entry.startswith("../refs/r") and (out / "reviews" / entry).resolve().is_file()
+
+
+def test_dangling_citation_marked(built):
+    _, out, _ = built
+    html = (out / urls.review(XSS_UUID)).read_text("utf-8")
+    assert re.search(r'<span class="cite dangling"[^>]*>\[\^9\]</span>', html)
+    assert '<a class="cite" href="#ref-1">[^1]</a>' in html
+
+
+def test_reference_page_lists_citing_sentences(built):
+    _, out, _ = built
+    rec = parse(SAMPLE.read_bytes(), SAMPLE.name)[0].record
+    c = next(c for c in rec.citations if c.ref_id and c.section != "abstract")
+    html = (out / urls.ref(c.ref_id)).read_text("utf-8")
+    assert f'href="../{urls.review(rec.uuid, urls.section_anchor(c.section))}"' in html
+    assert c.sentence.split("[")[0][:20] in html
+    title = next(r.title for r in rec.references if r.ref_id == c.ref_id)
+    assert title in html
+
+
+def test_record_text_is_escaped_everywhere(built):
+    _, out, _ = built
+    for page in out.rglob("*.html"):
+        html = page.read_text("utf-8")
+        assert re.search(r"<img[^>]*onerror", html) is None, page
+        scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
+        assert all("alert" not in s for s in scripts), page
+    review = (out / urls.review(XSS_UUID)).read_text("utf-8")
+    assert "正文&lt;script&gt;alert(5)&lt;/script&gt;" in review
+    assert "&lt;img src=x onerror=alert(8)&gt;" in review
+    # no path is made from record text: topic pages are named by hash
+    assert (out / urls.topic("攻击<script>alert(1)</script>主题<img src=x onerror=alert(2)>")).is_file()
+    assert all(re.fullmatch(r"t[0-9a-f]{10}\.html|index\.html", p.name) for p in (out / "topics").iterdir())
+
+
+def test_every_internal_link_resolves(built):
+    _, out, _ = built
+    assert broken_links(out) == []
+
+
+def test_links_are_relative_from_nested_pages(built):
+    _, out, _ = built
+    links = page_links(out / urls.ref(next(iter(p.stem for p in (out / "refs").glob("r*.html")))))
+    assert "../static/style.css" in links.links and "../index.html" in links.links
+
+
+def test_incremental_rebuild(tmp_path):
+    store = make_store(tmp_path, 4)  # 6 reviews: partitions of 4 -> [4, 2]
+    out = tmp_path / "out"
+    first = build_site(store, out, block=4, group=2)
+    assert (first.partitions, first.partitions_rebuilt) == (2, 2)
+    old_review = out / urls.review(_sample_uuid())
+    mtime = old_review.stat().st_mtime_ns
+    again = build_site(store, out, block=4, group=2)
+    assert (again.written, again.removed, again.partitions_rebuilt) == (0, 0, 0)
+    assert again.unchanged == first.written
+    for g in generate(2, seed=7, start=4):  # two more records arrive
+        add_bytes(store, g.data, g.name)
+    more = build_site(store, out, block=4, group=2)
+    assert (more.partitions, more.partitions_rebuilt) == (2, 1)  # only the last one
+    assert 0 < more.written and "2 of" not in more.summary()
+    assert more.reviews == first.reviews + 2
+    written = set(more.written_paths)
+    new_uuids = [parse(g.data, g.name)[0].record.uuid for g in generate(2, seed=7, start=4)]
+    assert {urls.review(u) for u in new_uuids} <= written
+    assert urls.review(_sample_uuid()) not in written and old_review.stat().st_mtime_ns == mtime
+    assert "index.html" in written and "search/meta.js" in written
+    search = {p for p in written if p.startswith("search/")}
+    allowed = ("search/p/1/", "search/g/0/", "search/f/0/", "search/u/", "search/meta.js",
+               *(f"search/d/{u}/" for u in new_uuids))
+    assert search and all(p.startswith(allowed) for p in search), sorted(search)
+    # the reviews already in the last partition keep their pages and texts
+    old_last = [u for u, _ in store.review_order()[4:6]]
+    assert not any(p.startswith(f"search/d/{u}/") or p == urls.review(u) for u in old_last for p in written)
+    assert broken_links(out) == []
+    store.close()
+
+
+def test_review_order_is_first_added(tmp_path):
+    store = make_store(tmp_path, 3)
+    order = [u for u, _ in store.review_order()]
+    assert order[:2] == [_sample_uuid(), XSS_UUID]  # added first, whatever their dates
+    assert len(order) == 5 == len(set(order))
+    # a new version keeps the review's place and gives the new version id
+    data = SAMPLE.read_bytes().replace(b"2025", b"2026", 1)
+    add_bytes(store, data, "v2.txt")
+    after = store.review_order()
+    assert [u for u, _ in after] == order
+    assert after[0][1] == store.current_version(_sample_uuid()).id != store.review_order()[1][1]
+    store.close()
+
+
+def test_term_positions_equal_the_index_terms():
+    from collections import defaultdict
+
+    from index.analysis import fold, index_terms, is_cjk
+    from publish.searchdata import term_positions
+
+    text = fold(SAMPLE.read_text("utf-8") + " F1-Score PM2.5 a.b.a x_y ResNet的 𠀀𠀁 ß")
+    expected: dict[str, list[int]] = defaultdict(list)
+    for t in index_terms(text):
+        for key in ((t.text, t.text[0] + "*") if is_cjk(t.text[0]) else (t.text,)):
+            if not expected[key] or expected[key][-1] != t.pos:
+                expected[key].append(t.pos)
+    assert dict(term_positions(text)) == dict(expected)
+
+
+def test_removed_things_are_deleted(tmp_path):
+    store = make_store(tmp_path, 3)
+    out = tmp_path / "out"
+    build_site(store, out)
+    (out / "mine.txt").write_text("not the builder's")
+    records = [r for _, r in store.iter_current() if r.uuid != XSS_UUID]
+    report = build_site(records, out)
+    assert report.removed > 0
+    assert not (out / urls.review(XSS_UUID)).exists()
+    assert not (out / "search" / "d" / XSS_UUID).exists()
+    assert (out / "mine.txt").read_text() == "not the builder's"
+    assert broken_links(out) == []
+    store.close()
+
+
+def _fnv(units) -> int:
+    h = 0x811C9DC5
+    for unit in units:
+        h = ((h ^ unit) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def test_shard_hash():
+    # FNV-1a over UTF-16 code units (search.js computes the same; checked in the browser test)
+    big = 1 << 31
+    assert shard_of("f1-score", big) == _fnv(map(ord, "f1-score")) % big
+    assert shard_of("学习", big) == _fnv([ord("学"), ord("习")]) % big
+    assert shard_of("\U00020000*", big) == _fnv([0xD840, 0xDC00, ord("*")]) % big
