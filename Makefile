@@ -26,7 +26,7 @@ test: venv browser-deps
 	$(BIN)/python -m pytest -q
 
 demo: venv
-	rm -rf $(DEMO)
+	rm -rf $(DEMO) _site
 	@echo '$$ reviews ingest samples/'
 	-REVIEWS_DATA=$(DEMO) $(BIN)/reviews ingest --quiet samples/
 	@echo; echo '$$ reviews list'
@@ -37,9 +37,24 @@ demo: venv
 	-REVIEWS_DATA=$(DEMO) $(BIN)/reviews check e051ad47
 	@echo; echo '$$ reviews stats'
 	REVIEWS_DATA=$(DEMO) $(BIN)/reviews stats
+	@echo; echo '$$ reviews search 残差网络'
+	REVIEWS_DATA=$(DEMO) $(BIN)/reviews search 残差网络
+	@echo; echo '$$ reviews search "深度学习 -GAN" --limit 3'
+	REVIEWS_DATA=$(DEMO) $(BIN)/reviews search "深度学习 -GAN" --limit 3
+	@echo; echo '$$ reviews search topic:图像识别 section:4.2'
+	REVIEWS_DATA=$(DEMO) $(BIN)/reviews search topic:图像识别 section:4.2
+	@echo; echo '$$ reviews refs 钻孔图像'
+	REVIEWS_DATA=$(DEMO) $(BIN)/reviews refs 钻孔图像
+	@echo; echo '$$ reviews refs --top 5'
+	REVIEWS_DATA=$(DEMO) $(BIN)/reviews refs --top 5
+	@echo; echo '$$ reviews site _site'
+	REVIEWS_DATA=$(DEMO) $(BIN)/reviews site --quiet _site
+	@echo; echo "Open _site/index.html in a browser (it works from disk), or: $(BIN)/reviews serve _site"
 
 bench: venv
-	$(BIN)/python -m bench.ingest --sizes 1000 10000
+	$(BIN)/python -m bench.ingest --sizes 1000 10000 --index --keep
+	$(BIN)/python -m bench.search --sizes 1000 10000
+	$(BIN)/python -m bench.site --sizes 1000 10000
 
 clean:
 	rm -rf $(VENV) $(DEMO) _site artifacts .pytest_cache

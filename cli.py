@@ -425,5 +425,58 @@ def reindex(quiet, data_dir):
     click.echo(f"indexed {rep.indexed} reviews")
 
 
+# -- site, serve ----------------------------------------------------------------------------
+@main.command()
+@click.argument("out", required=False, default="_site", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@data_dir_option
+def site(out, quiet, data_dir):
+    """Build the static site (every review, reference and topic, with search) into OUT.
+
+    Re-running writes only the pages and search files that changed. The site uses
+    relative links: host the folder anywhere, or open OUT/index.html from disk.
+
+    \b
+    Example:
+      reviews site _site && reviews serve _site
+    """
+    from publish.site import build_site
+
+    with open_store(data_dir) as store:
+        if quiet or not sys.stderr.isatty():
+            rep = build_site(store, out)
+        else:
+            with click.progressbar(length=max(store.count(), 1), label="building", file=sys.stderr) as bar:
+                def progress(stage, done, total):
+                    if stage == "reviews":
+                        bar.update(done - bar.pos)
+
+                rep = build_site(store, out, on_progress=progress)
+    click.echo(rep.summary())
+    click.echo(f"open {out / 'index.html'} or run: reviews serve {out}")
+
+
+@main.command()
+@click.argument("out", required=False, default="_site", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1.")
+def serve(out, port):
+    """Preview a built site on http://127.0.0.1:PORT/ (Ctrl+C stops).
+
+    \b
+    Example:
+      reviews serve _site --port 8080
+    """
+    from publish.serve import serve as run_server
+
+    def ready(url):
+        click.echo(f"serving {out} at {url} (Ctrl+C to stop)")
+
+    try:
+        run_server(out, port=port, on_ready=ready)
+    except KeyboardInterrupt:
+        pass
+    click.echo("stopped")
+
+
 if __name__ == "__main__":
     main()

@@ -510,6 +510,14 @@ class Store:
     def count(self) -> int:
         return self._db.execute("SELECT count(*) FROM reviews").fetchone()[0]
 
+    def review_order(self) -> list[tuple[str, int]]:
+        """``(uuid, current version id)`` of every review, in the order the reviews were
+        first added (appending never moves a review: the static site's partitions)."""
+        return self._db.execute(
+            "SELECT r.uuid, r.current_version FROM reviews r JOIN (SELECT uuid, min(id) AS"
+            " first FROM versions GROUP BY uuid) f ON f.uuid = r.uuid ORDER BY f.first"
+        ).fetchall()
+
     def iter_current(self, batch: int = 100) -> Iterator[tuple[VersionInfo, Record]]:
         """Every review's current version, by uuid, fetched in batches (bounded memory)."""
         last = ""

@@ -312,3 +312,22 @@ def test_refs_exact_output(run, drop):
     js = json.loads(run("refs", "rd8ccfb2b1e", "--json").output)
     assert js[0]["ref_id"] == "rd8ccfb2b1e" and js[0]["uses"][0]["uuid"] == UUID
     assert run("refs").exit_code == 2
+
+
+def test_site_build_is_incremental_and_says_so(run, drop, tmp_path, sample_text):
+    out = tmp_path / "site"
+    run("ingest", str(drop / "a.txt"))
+    first = run("site", str(out)).output.splitlines()
+    assert first[0].endswith("0 unchanged, 0 removed (1 of 1 search partitions recomputed)")
+    assert first[1] == f"open {out}/index.html or run: reviews serve {out}"
+    pages = int(first[0].split()[0])
+    again = run("site", str(out)).output.splitlines()[0]
+    assert again.startswith(f"{pages} pages, ") and ": 0 written, " in again
+    assert again.endswith("0 removed (0 of 1 search partitions recomputed)")
+    assert (out / "index.html").is_file() and not list(out.glob(".*cache*"))
+
+
+def test_serve_without_a_site_is_one_line(run, tmp_path):
+    r = run("serve", str(tmp_path / "nothing"))
+    assert r.exit_code == 1
+    assert r.output == f"Error: {tmp_path}/nothing holds no built site (run `reviews site {tmp_path}/nothing` first)\n"

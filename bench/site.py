@@ -1,0 +1,146 @@
+"""Static site benchmark: build time, peak RSS, sizes, and first-query cost in Chromium.
+
+    python -m bench.site --sizes 1000 10000 [--keep DIR]
+
+Per size: the generated corpus (bench/ingest.py's cache) is ingested into a temporary
+data dir, the site is built in a child process (its own peak RSS), built again with no
+change, then served on 127.0.0.1 and each query of :data:`QUERIES` is run in a fresh
+headless Chromium context (cold cache): bytes of search data transferred until the
+first results show and until the search is complete, and the times of both (from
+navigation start, which includes loading the page and search.js; in brackets from the
+moment search.js starts the query).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from bench.ingest import ROOT, corpus, run_phase
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+QUERIES = ["研究", "深度学习", "禤彧", '"Faster R-CNN"', "topic:图像识别", "ref:深度学习",
+           "ResNet", "研究 -方法"]
+
+
+def _build(data_dir: str, out: str) -> None:
+    """Runs inside the child process; prints one JSON line."""
+    from archive.store import Store
+    from publish.site import build_site
+
+    t0 = time.perf_counter()
+    with Store.open(data_dir) as store:
+        rep = build_site(store, out)
+    wall = time.perf_counter() - t0
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    print(json.dumps({"seconds": wall, "peak_rss_mb": peak, "written": rep.written,
+                      "unchanged": rep.unchanged, "partitions_rebuilt": rep.partitions_rebuilt,
+                      "partitions": rep.partitions}))
+
+
+def build(data_dir: Path, out: Path) -> dict:
+    p = subprocess.run([sys.executable, "-m", "bench.site", "--child", str(data_dir), str(out)],
+                       cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def sizes(out: Path) -> dict:
+    total = search = files = search_files = 0
+    for dirpath, _, names in os.walk(out):
+        for name in names:
+            size = os.path.getsize(os.path.join(dirpath, name))
+            total += size
+            files += 1
+            if Path(dirpath).relative_to(out).parts[:1] == ("search",):
+                search += size
+                search_files += 1
+    return {"site_mb": total / 2**20, "search_mb": search / 2**20, "files": files,
+            "search_files": search_files}
+
+
+_TIMING = """() => {
+  const t = RA.t || {}, first = t.first || t.complete;
+  const res = performance.getEntriesByType("resource").filter(e => e.name.includes("/search/"));
+  const upto = lim => res.filter(e => e.responseEnd <= lim + 1).reduce((a, e) => a + e.encodedBodySize, 0);
+  return {first_ms: first, complete_ms: t.complete, start_ms: t.start, first_kib: upto(first) / 1024,
+          complete_kib: upto(t.complete) / 1024, files: res.length,
+          status: document.getElementById("status").innerText};
+}"""
+
+
+def browse(out: Path) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
+    from publish.serve import make_server
+
+    server = make_server(out, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    rows = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for q in QUERIES:
+                ctx = browser.new_context()
+                page = ctx.new_page()
+                page.goto(f"http://{host}:{port}/search.html?q={quote(q)}")
+                page.wait_for_selector("body[data-complete]", timeout=600_000)
+                nav = page.evaluate("performance.timing.navigationStart")
+                rows.append({"query": q, **page.evaluate(_TIMING), "nav": nav})
+                ctx.close()
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
+    ap.add_argument("--keep", type=Path, help="build into DIR/site-N and keep it")
+    ap.add_argument("--child", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        _build(*a.child)
+        return
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    for n in a.sizes:
+        src = corpus(n)
+        with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
+            data = Path(tmp) / "data"
+            run_phase("store", src, data)
+            out = (a.keep / f"site-{n}") if a.keep else Path(tmp) / "site"
+            first = build(data, out)
+            again = build(data, out)
+            sz = sizes(out)
+            print(f"\n## {n} reviews\n")
+            print(f"build {first['seconds']:.1f} s (peak RSS {first['peak_rss_mb']:.0f} MB, "
+                  f"{first['partitions']} partitions); no-change rebuild {again['seconds']:.1f} s "
+                  f"({again['written']} written, {again['partitions_rebuilt']} partitions recomputed, "
+                  f"peak RSS {again['peak_rss_mb']:.0f} MB)")
+            print(f"site {sz['site_mb']:.0f} MiB in {sz['files']} files; search data "
+                  f"{sz['search_mb']:.0f} MiB in {sz['search_files']} files\n")
+            print("| query | first results ms (after search start) | KiB until first | complete ms "
+                  "| KiB until complete | status |")
+            print("|---|---:|---:|---:|---:|---|")
+            for r in browse(out):
+                print(f"| `{r['query']}` | {r['first_ms']:.0f} ({r['first_ms'] - r['start_ms']:.0f}) | "
+                      f"{r['first_kib']:.0f} | "
+                      f"{r['complete_ms']:.0f} | {r['complete_kib']:.0f} | {r['status']} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Work of one partition of the site: load its records, encode its search data, render
+the review pages that changed, summarise it for the catalog.  Runs in worker processes
+(each opens its own Store) or inline.
+
+A partition is identified by its number and keyed by a hash of the build fingerprint
+and its ``(uuid, version)`` list: same key, same output, nothing to recompute.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from archive.model import Record
+
+from . import urls
+from .pages import Catalog, review_context
+from .searchdata import FORMAT, Partition, encode_partition
+
+_CODE = Path(__file__).resolve().parent
+_TEMPLATES = _CODE.parent / "templates"
+
+
+def fingerprint() -> str:
+    """Hash of everything output depends on besides the data: templates and this code."""
+    h = hashlib.sha1(f"format {FORMAT}".encode())
+    for root in (_CODE, _TEMPLATES):
+        for f in sorted(root.rglob("*")):
+            if f.is_file() and f.suffix in (".py", ".html", ".js", ".css"):
+                h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def partition_key(build: str, items: list[tuple[str, str]]) -> str:
+    h = hashlib.sha1(build.encode())
+    for uuid, version in items:
+        h.update(f"{uuid}:{version};".encode())
+    return h.hexdigest()
+
+
+def record_key(rec: Record) -> str:
+    """A version key for a Record that does not come from a store."""
+    data = json.dumps(rec.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return "h" + hashlib.sha1(data).hexdigest()[:16]
+
+
+@dataclass
+class Job:
+    pid: int
+    versions: list[int] | None  # store version ids, or
+    records: list[Record] | None  # the records themselves
+    render: set[str]  # uuids whose review page must be rendered
+
+
+@dataclass
+class Result:
+    part: Partition
+    pages: list[tuple[str, str]]  # (path, html)
+    catalog: dict  # Catalog.state()
+
+
+_STORE: dict[str, Any] = {}  # per process: store path -> Store
+_ENV: list = []
+
+
+def _env():
+    if not _ENV:
+        from .site import make_env  # noqa: PLC0415 - site imports this module
+
+        _ENV.append(make_env())
+    return _ENV[0]
+
+
+def _records(job: Job, store_path: str | None, store: Any = None) -> list[Record]:
+    if job.records is not None:
+        return job.records
+    if store is None:
+        from archive.store import Store  # noqa: PLC0415
+
+        if store_path not in _STORE:
+            _STORE[store_path] = Store(store_path)
+        store = _STORE[store_path]
+    return [store.record(v) for v in job.versions or []]
+
+
+def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Result:
+    records = _records(job, store_path, store)
+    part = encode_partition(job.pid, records)
+    env = _env()
+    template = env.get_template("review.html")
+    pages = []
+    catalog = Catalog()
+    for rec in records:
+        catalog.add(rec)
+        if rec.uuid in job.render:
+            path = urls.review(rec.uuid)
+            ctx = review_context(rec)
+            pages.append((path, template.render(url=urls.Linker(path), hide_search_box=False, **ctx)))
+    return Result(part, pages, catalog.state())
+
+
+def _run_in_worker(args: tuple[Job, str | None]) -> Result:
+    return run_job(*args)
+
+
+def run_jobs(jobs: list[Job], store: Any, workers: int) -> Iterator[Result]:
+    """Results in job order; ``workers`` > 1 and two jobs or more: in worker processes,
+    at most ``workers + 1`` results waiting (bounded memory)."""
+    path = str(store.path) if store is not None and hasattr(store, "path") else None
+    if workers <= 1 or len(jobs) < 2 or (path is None and any(j.records is None for j in jobs)):
+        for job in jobs:
+            yield run_job(job, store=store)
+        return
+    ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pending = []
+        it: Iterable[Job] = iter(jobs)
+        for job in it:
+            pending.append(pool.submit(_run_in_worker, (job, path)))
+            if len(pending) > workers:
+                yield pending.pop(0).result()
+        for fut in pending:
+            yield fut.result()

@@ -1,0 +1,383 @@
+"""Build (or update) the static site from the archive: pages, static files, search data.
+
+Incremental: reviews are cut into partitions in the order they were first added
+(:mod:`publish.partitions`); a partition whose ``(uuid, version)`` list and build
+fingerprint are unchanged is not recomputed at all (its files are kept, its catalog
+summary and term list come from ``.site-cache/``), and within a changed partition only
+the review pages whose version changed are rendered again.  Listing pages are cheap and
+always rendered.  Write-if-changed: a file is rewritten only when its bytes differ from
+what is on disk; files this builder wrote before (listed in ``.site-manifest.json``) that
+are no longer produced are removed.  Nothing else in the output folder is touched.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from archive.model import Record
+
+from . import urls
+from .pages import Catalog
+from .partitions import Job, fingerprint, partition_key, record_key, run_jobs
+from .searchdata import BLOCK, GROUP, group_files, meta_file, uuid_files
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+MANIFEST = ".site-manifest.json"
+CACHE = ".site-cache"
+PER_PAGE = 50
+REFS_PER_PAGE = 200
+NEWEST = 10
+HOME_TOPICS = 30
+HOME_REFS = 20
+
+
+@dataclass
+class BuildReport:
+    written: int = 0  # files written (new or changed)
+    unchanged: int = 0  # files already up to date
+    removed: int = 0  # stale files deleted
+    pages: int = 0  # HTML pages produced
+    search_files: int = 0  # search data files produced
+    reviews: int = 0
+    references: int = 0
+    bytes_total: int = 0  # size of everything produced
+    search_bytes: int = 0
+    partitions: int = 0
+    partitions_rebuilt: int = 0  # partitions whose search data was recomputed
+    written_paths: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.pages} pages, {self.search_files} search files: {self.written} written, "
+                f"{self.unchanged} unchanged, {self.removed} removed "
+                f"({self.partitions_rebuilt} of {self.partitions} search partitions recomputed)")
+
+
+class _Writer:
+    def __init__(self, out: Path, report: BuildReport):
+        self.out = out
+        self.report = report
+        self.produced: dict[str, int] = {}  # path -> size
+
+    def _count(self, rel: str, size: int) -> None:
+        if rel in self.produced:
+            raise RuntimeError(f"two outputs for one path: {rel}")
+        self.produced[rel] = size
+        self.report.bytes_total += size
+        if rel.endswith(".html"):
+            self.report.pages += 1
+        elif rel.startswith("search/"):
+            self.report.search_files += 1
+            self.report.search_bytes += size
+
+    def write(self, rel: str, data: bytes | str) -> None:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self._count(rel, len(data))
+        path = self.out / rel
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                self.report.unchanged += 1
+                return
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        self.report.written += 1
+        self.report.written_paths.append(rel)
+
+    def present(self, files: dict[str, int]) -> bool:
+        """Are these files (path -> size) all on disk with those sizes?"""
+        for rel, size in files.items():
+            try:
+                if (self.out / rel).stat().st_size != size:
+                    return False
+            except FileNotFoundError:
+                return False
+        return True
+
+    def keep(self, files: dict[str, int]) -> None:
+        """Files of the previous build that are still right (see :meth:`present`)."""
+        for rel, size in files.items():
+            self._count(rel, size)
+            self.report.unchanged += 1
+
+    def finish(self, state: dict) -> None:
+        manifest = self.out / MANIFEST
+        old = _load_manifest(self.out).get("files", [])
+        for rel in sorted(set(old) - set(self.produced)):
+            target = (self.out / rel).resolve()
+            if self.out.resolve() not in target.parents:
+                continue  # never outside the output folder
+            try:
+                target.unlink()
+                self.report.removed += 1
+            except FileNotFoundError:
+                continue
+            _prune_empty_dirs(target.parent, self.out.resolve())
+        state = {**state, "files": sorted(self.produced)}
+        tmp = manifest.with_name(manifest.name + ".tmp")
+        tmp.write_text(json.dumps(state, ensure_ascii=False, separators=(",", ":")), "utf-8")
+        os.replace(tmp, manifest)
+
+
+def _load_manifest(out: Path) -> dict:
+    try:
+        data = json.loads((out / MANIFEST).read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {"files": data}
+
+
+def _prune_empty_dirs(d: Path, root: Path) -> None:
+    while d != root and root in d.parents:
+        try:
+            d.rmdir()
+        except OSError:
+            return
+        d = d.parent
+
+
+def make_env() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=True)
+    env.globals["U"] = urls
+    return env
+
+
+class _Pages:
+    def __init__(self, env: Environment, writer: _Writer):
+        self.env = env
+        self.writer = writer
+
+    def render(self, path: str, template: str, **ctx: Any) -> None:
+        ctx.setdefault("hide_search_box", False)
+        html = self.env.get_template(template).render(url=urls.Linker(path), **ctx)
+        self.writer.write(path, html)
+
+
+def _records(store: Any) -> Iterable[Record]:
+    for item in store:
+        if isinstance(item, Record):
+            yield item
+        elif isinstance(item, tuple):
+            yield next(x for x in item if isinstance(x, Record))
+        else:
+            yield item.record
+
+
+class _Cache:
+    """``.<out>.site-cache/p<pid>.json`` (catalog state) and ``p<pid>.terms.json`` (terms,
+    spellings) of each partition, tagged with the partition key."""
+
+    def __init__(self, out: Path):
+        # beside the output folder, not in it: a static host publishes the folder whole
+        out = out.resolve()
+        self.dir = out.parent / f".{out.name}{CACHE}"
+
+    def save(self, pid: int, key: str, catalog: dict, terms: list, spellings: list) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name, data in ((f"p{pid}.json", catalog), (f"p{pid}.terms.json", [terms, spellings])):
+            tmp = self.dir / (name + ".tmp")
+            tmp.write_text(json.dumps({"key": key, "data": data}, ensure_ascii=False,
+                                      separators=(",", ":")), "utf-8")
+            os.replace(tmp, self.dir / name)
+
+    def load(self, pid: int, key: str, terms: bool = False) -> Any:
+        name = f"p{pid}.terms.json" if terms else f"p{pid}.json"
+        try:
+            data = json.loads((self.dir / name).read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        return data["data"] if data.get("key") == key else None
+
+    def prune(self, pids: int) -> None:
+        if self.dir.is_dir():
+            for f in self.dir.iterdir():
+                stem = f.name.split(".")[0]
+                if stem[1:].isdigit() and int(stem[1:]) >= pids:
+                    f.unlink()
+
+
+def build_site(store: Any, out_dir: str | Path,
+               on_progress: Callable[[str, int, int], None] | None = None, *,
+               block: int = BLOCK, group: int = GROUP, workers: int | None = None) -> BuildReport:
+    """Build (or update) the site in ``out_dir`` from the current versions in ``store``.
+
+    ``store`` is an :class:`archive.store.Store` (or any iterable of Records, taken in
+    that order); ``on_progress(stage, done, total)`` is called as partitions are done;
+    ``block`` reviews per search partition, ``group`` partitions per presence group;
+    ``workers`` processes for the partitions (default: up to 2).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report = BuildReport()
+    writer = _Writer(out, report)
+    cache = _Cache(out)
+    build = f"{fingerprint()}:{block}:{group}"
+    old = _load_manifest(out)
+    if old.get("build") != build:
+        old = {}
+    old_parts, old_pages, old_groups = old.get("parts", {}), old.get("pages", {}), old.get("groups", {})
+
+    if hasattr(store, "review_order"):
+        items = [(u, str(v)) for u, v in store.review_order()]
+        records = None
+    else:
+        records = list(_records(store))
+        items = [(r.uuid, record_key(r)) for r in records]
+    chunks = [items[i:i + block] for i in range(0, len(items), block)]
+    keys = [partition_key(build, c) for c in chunks]
+
+    kept: dict[int, dict] = {}
+    jobs: list[Job] = []
+    for pid, (chunk, key) in enumerate(zip(chunks, keys)):
+        prev = old_parts.get(str(pid))
+        if prev and prev["key"] == key and writer.present(prev["files"]):
+            state = cache.load(pid, key)
+            if state is not None:
+                kept[pid] = {**prev, "catalog": state}
+                continue
+        render = {u for u, v in chunk
+                  if old_pages.get(u) != v or not (out / urls.review(u)).is_file()}
+        jobs.append(Job(pid, [int(v) for _, v in chunk] if records is None else None,
+                        records[pid * block:(pid + 1) * block] if records is not None else None,
+                        render))
+    n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    results = run_jobs(jobs, store if records is None else None, n_workers)
+
+    catalog = Catalog()
+    parts_state: dict[str, dict] = {}
+    infos: list[list] = []
+    members: dict[int, list] = {}
+    for pid, (chunk, key) in enumerate(zip(chunks, keys)):
+        if pid in kept:
+            entry = kept[pid]
+            writer.keep(entry["files"])
+            catalog.merge(entry.pop("catalog"))
+            parts_state[str(pid)] = entry
+            members.setdefault(pid // group, []).append((pid, key, None))
+        else:
+            res = next(results)
+            part = res.part
+            rendered = {p for p, _ in res.pages}
+            for rel, data in part.files + res.pages:
+                writer.write(rel, data)
+            reused = {urls.review(u): (out / urls.review(u)).stat().st_size for u, _ in chunk
+                      if urls.review(u) not in rendered}
+            writer.keep(reused)
+            files = {rel: len(data) for rel, data in part.files}
+            files.update({rel: writer.produced[rel] for rel, _ in res.pages})
+            files.update(reused)
+            cache.save(pid, key, res.catalog, part.terms, part.spellings)
+            catalog.merge(res.catalog)
+            parts_state[str(pid)] = {"key": key, "files": files, "info": part.info(),
+                                     "uuids": part.uuids}
+            members.setdefault(pid // group, []).append((pid, key, (part.terms, part.spellings)))
+            report.partitions_rebuilt += 1
+        infos.append(parts_state[str(pid)]["info"])
+        if on_progress:
+            on_progress("reviews", min((pid + 1) * block, len(items)), len(items))
+    report.partitions = len(chunks)
+
+    groups_state, group_shards = _groups(writer, cache, members, old_groups, group)
+    for rel, data in uuid_files([(int(p), e["uuids"]) for p, e in sorted(
+            parts_state.items(), key=lambda kv: int(kv[0]))]):
+        writer.write(rel, data)
+    writer.write(*meta_file(infos, group_shards, len(items), block, group))
+    pages = _Pages(make_env(), writer)
+    _listing_pages(pages, catalog, store)
+    _static_files(writer)
+    cache.prune(len(chunks))
+    writer.finish({"build": build, "parts": parts_state, "groups": groups_state,
+                   "pages": {u: v for u, v in items}})
+    report.reviews = len(catalog.summaries)
+    report.references = len(catalog.refs)
+    if on_progress:
+        on_progress("done", report.pages, report.pages)
+    return report
+
+
+def _groups(writer: _Writer, cache: _Cache, members: dict[int, list], old: dict,
+            group: int) -> tuple[dict, list[list[int]]]:
+    """Presence files per group; a group whose partitions are all unchanged is kept."""
+    state: dict[str, dict] = {}
+    shards: list[list[int]] = []
+    for gid in sorted(members):
+        key = "|".join(k for _, k, _ in members[gid])
+        prev = old.get(str(gid))
+        if prev and prev["key"] == key and writer.present(prev["files"]):
+            writer.keep(prev["files"])
+            state[str(gid)] = prev
+            shards.append(prev["shards"])
+            continue
+        data = []
+        for pid, k, terms in members[gid]:
+            terms = terms or cache.load(pid, k, terms=True)
+            if terms is None:
+                raise RuntimeError(f"site cache of partition {pid} is missing; delete {MANIFEST}")
+            data.append((pid, terms[0], terms[1]))
+        n, files = group_files(gid, data, group)
+        for rel, blob in files:
+            writer.write(rel, blob)
+        state[str(gid)] = {"key": key, "shards": n, "files": {rel: len(b) for rel, b in files}}
+        shards.append(n)
+    return state, shards
+
+
+def _stats(catalog: Catalog, store: Any) -> dict:
+    stats = {
+        "reviews": len(catalog.summaries),
+        "versions": len(catalog.summaries),
+        "references": len(catalog.refs),
+        "citations": sum(s.n_citations for s in catalog.summaries.values()),
+        "dangling": sum(s.n_dangling for s in catalog.summaries.values()),
+        "topics": len({s.topic for s in catalog.summaries.values()}),
+    }
+    if hasattr(store, "stats"):
+        stats["versions"] = store.stats().get("versions", stats["versions"])
+    return stats
+
+
+def _listing_pages(pages: _Pages, catalog: Catalog, store: Any) -> None:
+    newest = catalog.by_date()
+    topics = catalog.topics()
+    ranked = catalog.refs_by_citations()
+    pages.render(urls.HOME, "index.html", hide_search_box=True, stats=_stats(catalog, store),
+                 newest=newest[:NEWEST], topics=topics[:HOME_TOPICS],
+                 more_topics=len(topics) > HOME_TOPICS, top_refs=ranked[:HOME_REFS])
+    n_pages = max(1, -(-len(newest) // PER_PAGE))
+    for p in range(1, n_pages + 1):
+        chunk = newest[(p - 1) * PER_PAGE: p * PER_PAGE]
+        days: list[tuple[str, list]] = []
+        for s in chunk:
+            if not days or days[-1][0] != s.date:
+                days.append((s.date, []))
+            days[-1][1].append(s)
+        pages.render(urls.by_date(p), "dates.html", days=days, total=len(newest),
+                     page=p, pages=n_pages, page_url=urls.by_date)
+    pages.render(urls.TOPICS, "topics.html", topics=topics)
+    for t, items in topics:
+        pages.render(urls.topic(t), "topic.html", topic=t, items=items)
+    n_pages = max(1, -(-len(ranked) // REFS_PER_PAGE))
+    for p in range(1, n_pages + 1):
+        pages.render(urls.refs_page(p), "refs.html", items=ranked[(p - 1) * REFS_PER_PAGE: p * REFS_PER_PAGE],
+                     offset=(p - 1) * REFS_PER_PAGE, total=len(ranked), page=p, pages=n_pages,
+                     page_url=urls.refs_page)
+    for info in ranked:
+        pages.render(urls.ref(info.ref_id), "ref.html", **catalog.ref_context(info))
+    pages.render(urls.QUALITY, "quality.html", **catalog.quality())
+    pages.render(urls.SEARCH, "search.html", hide_search_box=True)
+
+
+def _static_files(writer: _Writer) -> None:
+    static = TEMPLATES / "static"
+    for f in sorted(static.rglob("*")):
+        if f.is_file():
+            writer.write(urls.STATIC + f.relative_to(static).as_posix(), f.read_bytes())

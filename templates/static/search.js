@@ -1,0 +1,601 @@
+/* In-browser search over the static site's partitioned index (publish/searchdata.py).
+ * No dependencies, no server code: data files are classic scripts that call RA.*,
+ * loaded by injecting <script> tags, so it works over http and from file:// alike.
+ * Semantics mirror `reviews search` (docs/DESIGN.md "Search semantics", index/analysis.py).
+ * Partitions are searched newest first: the first page shows as soon as it is final,
+ * then the search goes on in the background until the total is exact.
+ */
+(function () {
+  "use strict";
+  var RA = (window.RA = window.RA || {});
+  var PAGE = 10, BEST = 3, SNIP = 48, PARALLEL = 4;
+  var BOOST = { t: 2, h: 3, b: 1, f: 1, p: 1, c: 1, u: 1 };
+  var base = "search/", reviewBase = "reviews/";
+  var cache = {}, waiting = {};
+
+  // ---- loading ---------------------------------------------------------------
+  function arrived(key, value) {
+    cache[key] = value;
+    var w = waiting[key];
+    if (w) { delete waiting[key]; w.forEach(function (f) { f[0](value); }); }
+  }
+  RA.meta = function (m) { arrived("meta", m); };
+  RA.s = function (p, k, m) { arrived("p/" + p + "/" + k, m); };
+  RA.r = function (p, rows) { arrived("p/" + p + "/r", rows); };
+  RA.g = function (g, k, m) { arrived("g/" + g + "/" + k, m); };
+  RA.f = function (g, k, m) { arrived("f/" + g + "/" + k, m); };
+  RA.u = function (x, rows) { arrived("u/" + x, rows); };
+  RA.d = function (uuid, c, info, docs) { arrived("d/" + uuid + "/" + c, { info: info, docs: docs }); };
+  RA.loaded = function () { return Object.keys(cache); };
+
+  function load(key, missingOk) {
+    if (key in cache) return Promise.resolve(cache[key]);
+    return new Promise(function (resolve, reject) {
+      var first = !waiting[key];
+      (waiting[key] = waiting[key] || []).push([resolve, reject]);
+      if (!first) return;
+      var s = document.createElement("script");
+      s.src = base + key + ".js";
+      s.async = true;
+      s.onerror = function () {
+        var w = waiting[key] || [];
+        delete waiting[key];
+        if (missingOk) { cache[key] = null; w.forEach(function (f) { f[0](null); }); }
+        else w.forEach(function (f) { f[1](new Error("无法加载搜索数据 " + key)); });
+      };
+      s.onload = function () { s.remove(); };
+      document.head.appendChild(s);
+    });
+  }
+  function loadAll(keys, missingOk) {
+    return Promise.all(keys.map(function (k) { return load(k, missingOk); }));
+  }
+
+
+  // ---- analysis (mirrors index/analysis.py) ------------------------------------
+  var CJK = /[\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u{20000}-\u{3134f}]/u;
+  var WORDCH = /[\p{L}\p{N}\p{M}]/u, MARK = /\p{M}/u;
+  function isCjk(c) { return CJK.test(c); }
+  function isWord(c) { return WORDCH.test(c) && !CJK.test(c); }
+  function fold(text) {
+    var cps = Array.from(text), out = "", i = 0;
+    while (i < cps.length) {
+      var j = i + 1;
+      while (j < cps.length && MARK.test(cps[j])) j++;
+      out += cps.slice(i, j).join("").normalize("NFKC").toLowerCase()
+        .replace(/\u00df|\u1e9e/g, "ss").replace(/\u03c2/g, "\u03c3");
+      i = j;
+    }
+    return out;
+  }
+  RA.fold = fold;
+  // primary tokens of a folded string; start/end index code points of `chars`
+  function primary(chars) {
+    var out = [], i = 0, n = chars.length;
+    while (i < n) {
+      var c = chars[i];
+      if (isCjk(c)) { out.push({ k: "c", t: c, s: i, e: i + 1 }); i++; }
+      else if (isWord(c)) {
+        var j = i;
+        for (;;) {
+          while (j < n && isWord(chars[j])) j++;
+          if (j + 1 < n && "-._/".indexOf(chars[j]) >= 0 && isWord(chars[j + 1])) { j++; continue; }
+          break;
+        }
+        out.push({ k: "w", t: chars.slice(i, j).join(""), s: i, e: j });
+        i = j;
+      } else i++;
+    }
+    return out;
+  }
+  function adjacentCjk(prim, i) {
+    return prim[i].k === "c" && i + 1 < prim.length && prim[i + 1].k === "c" && prim[i + 1].s === prim[i].e;
+  }
+  // -> {terms, prefix}: terms at consecutive positions; with prefix the last is one CJK
+  // character matching any term that starts with it (index/analysis.py query_terms)
+  function queryTerms(text) {
+    var prim = primary(Array.from(fold(text))), out = [], n = prim.length;
+    for (var i = 0; i < n; i++) {
+      if (adjacentCjk(prim, i)) out.push(prim[i].t + prim[i + 1].t);
+      else if (i + 1 === n && i > 0 && adjacentCjk(prim, i - 1)) { /* inside the last bigram */ }
+      else out.push(prim[i].t);
+    }
+    var prefix = n > 0 && prim[n - 1].k === "c" && !(n > 1 && adjacentCjk(prim, n - 2));
+    return { terms: out, prefix: prefix };
+  }
+  RA.queryTerms = queryTerms;
+
+  // ---- query parsing (mirrors index/query.py; since:/until: are the web's date filter) ----
+  var FIELDS = { topic: 1, section: 1, ref: 1, uuid: 1, since: 1, until: 1 };
+  var QUOTES = { '"': '"', "\u201c": "\u201d", "\u201d": "\u201d" };
+  function QueryError(msg) { this.message = msg; }
+  function isSpace(c) { return /\s/.test(c); }
+  function lex(text) {
+    var out = [], i = 0, n = text.length;
+    while (i < n) {
+      if (isSpace(text[i])) { i++; continue; }
+      var start = i, negated = false, fname = null;
+      if (text[i] === "-" && i + 1 < n && !isSpace(text[i + 1])) { negated = true; i++; }
+      else if (text[i] === "-") throw new QueryError("“-”后面没有内容（写 -词 以排除）");
+      var m = /^([A-Za-z]+):/.exec(text.slice(i));
+      if (m) {
+        fname = m[1].toLowerCase();
+        if (!FIELDS[fname]) throw new QueryError("未知字段 “" + m[0] + "”（可用 topic: section: ref: uuid: since: until:；加引号可按字面搜索）");
+        i += m[0].length;
+        if (i >= n || isSpace(text[i])) throw new QueryError("字段 “" + m[0] + "” 没有值");
+      }
+      if (QUOTES[text[i]]) {
+        var close = QUOTES[text[i]], end = text.indexOf(close, i + 1);
+        if (close === "\u201d") { var alt = text.indexOf('"', i + 1); if (end < 0 || (alt >= 0 && alt < end)) end = alt; }
+        if (end < 0) throw new QueryError("引号没有闭合：" + text.slice(start, start + 30));
+        var value = text.slice(i + 1, end).trim();
+        if (!value) throw new QueryError("空引号");
+        out.push({ field: fname, value: value, quoted: true, neg: negated });
+        i = end + 1;
+        continue;
+      }
+      var j = i;
+      while (j < n && !isSpace(text[j]) && !QUOTES[text[j]]) j++;
+      var word = text.slice(i, j);
+      if (!negated && fname === null && (word === "OR" || word === "NOT" || word === "AND")) out.push(word);
+      else out.push({ field: fname, value: word, quoted: false, neg: negated });
+      i = j;
+    }
+    return out;
+  }
+  // -> {clauses: [[atom, atom (OR)], ...], since, until}
+  function parse(q) {
+    var text = (q || "").normalize("NFKC").trim(), out = { clauses: [], since: null, until: null };
+    if (!text) throw new QueryError("请输入关键词");
+    var pendOr = false, pendNot = false;
+    lex(text).forEach(function (t) {
+      if (t === "AND") { if (pendOr || pendNot) throw new QueryError("AND 不能紧跟 OR/NOT"); return; }
+      if (t === "OR") {
+        if (!out.clauses.length || pendOr || pendNot) throw new QueryError("OR 前面没有内容");
+        if (out.clauses[out.clauses.length - 1][0].neg) throw new QueryError("排除项不能放在 OR 里");
+        pendOr = true; return;
+      }
+      if (t === "NOT") {
+        if (pendNot) throw new QueryError("NOT NOT");
+        if (pendOr) throw new QueryError("排除项不能放在 OR 里");
+        pendNot = true; return;
+      }
+      if (t.field === "since" || t.field === "until") {
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(t.value)) throw new QueryError(t.field + ":" + t.value + " 应为日期 YYYY-MM-DD");
+        out[t.field] = t.value; return;
+      }
+      t.neg = t.neg || pendNot;
+      if (t.field === "uuid" && !/^[0-9a-f]{1,32}$/.test(t.value.toLowerCase().replace(/-/g, "")))
+        throw new QueryError("uuid:" + t.value + " 应为综述编号的十六进制前缀");
+      if (t.field !== "uuid" && !isPathOrId(t) && !queryTerms(t.value).terms.length)
+        throw new QueryError("“" + t.value + "” 没有可搜索的字符");
+      if (pendOr) {
+        if (t.neg) throw new QueryError("排除项不能放在 OR 里");
+        out.clauses[out.clauses.length - 1].push(t);
+      } else out.clauses.push([t]);
+      pendOr = pendNot = false;
+    });
+    if (pendOr) throw new QueryError("OR 后面没有内容");
+    if (pendNot) throw new QueryError("NOT 后面没有内容");
+    if (!out.clauses.some(function (c) { return !c[0].neg; })) throw new QueryError("至少需要一个不被排除的关键词");
+    return out;
+  }
+  RA.parse = parse;
+  var NUMBER = /^(\d+(\.\d+)*|abstract|references)$/, REFID = /^r[0-9a-f]{10}$/;
+  function isPathOrId(a) {
+    var v = a.value.trim().toLowerCase();
+    return (a.field === "section" && NUMBER.test(v)) || (a.field === "ref" && REFID.test(v));
+  }
+
+  // ---- postings --------------------------------------------------------------------
+  function b36(s) { return parseInt(s, 36); }
+  function shardOf(term, shards) {
+    var h = 0x811c9dc5;
+    for (var i = 0; i < term.length; i++) { h ^= term.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+    return h % shards;
+  }
+  RA.shardOf = shardOf;
+  function partFile(p, term) { return "p/" + p + "/" + shardOf(term, cache.meta.parts[p][0]); }
+  function groupFile(g, term) { return "g/" + g + "/" + shardOf(term, cache.meta.groups[g][0]); }
+  function titleFile(g, term) { return "f/" + g + "/" + shardOf(term, cache.meta.groups[g][1]); }
+  function groupOf(p) { return Math.floor(p / cache.meta.group); }
+
+  var parsed = {};
+  function posting(p, key) {  // -> Map(review -> Map(docKey -> positions[])) in partition p
+    var id = p + "|" + key;
+    if (id in parsed) return parsed[id];
+    var shard = cache[partFile(p, key.slice(key.indexOf("|") + 1))];
+    var raw = shard && shard[key], m = new Map();
+    if (raw) {
+      var r = 0;
+      raw.split(";").forEach(function (entry) {
+        var c = entry.indexOf(":"), docs = new Map();
+        r += b36(entry.slice(0, c));
+        entry.slice(c + 1).split(",").forEach(function (d) {
+          var parts = d.split("."), pos = [], q = 0;
+          for (var i = 1; i < parts.length; i++) { q += b36(parts[i]); pos.push(q); }
+          docs.set(parts[0] === "*" ? "*" : b36(parts[0]), pos);
+        });
+        m.set(r, docs);
+      });
+    }
+    return (parsed[id] = m);
+  }
+
+  // A DocSet is Map(review -> Map(docKey -> score)); docKey "*" = every document.
+  // the key of term i: a trailing lone CJK character matches any term starting with it
+  function slot(qt, i) { return qt.prefix && i === qt.terms.length - 1 ? qt.terms[i] + "*" : qt.terms[i]; }
+  function slots(qt) { return qt.terms.map(function (_, i) { return slot(qt, i); }); }
+  function phrase(p, field, qt) {
+    var res = new Map(), terms = qt.terms;
+    if (!terms.length) return res;
+    var lists = terms.map(function (t, i) { return posting(p, field + "|" + slot(qt, i)); });
+    lists[0].forEach(function (docs0, r) {
+      var rest = lists.map(function (l) { return l.get(r); });
+      if (rest.some(function (x) { return !x; })) return;
+      docs0.forEach(function (pos0, d) {
+        var others = rest.map(function (x) { return x.get(d); });
+        if (others.some(function (x) { return !x; })) return;
+        var sets = others.map(function (x) { return new Set(x); }), hits = 0;
+        pos0.forEach(function (q) {
+          for (var i = 1; i < terms.length; i++) if (!sets[i].has(q + i)) return;
+          hits++;
+        });
+        if (field === "p" || field === "c") hits = 1;
+        if (hits) {
+          if (!res.has(r)) res.set(r, new Map());
+          res.get(r).set(d, hits * BOOST[field]);
+        }
+      });
+    });
+    return res;
+  }
+  // ref:words -> the reference ids whose title (any spelling, any group) holds the phrase
+  function refIds(qt) {
+    var ids = new Set(), keys = slots(qt).map(function (t) { return "f|" + t; });
+    cache.meta.groups.forEach(function (_, g) {
+      var lists = keys.map(function (key) {
+        var raw = (cache[titleFile(g, key.slice(2))] || {})[key], m = new Map();
+        if (raw) raw.split(";").forEach(function (e) {
+          var parts = e.split("."), pos = [], q = 0;
+          for (var i = 1; i < parts.length; i++) { q += b36(parts[i]); pos.push(q); }
+          m.set(parts[0], pos);
+        });
+        return m;
+      });
+      lists[0].forEach(function (pos0, sp) {
+        var sets = lists.map(function (l) { return l.has(sp) ? new Set(l.get(sp)) : null; });
+        if (sets.some(function (x) { return !x; })) return;
+        if (pos0.some(function (q) { return sets.every(function (s, i) { return s.has(q + i); }); }))
+          ids.add(sp.split("~")[0]);
+      });
+    });
+    return Array.from(ids).sort();
+  }
+  function union(a, b) {
+    var out = new Map(a);
+    b.forEach(function (docs, r) {
+      var cur = out.get(r);
+      if (!cur) { out.set(r, docs); return; }
+      var m = new Map(cur);
+      docs.forEach(function (s, d) { m.set(d, (m.get(d) || 0) + s); });
+      out.set(r, m);
+    });
+    return out;
+  }
+  function expand(docs, n) {  // "*" -> 0..n-1, keeping scores
+    if (!docs.has("*")) return docs;
+    var all = docs.get("*"), m = new Map();
+    for (var i = 0; i < n; i++) m.set(i, all + (docs.get(i) || 0));
+    return m;
+  }
+  function intersect(a, b, ndocs) {
+    var out = new Map();
+    a.forEach(function (da, r) {
+      var db = b.get(r);
+      if (!db) return;
+      if (da.has("*") && db.has("*")) { out.set(r, new Map([["*", da.get("*") + db.get("*")]])); return; }
+      var x = expand(da, ndocs(r)), y = expand(db, ndocs(r)), m = new Map();
+      x.forEach(function (s, d) { if (y.has(d)) m.set(d, s + y.get(d)); });
+      if (m.size) out.set(r, m);
+    });
+    return out;
+  }
+  function subtract(a, b, ndocs) {
+    var out = new Map();
+    a.forEach(function (da, r) {
+      var db = b.get(r);
+      if (!db) { out.set(r, da); return; }
+      if (db.has("*")) return;
+      var x = expand(da, ndocs(r)), m = new Map();
+      x.forEach(function (s, d) { if (!db.has(d)) m.set(d, s); });
+      if (m.size) out.set(r, m);
+    });
+    return out;
+  }
+
+  // what a leaf looks up: [[field, queryTerms], ...] (ref:words after its ids are known)
+  function leafKeys(leaf) {
+    var v = leaf.value, f = leaf.field, low = v.trim().toLowerCase();
+    if (f === "uuid") return [];
+    if (f === "section" && NUMBER.test(low)) return [["p", { terms: [low] }]];
+    if (f === "ref" && REFID.test(low)) return [["c", { terms: [low] }]];
+    if (f === "ref") return (leaf.ids || []).map(function (id) { return ["c", { terms: [id] }]; });
+    var terms = queryTerms(v), fields = f === "topic" ? ["t"] : f === "section" ? ["h"] : ["t", "h", "b"];
+    return fields.map(function (fl) { return [fl, terms]; });
+  }
+  function isRefWords(leaf) { return leaf.field === "ref" && !REFID.test(leaf.value.trim().toLowerCase()); }
+  function uuidFiles(prefix) {
+    var p = prefix.toLowerCase().replace(/-/g, "");
+    if (!/^[0-9a-f]+$/.test(p)) return [];
+    if (p.length >= 2) return ["u/" + p.slice(0, 2)];
+    return "0123456789abcdef".split("").map(function (c) { return "u/" + p + c; });
+  }
+  function uuidHits(leaf) {  // -> Map(partition -> [index...])
+    var p = leaf.value.toLowerCase().replace(/-/g, ""), res = new Map();
+    uuidFiles(p).forEach(function (k) {
+      (cache[k] || []).forEach(function (row) {
+        if (row[0].indexOf(p) === 0) { if (!res.has(row[1])) res.set(row[1], []); res.get(row[1]).push(row[2]); }
+      });
+    });
+    return res;
+  }
+  function leafSet(p, leaf) {
+    if (leaf.field === "uuid") {
+      var res = new Map();
+      (leaf.hits.get(p) || []).forEach(function (r) { res.set(r, new Map([["*", 1]])); });
+      return res;
+    }
+    return leafKeys(leaf).reduce(function (acc, fk) { return union(acc, phrase(p, fk[0], fk[1])); }, new Map());
+  }
+  function presenceKey(field, term) { return field === "t" ? "t|" + term : term; }
+  function leafTerms(leaf) {  // every presence key a leaf may look up
+    return [].concat.apply([], leafKeys(leaf).map(function (fk) {
+      return slots(fk[1]).map(function (t) { return presenceKey(fk[0], t); });
+    }));
+  }
+  // may partition p hold a match of the leaf? (the group's presence masks)
+  function present(p, term) {
+    var g = groupOf(p), m = (cache[groupFile(g, term)] || {})[term];
+    return !!m && ((b36(m) / Math.pow(2, p - g * cache.meta.group)) % 2 >= 1);
+  }
+  function leafPossible(p, leaf) {
+    if (leaf.field === "uuid") return leaf.hits.has(p);
+    return leafKeys(leaf).some(function (fk) {
+      return slots(fk[1]).every(function (t) { return present(p, presenceKey(fk[0], t)); });
+    });
+  }
+
+  // the matches in one partition: [{p, r, docs: [[docKey, score]...]}], newest first
+  function searchPart(p, ast, leaves) {
+    var rows = cache["p/" + p + "/r"], ndocs = function (r) { return rows[r][2]; };
+    var pos = [], neg = [];
+    ast.clauses.forEach(function (c) {
+      var ps = c.filter(function (l) { return !l.neg; }), ns = c.filter(function (l) { return l.neg; });
+      if (ps.length) pos.push(ps.reduce(function (a, l) { return union(a, leafSet(p, l)); }, new Map()));
+      ns.forEach(function (l) { neg.push(leafSet(p, l)); });
+    });
+    pos.sort(function (a, b) { return a.size - b.size; });
+    var set = pos.slice(1).reduce(function (a, b) { return intersect(a, b, ndocs); }, pos[0]);
+    neg.forEach(function (b) { set = subtract(set, b, ndocs); });
+    var out = [];
+    set.forEach(function (docs, r) {
+      var day = rows[r][1];
+      if ((ast.since && day < ast.since) || (ast.until && day > ast.until)) return;
+      var list = Array.from(expand(docs, ndocs(r)).entries()).sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
+      out.push({ p: p, r: r, docs: list });
+    });
+    return out.sort(function (a, b) { return b.r - a.r; });
+  }
+
+  // Run a query; onProgress(result) after each partition; resolves to the complete
+  // result {reviews: [{p, r, docs}], ast, complete: true} or {reviews: [], error}.
+  // The newest partition is fetched alone (the first results come sooner and cheaper),
+  // then PARALLEL ahead.
+  RA.run = function (q, onProgress) {
+    var ast;
+    try { ast = parse(q); } catch (e) {
+      if (e instanceof QueryError) return Promise.resolve({ reviews: [], error: e.message, complete: true });
+      throw e;
+    }
+    var res = { reviews: [], ast: ast, complete: false };
+    var leaves = [].concat.apply([], ast.clauses), positives = ast.clauses.map(function (c) {
+      return c.filter(function (l) { return !l.neg; });
+    }).filter(function (c) { return c.length; });
+    return load("meta").then(function (meta) {
+      var first = [];  // uuid prefixes; reference-title postings of every group
+      leaves.forEach(function (l) {
+        if (l.field === "uuid") first = first.concat(uuidFiles(l.value));
+        if (isRefWords(l)) slots(queryTerms(l.value)).forEach(function (t) {
+          meta.groups.forEach(function (_, g) { first.push(titleFile(g, t)); });
+        });
+      });
+      return loadAll(first, true).then(function () {
+        leaves.forEach(function (l) {
+          if (l.field === "uuid") l.hits = uuidHits(l);
+          if (isRefWords(l)) l.ids = refIds(queryTerms(l.value));
+        });
+        var terms = {};
+        leaves.forEach(function (l) { leafTerms(l).forEach(function (t) { terms[t] = 1; }); });
+        terms = Object.keys(terms);
+        var groups = [];
+        for (var g = meta.groups.length - 1; g >= 0; g--) groups.push(g);
+        return groups.reduce(function (chain, g) {
+          return chain.then(function () { return searchGroup(g); });
+        }, Promise.resolve());
+
+        function searchGroup(g) {
+          return loadAll(terms.map(function (t) { return groupFile(g, t); })).then(function () {
+            var parts = [];
+            for (var p = Math.min(meta.parts.length, (g + 1) * meta.group) - 1; p >= g * meta.group; p--) {
+              var info = meta.parts[p];
+              if (ast.since && info[3] < ast.since) continue;
+              if (ast.until && info[2] > ast.until) continue;
+              if (positives.every(function (c) { return c.some(function (l) { return leafPossible(p, l); }); })) parts.push(p);
+            }
+            // fetch up to PARALLEL partitions ahead, take their results in order
+            var fetches = [], fetch = function (i) {
+              if (i >= parts.length || fetches[i]) return;
+              var p = parts[i], keys = ["p/" + p + "/r"];
+              terms.forEach(function (t) { if (present(p, t)) keys.push(partFile(p, t.replace(/^t\|/, ""))); });
+              fetches[i] = loadAll(Array.from(new Set(keys)));
+            };
+            return parts.reduce(function (chain, p, i) {
+              return chain.then(function () {
+                var ahead = i === 0 && !res.reviews.length ? 1 : PARALLEL;
+                for (var k = i; k < i + ahead; k++) fetch(k);
+                return fetches[i];
+              }).then(function () {
+                res.reviews = res.reviews.concat(searchPart(p, ast, leaves));
+                if (onProgress) return onProgress(res);  // may hold the search up (a promise)
+              });
+            }, Promise.resolve());
+          });
+        }
+      }).then(function () { res.complete = true; return res; });
+    });
+  };
+  function row(x) { return cache["p/" + x.p + "/r"][x.r]; }
+  RA.uuids = function (res) { return res.reviews.map(function (x) { return row(x)[0]; }); };
+
+  // ---- rendering -------------------------------------------------------------------
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function anchor(section) {
+    return section === "abstract" || section === "references" ? section : "s-" + section;
+  }
+  // highlighted snippet of folded `text` around the first match of any phrase
+  function snippet(text, phrases, strict) {
+    var chars = Array.from(text), prim = primary(chars), best = null, toks = [];
+    prim.forEach(function (t, i) {  // the index terms at each position
+      var terms = [adjacentCjk(prim, i) ? t.t + prim[i + 1].t : t.t];
+      if (t.k === "w") t.t.split(/[-._\/]/).forEach(function (p) { if (p) terms.push(p); });
+      toks.push(terms);
+    });
+    for (var i = 0; i < prim.length && !best; i++) {
+      phrases.forEach(function (qt) {
+        var ph = qt.terms, L = ph.length;
+        if (best || !L || i + L > prim.length) return;
+        for (var k = 0; k < L; k++) {
+          var ok = qt.prefix && k === L - 1
+            ? toks[i + k].some(function (x) { return x.indexOf(ph[k]) === 0; })
+            : toks[i + k].indexOf(ph[k]) >= 0;
+          if (!ok) return;
+        }
+        var last = prim[i + L - 1], tail = Array.from(ph[L - 1]).length > 1 && last.k === "c";
+        best = [prim[i].s, Math.min(tail ? last.e + 1 : last.e, chars.length)];
+      });
+    }
+    var frag = document.createDocumentFragment();
+    if (!best && strict) return null;
+    if (!best) { frag.appendChild(document.createTextNode(chars.slice(0, SNIP * 2).join("") + (chars.length > SNIP * 2 ? "…" : ""))); return frag; }
+    var a = Math.max(0, best[0] - SNIP), b = Math.min(chars.length, best[1] + SNIP);
+    frag.appendChild(document.createTextNode((a > 0 ? "…" : "") + chars.slice(a, best[0]).join("")));
+    frag.appendChild(el("mark", null, chars.slice(best[0], best[1]).join("")));
+    frag.appendChild(document.createTextNode(chars.slice(best[1], b).join("") + (b < chars.length ? "…" : "")));
+    return frag;
+  }
+
+
+  // the documents shown for a review: its best, and other matches in the same text file
+  function chunkOf(info, i) {
+    var starts = info[3], c = 0;
+    while (c + 1 < starts.length && starts[c + 1] <= i) c++;
+    return c;
+  }
+  function shownDocs(x) {
+    var info = row(x), c = chunkOf(info, x.docs[0][0]);
+    return { file: "d/" + info[0] + "/" + c, docs: x.docs.filter(function (d) { return chunkOf(info, d[0]) === c; }).slice(0, BEST) };
+  }
+  function phrasesOf(ast) {
+    var out = [];
+    ast.clauses.forEach(function (c) { c.forEach(function (l) {
+      if (!l.neg && l.field !== "uuid" && !isPathOrId(l)) out.push(queryTerms(l.value));
+    }); });
+    return out;
+  }
+  function status(q, res, page) {
+    var n = res.reviews.length, sections = res.reviews.reduce(function (a, x) { return a + x.docs.length; }, 0);
+    var pages = Math.max(1, Math.ceil(n / PAGE));
+    if (!res.complete) return "已找到 " + n + " 篇综述，继续搜索…";
+    if (!n) return "没有找到与“" + q + "”匹配的综述。";
+    return "找到 " + n + " 篇综述（" + sections + " 个匹配章节）" + (pages > 1 ? "，第 " + Math.min(page, pages) + " / " + pages + " 页" : "");
+  }
+  function renderList(q, res, page) {  // the results of one page (final once rendered)
+    var list = document.getElementById("results");
+    list.textContent = "";
+    var shown = res.reviews.slice((page - 1) * PAGE, page * PAGE), phrases = phrasesOf(res.ast);
+    var plans = shown.map(shownDocs);
+    return loadAll(plans.map(function (pl) { return pl.file; }), true).then(function () {
+      shown.forEach(function (x, k) {
+        var info = row(x), uuid = info[0], chunk = cache[plans[k].file], li = el("li", "result");
+        var head = chunk ? chunk.info : [info[1], uuid, ""];
+        li.dataset.uuid = uuid;
+        var h = el("h2", "result-title"), a = el("a", null, head[1]);
+        a.href = reviewBase + uuid + ".html";
+        h.appendChild(a); li.appendChild(h);
+        li.appendChild(el("p", "meta", head[0].slice(0, 10) + " · " + head[2] + " · " + x.docs.length + " 个匹配章节"));
+        var ul = el("ul", "hits"), byIndex = new Map(((chunk && chunk.docs) || []).map(function (d) { return [d[0], d]; }));
+        plans[k].docs.forEach(function (d) {
+          var doc = byIndex.get(d[0]);
+          if (!doc) return;
+          var hi = el("li", "hit"), link = el("a", "hit-link", (doc[1] === "abstract" || doc[1] === "references" ? "" : doc[1] + " ") + doc[2]);
+          link.href = reviewBase + uuid + ".html#" + anchor(doc[1]);
+          hi.appendChild(link);
+          var p = el("p", "snippet");
+          p.appendChild(snippet(doc[4], phrases, true) || snippet(doc[3], phrases, true) || snippet(doc[4] || doc[3], phrases));
+          hi.appendChild(p); ul.appendChild(hi);
+        });
+        li.appendChild(ul); list.appendChild(li);
+      });
+      if (!RA.t.first) RA.t.first = performance.now();
+      document.body.dataset.searchFirst = "1";
+    });
+  }
+  function renderPager(q, res, page) {
+    var pager = document.getElementById("pager"), pages = Math.ceil(res.reviews.length / PAGE);
+    pager.textContent = "";
+    if (pages <= 1) return;
+    var mk = function (p, label, rel) {
+      var a = el("a", null, label); a.href = "?q=" + encodeURIComponent(q) + "&p=" + p; a.rel = rel; pager.appendChild(a);
+    };
+    if (page > 1) mk(page - 1, "上一页", "prev");
+    pager.appendChild(el("span", null, "第 " + page + " / " + pages + " 页"));
+    if (page < pages) mk(page + 1, "下一页", "next");
+  }
+
+  RA.start = function (opts) {
+    base = opts.base.replace(/\/?$/, "/");
+    reviewBase = opts.reviewBase.replace(/\/?$/, "/");
+    var params = new URLSearchParams(location.search), q = (params.get("q") || "").trim();
+    var input = document.getElementById("q"), st = document.getElementById("status");
+    var page = Math.max(1, parseInt(params.get("p") || "1", 10) || 1);
+    input.value = q;
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "/" && document.activeElement !== input) { e.preventDefault(); input.focus(); input.select(); }
+    });
+    if (!q) { st.textContent = "输入关键词后按回车搜索。"; return; }
+    document.title = q + " · 搜索 · 综述档案";
+    st.textContent = "搜索中…";
+    RA.done = false;
+    var listed = null;  // the promise of the rendered list, once started
+    RA.t = { start: performance.now() };  // performance.now() of the first results and of completion (bench/site.py)
+    var finish = function () { RA.t.complete = performance.now(); RA.done = true; document.body.dataset.searchDone = "1"; document.body.dataset.complete = "1"; };
+    RA.run(q, function (res) {
+      st.textContent = status(q, res, page);
+      if (!listed && res.reviews.length >= page * PAGE) return (listed = renderList(q, res, page));
+    }).then(function (res) {
+      RA.last = res;
+      if (res.error) { st.textContent = "查询有误：" + res.error; return; }
+      if (!listed) {
+        page = Math.min(page, Math.max(1, Math.ceil(res.reviews.length / PAGE)));
+        listed = res.reviews.length ? renderList(q, res, page) : Promise.resolve();
+      }
+      return listed.then(function () { st.textContent = status(q, res, page); renderPager(q, res, page); });
+    }).then(finish, function (err) { st.textContent = "搜索失败：" + err.message; finish(); });
+  };
+})();
