@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         src = corpus(n)
         mb = sum(f.stat().st_size for f in src.glob("*.txt")) / 1e6
         keep = OUT / f"data-{n}"
-        shutil.rmtree(keep, ignore_errors=True)
+        if a.keep:
+            shutil.rmtree(keep, ignore_errors=True)
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
             tmp = keep if a.keep else Path(tmp)
             st = run_phase("store", src, Path(tmp))

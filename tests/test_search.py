@@ -321,7 +321,7 @@ def test_incremental_update_equals_rebuild(tmp_path):
     assert uuids(search(tmp_path / "ix", "新版本的文字")) == {f"{9:032x}"}
     rebuild(store, tmp_path / "full")
     assert dump(tmp_path / "ix") == dump(tmp_path / "full")
-    segments = len(list((tmp_path / "ix").glob("*.seg")))
+    segments = len(list((tmp_path / "ix").glob("*.trm")))  # one terms file per segment
     assert segments > 1  # the incremental index has several segments: plan queries on it
     for q in ["F1值", "的应用 OR 研究", "模型 -的 ResNet", "section:2.1 ref:迁移学习", "段"]:
         assert search(tmp_path / "ix", q, limit=None).to_dict() == search(
@@ -332,14 +332,14 @@ def test_incremental_update_equals_rebuild(tmp_path):
 def test_parallel_rebuild_equals_serial(tmp_path, corpus):
     store, serial, _ = corpus
     rebuild(store, tmp_path / "par", procs=2)
-    assert len(list((tmp_path / "par").glob("*.seg"))) >= 2  # one segment per worker
+    assert len(list((tmp_path / "par").glob("*.trm"))) >= 2  # one segment per worker
     assert dump(tmp_path / "par") == dump(serial)
     for q in ["深度学习", "F1值", "topic:图像识别 section:2.1", "ref:迁移学习 -GAN"]:
         assert search(tmp_path / "par", q, limit=None).to_dict() == search(serial, q, limit=None).to_dict(), q
 
 
 def _corrupt_segment(index_dir: Path) -> None:
-    seg = max((p for p in index_dir.iterdir() if p.suffix == ".seg"), key=lambda p: p.stat().st_size)
+    seg = max((p for p in index_dir.iterdir() if p.suffix in (".pst", ".trm")), key=lambda p: p.stat().st_size)
     data = bytearray(seg.read_bytes())
     mid = len(data) // 2
     data[mid:mid + 64] = b"\xff" * 64
