@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import asdict
 
 from .errors import ArchiveError
-from .model import ABSTRACT, Flag, Record, Section
+from .model import Flag, Record, Section
 
 
 def check_date(value: str | None, option: str) -> str | None:
@@ -149,5 +149,3 @@ def stats_lines(st: dict) -> list[str]:
     out.extend(f"  {code:<24}{n}" for code, n in sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])))
     return out
 
-
-__all__ = ["ABSTRACT"]

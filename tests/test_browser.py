@@ -11,7 +11,6 @@ from urllib.parse import quote
 import pytest
 
 from archive.parser import parse
-from bench.corpus import generate
 from index.indexer import rebuild
 from index.search import search
 from publish import urls
