@@ -189,6 +189,15 @@ class _Cache:
                                       separators=(",", ":")), "utf-8")
             os.replace(tmp, self.dir / name)
 
+    def has(self, pid: int, key: str) -> bool:
+        """Whether partition ``pid``'s cached state is there for ``key`` (reads its head)."""
+        try:
+            with open(self.dir / f"p{pid}.json", "rb") as fh:
+                head = fh.read(len(key) + 16)
+        except OSError:
+            return False
+        return head.startswith(b'{"key":' + json.dumps(key).encode())
+
     def load(self, pid: int, key: str, terms: bool = False) -> Any:
         name = f"p{pid}.terms.json" if terms else f"p{pid}.json"
         try:
@@ -239,11 +248,9 @@ def build_site(store: Any, out_dir: str | Path,
     jobs: list[Job] = []
     for pid, (chunk, key) in enumerate(zip(chunks, keys)):
         prev = old_parts.get(str(pid))
-        if prev and prev["key"] == key and writer.present(prev["files"]):
-            state = cache.load(pid, key)
-            if state is not None:
-                kept[pid] = {**prev, "catalog": state}
-                continue
+        if prev and prev["key"] == key and writer.present(prev["files"]) and cache.has(pid, key):
+            kept[pid] = dict(prev)  # its catalog state is loaded when merged, one at a time
+            continue
         render = {u for u, v in chunk
                   if old_pages.get(u) != v or not (out / urls.review(u)).is_file()}
         jobs.append(Job(pid, [int(v) for _, v in chunk] if records is None else None,
@@ -260,7 +267,7 @@ def build_site(store: Any, out_dir: str | Path,
         if pid in kept:
             entry = kept[pid]
             writer.keep(entry["files"])
-            catalog.merge(entry.pop("catalog"))
+            catalog.merge(cache.load(pid, key))
             parts_state[str(pid)] = entry
             members.setdefault(pid // group, []).append((pid, key, None))
         else:
