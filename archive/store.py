@@ -234,6 +234,7 @@ class Store:
             self._db.create_function("fold", 1, fold, deterministic=True)
             self._retry(lambda: self._db.execute("PRAGMA journal_mode = WAL"))
             self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA cache_size = -65536")  # 64 MiB: the indexes of a large archive stay cached
             self._db.execute("PRAGMA foreign_keys = ON")
             self._init_schema()
         except BaseException:
