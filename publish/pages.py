@@ -182,7 +182,7 @@ class Catalog:
     def merge(self, state: dict) -> None:
         """Add a :meth:`state` of other reviews (as if their records were added here)."""
         # UUIDs recur in every reference a review cites: intern them, so the sets and
-        # dicts below share one string per review (about 110 MB less at 10k reviews).
+        # dicts below share one string per review.
         for row in state["summaries"]:
             self.summaries[intern(row[0])] = Summary(intern(row[0]), *row[1:])
         self.flags.update(state["flags"])
