@@ -74,7 +74,13 @@ _TIMING = """() => {
   const t = RA.t || {}, first = t.first || t.complete;
   const res = performance.getEntriesByType("resource").filter(e => e.name.includes("/search/"));
   const upto = lim => res.filter(e => e.responseEnd <= lim + 1).reduce((a, e) => a + e.encodedBodySize, 0);
+  const kinds = {};
+  res.filter(e => e.responseEnd <= first + 1).forEach(e => {
+    const k = e.name.split("/search/")[1].split("/")[0].replace(/\.js$/, "");
+    kinds[k] = (kinds[k] || 0) + e.encodedBodySize / 1024;
+  });
   return {first_ms: first, complete_ms: t.complete, start_ms: t.start, first_kib: upto(first) / 1024,
+          first_kinds: kinds,
           complete_kib: upto(t.complete) / 1024, files: res.length,
           status: document.getElementById("status").innerText};
 }"""
@@ -111,12 +117,16 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
     ap.add_argument("--keep", type=Path, help="build into DIR/site-N and keep it")
+    ap.add_argument("--site", type=Path, help="only run the queries against this built site")
     ap.add_argument("--child", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
         _build(*a.child)
         return
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    if a.site:
+        _table(a.site)
+        return
     for n in a.sizes:
         src = corpus(n)
         with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
@@ -133,13 +143,18 @@ def main(argv: list[str] | None = None) -> None:
                   f"peak RSS {again['peak_rss_mb']:.0f} MB)")
             print(f"site {sz['site_mb']:.0f} MiB in {sz['files']} files; search data "
                   f"{sz['search_mb']:.0f} MiB in {sz['search_files']} files\n")
-            print("| query | first results ms (after search start) | KiB until first | complete ms "
-                  "| KiB until complete | status |")
-            print("|---|---:|---:|---:|---:|---|")
-            for r in browse(out):
-                print(f"| `{r['query']}` | {r['first_ms']:.0f} ({r['first_ms'] - r['start_ms']:.0f}) | "
-                      f"{r['first_kib']:.0f} | "
-                      f"{r['complete_ms']:.0f} | {r['complete_kib']:.0f} | {r['status']} |", flush=True)
+            _table(out)
+
+
+def _table(out: Path) -> None:
+    print("| query | first results ms (after search start) | KiB until first (by kind) | "
+          "complete ms | KiB until complete | status |")
+    print("|---|---:|---:|---:|---:|---|")
+    for r in browse(out):
+        kinds = " ".join(f"{k} {v:.0f}" for k, v in sorted(r["first_kinds"].items()))
+        print(f"| `{r['query']}` | {r['first_ms']:.0f} ({r['first_ms'] - r['start_ms']:.0f}) | "
+              f"{r['first_kib']:.0f} ({kinds}) | "
+              f"{r['complete_ms']:.0f} | {r['complete_kib']:.0f} | {r['status']} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,31 +9,36 @@ the rules of :func:`index.analysis.index_terms` over :func:`index.analysis.fold`
 
 Files (classic scripts calling ``RA.*``, so they load over http and from file://):
 
-``search/meta.js``            ``RA.meta({format, count, block, group, parts, groups})``:
-                              per partition ``[shards, reviews, first date, last date]``,
-                              per group its ``g`` and ``f`` shard counts.
-``search/p/<p>/<k>.js``       ``RA.s(p, k, {key: posting})``: positional postings of
-                              partition ``p`` for the terms hashed to shard ``k``.
-``search/p/<p>/r.js``         ``RA.r(p, [[uuid, date, ndocs, chunk starts], ...])``.
-``search/g/<g>/<k>.js``       ``RA.g(g, k, {term: mask})``: which partitions of group
-                              ``g`` hold a term (bit ``i`` = partition ``g*GROUP+i``);
-                              ``t|term``: which hold it in a topic.
-``search/f/<g>/<k>.js``       ``RA.f(g, k, {"f|term": spellings})``: the reference-title
-                              postings of the group's reviews (for ``ref:words``).
-``search/u/<xx>.js``          ``RA.u(xx, [[uuid, partition, index], ...])``.
-``search/d/<uuid>/<c>.js``    ``RA.d(uuid, c, [received, title, topic], [[i, section,
-                              heading, title, body], ...])``: folded texts of a run of
-                              documents (about :data:`CHUNK_TARGET` bytes), for snippets.
+``search/meta.js``            ``RA.meta({format, count, block, group, chunk, parts, groups,
+                              titles})``: per partition ``[shards, reviews, first date,
+                              last date]``, per group its shard count, the number of
+                              reference-title shards.
+``search/g/<g>/<k>.js``       ``RA.g(g, k, {key: entry})``: every key of the group's
+                              partitions.  An entry is ``mask`` (base 36, bit ``i``: the
+                              posting of partition ``g*GROUP+i`` is in its ``p/`` shard)
+                              then ``!i>posting`` for each partition whose posting is small
+                              (at most :data:`INLINE` bytes): it is here, not in ``p/``.
+                              So a rare key is answered for 16 partitions by one file.
+``search/p/<p>/<k>.js``       ``RA.s(p, k, {key: posting})``: the partition's large postings.
+``search/p/<p>/r.js``         ``RA.r(p, [[uuid, date, ndocs], ...])`` (date filters, ids).
+``search/f/<k>.js``           ``RA.f(k, {"f|term": spellings})``: reference-title postings
+                              of every distinct spelling in the archive (for ``ref:words``).
+``search/u/<xx>.js``          ``RA.u(xx, [[uuid, partition, index, ndocs], ...])``.
+``search/d/<p>/<i>-<c>.js``   ``RA.d(p, i, c, [uuid, received, title, topic], [[doc, section,
+                              heading, title, body], ...])``: folded texts of documents
+                              ``c*CHUNK .. c*CHUNK+CHUNK-1`` of review ``i``, for snippets.
 
-Shards: FNV-1a (32 bit) over the UTF-16 code units of the term, mod the shard count.
+Shards: FNV-1a (32 bit) over the UTF-16 code units of the term (the key without its
+``<field>|``), mod the shard count, so every field of a term shares one file.
 A key is ``<field>|<term>`` (or ``<field>|<c>*``: the positions of every term starting
 with the CJK character ``c``); fields ``t`` topic (per review), ``h`` section title,
-``b`` body, ``p`` section path, ``c`` cited reference id; ``f`` (group files only)
+``b`` body, ``p`` section path, ``c`` cited reference id; ``f`` (title files only)
 reference titles.  A posting lists reviews (partition index delta, base 36)
 ``;``-separated, each ``delta:docs`` with docs ``,``-separated as ``doc.pos.pos...``
-(doc number and position deltas in base 36; ``*`` = every document of the review;
-``p``/``c`` have no positions).  An ``f`` posting lists reference title spellings:
-``refid.pos.pos...`` ``;``-separated (``refid~k``: another spelling of one id).
+(doc number and position deltas in base 36; ``*n`` = every document of the review,
+which has ``n`` documents; ``p``/``c`` have no positions).  An ``f`` posting lists
+reference title spellings: ``refid.pos.pos...`` ``;``-separated (``refid~k``: another
+spelling of one id).
 """
 from __future__ import annotations
 
@@ -41,19 +46,18 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from archive.model import Record
 from index.analysis import CJK_RANGES, fold
 from index.indexer import documents
 
 BLOCK = 128  # reviews per partition
-GROUP = 16  # partitions per presence group
+GROUP = 16  # partitions per group
 SHARD_TARGET = 8 * 1024  # bytes per shard file, on average
-CHUNK_TARGET = 6 * 1024  # bytes of document text per d/ file, about
-FORMAT = 2
-_TEXT_FIELDS = (("h", "title"), ("b", "body"))
-
-
+INLINE = 256  # a partition's posting of at most this many bytes goes in the group file
+CHUNK = 4  # documents per d/ file
+FORMAT = 3
 def shard_of(term: str, shards: int) -> int:
     """The shard of a term: FNV-1a (32 bit) over its UTF-16 code units; search.js
     mirrors it."""
@@ -148,9 +152,9 @@ class Partition:
     shards: int = 1
     count: int = 0
     dates: tuple[str, str] = ("", "")
-    terms: list[str] = field(default_factory=list)  # every term present (for the groups)
-    spellings: list[str] = field(default_factory=list)  # "refid\ttitle"
+    keys: dict[str, str] = field(default_factory=dict)  # every key: its posting if small, else ""
     uuids: list[str] = field(default_factory=list)  # in partition order
+    ndocs: list[int] = field(default_factory=list)  # documents of each review
 
     def info(self) -> list:
         return [self.shards, self.count, *self.dates]
@@ -162,39 +166,27 @@ def _doc_rows(rec: Record) -> list[list]:
             for d in documents(rec) if "uuid" in d]  # not the per-reference documents
 
 
-def _chunks(uuid: str, rec: Record, docs: list[list]) -> tuple[list[int], list[tuple[str, bytes]]]:
-    starts, files, cur, size = [], [], [], 0
-    info = [rec.received_at, rec.title or rec.topic, rec.topic]
-
-    def flush():
-        c = len(files)
-        files.append((f"search/d/{uuid}/{c}.js", js("RA.d", uuid, c, info, cur)))
-
-    for i, d in enumerate(docs):
-        if cur and size + len(d[4]) + len(d[5]) > CHUNK_TARGET // 3:  # ~3 bytes a character
-            flush()
-            cur, size = [], 0
-        if not cur:
-            starts.append(i)
-        cur.append([i, d[0], d[1], d[4], d[5]])
-        size += len(d[4]) + len(d[5])
-    if cur:
-        flush()
-    return starts, files
+def _chunks(pid: int, idx: int, rec: Record, docs: list[list]) -> list[tuple[str, bytes]]:
+    info = [rec.uuid, rec.received_at, rec.title or rec.topic, rec.topic]
+    return [(f"search/d/{pid}/{idx}-{c}.js",
+             js("RA.d", pid, idx, c, info,
+                [[i, d[0], d[1], d[4], d[5]] for i, d in enumerate(docs[c * CHUNK:(c + 1) * CHUNK],
+                                                                 start=c * CHUNK)]))
+            for c in range(-(-len(docs) // CHUNK))]
 
 
-def encode_partition(pid: int, records: list[Record]) -> Partition:
+def encode_partition(pid: int, records: list[Record], inline: int = INLINE) -> Partition:
     """Postings, review rows and document texts of one partition (records in order)."""
     part = Partition(pid, count=len(records), uuids=[r.uuid for r in records])
     postings: dict[str, list[str]] = defaultdict(list)
     last: dict[str, int] = {}
-    rows, spellings = [], set()
+    rows = []
     for idx, rec in enumerate(records):
         docs = _doc_rows(rec)
-        spellings.update(f"{r.ref_id}\t{r.title}" for r in rec.references)
         per_key: dict[str, list[str]] = defaultdict(list)
+        every = "*" + b36(len(docs)) + "."
         for term, pos in term_positions(fold(rec.topic)).items():
-            per_key["t|" + term].append("*." + _deltas(pos))
+            per_key["t|" + term].append(every + _deltas(pos))
         for i, d in enumerate(docs):
             di = b36(i)
             for term, pos in term_positions(d[4]).items():
@@ -208,70 +200,76 @@ def encode_partition(pid: int, records: list[Record]) -> Partition:
         for key, entries in per_key.items():
             postings[key].append(b36(idx - last.get(key, 0)) + ":" + ",".join(entries))
             last[key] = idx
-        starts, files = _chunks(rec.uuid, rec, docs)
-        part.files.extend(files)
-        rows.append([rec.uuid, rec.received_at[:10], len(docs), starts])
+        part.files.extend(_chunks(pid, idx, rec, docs))
+        rows.append([rec.uuid, rec.received_at[:10], len(docs)])
     encoded = {key: ";".join(entries) for key, entries in postings.items()}
-    part.shards = shard_count(sum(len(k) + len(v) for k, v in encoded.items()))
+    part.keys = {key: (value if len(value) <= inline else "") for key, value in encoded.items()}
+    large = {key: value for key, value in encoded.items() if len(value) > inline}
+    part.shards = shard_count(sum(len(k) + len(v) for k, v in large.items()))
     by_shard: dict[int, dict[str, str]] = defaultdict(dict)
-    for key, value in encoded.items():
+    for key, value in large.items():
         by_shard[shard_of(key[2:], part.shards)][key] = value
     for k in range(part.shards):
         part.files.append((f"search/p/{pid}/{k}.js", js("RA.s", pid, k, by_shard.get(k, {}))))
     part.files.append((f"search/p/{pid}/r.js", js("RA.r", pid, rows)))
+    part.ndocs = [r[2] for r in rows]
     dates = sorted(r[1] for r in rows)
     part.dates = (dates[0], dates[-1]) if dates else ("", "")
-    # every term, and topic terms once more as "t|term" (topic: skips partitions by them)
-    part.terms = sorted({key[2:] for key in encoded} | {k for k in encoded if k[0] == "t"})
-    part.spellings = sorted(spellings)
     return part
 
 
-def group_files(gid: int, members: list[tuple[int, list[str], list[str]]],
-                group: int = GROUP) -> tuple[list[int], list]:
-    """Presence masks (``g/``) and reference-title postings (``f/``) of one group, from
-    its partitions' ``(pid, terms, spellings)``; returns ``([g shards, f shards], files)``."""
+def _sharded(entries: dict[str, str], path: str, call: str, *head) -> tuple[int, list]:
+    """Files ``<path>/<k>.js`` holding ``entries`` by the shard of their term (key[2:])."""
+    n = shard_count(sum(len(k) + len(v) + 6 for k, v in entries.items()))
+    by_shard: dict[int, dict[str, str]] = defaultdict(dict)
+    for key, value in entries.items():
+        by_shard[shard_of(key[2:], n)][key] = value
+    return n, [(f"{path}/{k}.js", js(call, *head, k, by_shard.get(k, {}))) for k in range(n)]
+
+
+def group_files(gid: int, members: list[tuple[int, dict[str, str]]],
+                group: int = GROUP) -> tuple[int, list]:
+    """The ``g/`` files of one group from its partitions' ``(pid, keys)``
+    (:attr:`Partition.keys`); returns ``(shards, files)``."""
     masks: dict[str, int] = defaultdict(int)
-    spellings: set[str] = set()
-    for pid, terms, sps in members:
-        bit = 1 << (pid - gid * group)
-        for t in terms:
-            masks[t] |= bit
-        spellings.update(sps)
-    presence = {t: b36(m) for t, m in masks.items()}
+    inline: dict[str, list[str]] = defaultdict(list)
+    for pid, keys in members:
+        i = pid - gid * group
+        for key, posting in keys.items():
+            if posting:
+                inline[key].append(f"!{b36(i)}>{posting}")
+            else:
+                masks[key] |= 1 << i
+    entries = {key: b36(masks.get(key, 0)) + "".join(inline.get(key, ()))
+               for key in masks.keys() | inline.keys()}
+    return _sharded(entries, f"search/g/{gid}", "RA.g", gid)
+
+
+def title_files(spellings: Iterable[tuple[str, str]]) -> tuple[int, list]:
+    """The ``f/`` files (reference-title postings) from every ``(ref_id, title)`` spelling
+    in the archive; returns ``(shards, files)``."""
     titles: dict[str, list[str]] = defaultdict(list)
     nth: dict[str, int] = defaultdict(int)
-    for sp in sorted(spellings):  # one entry per distinct spelling: "rid" or "rid~k"
-        rid, title = sp.split("\t", 1)
+    for rid, title in sorted(set(spellings)):  # one entry per distinct spelling: "rid" or "rid~k"
         name = rid + (f"~{nth[rid]}" if nth[rid] else "")
         nth[rid] += 1
         for term, pos in term_positions(fold(title)).items():
             titles["f|" + term].append(name + "." + _deltas(pos))
-    files, shards = [], []
-    for kind, call, entries in (("g", "RA.g", presence),
-                                ("f", "RA.f", {k: ";".join(v) for k, v in titles.items()})):
-        n = shard_count(sum(len(k) + len(v) + 6 for k, v in entries.items()))
-        by_shard: dict[int, dict[str, str]] = defaultdict(dict)
-        for key, value in entries.items():
-            by_shard[shard_of(key[2:] if kind == "f" else key, n)][key] = value
-        files += [(f"search/{kind}/{gid}/{k}.js", js(call, gid, k, by_shard.get(k, {})))
-                  for k in range(n)]
-        shards.append(n)
-    return shards, files
+    return _sharded({k: ";".join(v) for k, v in titles.items()}, "search/f", "RA.f")
 
 
-def uuid_files(parts: list[tuple[int, list[str]]]) -> list[tuple[str, bytes]]:
-    """``u/<xx>.js`` from every partition's ``(pid, uuids)``."""
+def uuid_files(parts: list[tuple[int, list[str], list[int]]]) -> list[tuple[str, bytes]]:
+    """``u/<xx>.js`` from every partition's ``(pid, uuids, ndocs)``."""
     prefixes: dict[str, list] = defaultdict(list)
-    for pid, uuids in parts:
-        for idx, u in enumerate(uuids):
-            prefixes[u[:2]].append([u, pid, idx])
+    for pid, uuids, ndocs in parts:
+        for idx, (u, n) in enumerate(zip(uuids, ndocs)):
+            prefixes[u[:2]].append([u, pid, idx, n])
     return [(f"search/u/{p}.js", js("RA.u", p, prefixes[p])) for p in sorted(prefixes)]
 
 
-def meta_file(parts: list[list], groups: list[int], count: int, block: int = BLOCK,
-              group: int = GROUP) -> tuple[str, bytes]:
+def meta_file(parts: list[list], groups: list[int], titles: int, count: int,
+              block: int = BLOCK, group: int = GROUP) -> tuple[str, bytes]:
     return "search/meta.js", js("RA.meta", {
-        "format": FORMAT, "count": count, "block": block, "group": group,
-        "parts": parts, "groups": groups,
+        "format": FORMAT, "count": count, "block": block, "group": group, "chunk": CHUNK,
+        "parts": parts, "groups": groups, "titles": titles,
     })

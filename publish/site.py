@@ -24,7 +24,7 @@ from archive.model import Record
 from . import urls
 from .pages import Catalog
 from .partitions import Job, fingerprint, partition_key, record_key, run_jobs
-from .searchdata import BLOCK, GROUP, group_files, meta_file, uuid_files
+from .searchdata import BLOCK, GROUP, group_files, meta_file, title_files, uuid_files
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MANIFEST = ".site-manifest.json"
@@ -173,17 +173,17 @@ def _records(store: Any) -> Iterable[Record]:
 
 
 class _Cache:
-    """``.<out>.site-cache/p<pid>.json`` (catalog state) and ``p<pid>.terms.json`` (terms,
-    spellings) of each partition, tagged with the partition key."""
+    """``.<out>.site-cache/p<pid>.json`` (catalog state) and ``p<pid>.terms.json`` (its
+    search keys, :attr:`Partition.keys`) of each partition, tagged with the partition key."""
 
     def __init__(self, out: Path):
         # beside the output folder, not in it: a static host publishes the folder whole
         out = out.resolve()
         self.dir = out.parent / f".{out.name}{CACHE}"
 
-    def save(self, pid: int, key: str, catalog: dict, terms: list, spellings: list) -> None:
+    def save(self, pid: int, key: str, catalog: dict, keys: dict) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        for name, data in ((f"p{pid}.json", catalog), (f"p{pid}.terms.json", [terms, spellings])):
+        for name, data in ((f"p{pid}.json", catalog), (f"p{pid}.terms.json", keys)):
             tmp = self.dir / (name + ".tmp")
             tmp.write_text(json.dumps({"key": key, "data": data}, ensure_ascii=False,
                                       separators=(",", ":")), "utf-8")
@@ -262,7 +262,9 @@ def build_site(store: Any, out_dir: str | Path,
     catalog = Catalog()
     parts_state: dict[str, dict] = {}
     infos: list[list] = []
-    members: dict[int, list] = {}
+    members: dict[int, list] = {}  # group -> its partitions so far: (pid, key, keys or None)
+    groups_state: dict[str, dict] = {}
+    group_shards: list[int] = []
     for pid, (chunk, key) in enumerate(zip(chunks, keys)):
         if pid in kept:
             entry = kept[pid]
@@ -282,22 +284,31 @@ def build_site(store: Any, out_dir: str | Path,
             files = {rel: len(data) for rel, data in part.files}
             files.update({rel: writer.produced[rel] for rel, _ in res.pages})
             files.update(reused)
-            cache.save(pid, key, res.catalog, part.terms, part.spellings)
+            cache.save(pid, key, res.catalog, part.keys)
             catalog.merge(res.catalog)
             parts_state[str(pid)] = {"key": key, "files": files, "info": part.info(),
-                                     "uuids": part.uuids}
-            members.setdefault(pid // group, []).append((pid, key, (part.terms, part.spellings)))
+                                     "uuids": part.uuids, "ndocs": part.ndocs}
+            members.setdefault(pid // group, []).append((pid, key, part.keys))
             report.partitions_rebuilt += 1
         infos.append(parts_state[str(pid)]["info"])
+        if pid % group == group - 1 or pid == len(chunks) - 1:
+            # the group is complete: write its files and let go of its partitions' keys
+            gid = pid // group
+            groups_state[str(gid)], shards = _group(writer, cache, gid, members.pop(gid),
+                                                    old_groups.get(str(gid)), group)
+            group_shards.append(shards)
         if on_progress:
             on_progress("reviews", min((pid + 1) * block, len(items)), len(items))
     report.partitions = len(chunks)
 
-    groups_state, group_shards = _groups(writer, cache, members, old_groups, group)
-    for rel, data in uuid_files([(int(p), e["uuids"]) for p, e in sorted(
+    for rel, data in uuid_files([(int(p), e["uuids"], e["ndocs"]) for p, e in sorted(
             parts_state.items(), key=lambda kv: int(kv[0]))]):
         writer.write(rel, data)
-    writer.write(*meta_file(infos, group_shards, len(items), block, group))
+    n_titles, files = title_files((r.ref_id, title) for r in catalog.refs.values()
+                                  for title in r.spellings)
+    for rel, data in files:
+        writer.write(rel, data)
+    writer.write(*meta_file(infos, group_shards, n_titles, len(items), block, group))
     pages = _Pages(make_env(), writer)
     _listing_pages(pages, catalog, store)
     _static_files(writer)
@@ -311,31 +322,23 @@ def build_site(store: Any, out_dir: str | Path,
     return report
 
 
-def _groups(writer: _Writer, cache: _Cache, members: dict[int, list], old: dict,
-            group: int) -> tuple[dict, list[list[int]]]:
-    """Presence files per group; a group whose partitions are all unchanged is kept."""
-    state: dict[str, dict] = {}
-    shards: list[list[int]] = []
-    for gid in sorted(members):
-        key = "|".join(k for _, k, _ in members[gid])
-        prev = old.get(str(gid))
-        if prev and prev["key"] == key and writer.present(prev["files"]):
-            writer.keep(prev["files"])
-            state[str(gid)] = prev
-            shards.append(prev["shards"])
-            continue
-        data = []
-        for pid, k, terms in members[gid]:
-            terms = terms or cache.load(pid, k, terms=True)
-            if terms is None:
-                raise RuntimeError(f"site cache of partition {pid} is missing; delete {MANIFEST}")
-            data.append((pid, terms[0], terms[1]))
-        n, files = group_files(gid, data, group)
-        for rel, blob in files:
-            writer.write(rel, blob)
-        state[str(gid)] = {"key": key, "shards": n, "files": {rel: len(b) for rel, b in files}}
-        shards.append(n)
-    return state, shards
+def _group(writer: _Writer, cache: _Cache, gid: int, members: list, prev: dict | None,
+           group: int) -> tuple[dict, int]:
+    """The ``g/`` files of one group; kept as they are if its partitions are all unchanged."""
+    key = "|".join(k for _, k, _ in members)
+    if prev and prev["key"] == key and writer.present(prev["files"]):
+        writer.keep(prev["files"])
+        return prev, prev["shards"]
+    data = []
+    for pid, k, keys in members:
+        keys = keys if keys is not None else cache.load(pid, k, terms=True)
+        if keys is None:
+            raise RuntimeError(f"site cache of partition {pid} is missing; delete {MANIFEST}")
+        data.append((pid, keys))
+    n, files = group_files(gid, data, group)
+    for rel, blob in files:
+        writer.write(rel, blob)
+    return {"key": key, "shards": n, "files": {rel: len(b) for rel, b in files}}, n
 
 
 def _stats(catalog: Catalog, store: Any) -> dict:

@@ -178,14 +178,17 @@ def test_first_query_transfer(site, page):
 
 
 def test_rare_term_skips_partitions(site, page):
-    """A term held by one review loads the data of that review's partition only."""
+    """A term held by one review is answered by its group file: no partition postings
+    are loaded, and one text file of that review for the snippet."""
     rec = next(r for r in site["records"] if r.uuid == XSS_UUID)
-    sizes = []
-    page.on("response", lambda r: sizes.append(r.url) if "/search/p/" in r.url else None)
+    urls_ = []
+    page.on("response", lambda r: urls_.append(r.url.split("/search/")[1]) if "/search/" in r.url else None)
     page.goto(site["base"] + "search.html?q=" + quote("注入测试"))
     page.wait_for_selector("body[data-complete]")
     assert page.locator("li.result").evaluate_all("els => els.map(e => e.dataset.uuid)") == [rec.uuid]
-    assert len({u.split("/search/p/")[1].split("/")[0] for u in sizes}) == 1
+    assert [u for u in urls_ if u.startswith("p/")] == []
+    assert len([u for u in urls_ if u.startswith("d/")]) == 1
+    assert {u.split("/")[0] for u in urls_} == {"meta.js", "g", "d"}
 
 
 def test_citation_and_reference_links_land(site, page):

@@ -23,9 +23,9 @@
   RA.s = function (p, k, m) { arrived("p/" + p + "/" + k, m); };
   RA.r = function (p, rows) { arrived("p/" + p + "/r", rows); };
   RA.g = function (g, k, m) { arrived("g/" + g + "/" + k, m); };
-  RA.f = function (g, k, m) { arrived("f/" + g + "/" + k, m); };
+  RA.f = function (k, m) { arrived("f/" + k, m); };
   RA.u = function (x, rows) { arrived("u/" + x, rows); };
-  RA.d = function (uuid, c, info, docs) { arrived("d/" + uuid + "/" + c, { info: info, docs: docs }); };
+  RA.d = function (p, i, c, info, docs) { arrived("d/" + p + "/" + i + "-" + c, { info: info, docs: docs }); };
   RA.loaded = function () { return Object.keys(cache); };
 
   function load(key, missingOk) {
@@ -195,17 +195,47 @@
     return h % shards;
   }
   RA.shardOf = shardOf;
-  function partFile(p, term) { return "p/" + p + "/" + shardOf(term, cache.meta.parts[p][0]); }
-  function groupFile(g, term) { return "g/" + g + "/" + shardOf(term, cache.meta.groups[g][0]); }
-  function titleFile(g, term) { return "f/" + g + "/" + shardOf(term, cache.meta.groups[g][1]); }
+  // a key is "<field>|<term>"; every field of a term shares the term's shard
+  function termOf(key) { return key.slice(key.indexOf("|") + 1); }
+  function partFile(p, key) { return "p/" + p + "/" + shardOf(termOf(key), cache.meta.parts[p][0]); }
+  function groupFile(g, key) { return "g/" + g + "/" + shardOf(termOf(key), cache.meta.groups[g]); }
+  function titleFile(key) { return "f/" + shardOf(termOf(key), cache.meta.titles); }
   function groupOf(p) { return Math.floor(p / cache.meta.group); }
 
-  var parsed = {};
+  // a group's entry for a key: {mask: partitions whose posting is in their p/ shard,
+  // inline: Map(partition in group -> posting)}, or null if no partition of it holds the key
+  var entries = {};
+  function groupEntry(g, key) {
+    var id = g + "|" + key;
+    if (id in entries) return entries[id];
+    var raw = (cache[groupFile(g, key)] || {})[key], e = null;
+    if (raw) {
+      var parts = raw.split("!");
+      e = { mask: b36(parts[0]), inline: new Map() };
+      for (var i = 1; i < parts.length; i++) {
+        var c = parts[i].indexOf(">");
+        e.inline.set(b36(parts[i].slice(0, c)), parts[i].slice(c + 1));
+      }
+    }
+    return (entries[id] = e);
+  }
+  function bit(mask, i) { return Math.floor(mask / Math.pow(2, i)) % 2 === 1; }
+  function inShard(p, key) {  // is the posting of key in partition p's p/ shard?
+    var g = groupOf(p), e = groupEntry(g, key);
+    return !!e && bit(e.mask, p - g * cache.meta.group);
+  }
+  function present(p, key) {  // does partition p hold key at all?
+    var g = groupOf(p), e = groupEntry(g, key);
+    return !!e && (e.inline.has(p - g * cache.meta.group) || bit(e.mask, p - g * cache.meta.group));
+  }
+
+  var parsed = {}, nd = new Map();  // nd: "p/r" -> documents of the review (from "*n")
   function posting(p, key) {  // -> Map(review -> Map(docKey -> positions[])) in partition p
     var id = p + "|" + key;
     if (id in parsed) return parsed[id];
-    var shard = cache[partFile(p, key.slice(key.indexOf("|") + 1))];
-    var raw = shard && shard[key], m = new Map();
+    var g = groupOf(p), e = groupEntry(g, key), raw = e && e.inline.get(p - g * cache.meta.group);
+    if (!raw) { var shard = cache[partFile(p, key)]; raw = shard && shard[key]; }
+    var m = new Map();
     if (raw) {
       var r = 0;
       raw.split(";").forEach(function (entry) {
@@ -214,7 +244,8 @@
         entry.slice(c + 1).split(",").forEach(function (d) {
           var parts = d.split("."), pos = [], q = 0;
           for (var i = 1; i < parts.length; i++) { q += b36(parts[i]); pos.push(q); }
-          docs.set(parts[0] === "*" ? "*" : b36(parts[0]), pos);
+          if (parts[0][0] === "*") { docs.set("*", pos); nd.set(p + "/" + r, b36(parts[0].slice(1))); }
+          else docs.set(b36(parts[0]), pos);
         });
         m.set(r, docs);
       });
@@ -250,25 +281,23 @@
     });
     return res;
   }
-  // ref:words -> the reference ids whose title (any spelling, any group) holds the phrase
+  // ref:words -> the reference ids whose title (any spelling) holds the phrase
   function refIds(qt) {
     var ids = new Set(), keys = slots(qt).map(function (t) { return "f|" + t; });
-    cache.meta.groups.forEach(function (_, g) {
-      var lists = keys.map(function (key) {
-        var raw = (cache[titleFile(g, key.slice(2))] || {})[key], m = new Map();
-        if (raw) raw.split(";").forEach(function (e) {
-          var parts = e.split("."), pos = [], q = 0;
-          for (var i = 1; i < parts.length; i++) { q += b36(parts[i]); pos.push(q); }
-          m.set(parts[0], pos);
-        });
-        return m;
+    var lists = keys.map(function (key) {
+      var raw = (cache[titleFile(key)] || {})[key], m = new Map();
+      if (raw) raw.split(";").forEach(function (e) {
+        var parts = e.split("."), pos = [], q = 0;
+        for (var i = 1; i < parts.length; i++) { q += b36(parts[i]); pos.push(q); }
+        m.set(parts[0], pos);
       });
-      lists[0].forEach(function (pos0, sp) {
-        var sets = lists.map(function (l) { return l.has(sp) ? new Set(l.get(sp)) : null; });
-        if (sets.some(function (x) { return !x; })) return;
-        if (pos0.some(function (q) { return sets.every(function (s, i) { return s.has(q + i); }); }))
-          ids.add(sp.split("~")[0]);
-      });
+      return m;
+    });
+    lists[0].forEach(function (pos0, sp) {
+      var sets = lists.map(function (l) { return l.has(sp) ? new Set(l.get(sp)) : null; });
+      if (sets.some(function (x) { return !x; })) return;
+      if (pos0.some(function (q) { return sets.every(function (s, i) { return s.has(q + i); }); }))
+        ids.add(sp.split("~")[0]);
     });
     return Array.from(ids).sort();
   }
@@ -334,8 +363,11 @@
   function uuidHits(leaf) {  // -> Map(partition -> [index...])
     var p = leaf.value.toLowerCase().replace(/-/g, ""), res = new Map();
     uuidFiles(p).forEach(function (k) {
-      (cache[k] || []).forEach(function (row) {
-        if (row[0].indexOf(p) === 0) { if (!res.has(row[1])) res.set(row[1], []); res.get(row[1]).push(row[2]); }
+      (cache[k] || []).forEach(function (row) {  // [uuid, partition, index, documents]
+        if (row[0].indexOf(p) !== 0) return;
+        if (!res.has(row[1])) res.set(row[1], []);
+        res.get(row[1]).push(row[2]);
+        nd.set(row[1] + "/" + row[2], row[3]);
       });
     });
     return res;
@@ -348,27 +380,28 @@
     }
     return leafKeys(leaf).reduce(function (acc, fk) { return union(acc, phrase(p, fk[0], fk[1])); }, new Map());
   }
-  function presenceKey(field, term) { return field === "t" ? "t|" + term : term; }
-  function leafTerms(leaf) {  // every presence key a leaf may look up
+  function leafTerms(leaf) {  // every key a leaf may look up
     return [].concat.apply([], leafKeys(leaf).map(function (fk) {
-      return slots(fk[1]).map(function (t) { return presenceKey(fk[0], t); });
+      return slots(fk[1]).map(function (t) { return fk[0] + "|" + t; });
     }));
   }
-  // may partition p hold a match of the leaf? (the group's presence masks)
-  function present(p, term) {
-    var g = groupOf(p), m = (cache[groupFile(g, term)] || {})[term];
-    return !!m && ((b36(m) / Math.pow(2, p - g * cache.meta.group)) % 2 >= 1);
-  }
+  // may partition p hold a match of the leaf? (its group's entries)
   function leafPossible(p, leaf) {
     if (leaf.field === "uuid") return leaf.hits.has(p);
     return leafKeys(leaf).some(function (fk) {
-      return slots(fk[1]).every(function (t) { return present(p, presenceKey(fk[0], t)); });
+      return slots(fk[1]).every(function (t) { return present(p, fk[0] + "|" + t); });
     });
+  }
+  // does a date filter cut into partition p (so its review dates, r.js, are needed)?
+  function needsDates(p, ast) {
+    var info = cache.meta.parts[p];
+    return !!((ast.since && info[2] < ast.since) || (ast.until && info[3] > ast.until));
   }
 
   // the matches in one partition: [{p, r, docs: [[docKey, score]...]}], newest first
   function searchPart(p, ast, leaves) {
-    var rows = cache["p/" + p + "/r"], ndocs = function (r) { return rows[r][2]; };
+    var rows = needsDates(p, ast) ? cache["p/" + p + "/r"] : null;
+    var ndocs = function (r) { return nd.get(p + "/" + r); };
     var pos = [], neg = [];
     ast.clauses.forEach(function (c) {
       var ps = c.filter(function (l) { return !l.neg; }), ns = c.filter(function (l) { return l.neg; });
@@ -380,8 +413,8 @@
     neg.forEach(function (b) { set = subtract(set, b, ndocs); });
     var out = [];
     set.forEach(function (docs, r) {
-      var day = rows[r][1];
-      if ((ast.since && day < ast.since) || (ast.until && day > ast.until)) return;
+      var day = rows ? rows[r][1] : null;
+      if (day && ((ast.since && day < ast.since) || (ast.until && day > ast.until))) return;
       var list = Array.from(expand(docs, ndocs(r)).entries()).sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
       out.push({ p: p, r: r, docs: list });
     });
@@ -390,9 +423,10 @@
 
   // Run a query; onProgress(result) after each partition; resolves to the complete
   // result {reviews: [{p, r, docs}], ast, complete: true} or {reviews: [], error}.
-  // The newest partition is fetched alone (the first results come sooner and cheaper),
-  // then PARALLEL ahead.
-  RA.run = function (q, onProgress) {
+  // Partitions are fetched one at a time until `need` reviews are found (the first page
+  // comes cheaper), then PARALLEL ahead.
+  RA.run = function (q, onProgress, need) {
+    need = need || PAGE;
     var ast;
     try { ast = parse(q); } catch (e) {
       if (e instanceof QueryError) return Promise.resolve({ reviews: [], error: e.message, complete: true });
@@ -406,9 +440,7 @@
       var first = [];  // uuid prefixes; reference-title postings of every group
       leaves.forEach(function (l) {
         if (l.field === "uuid") first = first.concat(uuidFiles(l.value));
-        if (isRefWords(l)) slots(queryTerms(l.value)).forEach(function (t) {
-          meta.groups.forEach(function (_, g) { first.push(titleFile(g, t)); });
-        });
+        if (isRefWords(l)) slots(queryTerms(l.value)).forEach(function (t) { first.push(titleFile("f|" + t)); });
       });
       return loadAll(first, true).then(function () {
         leaves.forEach(function (l) {
@@ -436,13 +468,13 @@
             // fetch up to PARALLEL partitions ahead, take their results in order
             var fetches = [], fetch = function (i) {
               if (i >= parts.length || fetches[i]) return;
-              var p = parts[i], keys = ["p/" + p + "/r"];
-              terms.forEach(function (t) { if (present(p, t)) keys.push(partFile(p, t.replace(/^t\|/, ""))); });
+              var p = parts[i], keys = needsDates(p, ast) ? ["p/" + p + "/r"] : [];
+              terms.forEach(function (t) { if (inShard(p, t)) keys.push(partFile(p, t)); });
               fetches[i] = loadAll(Array.from(new Set(keys)));
             };
             return parts.reduce(function (chain, p, i) {
               return chain.then(function () {
-                var ahead = i === 0 && !res.reviews.length ? 1 : PARALLEL;
+                var ahead = res.reviews.length < need ? 1 : PARALLEL;
                 for (var k = i; k < i + ahead; k++) fetch(k);
                 return fetches[i];
               }).then(function () {
@@ -455,8 +487,13 @@
       }).then(function () { res.complete = true; return res; });
     });
   };
-  function row(x) { return cache["p/" + x.p + "/r"][x.r]; }
-  RA.uuids = function (res) { return res.reviews.map(function (x) { return row(x)[0]; }); };
+  // the review ids of a result, in order (a promise: loads the rows of its partitions)
+  RA.uuids = function (res) {
+    var keys = Array.from(new Set(res.reviews.map(function (x) { return "p/" + x.p + "/r"; })));
+    return loadAll(keys).then(function () {
+      return res.reviews.map(function (x) { return cache["p/" + x.p + "/r"][x.r][0]; });
+    });
+  };
 
   // ---- rendering -------------------------------------------------------------------
   function el(tag, cls, text) {
@@ -502,14 +539,10 @@
 
 
   // the documents shown for a review: its best, and other matches in the same text file
-  function chunkOf(info, i) {
-    var starts = info[3], c = 0;
-    while (c + 1 < starts.length && starts[c + 1] <= i) c++;
-    return c;
-  }
   function shownDocs(x) {
-    var info = row(x), c = chunkOf(info, x.docs[0][0]);
-    return { file: "d/" + info[0] + "/" + c, docs: x.docs.filter(function (d) { return chunkOf(info, d[0]) === c; }).slice(0, BEST) };
+    var k = cache.meta.chunk, c = Math.floor(x.docs[0][0] / k);
+    return { file: "d/" + x.p + "/" + x.r + "-" + c,
+             docs: x.docs.filter(function (d) { return Math.floor(d[0] / k) === c; }).slice(0, BEST) };
   }
   function phrasesOf(ast) {
     var out = [];
@@ -532,13 +565,14 @@
     var plans = shown.map(shownDocs);
     return loadAll(plans.map(function (pl) { return pl.file; }), true).then(function () {
       shown.forEach(function (x, k) {
-        var info = row(x), uuid = info[0], chunk = cache[plans[k].file], li = el("li", "result");
-        var head = chunk ? chunk.info : [info[1], uuid, ""];
+        var chunk = cache[plans[k].file], li = el("li", "result");
+        if (!chunk) { li.appendChild(el("p", "meta", "无法加载这篇综述的摘要数据")); list.appendChild(li); return; }
+        var head = chunk.info, uuid = head[0];  // [uuid, received, title, topic]
         li.dataset.uuid = uuid;
-        var h = el("h2", "result-title"), a = el("a", null, head[1]);
+        var h = el("h2", "result-title"), a = el("a", null, head[2]);
         a.href = reviewBase + uuid + ".html";
         h.appendChild(a); li.appendChild(h);
-        li.appendChild(el("p", "meta", head[0].slice(0, 10) + " · " + head[2] + " · " + x.docs.length + " 个匹配章节"));
+        li.appendChild(el("p", "meta", head[1].slice(0, 10) + " · " + head[3] + " · " + x.docs.length + " 个匹配章节"));
         var ul = el("ul", "hits"), byIndex = new Map(((chunk && chunk.docs) || []).map(function (d) { return [d[0], d]; }));
         plans[k].docs.forEach(function (d) {
           var doc = byIndex.get(d[0]);
@@ -588,7 +622,7 @@
     RA.run(q, function (res) {
       st.textContent = status(q, res, page);
       if (!listed && res.reviews.length >= page * PAGE) return (listed = renderList(q, res, page));
-    }).then(function (res) {
+    }, page * PAGE).then(function (res) {
       RA.last = res;
       if (res.error) { st.textContent = "查询有误：" + res.error; return; }
       if (!listed) {
