@@ -1,15 +1,11 @@
-"""What each page shows: contexts for the templates, computed from Records.
-
-One pass over the archive feeds :class:`Catalog` (summaries, topics, references and
-their uses, flags); the review page itself needs only its own record.
-"""
+"""What a review page shows (its context for the template, from its Record), and the
+summary and flag labels the listing pages use (see :mod:`publish.catalog`)."""
 from __future__ import annotations
 
-from collections import Counter, defaultdict, namedtuple
-from dataclasses import astuple, dataclass, field
-from sys import intern
+from collections import defaultdict
+from dataclasses import dataclass
 
-from archive.model import ABSTRACT, Record
+from archive.model import Record
 
 from . import urls
 from .render import CiteContext, markdown
@@ -118,132 +114,3 @@ def review_context(rec: Record) -> dict:
 
 def _num_key(number: str) -> tuple:
     return tuple(int(p) if p.isdigit() else 10**6 for p in number.split(".")) if number else ()
-
-
-# -- across the archive ---------------------------------------------------------
-REF_REVIEWS = 30  # citing reviews listed on a reference page (the newest); the rest: search
-Use = namedtuple("Use", "uuid section section_title anchor marker sentence")
-
-
-@dataclass
-class RefInfo:
-    ref_id: str
-    spellings: Counter = field(default_factory=Counter)
-    years: set = field(default_factory=set)
-    listed_in: dict = field(default_factory=dict)  # uuid -> [(scope, n)]
-    uses: list = field(default_factory=list)  # Use tuples (of the newest citing reviews)
-    citing: set = field(default_factory=set)  # uuids that cite it
-    n_uses: int = 0  # all uses, also those no longer in ``uses``
-
-    @property
-    def title(self) -> str:
-        return self.spellings.most_common(1)[0][0] if self.spellings else self.ref_id
-
-
-class Catalog:
-    """Everything the listing, reference and quality pages need, fed one record at a time."""
-
-    def __init__(self) -> None:
-        self.summaries: dict[str, Summary] = {}
-        self.refs: dict[str, RefInfo] = {}
-        self.flags: dict[str, list] = {}
-
-    def add(self, rec: Record) -> None:
-        self.summaries[rec.uuid] = summarize(rec)
-        self.flags[rec.uuid] = [{"code": f.code, "label": flag_label(f.code), "text": f.describe()}
-                                for f in rec.flags]
-        for r in rec.references:
-            info = self.refs.setdefault(r.ref_id, RefInfo(r.ref_id))
-            info.spellings[r.title] += 1
-            if r.year:
-                info.years.add(r.year)
-            info.listed_in.setdefault(rec.uuid, []).append((r.scope, r.n))
-        titles = {s.number: s.title for s in rec.sections}
-        titles[ABSTRACT] = "摘要"
-        for c in rec.citations:
-            if c.ref_id is None or c.ref_id not in self.refs:
-                continue
-            info = self.refs[c.ref_id]
-            info.citing.add(rec.uuid)
-            info.n_uses += 1
-            info.uses.append(Use(rec.uuid, c.section, titles.get(c.section, ""),
-                                 urls.section_anchor(c.section), c.marker, c.sentence))
-
-    # -- a catalog as plain JSON data, and merging one into another ---------
-    def state(self) -> dict:
-        return {
-            "summaries": [astuple(s) for s in self.summaries.values()],
-            "flags": self.flags,
-            "refs": [[r.ref_id, dict(r.spellings), sorted(r.years), r.listed_in,
-                      [list(u) for u in r.uses], sorted(r.citing), r.n_uses]
-                     for r in self.refs.values()],
-        }
-
-    def merge(self, state: dict) -> None:
-        """Add a :meth:`state` of other reviews (as if their records were added here)."""
-        # UUIDs recur in every reference a review cites: intern them, so the sets and
-        # dicts below share one string per review.
-        for row in state["summaries"]:
-            self.summaries[intern(row[0])] = Summary(intern(row[0]), *row[1:])
-        self.flags.update(state["flags"])
-        for ref_id, spellings, years, listed_in, uses, citing, n_uses in state["refs"]:
-            info = self.refs.setdefault(ref_id, RefInfo(ref_id))
-            info.spellings.update(spellings)
-            info.years.update(years)
-            for uuid, entries in listed_in.items():
-                info.listed_in[intern(uuid)] = [tuple(e) for e in entries]
-            info.uses.extend(Use(intern(u[0]), *u[1:]) for u in uses)
-            info.citing.update(map(intern, citing))
-            info.n_uses += n_uses
-            if len(info.uses) > 4 * REF_REVIEWS:
-                self._prune(info)
-
-    def _newest(self, uuids) -> list[str]:
-        return sorted(uuids, key=lambda u: (self.summaries[u].received_at, u), reverse=True)
-
-    def _prune(self, info: RefInfo) -> None:
-        """Keep the uses of the newest :data:`REF_REVIEWS` citing reviews only (the
-        reference page shows no more): bounded memory however often it is cited."""
-        keep = set(self._newest({u.uuid for u in info.uses})[:REF_REVIEWS])
-        info.uses = [u for u in info.uses if u.uuid in keep]
-
-    # -- views -------------------------------------------------------------
-    def by_date(self) -> list[Summary]:
-        return sorted(self.summaries.values(), key=lambda s: (s.received_at, s.uuid), reverse=True)
-
-    def topics(self) -> list[tuple[str, list[Summary]]]:
-        groups: dict[str, list[Summary]] = defaultdict(list)
-        for s in self.by_date():
-            groups[s.topic].append(s)
-        return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-
-    def refs_by_citations(self) -> list[RefInfo]:
-        return sorted(self.refs.values(),
-                      key=lambda r: (-r.n_uses, -len(r.listed_in), r.title, r.ref_id))
-
-    def ref_context(self, info: RefInfo) -> dict:
-        by_review: dict[str, list] = defaultdict(list)
-        for u in info.uses:
-            by_review[u.uuid].append(u)
-        reviews = []
-        for uuid in self._newest(info.listed_in)[:REF_REVIEWS]:
-            reviews.append({"summary": self.summaries[uuid], "entries": info.listed_in[uuid],
-                            "uses": by_review.get(uuid, [])})
-        return {"ref": info, "spellings": info.spellings.most_common(), "reviews": reviews,
-                "years": sorted(info.years), "more": len(info.listed_in) - len(reviews)}
-
-    def quality(self) -> dict:
-        by_code: Counter = Counter()
-        reviews_by_code: dict[str, set] = defaultdict(set)
-        for uuid, flags in self.flags.items():
-            for f in flags:
-                by_code[f["code"]] += 1
-                reviews_by_code[f["code"]].add(uuid)
-        def newest(uuids):
-            return sorted((self.summaries[u] for u in uuids), key=lambda s: (s.received_at, s.uuid),
-                          reverse=True)
-        codes = [{"code": c, "label": flag_label(c), "count": n, "reviews": newest(reviews_by_code[c])}
-                 for c, n in sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0]))]
-        flagged = [(self.summaries[u], fl) for u, fl in self.flags.items() if fl]
-        flagged.sort(key=lambda x: (x[0].received_at, x[0].uuid), reverse=True)
-        return {"codes": codes, "flagged": flagged, "clean": len(self.flags) - len(flagged)}

@@ -19,7 +19,8 @@ from typing import Any, Iterable, Iterator
 from archive.model import Record
 
 from . import urls
-from .pages import Catalog, review_context
+from .catalog import Catalog
+from .pages import review_context
 from .searchdata import FORMAT, Partition, encode_partition
 
 _CODE = Path(__file__).resolve().parent
@@ -101,7 +102,9 @@ def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Resul
             path = urls.review(rec.uuid)
             ctx = review_context(rec)
             pages.append((path, template.render(url=urls.Linker(path), hide_search_box=False, **ctx)))
-    return Result(part, pages, catalog.state())
+    state = catalog.state()
+    catalog.close()
+    return Result(part, pages, state)
 
 
 def _run_in_worker(args: tuple[Job, str | None]) -> Result:

@@ -45,8 +45,8 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from archive.model import Record
 from index.analysis import CJK_RANGES, fold

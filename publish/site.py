@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from archive.model import Record
 
 from . import urls
-from .pages import Catalog
+from .catalog import Catalog
 from .partitions import Job, fingerprint, partition_key, record_key, run_jobs
 from .searchdata import BLOCK, GROUP, group_files, meta_file, title_files, uuid_files
 
@@ -259,7 +259,8 @@ def build_site(store: Any, out_dir: str | Path,
     n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     results = run_jobs(jobs, store if records is None else None, n_workers)
 
-    catalog = Catalog()
+    cache.dir.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(cache.dir / "catalog.sqlite3")  # scratch: the bulky part on disk
     parts_state: dict[str, dict] = {}
     infos: list[list] = []
     members: dict[int, list] = {}  # group -> its partitions so far: (pid, key, keys or None)
@@ -317,6 +318,8 @@ def build_site(store: Any, out_dir: str | Path,
                    "pages": {u: v for u, v in items}})
     report.reviews = len(catalog.summaries)
     report.references = len(catalog.refs)
+    catalog.close()
+    (cache.dir / "catalog.sqlite3").unlink(missing_ok=True)
     if on_progress:
         on_progress("done", report.pages, report.pages)
     return report
