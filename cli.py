@@ -260,7 +260,7 @@ def check(review_ids, strict, as_json, data_dir):
     with open_store(data_dir) as store:
         uuids = [store.resolve(r) for r in review_ids] if review_ids else None
         flags = store.flags(uuids)
-        topics = {s.uuid: s.topic for s in store.list()} if flags else {}
+        topics = store.topics(uuids) if flags else {}
     total = sum(len(v) for v in flags.values())
     if as_json:
         echo_json([{"uuid": u, "topic": topics.get(u, ""), "flags": [f.__dict__ for f in fl]} for u, fl in flags.items()])

@@ -573,6 +573,17 @@ class Store:
             out.setdefault(uuid, []).append(Flag(code, where or "", detail or ""))
         return out
 
+    def topics(self, uuids: Iterable[str] | None = None) -> dict[str, str]:
+        """The topic of each current review (of the given ones, or all)."""
+        if uuids is None:
+            return dict(self._db.execute("SELECT uuid, topic FROM reviews"))
+        out: dict[str, str] = {}
+        for u in uuids:
+            row = self._db.execute("SELECT topic FROM reviews WHERE uuid = ?", (u,)).fetchone()
+            if row is not None:
+                out[u] = row[0]
+        return out
+
     # -- references --------------------------------------------------------
     def top_references(self, limit: int = 20) -> list[tuple[str, str, int, int]]:
         """``(ref_id, title, citations, reviews)``, most cited first (current versions).

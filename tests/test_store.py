@@ -222,6 +222,13 @@ def test_list_filters(three):
     assert s.flags == rec.flag_codes()
 
 
+def test_topics(three):
+    u1, u2, u3 = (numbered_uuid(i) for i in (1, 2, 3))
+    assert three.topics() == {s.uuid: s.topic for s in three.list()}
+    assert three.topics([u1, "0" * 32]) == {u1: "ResNet 与迁移学习"}
+    assert three.topics([u3]) == {u3: three.current(u3).topic}
+
+
 def test_stats_flags_and_iteration(three):
     recs = {u: three.current(u) for u in (numbered_uuid(i) for i in (1, 2, 3))}
     st = three.stats()
