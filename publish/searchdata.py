@@ -10,9 +10,9 @@ the rules of :func:`index.analysis.index_terms` over :func:`index.analysis.fold`
 Files (classic scripts calling ``RA.*``, so they load over http and from file://):
 
 ``search/meta.js``            ``RA.meta({format, count, block, group, chunk, parts, groups,
-                              titles})``: per partition ``[shards, reviews, first date,
-                              last date]``, per group its shard count, the number of
-                              reference-title shards.
+                              titles})`` (also inlined in search.html): per partition
+                              ``[shards, reviews, first date, last date]``, per group its
+                              shard count, the number of reference-title shards.
 ``search/g/<g>/<k>.js``       ``RA.g(g, k, {key: entry})``: every key of the group's
                               partitions.  An entry is ``mask`` (base 36, bit ``i``: the
                               posting of partition ``g*GROUP+i`` is in its ``p/`` shard)
@@ -267,9 +267,12 @@ def uuid_files(parts: list[tuple[int, list[str], list[int]]]) -> list[tuple[str,
     return [(f"search/u/{p}.js", js("RA.u", p, prefixes[p])) for p in sorted(prefixes)]
 
 
-def meta_file(parts: list[list], groups: list[int], titles: int, count: int,
-              block: int = BLOCK, group: int = GROUP) -> tuple[str, bytes]:
-    return "search/meta.js", js("RA.meta", {
-        "format": FORMAT, "count": count, "block": block, "group": group, "chunk": CHUNK,
-        "parts": parts, "groups": groups, "titles": titles,
-    })
+def meta(parts: list[list], groups: list[int], titles: int, count: int,
+         block: int = BLOCK, group: int = GROUP) -> dict:
+    """What the client needs first (also inlined into search.html, saving a round trip)."""
+    return {"format": FORMAT, "count": count, "block": block, "group": group, "chunk": CHUNK,
+            "parts": parts, "groups": groups, "titles": titles}
+
+
+def meta_file(payload: dict) -> tuple[str, bytes]:
+    return "search/meta.js", js("RA.meta", payload)

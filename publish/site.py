@@ -24,7 +24,7 @@ from archive.model import Record
 from . import urls
 from .catalog import Catalog
 from .partitions import Job, fingerprint, partition_key, record_key, run_jobs
-from .searchdata import BLOCK, GROUP, group_files, meta_file, title_files, uuid_files
+from .searchdata import BLOCK, GROUP, group_files, meta, meta_file, title_files, uuid_files
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MANIFEST = ".site-manifest.json"
@@ -309,9 +309,10 @@ def build_site(store: Any, out_dir: str | Path,
                                   for title in r.spellings)
     for rel, data in files:
         writer.write(rel, data)
-    writer.write(*meta_file(infos, group_shards, n_titles, len(items), block, group))
+    search_meta = meta(infos, group_shards, n_titles, len(items), block, group)
+    writer.write(*meta_file(search_meta))
     pages = _Pages(make_env(), writer)
-    _listing_pages(pages, catalog, store)
+    _listing_pages(pages, catalog, store, search_meta)
     _static_files(writer)
     cache.prune(len(chunks))
     writer.finish({"build": build, "parts": parts_state, "groups": groups_state,
@@ -358,7 +359,7 @@ def _stats(catalog: Catalog, store: Any) -> dict:
     return stats
 
 
-def _listing_pages(pages: _Pages, catalog: Catalog, store: Any) -> None:
+def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dict) -> None:
     newest = catalog.by_date()
     topics = catalog.topics()
     ranked = catalog.refs_by_citations()
@@ -386,7 +387,7 @@ def _listing_pages(pages: _Pages, catalog: Catalog, store: Any) -> None:
     for info in ranked:
         pages.render(urls.ref(info.ref_id), "ref.html", **catalog.ref_context(info))
     pages.render(urls.QUALITY, "quality.html", **catalog.quality())
-    pages.render(urls.SEARCH, "search.html", hide_search_box=True)
+    pages.render(urls.SEARCH, "search.html", hide_search_box=True, search_meta=search_meta)
 
 
 def _static_files(writer: _Writer) -> None:

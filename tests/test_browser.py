@@ -169,10 +169,12 @@ def test_first_query_transfer(site, page):
     page.wait_for_selector("body[data-complete]")
     total = sum(n for _, n in sizes)
     print(f"first query transferred {total} bytes of search data in {len(sizes)} files")
-    assert any(u.endswith("/search/meta.js") for u, _ in sizes)
-    # only what the query needs: per partition its shards and rows, one text file per hit shown
+    assert not any(u.endswith("/search/meta.js") for u, _ in sizes)  # inlined in search.html
+    # only what the query needs: group entries, the shards of partitions whose postings are
+    # large, one text file per hit shown; the rows only with a date filter
     assert 0 < sum(1 for u, _ in sizes if "/search/d/" in u) <= 10
-    assert sum(1 for u, _ in sizes if "/search/p/" in u) <= 6 * (3 + 1)  # 深度 度学 学习, rows
+    assert sum(1 for u, _ in sizes if "/search/p/" in u) <= 6 * 3  # 深度 度学 学习
+    assert not any(u.endswith("/r.js") for u, _ in sizes)
     assert total < 150 * 1024
     assert page.locator("body[data-search-first]").count() == 1
 
@@ -188,7 +190,7 @@ def test_rare_term_skips_partitions(site, page):
     assert page.locator("li.result").evaluate_all("els => els.map(e => e.dataset.uuid)") == [rec.uuid]
     assert [u for u in urls_ if u.startswith("p/")] == []
     assert len([u for u in urls_ if u.startswith("d/")]) == 1
-    assert {u.split("/")[0] for u in urls_} == {"meta.js", "g", "d"}
+    assert {u.split("/")[0] for u in urls_} == {"g", "d"}  # meta is inlined in the page
 
 
 def test_citation_and_reference_links_land(site, page):
