@@ -25,7 +25,7 @@ Files (classic scripts calling ``RA.*``, so they load over http and from file://
                               of every distinct spelling in the archive (for ``ref:words``).
 ``search/u/<xx>.js``          ``RA.u(xx, [[uuid, partition, index, ndocs], ...])``.
 ``search/d/<p>/<i>-<c>.js``   ``RA.d(p, i, c, [uuid, received, title, topic], [[doc, section,
-                              heading, title, body], ...])``: folded texts of documents
+                              heading, title, body], ...])``: the texts (as written) of documents
                               ``c*CHUNK .. c*CHUNK+CHUNK-1`` of review ``i``, for snippets.
 
 Shards: FNV-1a (32 bit) over the UTF-16 code units of the term (the key without its
@@ -161,8 +161,9 @@ class Partition:
 
 
 def _doc_rows(rec: Record) -> list[list]:
+    """``[section, heading, paths, cited ids, folded title, folded body, title, body]``."""
     return [[d["section"], d["heading"], d["path"].split(), list(dict.fromkeys(d["refs"].split())),
-             fold(d["title"]), fold(d["body"])]
+             fold(d["title"]), fold(d["body"]), d["title"], d["body"]]
             for d in documents(rec) if "uuid" in d]  # not the per-reference documents
 
 
@@ -170,7 +171,7 @@ def _chunks(pid: int, idx: int, rec: Record, docs: list[list]) -> list[tuple[str
     info = [rec.uuid, rec.received_at, rec.title or rec.topic, rec.topic]
     return [(f"search/d/{pid}/{idx}-{c}.js",
              js("RA.d", pid, idx, c, info,
-                [[i, d[0], d[1], d[4], d[5]] for i, d in enumerate(docs[c * CHUNK:(c + 1) * CHUNK],
+                [[i, d[0], d[1], d[6], d[7]] for i, d in enumerate(docs[c * CHUNK:(c + 1) * CHUNK],
                                                                  start=c * CHUNK)]))
             for c in range(-(-len(docs) // CHUNK))]
 

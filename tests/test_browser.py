@@ -179,6 +179,27 @@ def test_first_query_transfer(site, page):
     assert page.locator("body[data-search-first]").count() == 1
 
 
+def test_snippets_show_the_text_as_written(site, page):
+    """Matching is on folded text; the snippet and its mark keep the original case and width."""
+    page.goto(site["base"] + "search.html")
+    page.wait_for_function("window.RA && !!RA.snippetText")
+    cases = [
+        ("模型采用 ResNet 作为骨干网络", "resnet", ["模型采用 ", "ResNet", " 作为骨干网络"]),
+        ("模型采用 ResNet-50 作为骨干", "resnet", ["模型采用 ", "ResNet-50", " 作为骨干"]),  # the token
+        ("基于ＧＡＮ的生成模型", "gan", ["基于", "ＧＡＮ", "的生成模型"]),
+        ("深度学习方法", "学习", ["深度", "学习", "方法"]),
+        ("Straße und STRASSE", "strasse", ["", "Straße", " und STRASSE"]),
+        ("e\u0301tude de l'É\u0301TUDE", "\u00e9tude", ["", "e\u0301tude", " de l'É\u0301TUDE"]),
+    ]
+    for text, q, expected in cases:
+        assert page.evaluate("([t, q]) => RA.snippetText(t, q)", [text, q]) == expected, q
+    assert page.evaluate("RA.snippetText('没有这个词', 'resnet')") is None
+    page.goto(site["base"] + "search.html?q=resnet")
+    page.wait_for_selector("body[data-complete]")
+    marks = set(page.locator("li.result mark").all_inner_texts())
+    assert marks and all(m.lower() == "resnet" for m in marks) and "ResNet" in marks, marks
+
+
 def test_rare_term_skips_partitions(site, page):
     """A term held by one review is answered by its group file: no partition postings
     are loaded, and one text file of that review for the snippet."""

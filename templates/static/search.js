@@ -505,9 +505,29 @@
   function anchor(section) {
     return section === "abstract" || section === "references" ? section : "s-" + section;
   }
-  // highlighted snippet of folded `text` around the first match of any phrase
+  // `text` folded piece by piece (a character with its combining marks): the folded code
+  // points, and for each the index of the piece it comes from
+  function foldMapped(text) {
+    var cps = Array.from(text), pieces = [], chars = [], owner = [], i = 0;
+    while (i < cps.length) {
+      var j = i + 1;
+      while (j < cps.length && MARK.test(cps[j])) j++;
+      var piece = j === i + 1 ? cps[i] : cps.slice(i, j).join(""), c = piece.charCodeAt(0);
+      var folded = j === i + 1 && (c < 0x80 || (c >= 0x4e00 && c <= 0x9fff)) ? piece.toLowerCase() : fold(piece);
+      pieces.push(piece);
+      for (var k = 0; k < folded.length; k++) {
+        var cp = folded.codePointAt(k);
+        if (cp > 0xffff) k++;
+        chars.push(String.fromCodePoint(cp)); owner.push(pieces.length - 1);
+      }
+      i = j;
+    }
+    return { pieces: pieces, chars: chars, owner: owner };
+  }
+  // highlighted snippet of `text` (as written) around the first match of any phrase;
+  // matching is on the folded text, as in the index
   function snippet(text, phrases, strict) {
-    var chars = Array.from(text), prim = primary(chars), best = null, toks = [];
+    var fm = foldMapped(text), chars = fm.chars, prim = primary(chars), best = null, toks = [];
     prim.forEach(function (t, i) {  // the index terms at each position
       var terms = [adjacentCjk(prim, i) ? t.t + prim[i + 1].t : t.t];
       if (t.k === "w") t.t.split(/[-._\/]/).forEach(function (p) { if (p) terms.push(p); });
@@ -524,18 +544,25 @@
           if (!ok) return;
         }
         var last = prim[i + L - 1], tail = Array.from(ph[L - 1]).length > 1 && last.k === "c";
-        best = [prim[i].s, Math.min(tail ? last.e + 1 : last.e, chars.length)];
+        var end = Math.min(tail ? last.e + 1 : last.e, chars.length);
+        best = [fm.owner[prim[i].s], fm.owner[end - 1] + 1];  // in pieces of the original
       });
     }
-    var frag = document.createDocumentFragment();
+    var frag = document.createDocumentFragment(), pieces = fm.pieces;
     if (!best && strict) return null;
-    if (!best) { frag.appendChild(document.createTextNode(chars.slice(0, SNIP * 2).join("") + (chars.length > SNIP * 2 ? "…" : ""))); return frag; }
-    var a = Math.max(0, best[0] - SNIP), b = Math.min(chars.length, best[1] + SNIP);
-    frag.appendChild(document.createTextNode((a > 0 ? "…" : "") + chars.slice(a, best[0]).join("")));
-    frag.appendChild(el("mark", null, chars.slice(best[0], best[1]).join("")));
-    frag.appendChild(document.createTextNode(chars.slice(best[1], b).join("") + (b < chars.length ? "…" : "")));
+    if (!best) { frag.appendChild(document.createTextNode(pieces.slice(0, SNIP * 2).join("") + (pieces.length > SNIP * 2 ? "…" : ""))); return frag; }
+    var a = Math.max(0, best[0] - SNIP), b = Math.min(pieces.length, best[1] + SNIP);
+    frag.appendChild(document.createTextNode((a > 0 ? "…" : "") + pieces.slice(a, best[0]).join("")));
+    frag.appendChild(el("mark", null, pieces.slice(best[0], best[1]).join("")));
+    frag.appendChild(document.createTextNode(pieces.slice(best[1], b).join("") + (b < pieces.length ? "…" : "")));
     return frag;
   }
+  RA.snippetText = function (text, q) {  // for tests: [before, marked, after] of a snippet
+    var frag = snippet(text, phrasesOf(parse(q)), true);
+    if (!frag) return null;
+    var n = frag.childNodes;
+    return [n[0].textContent, n[1].textContent, n[2].textContent];
+  };
 
 
   // the documents shown for a review: its best, and other matches in the same text file
