@@ -53,6 +53,16 @@ def normalize_title(title: str) -> str:
     )
 
 
+def display_title(spellings: list[str]) -> str:
+    """The spelling to show for a work, given its spellings most frequent first: the most
+    frequent without a ``（发布时间：…）`` suffix or a file tail (``.pdf.md``), else the
+    most frequent."""
+    for t in spellings:
+        if not _PUBLISHED.search(t) and not _FILE_TAIL.search(t).group(0).strip():
+            return t
+    return spellings[0] if spellings else ""
+
+
 @lru_cache(maxsize=1 << 16)
 def ref_id(title: str) -> str:
     key = normalize_title(title) or title

@@ -36,6 +36,7 @@ from typing import Any, Iterable, Iterator, Protocol
 from archive.config import archive_path
 from archive.errors import Ambiguous, ArchiveError, NotFound
 from archive.model import ABSTRACT, Flag, Record
+from archive.references import display_title
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
@@ -603,7 +604,8 @@ class Store:
             " ORDER BY ncit DESC, listed.nrev DESC, listed.ref_id LIMIT ?",
             (int(limit),),
         ).fetchall()
-        return [(rid, self.reference_spellings(rid)[0], ncit, nrev) for rid, ncit, nrev in rows]
+        return [(rid, display_title(self.reference_spellings(rid)), ncit, nrev)
+                for rid, ncit, nrev in rows]
 
     def reference_spellings(self, ref_id: str) -> list[str]:
         """The titles under which a reference appears, most frequent first."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from archive.references import display_title
 from archive.store import Dangling, Use
 from index.query import QueryError
 
@@ -28,7 +29,7 @@ class RefGroup:
 
     @property
     def title(self) -> str:
-        return self.titles[0] if self.titles else ""
+        return display_title(self.titles)
 
     @property
     def n_reviews(self) -> int:

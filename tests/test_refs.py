@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from archive.parser import parse
-from archive.references import normalize_title, ref_id
+from archive.references import display_title, normalize_title, ref_id
 from archive.store import Store
 from bench.corpus import Quirks, generate
 from index.query import QueryError
@@ -92,3 +92,21 @@ def test_dangling_and_top(archive):
     assert [b.citations for b in best] == sorted(counts.values(), reverse=True)[:5]
     for b in best:
         assert b.citations == counts[b.ref_id]
+
+
+def test_display_title_prefers_a_clean_spelling():
+    clean = "基于深度学习的图像识别研究"
+    tailed = [clean + ".pdf.md", clean + ".pdf(1).md", clean + "（发布时间：2024-01-01）"]
+    assert display_title([*tailed, clean, clean + "。"]) == clean  # most frequent clean one
+    assert display_title(tailed) == tailed[0]  # none clean: the most frequent
+    assert display_title(["A survey (2)", "A survey"]) == "A survey"
+    assert display_title([]) == ""
+
+
+def test_shown_titles_are_clean_where_a_clean_spelling_exists(archive):
+    store, _ = archive
+    for t in top(store, 50):
+        spellings = store.reference_spellings(t.ref_id)
+        assert t.title == display_title(spellings) and t.title in spellings
+        if any(".pdf" not in s and "发布时间" not in s for s in spellings):
+            assert ".pdf" not in t.title and "发布时间" not in t.title
