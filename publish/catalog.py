@@ -17,6 +17,7 @@ from pathlib import Path
 from sys import intern
 
 from archive.model import ABSTRACT, Record
+from archive.references import display_title
 
 from . import urls
 from .pages import Summary, flag_label, summarize
@@ -42,7 +43,7 @@ class RefInfo:
 
     @property
     def title(self) -> str:
-        return self.spellings.most_common(1)[0][0] if self.spellings else self.ref_id
+        return display_title([t for t, _ in self.spellings.most_common()]) or self.ref_id
 
 
 class Catalog:

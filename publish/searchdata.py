@@ -228,7 +228,7 @@ def _sharded(entries: dict[str, str], path: str, call: str, *head) -> tuple[int,
     return n, [(f"{path}/{k}.js", js(call, *head, k, by_shard.get(k, {}))) for k in range(n)]
 
 
-def group_files(gid: int, members: list[tuple[int, dict[str, str]]],
+def group_files(gid: int, members: Iterable[tuple[int, dict[str, str]]],
                 group: int = GROUP) -> tuple[int, list]:
     """The ``g/`` files of one group from its partitions' ``(pid, keys)``
     (:attr:`Partition.keys`); returns ``(shards, files)``."""

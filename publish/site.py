@@ -263,7 +263,7 @@ def build_site(store: Any, out_dir: str | Path,
     catalog = Catalog(cache.dir / "catalog.sqlite3")  # scratch: the bulky part on disk
     parts_state: dict[str, dict] = {}
     infos: list[list] = []
-    members: dict[int, list] = {}  # group -> its partitions so far: (pid, key, keys or None)
+    members: dict[int, list] = {}  # group -> its partitions so far: (pid, key)
     groups_state: dict[str, dict] = {}
     group_shards: list[int] = []
     for pid, (chunk, key) in enumerate(zip(chunks, keys)):
@@ -272,7 +272,7 @@ def build_site(store: Any, out_dir: str | Path,
             writer.keep(entry["files"])
             catalog.merge(cache.load(pid, key))
             parts_state[str(pid)] = entry
-            members.setdefault(pid // group, []).append((pid, key, None))
+            members.setdefault(pid // group, []).append((pid, key))
         else:
             res = next(results)
             part = res.part
@@ -289,8 +289,11 @@ def build_site(store: Any, out_dir: str | Path,
             catalog.merge(res.catalog)
             parts_state[str(pid)] = {"key": key, "files": files, "info": part.info(),
                                      "uuids": part.uuids, "ndocs": part.ndocs}
-            members.setdefault(pid // group, []).append((pid, key, part.keys))
+            # its keys are read back from the cache when the group is written: memory
+            # holds one partition's output at a time, not a whole group's keys
+            members.setdefault(pid // group, []).append((pid, key))
             report.partitions_rebuilt += 1
+            del res, part
         infos.append(parts_state[str(pid)]["info"])
         if pid % group == group - 1 or pid == len(chunks) - 1:
             # the group is complete: write its files and let go of its partitions' keys
@@ -328,18 +331,21 @@ def build_site(store: Any, out_dir: str | Path,
 
 def _group(writer: _Writer, cache: _Cache, gid: int, members: list, prev: dict | None,
            group: int) -> tuple[dict, int]:
-    """The ``g/`` files of one group; kept as they are if its partitions are all unchanged."""
-    key = "|".join(k for _, k, _ in members)
+    """The ``g/`` files of one group; kept as they are if its partitions are all unchanged.
+    The partitions' keys come from the cache, one partition at a time."""
+    key = "|".join(k for _, k in members)
     if prev and prev["key"] == key and writer.present(prev["files"]):
         writer.keep(prev["files"])
         return prev, prev["shards"]
-    data = []
-    for pid, k, keys in members:
-        keys = keys if keys is not None else cache.load(pid, k, terms=True)
-        if keys is None:
-            raise RuntimeError(f"site cache of partition {pid} is missing; delete {MANIFEST}")
-        data.append((pid, keys))
-    n, files = group_files(gid, data, group)
+
+    def keys():
+        for pid, k in members:
+            data = cache.load(pid, k, terms=True)
+            if data is None:
+                raise RuntimeError(f"site cache of partition {pid} is missing; delete {MANIFEST}")
+            yield pid, data
+
+    n, files = group_files(gid, keys(), group)
     for rel, blob in files:
         writer.write(rel, blob)
     return {"key": key, "shards": n, "files": {rel: len(b) for rel, b in files}}, n
