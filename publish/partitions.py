@@ -28,12 +28,14 @@ _TEMPLATES = _CODE.parent / "templates"
 
 
 def fingerprint() -> str:
-    """Hash of everything output depends on besides the data: the templates and the code
-    of the site, the analysis and the record model (archive/, index/, publish/)."""
+    """Hash of everything a partition's output depends on besides the data: the page
+    templates and the code of the site, the analysis and the record model (archive/,
+    index/, publish/).  Not the static files: they are copied on every build."""
     h = hashlib.sha1(f"format {FORMAT}".encode())
     for root in (_TEMPLATES, *(_CODE.parent / d for d in ("archive", "index", "publish"))):
         for f in sorted(root.rglob("*")):
-            if f.is_file() and f.suffix in (".py", ".html", ".js", ".css"):
+            rel = f.relative_to(root)
+            if f.is_file() and f.suffix in (".py", ".html") and "static" not in rel.parts:
                 h.update(f.relative_to(root.parent).as_posix().encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
 

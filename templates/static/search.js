@@ -598,12 +598,17 @@
     plan.docs.forEach(function (d) {
       var doc = byIndex.get(d[0]);
       if (!doc) return;
-      var hi = el("li", "hit"), link = el("a", "hit-link", (doc[1] === "abstract" || doc[1] === "references" ? "" : doc[1] + " ") + doc[2]);
+      // the match in the body; else in the section's own title, marked in the link (and the
+      // body's beginning below it); else in the review's title (the abstract)
+      var hi = el("li", "hit"), link = el("a", "hit-link", doc[1] === "abstract" || doc[1] === "references" ? "" : doc[1] + " ");
+      var body = snippet(doc[4], phrases, true), heading = !body && doc[2] === doc[3] ? snippet(doc[2], phrases, true) : null;
+      link.appendChild(heading || document.createTextNode(doc[2]));
       link.href = reviewBase + uuid + ".html#" + anchor(doc[1]);
       hi.appendChild(link);
-      var p = el("p", "snippet");
-      p.appendChild(snippet(doc[4], phrases, true) || snippet(doc[3], phrases, true) || snippet(doc[4] || doc[3], phrases));
-      hi.appendChild(p); ul.appendChild(hi);
+      var text = body || (heading ? (doc[4] ? snippet(doc[4], phrases) : null)
+                                  : snippet(doc[3], phrases, true) || snippet(doc[4] || doc[3], phrases));
+      if (text) { var p = el("p", "snippet"); p.appendChild(text); hi.appendChild(p); }
+      ul.appendChild(hi);
     });
     li.appendChild(ul);
     return li;
