@@ -297,3 +297,42 @@ def test_shard_hash():
     assert shard_of("f1-score", big) == _fnv(map(ord, "f1-score")) % big
     assert shard_of("学习", big) == _fnv([ord("学"), ord("习")]) % big
     assert shard_of("\U00020000*", big) == _fnv([0xD840, 0xDC00, ord("*")]) % big
+
+
+def test_group_entries_and_shards_hold_every_posting_once():
+    """A key's posting in a partition is either inline in its group's entry or in the
+    partition's shard (mask bit set), never both, and equals the posting the partition
+    encodes with nothing inlined; the group files name each key of the group."""
+    import json
+
+    from publish.searchdata import encode_partition, group_files
+
+    def calls(files, prefix):
+        out = {}
+        for rel, blob in files:
+            if rel.startswith(prefix) and not rel.endswith("/r.js"):
+                text = blob.decode("utf-8")
+                out.update(json.loads("[" + text[text.index("(") + 1:text.rindex(")")] + "]")[-1])
+        return out
+
+    records = [parse(g.data, g.name)[0].record for g in generate(6, seed=3)]
+    parts = [encode_partition(pid, records[pid * 3:(pid + 1) * 3]) for pid in range(2)]
+    full = [calls(encode_partition(pid, records[pid * 3:(pid + 1) * 3], inline=0).files, "search/p/")
+            for pid in range(2)]
+    n, files = group_files(0, [(p.pid, p.keys) for p in parts], group=2)
+    entries = calls(files, "search/g/0/")
+    assert set(entries) == set(full[0]) | set(full[1])
+    inlined = sharded = 0
+    for pid, part in enumerate(parts):
+        shard = calls(part.files, "search/p/")
+        for key, posting in full[pid].items():
+            mask, *inline = entries[key].split("!")
+            inline = dict(x.split(">", 1) for x in inline)
+            in_shard = bool(int(mask, 36) >> pid & 1)
+            assert in_shard != (str(pid) in inline), key
+            assert (shard[key] if in_shard else inline[str(pid)]) == posting
+            assert (key in shard) == in_shard
+            inlined += not in_shard
+            sharded += in_shard
+    assert inlined and sharded  # both ways are exercised
+    assert n == len(files)
