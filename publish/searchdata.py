@@ -58,6 +58,8 @@ SHARD_TARGET = 8 * 1024  # bytes per shard file, on average
 INLINE = 256  # a partition's posting of at most this many bytes goes in the group file
 CHUNK = 4  # documents per d/ file
 FORMAT = 3
+
+
 def shard_of(term: str, shards: int) -> int:
     """The shard of a term: FNV-1a (32 bit) over its UTF-16 code units; search.js
     mirrors it."""
@@ -206,12 +208,8 @@ def encode_partition(pid: int, records: list[Record], inline: int = INLINE) -> P
     encoded = {key: ";".join(entries) for key, entries in postings.items()}
     part.keys = {key: (value if len(value) <= inline else "") for key, value in encoded.items()}
     large = {key: value for key, value in encoded.items() if len(value) > inline}
-    part.shards = shard_count(sum(len(k) + len(v) for k, v in large.items()))
-    by_shard: dict[int, dict[str, str]] = defaultdict(dict)
-    for key, value in large.items():
-        by_shard[shard_of(key[2:], part.shards)][key] = value
-    for k in range(part.shards):
-        part.files.append((f"search/p/{pid}/{k}.js", js("RA.s", pid, k, by_shard.get(k, {}))))
+    part.shards, shard_files = _sharded(large, f"search/p/{pid}", "RA.s", pid)
+    part.files.extend(shard_files)
     part.files.append((f"search/p/{pid}/r.js", js("RA.r", pid, rows)))
     part.ndocs = [r[2] for r in rows]
     dates = sorted(r[1] for r in rows)
