@@ -14,7 +14,6 @@ import sqlite3
 from collections import Counter, defaultdict, namedtuple
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
-from sys import intern
 
 from archive.model import ABSTRACT, Record
 from archive.references import display_title
@@ -108,7 +107,7 @@ class Catalog:
     def merge(self, state: dict) -> None:
         """Add a :meth:`state` of other reviews (as if their records were added here)."""
         for row in state["summaries"]:
-            self.summaries[intern(row[0])] = Summary(intern(row[0]), *row[1:])
+            self.summaries[row[0]] = Summary(*row)
         self.flags.update(state["flags"])
         for ref_id, spellings, years, n_uses, n_citing, n_listed in state["refs"]:
             info = self.refs.setdefault(ref_id, RefInfo(ref_id))
@@ -141,13 +140,15 @@ class Catalog:
         newest = self.db.execute(
             "SELECT uuid, entries FROM listed WHERE ref_id = ? ORDER BY received DESC, uuid DESC"
             " LIMIT ?", (info.ref_id, REF_REVIEWS)).fetchall()
-        reviews = []
-        for uuid, entries in newest:
-            uses = [Use(*row) for row in self.db.execute(
+        uuids = [u for u, _ in newest]
+        by_review: dict[str, list] = defaultdict(list)
+        for row in self.db.execute(
                 "SELECT uuid, section, section_title, anchor, marker, sentence FROM uses"
-                " WHERE ref_id = ? AND uuid = ? ORDER BY ordinal", (info.ref_id, uuid))]
-            reviews.append({"summary": self.summaries[uuid],
-                            "entries": [tuple(e) for e in json.loads(entries)], "uses": uses})
+                f" WHERE ref_id = ? AND uuid IN ({','.join('?' * len(uuids))}) ORDER BY ordinal",
+                (info.ref_id, *uuids)):
+            by_review[row[0]].append(Use(*row))
+        reviews = [{"summary": self.summaries[uuid], "uses": by_review.get(uuid, []),
+                    "entries": [tuple(e) for e in json.loads(entries)]} for uuid, entries in newest]
         return {"ref": info, "spellings": info.spellings.most_common(), "reviews": reviews,
                 "years": sorted(info.years), "more": info.n_listed - len(reviews)}
 

@@ -437,7 +437,7 @@
       return c.filter(function (l) { return !l.neg; });
     }).filter(function (c) { return c.length; });
     return load("meta").then(function (meta) {
-      var first = [];  // uuid prefixes; reference-title postings of every group
+      var first = [];  // uuid prefix files; reference-title shards
       leaves.forEach(function (l) {
         if (l.field === "uuid") first = first.concat(uuidFiles(l.value));
         if (isRefWords(l)) slots(queryTerms(l.value)).forEach(function (t) { first.push(titleFile("f|" + t)); });
