@@ -10,6 +10,9 @@ $(BIN)/reviews: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	@# the checkout is installed editable: compile it once, so that a command does not
+	@# recompile every module it imports (this machine sets PYTHONDONTWRITEBYTECODE=1)
+	$(BIN)/python -m compileall -q cli.py archive index publish
 	touch $(BIN)/reviews
 
 venv: $(BIN)/reviews

@@ -299,25 +299,29 @@ def _marked(pieces) -> str:
 
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query", nargs=-1, required=True, type=click.UNPROCESSED)
-@click.option("--since", metavar="DATE", help="Received on or after DATE (YYYY-MM-DD).")
-@click.option("--until", metavar="DATE", help="Received on or before DATE (YYYY-MM-DD).")
+@click.option("--since", metavar="DATE", help="Received on or after DATE (YYYY-MM-DD); also since:DATE in the query.")
+@click.option("--until", metavar="DATE", help="Received on or before DATE (YYYY-MM-DD); also until:DATE in the query.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Reviews to show.")
 @click.option("--offset", default=0, type=click.IntRange(min=0), help="Reviews to skip.")
+@click.option("-l", "--ids", "ids_only", is_flag=True,
+              help="Print the full id of every matching review, one per line, in rank order.")
 @json_option
 @data_dir_option
-def search(query, since, until, limit, offset, as_json, data_dir):
-    """Search the reviews; hits are sections, grouped by review.
+def search(query, since, until, limit, offset, ids_only, as_json, data_dir):
+    """Search the reviews: a review matches when every word occurs in it.
 
-    Words are ANDed within a section; an unspaced Chinese string matches
-    literally (like Ctrl+F); "..." is a phrase; a OR b; -word or NOT word;
-    fields topic:, section: (3.1 or title words), ref: (r0123456789 or title
-    words), uuid: (prefix).
+    An unspaced Chinese string matches literally (like Ctrl+F); "..." is a
+    phrase; a OR b; -word or NOT word drops reviews holding it; fields topic:,
+    section: (3.1 or title words: the other words must occur there), ref:
+    (r0123456789 or title words), uuid: (prefix), since:/until: (dates).
+    Reviews are ranked by relevance; under each, the sections holding the words.
 
     \b
     Examples:
       reviews search 小样本 ResNet
-      reviews search '"transfer learning"' -GAN --since 2025-01-01
-      reviews search topic:图像识别 section:2.1
+      reviews search '"transfer learning"' -GAN since:2025-01-01
+      reviews search topic:图像识别 section:2.1 模型
+      reviews search -l 联邦学习 | wc -l
     """
     from index.indexer import index_dir
     from index.search import search as run_search
@@ -325,9 +329,17 @@ def search(query, since, until, limit, offset, as_json, data_dir):
     directory = resolve_data_dir(data_dir)
     with open_store(directory) as store:
         res = run_search(index_dir(directory), " ".join(query), since=since, until=until,
-                         limit=limit, offset=offset, store=store)
+                         limit=None if ids_only else limit, offset=0 if ids_only else offset,
+                         store=store, ids_only=ids_only)
     if res.notice:
         click.echo(res.notice, err=True)
+    if ids_only:
+        if as_json:
+            echo_json(res.uuids)
+        else:
+            for u in res.uuids:
+                click.echo(u)
+        return
     if as_json:
         echo_json(res.to_dict())
         return
@@ -339,7 +351,7 @@ def search(query, since, until, limit, offset, as_json, data_dir):
             if s.snippet:
                 click.echo(f"    {_marked(s.snippet)}")
     shown = f"{offset + 1}-{offset + len(res.reviews)} of " if res.reviews else ""
-    click.echo(f"{shown}{res.total_reviews} reviews, {res.total_sections} sections")
+    click.echo(f"{shown}{res.total_reviews} review{'s' if res.total_reviews != 1 else ''}")
 
 
 @main.command()

@@ -617,6 +617,38 @@ class Store:
         ).fetchall()
         return [t for t, _ in rows]
 
+    def current_spellings(self, among: Iterable[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
+        """Distinct ``(ref_id, title)`` of the current versions (only those ``among``
+        the given pairs, when given)."""
+        if among is None:
+            return set(self._db.execute(
+                "SELECT DISTINCT f.ref_id, f.title FROM refs f"
+                " JOIN reviews r ON r.current_version = f.version_id"))
+        out = set()
+        for rid, title in set(among):
+            if self._db.execute(
+                    "SELECT 1 FROM refs f JOIN reviews r ON r.current_version = f.version_id"
+                    " WHERE f.ref_id = ? AND f.title = ? LIMIT 1", (rid, title)).fetchone():
+                out.add((rid, title))
+        return out
+
+    def spellings_of(self, version_ids: Iterable[int]) -> set[tuple[str, str]]:
+        """Distinct ``(ref_id, title)`` listed by the given versions."""
+        out: set[tuple[str, str]] = set()
+        for vid in set(version_ids):
+            out.update(self._db.execute(
+                "SELECT ref_id, title FROM refs WHERE version_id = ?", (vid,)))
+        return out
+
+    def indexed_versions(self, uuids: Iterable[str]) -> list[int]:
+        """The version ids the search index holds for these reviews (none for new ones)."""
+        out = []
+        for u in set(uuids):
+            row = self._db.execute("SELECT version_id FROM index_state WHERE uuid = ?", (u,)).fetchone()
+            if row:
+                out.append(row[0])
+        return out
+
     def find_references(self, words: list[str]) -> list[str]:
         """Reference ids whose title holds every word (NFKC, case-insensitive), or
         the ids themselves when every word is a reference id; most-listed first."""

@@ -1,8 +1,12 @@
 """Ingest benchmark: parse + store (and the index update) of generated corpora.
 
-    python -m bench.ingest --sizes 1000 10000 [--index] [--keep]
+    python -m bench.ingest --sizes 1000 10000 [--index] [--keep] [--one]
 
-Each phase runs in a fresh subprocess so its peak RSS is its own. Corpora are generated
+Each phase runs in a fresh subprocess so its peak RSS is its own. ``--index`` also brings
+the search index up to date (on a new archive: the parallel build) and reports its size
+beside the raw records'. ``--one`` then times the whole `reviews ingest FILE` command
+for one new record into the finished archive (index update included), 5 times, each
+on a fresh copy of the archive. Corpora are generated
 once per size into ``bench/out/corpus-N`` (deterministic, seed 0) and reused.
 """
 from __future__ import annotations
@@ -47,7 +51,8 @@ def _phase(phase: str, src: str, data_dir: str) -> None:
         else:  # "index": bring the search index up to date with the archive
             from index.indexer import update
 
-            result = {"indexed": update(store, Path(data_dir) / "index")}
+            rep = update(store, Path(data_dir) / "index")
+            result = {"indexed": rep.indexed, "index_mb": sum(f.stat().st_size for f in (Path(data_dir) / "index").iterdir()) / 1e6}
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_SELF)
     rss = ru.ru_maxrss / 1024  # KiB on Linux -> MiB
@@ -64,11 +69,38 @@ def run_phase(phase: str, src: Path, data_dir: Path) -> dict:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def one_more(data: Path, runs: int = 5) -> str:
+    """Wall time of `reviews ingest NEW.txt` into copies of the archive in ``data``."""
+    import statistics
+
+    from bench.corpus import generate
+
+    exe = str(Path(sys.executable).with_name("reviews"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "cli.py", "archive", "index",
+                    "publish"], cwd=ROOT, check=True)
+    times = []
+    with tempfile.TemporaryDirectory(prefix="bench-one-") as tmp:
+        new = next(iter(generate(1, seed=987654)))
+        src = Path(tmp) / "new.txt"
+        src.write_bytes(new.data)
+        for i in range(runs):
+            copy = Path(tmp) / f"data-{i}"
+            shutil.copytree(data, copy)
+            t = time.perf_counter()
+            p = subprocess.run([exe, "ingest", "--quiet", str(src)], capture_output=True, text=True,
+                               env=dict(os.environ, REVIEWS_DATA=str(copy)))
+            times.append(time.perf_counter() - t)
+            assert p.returncode == 0, p.stderr
+            shutil.rmtree(copy)
+    return f"median {statistics.median(times):.2f} s, max {max(times):.2f} s ({runs} runs)"
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
     ap.add_argument("--index", action="store_true", help="also time the index update")
     ap.add_argument("--keep", action="store_true", help="keep the archive in bench/out/data-N (for bench.search)")
+    ap.add_argument("--one", action="store_true", help="then time ingesting one new record (needs --index)")
     ap.add_argument("--child", nargs=3, metavar=("PHASE", "SRC", "DATA"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
@@ -90,9 +122,12 @@ def main(argv: list[str] | None = None) -> None:
             if a.index:
                 ix = run_phase("index", src, Path(tmp))
                 total = st["seconds"] + ix["seconds"]
-                line += (f" | index {ix['seconds']:7.1f} s peak RSS {ix['peak_rss_mb']:.0f} MB"
-                         f" | ingest+index {total:7.1f} s {mb / total:5.2f} MB/s")
+                line += (f" | index {ix['seconds']:7.1f} s (cpu {ix['cpu_seconds']:.1f} s) peak RSS"
+                         f" {ix['peak_rss_mb']:.0f} MB | ingest+index {total:7.1f} s {mb / total:5.2f} MB/s"
+                         f" | index {ix['index_mb']:.0f} MB = {ix['index_mb'] / mb:.2f}x the records")
             print(line, flush=True)
+            if a.index and a.one:
+                print(f"{n:>6} records: one more, whole command: {one_more(Path(tmp))}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,9 @@
-"""Text analysis shared by the index, the query parser and the site's JS client.
+"""Text normalisation and tokens shared by the index, the query parser and the site.
 
-Two analyses, both over the same *normalised* text:
-
-``CjkTokenizer`` (fields ``topic``, ``title``, ``body``, ``reftitles``) is what
-matching uses. It needs no dictionary, so it is cheap to port and cheap to load.
-``WordTokenizer`` (field ``words``) is jieba word segmentation, used only for
-ranking; it imports jieba lazily, at index time (the query path never calls it).
+Matching needs no dictionary: :mod:`index.literal` builds on the normalisation and
+primary tokens here (the CLI's index), and the site's search data keeps the positional
+*index terms* below (:mod:`publish.searchdata`, mirrored by ``static/search.js``).
+jieba words, for ranking only, are :mod:`index.words`.
 
 Normalisation (index and query alike)
 -------------------------------------
@@ -59,13 +57,10 @@ ignored (``F1值`` also matches ``F1，值``; ``"深度 学习"`` matches ``深�
 """
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
-
-from whoosh.analysis import Token, Tokenizer
 
 CJK_RANGES = (
     "\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
@@ -236,93 +231,3 @@ def query_terms(text: str) -> QueryTerms:
 def cjk_runs(text: str) -> list[str]:
     """Maximal runs of adjacent CJK characters in the normalised text."""
     return [m.group() for m in re.finditer(f"[{CJK_RANGES}]+", fold(text))]
-
-
-class _PositionedTokenizer(Tokenizer):
-    """Shared Whoosh plumbing: subclasses give ``(text, pos, start, end)`` tuples."""
-
-    def _terms(self, value: str) -> list[tuple[str, int, int, int]]:
-        raise NotImplementedError
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize=True,
-                 mode="", **kwargs):
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            t.original = t.text = value
-            t.boost = 1.0
-            if positions:
-                t.pos = start_pos
-            if chars:
-                t.startchar, t.endchar = start_char, start_char + len(value)
-            yield t
-            return
-        for text, pos, start, end in self._terms(value):
-            t.text = text
-            t.boost = 1.0
-            t.stopped = False
-            if keeporiginal:
-                t.original = value[start:end]
-            if positions:
-                t.pos = start_pos + pos
-            if chars:
-                t.startchar, t.endchar = start_char + start, start_char + end
-            yield t
-
-
-class CjkTokenizer(_PositionedTokenizer):
-    """CJK unigrams + bigrams and Latin/digit words, with exact original offsets."""
-
-    def _terms(self, value):
-        norm = normalize(value)
-        return [(t.text, t.pos, *norm.span(t.nstart, t.nend)) for t in index_terms(norm.text)]
-
-
-# -- jieba words (index time only) -------------------------------------------
-
-def jieba_module():
-    """Import jieba and load its dictionary (~0.8 s), quietly, once per process."""
-    import jieba
-
-    if not jieba.dt.initialized:
-        jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()
-    return jieba
-
-
-def word_terms(value: str) -> list[tuple[str, int, int, int]]:
-    """jieba words of ``value`` (its normalised form, default mode, HMM off so the
-    result depends on the dictionary only) as ``(word, position, start, end)``.
-
-    Words get sequential positions (tokens without a letter, digit or CJK
-    character are skipped and take no position); offsets are exact in
-    ``value``. As in jieba's search mode, a word longer than two characters also
-    yields the dictionary words of two (and, if longer than three, three)
-    characters inside it, at the *parent word's* position.
-    """
-    jieba = jieba_module()
-    norm = normalize(value)
-    freq = jieba.dt.FREQ
-    out = []
-    pos = 0
-    for word, s, e in jieba.tokenize(norm.text, mode="default", HMM=False):
-        if not any(is_cjk(c) or _is_word_char(c) for c in word):
-            continue
-        out.append((word, pos, *norm.span(s, e)))
-        if len(word) > 2:
-            for size in (2, 3):
-                if len(word) <= size:
-                    continue
-                for k in range(len(word) - size + 1):
-                    sub = word[k:k + size]
-                    if freq.get(sub):
-                        out.append((sub, pos, *norm.span(s + k, s + k + size)))
-        pos += 1
-    return out
-
-
-class WordTokenizer(_PositionedTokenizer):
-    """jieba word segmentation with word positions and exact offsets (ranking field)."""
-
-    def _terms(self, value):
-        return word_terms(value)

@@ -1,15 +1,16 @@
 """Build and update the Whoosh index from the store.
 
-``update`` indexes what ``store.pending_index()`` lists (new and changed reviews)
-in batches: delete the review's documents, add the new ones, commit, then
-``store.mark_indexed`` the batch. A run killed midway leaves the index holding
+One document per review (:mod:`index.document`). ``update`` indexes what
+``store.pending_index()`` lists (new and changed reviews) in batches: delete the
+review's documents, add the new ones, commit, then ``store.mark_indexed`` the batch. A run killed midway leaves the index holding
 whole committed batches; the next run redoes whatever was not marked (delete+add
 is idempotent).
 
 Integrity: after every commit the index directory gets ``manifest.json`` with the
 index format and the size and sha256 of every file. ``check(deep=True)`` (used by
-update/rebuild) verifies sizes and hashes and opens the index; ``deep=False``
-(used per search) verifies presence and sizes only, and a search that still fails
+update and rebuild, before they write) verifies sizes and hashes and opens the index;
+``deep=False`` (used by every search, which never hashes the index) verifies presence
+and sizes only, and a search that still fails
 reading the index reports it as corrupt. A missing, corrupt or outdated index is
 rebuilt from the archive and the report's ``message`` says so.
 
@@ -27,9 +28,12 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from whoosh import index as windex
+from whoosh.writing import SegmentWriter
 
 from archive.errors import ArchiveError
-from archive.model import ABSTRACT, Record
+from archive.model import Record
+from index.codec import CompactPool, FastCodec
+from index.document import reference_document, review_document
 from index.schema import FORMAT, make_schema
 
 MANIFEST = "manifest.json"
@@ -61,50 +65,6 @@ class IndexReport:
 def index_dir(data_dir: str | Path) -> Path:
     """Where the index of the archive in ``data_dir`` lives."""
     return Path(data_dir) / INDEX_DIR
-
-
-# -- documents ----------------------------------------------------------------
-
-def _path(number: str) -> str:
-    parts = number.split(".")
-    return " ".join(".".join(parts[: i + 1]) for i in range(len(parts)))
-
-
-def documents(record: Record) -> list[dict]:
-    """The index documents of one record: abstract, each section, the reference
-    list, and one small document per reference entry (for ``ref:words``)."""
-    cited: dict[str, list[str]] = {}
-    for c in record.citations:
-        if c.ref_id and c.ref_id not in cited.setdefault(c.section, []):
-            cited[c.section].append(c.ref_id)
-
-    def doc(order: int, section: str, path: str, heading: str, title: str, body: str) -> dict:
-        refs = cited.get(section, [])
-        return {
-            "id": f"{record.uuid}/{section}",
-            "uuid": record.uuid,
-            "section": section,
-            "order": order,
-            "path": path,
-            "heading": heading,
-            "received": record.received_at,
-            "topic": record.topic,
-            "title": title,
-            "body": body,
-            "refs": " ".join(refs),
-            "words": f"{title}\n{body}",
-        }
-
-    abstract_body = "\n".join(p for p in (record.abstract, " ".join(record.keywords)) if p)
-    docs = [doc(0, ABSTRACT, ABSTRACT, "摘要", record.title, abstract_body)]
-    for i, s in enumerate(record.sections, start=1):
-        docs.append(doc(i, s.number, _path(s.number), s.title, s.title, s.body))
-    ref_body = "\n".join(r.title for r in record.references)
-    docs.append(doc(len(docs), "references", "references", "参考文献", "", ref_body))
-    for r in record.references:
-        docs.append({"id": f"ref/{record.uuid}/{r.scope}/{r.n}", "refowner": record.uuid,
-                     "refid": r.ref_id, "reftitle": r.title})
-    return docs
 
 
 # -- manifest and checks --------------------------------------------------------
@@ -192,31 +152,107 @@ def open_index(index_dir: str | Path, deep: bool = False):
 
 # -- writing ------------------------------------------------------------------
 
-def _write(ix, index_dir: Path, records: Iterable[tuple[str, Record | None]],
-           on_each: Callable[[], None] | None = None, procs: int = 1) -> None:
-    """Replace the documents of each uuid (``None`` = delete only), then commit."""
+def _writer(ix, lock: bool = True) -> SegmentWriter:
+    """A segment writer with this index's codec and pool (:mod:`index.codec`); ``lock``
+    False for a worker whose parent holds the index's lock."""
     # compound=False: whoosh-reloaded 2.7.5 copies every sub-file of a compound segment
-    # into a BytesIO each time a searcher opens it (150 ms at 1k reviews); plain files don't.
-    if procs > 1:
-        # Two worker processes, each writing its own segment (multisegment: no final
-        # merge of the workers' runs, the step where pool.runs[0] IndexErrors were seen).
-        writer = ix.writer(procs=procs, multisegment=True, limitmb=128, timeout=60.0, compound=False)
-    else:
-        writer = ix.writer(limitmb=128, timeout=60.0, compound=False)  # waits for a concurrent indexer
+    # into a BytesIO each time a searcher opens it; plain files are read in place.
+    writer = SegmentWriter(ix, _lk=lock, timeout=60.0, codec=FastCodec(), compound=False)
+    writer.pool = CompactPool()
+    return writer
+
+
+def _add(writer, uuid: str, version_id: int | None, record: Record | None) -> None:
+    """Replace what the index holds of ``uuid`` (``record`` None: delete only)."""
+    writer.delete_by_term("uuid", uuid)
+    if record is not None:
+        writer.add_document(**review_document(record, version_id))
+
+
+def _sync_spellings(writer, store, touched: set[tuple[str, str]], fresh: bool = False) -> None:
+    """Make the reference documents of the ``touched`` spellings match the archive:
+    one for each still listed by a current version, none for the others (``fresh``:
+    a new index, and ``touched`` is every current spelling)."""
+    keep = touched if fresh else store.current_spellings(touched)
+    for rid, title in () if fresh else touched:
+        writer.delete_by_term("rkey", f"{rid}|{title}")
+    for rid, title in sorted(keep):
+        writer.add_document(**reference_document(rid, title))
+
+
+def _segment_worker(ix_dir: str, store_path: str, pairs: list[tuple[str, int]]):
+    """Runs in a worker process: one new segment holding ``pairs``; returns it."""
+    from archive.store import Store
+
+    ix = windex.open_dir(ix_dir, indexname=INDEX_NAME)
+    writer = _writer(ix, lock=False)
     try:
-        for uuid, record in records:
-            writer.delete_by_term("uuid", uuid)
-            writer.delete_by_term("refowner", uuid)
-            if record is not None:
-                for d in documents(record):
-                    writer.add_document(**d)
+        with Store(store_path) as store:
+            for uuid, vid in pairs:
+                _add(writer, uuid, vid, store.record(vid))
+        return writer._finalize_segment()
+    except BaseException:
+        writer.cancel()
+        raise
+
+
+def _write_parallel(ix, index_dir: Path, store, pairs: list[tuple[str, int]],
+                    spellings: set[tuple[str, str]], procs: int,
+                    on_each: Callable[[int], None] | None, fresh: bool = False) -> None:
+    """Add new reviews in ``procs`` processes, each writing a segment of its own (as
+    Whoosh's MpWriter does with ``multisegment=True``, but each worker also loads and
+    analyses its reviews, so nothing is pickled but the finished segment)."""
+    import multiprocessing as mp
+
+    parent = _writer(ix)  # holds the index lock
+    try:
+        for uuid, _ in pairs:  # the workers only add: what the index holds goes here
+            parent.delete_by_term("uuid", uuid)
+        shares = [pairs[i::procs] for i in range(procs)]
+        ctx = mp.get_context("fork")
+        with ctx.Pool(procs) as pool:
+            jobs = [pool.apply_async(_segment_worker, (str(index_dir), str(store.path), share))
+                    for share in shares if share]
+            _sync_spellings(parent, store, spellings, fresh)  # meanwhile, in this process
+            segments = [job.get() for job in jobs]
+        if on_each:
+            on_each(len(pairs))
+        final = parent._merge_segments(None, False, False) + segments
+        if parent._added:
+            final.append(parent._finalize_segment())
+        else:
+            parent._close_segment()
+        parent._commit_toc(final)
+        parent._finish()
+    except BaseException:
+        parent.cancel()
+        raise
+    _write_manifest(index_dir)
+
+
+def _write(ix, index_dir: Path, store, items: Iterable[tuple[str, int | None, Record | None]],
+           spellings: set[tuple[str, str]], on_each: Callable[[], None] | None = None,
+           fresh: bool = False) -> None:
+    """Replace the documents of each uuid in one process, bring the ``spellings``
+    in step, then commit."""
+    writer = _writer(ix)  # waits for a concurrent indexer
+    try:
+        for uuid, vid, record in items:
+            _add(writer, uuid, vid, record)
             if on_each:
                 on_each()
+        _sync_spellings(writer, store, spellings, fresh)
     except BaseException:
         writer.cancel()
         raise
     writer.commit()
     _write_manifest(index_dir)
+
+
+def _touched(store, pairs: list[tuple[str, int]]) -> set[tuple[str, str]]:
+    """The reference spellings that indexing ``pairs`` may add or retire: those of the
+    new versions and of the versions the index held until now."""
+    return store.spellings_of([v for _, v in pairs] + store.indexed_versions(u for u, _ in pairs))
 
 
 def _batches(items: list, size: int) -> Iterable[list]:
@@ -229,7 +265,7 @@ def update(store, index_dir: str | Path, on_progress: Progress = None,
     """Index new and changed reviews (``batch`` reviews per commit); rebuild
     instead if the index is missing or unusable."""
     index_dir = Path(index_dir)
-    problem = check(index_dir, deep=True)
+    problem = check(index_dir, deep=True)  # before writing on top of it: every checksum
     if problem:
         first_build = problem == "missing" and len(store.pending_index()) == store.count()
         report = rebuild(store, index_dir, on_progress)
@@ -246,12 +282,21 @@ def update(store, index_dir: str | Path, on_progress: Progress = None,
     report = IndexReport()
     removed = store.removed_from_index()
     if removed:
-        _write(ix, index_dir, [(u, None) for u in removed])
+        _write(ix, index_dir, store, [(u, None, None) for u in removed],
+               store.spellings_of(store.indexed_versions(removed)))
         report.removed = len(removed)
     pending = store.pending_index()
+    if len(pending) >= PARALLEL_MIN and PROCS > 1:  # a bulk ingest: all processes
+        touched = _touched(store, pending)
+        _write_parallel(ix, index_dir, store, pending, touched, PROCS,
+                        (lambda n: on_progress(n, len(pending))) if on_progress else None)
+        store.mark_indexed(pending)
+        report.indexed = len(pending)
+        return report
     done = 0
     for chunk in _batches(pending, batch):
-        _write(ix, index_dir, [(u, store.record(v)) for u, v in chunk])
+        _write(ix, index_dir, store, [(u, v, store.record(v)) for u, v in chunk],
+               _touched(store, chunk))
         store.mark_indexed(chunk)
         done += len(chunk)
         if on_progress:
@@ -263,7 +308,8 @@ def update(store, index_dir: str | Path, on_progress: Progress = None,
 def rebuild(store, index_dir: str | Path, on_progress: Progress = None,
             procs: int | None = None) -> IndexReport:
     """Build the whole index from the archive's current versions (in ``procs``
-    processes; default: :data:`PROCS` from :data:`PARALLEL_MIN` reviews on)."""
+    processes; default: :data:`PROCS` from :data:`PARALLEL_MIN` reviews on) into a
+    sibling folder, then swap it in."""
     index_dir = Path(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = index_dir.with_name(index_dir.name + f".building-{os.getpid()}")
@@ -271,25 +317,28 @@ def rebuild(store, index_dir: str | Path, on_progress: Progress = None,
     tmp.mkdir()
     store.reset_index_state()
     ix = windex.create_in(str(tmp), make_schema(), indexname=INDEX_NAME)
-    total = store.count()
-    marked: list[tuple[str, int]] = []
-
-    def records():
-        for info, record in store.iter_current():
-            marked.append((info.uuid, info.id))
-            yield info.uuid, record
-
-    def tick():
-        if on_progress and (len(marked) % BATCH == 0 or len(marked) == total):
-            on_progress(len(marked), total)
-
+    pairs = store.review_order()
+    total = len(pairs)
     if procs is None:
         procs = PROCS if total >= PARALLEL_MIN else 1
-    _write(ix, tmp, records(), tick, procs=procs)
+    spellings = store.current_spellings()
+    if procs > 1:
+        _write_parallel(ix, tmp, store, pairs, spellings, procs,
+                        (lambda n: on_progress(n, total)) if on_progress else None, fresh=True)
+    else:
+        done = [0]
+
+        def tick():
+            done[0] += 1
+            if on_progress and (done[0] % BATCH == 0 or done[0] == total):
+                on_progress(done[0], total)
+
+        _write(ix, tmp, store, ((u, v, store.record(v)) for u, v in pairs), spellings, tick,
+               fresh=True)
     old = index_dir.with_name(index_dir.name + f".old-{os.getpid()}")
     if index_dir.exists():
         os.replace(index_dir, old)
     os.replace(tmp, index_dir)
     shutil.rmtree(old, ignore_errors=True)
-    store.mark_indexed(marked)
-    return IndexReport(indexed=len(marked), rebuilt=True)
+    store.mark_indexed(pairs)
+    return IndexReport(indexed=total, rebuilt=True)

@@ -1,23 +1,28 @@
-"""The query language, parsed by hand into Whoosh queries (Ctrl+F semantics).
+"""The query language, parsed by hand (Ctrl+F semantics; evaluated by :mod:`index.search`).
 
 Syntax (the JS client implements the same):
 
 * items are separated by whitespace (after NFKC, so U+3000 counts) and ANDed:
-  every item must match the same document (section);
+  a review matches when every item occurs somewhere in it (:mod:`index.literal`);
 * ``"..."`` (also ``“...”``) is one item that may hold spaces;
-* an item is matched as a *literal*: its query terms (``analysis.query_terms``)
-  at consecutive positions. An unspaced Chinese string is therefore a literal
-  substring; Latin words are whole words (or whole parts of ``a-b`` words);
+* an item is matched as a *literal* (:class:`index.literal.Literal`): an unspaced
+  Chinese string is a literal substring; Latin words are whole words (or whole parts
+  of ``a-b`` words);
 * ``a OR b`` (upper case): either; OR binds tighter than the AND between items
   (``x a OR b`` = x AND (a OR b));
-* ``-item`` or ``NOT item``: documents matching it are excluded; ``AND`` is allowed
-  and means nothing;
+* ``-item`` or ``NOT item``: reviews in which it occurs anywhere are excluded;
+  ``AND`` is allowed and means nothing;
 * fields: ``topic:v`` (the review's topic), ``section:v`` (``3.1`` = that section
-  and its subsections, ``abstract``, ``references``; other values = words of the
-  section title), ``ref:v`` (``r0123456789`` = sections citing that reference;
-  other values = words of the titles of the references a section cites),
-  ``uuid:v`` (a hex prefix; dashes ignored). A value may be quoted: ``topic:"a b"``.
-  Unprefixed items search topic, section title and section text.
+  and its subsections, ``abstract``, ``references``; other values = words of a
+  section's title), ``ref:v`` (``r0123456789`` = reviews citing that reference;
+  other values = words of the title of a reference the review cites),
+  ``uuid:v`` (a hex prefix; dashes ignored), ``since:YYYY-MM-DD`` and
+  ``until:YYYY-MM-DD`` (received on or after / on or before). A value may be
+  quoted: ``topic:"a b"``. Unprefixed items search the whole review: topic,
+  titles, abstract, keywords, sections and reference titles;
+* ``section:`` scopes the other positive unprefixed items: they must occur in the
+  sections it names (a number: that section and its subsections; words: the
+  sections whose title holds them).
 
 Errors raise :class:`QueryError` with one line: empty query, unbalanced quote,
 empty field value, unknown field, OR/NOT with nothing after it, OR with nothing
@@ -32,20 +37,16 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable
 
-from whoosh import query as wq
-
 from archive.errors import ArchiveError
-from index.analysis import cjk_runs, query_terms
-from index.schema import BOOSTS, WORD_BOOST
+from index.literal import Literal
 
-FIELDS = ("topic", "section", "ref", "uuid")
+FIELDS = ("topic", "section", "ref", "uuid", "since", "until")
 _QUOTES = {'"': '"', "“": "”", "”": "”"}
 _FIELD = re.compile(r"([A-Za-z]+):")
 _SECTION_PATH = re.compile(r"^(\d+(\.\d+)*|abstract|references)$")
 _REF_ID = re.compile(r"^r[0-9a-f]{10}$")
 _HEX = re.compile(r"^[0-9a-f]{1,32}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MAX_WORD = 8  # longest jieba word looked up when boosting
 
 
 class QueryError(ArchiveError):
@@ -69,9 +70,21 @@ class Parsed:
     """AND of groups; each group is an OR of atoms (all negated or all not)."""
 
     groups: list[list[Atom]] = field(default_factory=list)
+    since: str | None = None
+    until: str | None = None
 
     def positive_atoms(self) -> list[Atom]:
         return [a for g in self.groups for a in g if not a.negated]
+
+    def with_dates(self, since: str | None, until: str | None) -> "Parsed":
+        """Also received on or after ``since`` and on or before ``until`` (both kept
+        when the query names dates too: the narrower wins)."""
+        since, until = check_day("since", since), check_day("until", until)
+        if since and (self.since is None or since > self.since):
+            self.since = since
+        if until and (self.until is None or until < self.until):
+            self.until = until
+        return self
 
 
 # -- lexing and parsing -----------------------------------------------------
@@ -95,7 +108,7 @@ def _lex(text: str) -> list[Atom | str]:
             fname = m.group(1).lower()
             if fname not in FIELDS:
                 raise QueryError(
-                    f"unknown field {m.group(0)!r} (fields: topic:, section:, ref:, uuid:;"
+                    f"unknown field {m.group(0)!r} (fields: topic:, section:, ref:, uuid:, since:, until:;"
                     " put the text in quotes to search it literally)"
                 )
             i = m.end()
@@ -134,7 +147,8 @@ def parse(text: str) -> Parsed:
         raise QueryError("empty query")
     parsed = Parsed()
     pending_or = pending_not = False
-    for lex in _lex(text):
+    lexed = _lex(text)
+    for lex in lexed:
         if lex == "AND":
             if pending_or or pending_not:
                 raise QueryError(f"'AND' right after '{'OR' if pending_or else 'NOT'}'")
@@ -155,6 +169,13 @@ def parse(text: str) -> Parsed:
             continue
         assert isinstance(lex, Atom)
         lex.negated = lex.negated or pending_not
+        if lex.field in ("since", "until"):
+            if lex.negated or pending_or or (parsed.groups and _next_is_or(lexed, lex)):
+                raise QueryError(f"{lex.field}: is a filter; it cannot be negated or part of an OR")
+            setattr(parsed, lex.field, check_day(lex.field, lex.value))
+            pending_not = False
+            continue
+        _check_atom(lex)
         if pending_or:
             if lex.negated:
                 raise QueryError("a negated item cannot be part of an OR")
@@ -171,140 +192,44 @@ def parse(text: str) -> Parsed:
     return parsed
 
 
-# -- compiling to Whoosh --------------------------------------------------------
-
-class IndexView:
-    """What compiling needs to know about the index (all cheap lexicon look-ups)."""
-
-    def __init__(self, searcher):
-        self.searcher = searcher
-        self.reader = searcher.reader()
-
-    def has_word(self, word: str) -> bool:
-        return ("words", word) in self.reader
-
-    def expand(self, fieldname: str, prefix: str) -> list[str]:
-        return [t.decode("utf-8") if isinstance(t, bytes) else t
-                for t in self.reader.expand_prefix(fieldname, prefix)]
-
-    def ref_ids(self, q: wq.Query) -> list[str]:
-        hits = self.searcher.search(q, limit=None)
-        return sorted({h["refid"] for h in hits})
 
 
-class _SpanOr(wq.SpanOr):
-    """``SpanOr`` that can estimate its size (whoosh's raises NotImplementedError
-    when a multi-segment index plans an And/Or around it)."""
-
-    def estimate_size(self, ixreader):
-        return self.q.estimate_size(ixreader)
-
-    def estimate_min_size(self, ixreader):
-        return self.q.estimate_min_size(ixreader)
+def _next_is_or(lexed: list, atom: Atom) -> bool:
+    at = next(i for i, x in enumerate(lexed) if x is atom)
+    return at + 1 < len(lexed) and lexed[at + 1] == "OR"
 
 
-def _literal(fieldname: str, atom: Atom, view: IndexView | None, boost: float = 1.0) -> wq.Query:
-    qt = query_terms(atom.value)
-    if not qt:
+def _check_atom(atom: Atom) -> None:
+    """Refuse an item that can match nothing for a reason the user can fix."""
+    value = atom.value.strip().lower()
+    if atom.field == "uuid":
+        if not _HEX.match(atom.value.lower().replace("-", "")):
+            raise QueryError(f"uuid:{atom.value}: expected hex digits of a review id")
+        return
+    if atom.field == "section" and _SECTION_PATH.match(value):
+        return
+    if atom.field == "ref" and _REF_ID.match(value):
+        return
+    if not Literal(atom.value):
         raise QueryError(f"{atom.show()!r} has no searchable characters")
-    terms = list(qt.terms)
-    if qt.prefix and len(terms) == 1:
-        return wq.Prefix(fieldname, terms[0], boost=boost)
-    if not qt.prefix or view is None:  # view None: syntax check only
-        if len(terms) == 1:
-            return wq.Term(fieldname, terms[0], boost=boost)
-        return wq.Phrase(fieldname, terms, boost=boost)
-    last = [wq.Term(fieldname, t) for t in view.expand(fieldname, terms[-1])]
-    if not last:
-        return wq.NullQuery
-    spans = [wq.Term(fieldname, t) for t in terms[:-1]]
-    spans.append(last[0] if len(last) == 1 else _SpanOr(last))
-    return wq.Or([wq.SpanNear2(spans, slop=1, ordered=True, mindist=1)], boost=boost)
 
 
-def atom_query(atom: Atom, view: IndexView | None = None) -> wq.Query:
-    """The matching query of one atom."""
-    if atom.field is None:
-        return wq.Or([_literal(f, atom, view, b) for f, b in BOOSTS.items()])
-    if atom.field == "topic":
-        return _literal("topic", atom, view)
-    if atom.field == "section":
-        value = atom.value.strip().lower()
-        if _SECTION_PATH.match(value):
-            return wq.Term("path", value)
-        return _literal("title", atom, view)
-    if atom.field == "ref":
-        value = atom.value.strip().lower()
-        if _REF_ID.match(value):
-            return wq.Term("refs", value)
-        words = _literal("reftitle", atom, view)
-        if view is None:
-            return words
-        ids = view.ref_ids(words)
-        return wq.Or([wq.Term("refs", i) for i in ids]) if ids else wq.NullQuery
-    value = atom.value.lower().replace("-", "")
-    if not _HEX.match(value):
-        raise QueryError(f"uuid:{atom.value}: expected hex digits of a review id")
-    return wq.Prefix("uuid", value)
+def is_section_path(value: str) -> bool:
+    return bool(_SECTION_PATH.match(value.strip().lower()))
 
 
-def word_boosts(atoms: list[Atom], has_word: Callable[[str], bool]) -> list[wq.Query]:
-    """Ranking terms on the jieba ``words`` field, found without jieba.
-
-    Each CJK run of the positive text atoms is split by forward maximum matching
-    against the index's own ``words`` lexicon (``has_word``); words of two or more
-    characters become optional boosting terms.
-    """
-    out: list[wq.Query] = []
-    seen: set[str] = set()
-    for atom in atoms:
-        if atom.field not in (None, "topic"):
-            continue
-        for run in cjk_runs(atom.value):
-            i = 0
-            while i < len(run):
-                for j in range(min(len(run), i + MAX_WORD), i + 1, -1):
-                    if has_word(run[i:j]):
-                        if run[i:j] not in seen:
-                            seen.add(run[i:j])
-                            out.append(wq.Term("words", run[i:j], boost=WORD_BOOST))
-                        i = j
-                        break
-                else:
-                    i += 1
-    return out
+def is_ref_id(value: str) -> bool:
+    return bool(_REF_ID.match(value.strip().lower()))
 
 
-def compile_query(parsed: Parsed, view: IndexView | None = None) -> wq.Query:
-    """The Whoosh query; without ``view`` only checks that it compiles."""
-    must: list[wq.Query] = []
-    must_not: list[wq.Query] = []
-    for group in parsed.groups:
-        qs = [atom_query(a, view) for a in group]
-        (must_not if group[0].negated else must).append(qs[0] if len(qs) == 1 else wq.Or(qs))
-    if must_not:  # (whoosh's AndNot misses exclusions when the positive side is a phrase)
-        must.append(wq.Not(must_not[0] if len(must_not) == 1 else wq.Or(must_not)))
-    q: wq.Query = wq.And(must) if len(must) > 1 else must[0]
-    boosts = word_boosts(parsed.positive_atoms(), view.has_word) if view else []
-    if boosts:
-        q = wq.AndMaybe(q, wq.Or(boosts))
-    return q
-
-
-def date_filter(since: str | None, until: str | None) -> wq.Query | None:
-    """Filter on the received date, both ends inclusive (``YYYY-MM-DD``)."""
-    for name, value in (("since", since), ("until", until)):
-        if value is None:
-            continue
-        try:
-            ok = bool(_DATE.match(value)) and bool(_dt.date.fromisoformat(value))
-        except ValueError:
-            ok = False
-        if not ok:
-            raise QueryError(f"{name} {value!r}: expected a date YYYY-MM-DD")
-    if since is None and until is None:
+def check_day(name: str, value: str | None) -> str | None:
+    """``value`` if it is a date ``YYYY-MM-DD``; else :class:`QueryError`."""
+    if value is None:
         return None
-    return wq.TermRange(
-        "received", since or "0000", (until + " 99") if until else "9999",
-        startexcl=False, endexcl=False,
-    )
+    try:
+        ok = bool(_DATE.match(value)) and bool(_dt.date.fromisoformat(value))
+    except ValueError:
+        ok = False
+    if not ok:
+        raise QueryError(f"{name} {value!r}: expected a date YYYY-MM-DD")
+    return value

@@ -1,58 +1,66 @@
-"""The Whoosh schema: one document per section of a review's current version.
+"""The Whoosh schema: one document per review, one per reference spelling.
 
-Every numbered section is a document, plus one ``abstract`` document (the
-review's title, abstract and keywords) and one ``references`` document (all
-reference titles) per review. Every document carries the review's topic, uuid
-and received date, so a hit is a section and results group by review.
+The fields and what they hold are described in :mod:`index.document`. Every indexed
+field is a :class:`Terms` field: its value is the terms themselves, computed once by
+:mod:`index.document` (the analysis is ours, not a Whoosh analyzer chain), so the writer
+does no tokenizing. Postings are existence postings with a weight (1.0, or a word's count
+for ``w``) and, for ``g`` and ``path``, a value: the part map. Whoosh pickles the schema into the index, so
+the field classes live at module level here.
 
-Matching fields (``CjkTokenizer``: CJK bigrams/unigrams, Latin words; positions):
-``topic``, ``title`` (section title), ``body`` (section text).
-Ranking field: ``words`` (jieba words of two or more characters of title + body), queried only with terms
-that exist in its lexicon, so the query path never loads jieba.
-Keys: ``id`` (``uuid/section``, unique), ``uuid`` (sortable column, grouping),
-``section`` (``3.1.2`` / ``abstract`` / ``references``), ``path`` (the section
-and its ancestors, ``3 3.1 3.1.2``, for ``section:3.1``), ``refs`` (cited
-reference ids), ``received`` (``YYYY-MM-DD HH:MM:SS``, filters since/until).
-
-Reference documents: one per reference entry of each review (``refowner`` = the
-review's uuid, ``refid``, ``reftitle``), no ``uuid``, so they never appear as
-hits. ``ref:words`` first finds the ids whose titles hold the words, then the
-sections whose ``refs`` hold those ids.
+The ranking constants live here too; :mod:`index.rank` applies them.
 """
 from __future__ import annotations
 
-from whoosh.analysis import StopFilter
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-
-from index.analysis import CjkTokenizer, WordTokenizer
+from whoosh import columns, formats
+from whoosh.analysis import IDTokenizer
+from whoosh.fields import COLUMN, ID, STORED, FieldType, Schema
 
 #: Bump when the schema or the analysis changes: an index of another format is rebuilt.
-FORMAT = 1
+FORMAT = 2
 
-#: Query-time boosts per matching field.
-BOOSTS = {"topic": 4.0, "title": 3.0, "body": 1.0}
-WORD_BOOST = 0.5
+#: BM25 parameters and the field boosts of ranking (see :mod:`index.rank`).
+K1 = 1.2
+B = 0.75
+TOPIC_BOOST = 4.0  # a query term in the review's topic
+TITLE_BOOST = 3.0  # a query term in the review's title or a section title
+MEET_BOOST = 0.5  # extra share of the score when every item occurs in one section
+
+
+class Valued(formats.Existence):
+    """Existence postings that also keep a variable-length value (a part map)."""
+
+    posting_size = -1
+
+
+class Terms(FieldType):
+    """A field whose value is ``{term: (frequency, weight, value bytes)}``, indexed as
+    given. With ``valued`` every posting keeps its (non-empty) value bytes."""
+
+    def __init__(self, scorable: bool = False, valued: bool = False):
+        fmt = Valued() if valued else formats.Existence()
+        super().__init__(fmt, IDTokenizer(), scorable=scorable)
+
+    def index(self, value, **kwargs):
+        return [(t.encode("utf-8"), freq, weight, v) for t, (freq, weight, v) in value.items()]
 
 
 def make_schema() -> Schema:
-    cjk = CjkTokenizer()
     return Schema(
-        id=ID(unique=True, stored=True),
-        uuid=ID(stored=True, sortable=True),
-        section=ID(stored=True),
-        order=NUMERIC(stored=True),
-        path=KEYWORD(lowercase=False, commas=False, scorable=False),
-        heading=STORED(),
-        received=ID(stored=True),
-        topic=TEXT(analyzer=cjk, stored=True),
-        title=TEXT(analyzer=cjk),
-        body=TEXT(analyzer=cjk, stored=True),
-        refs=KEYWORD(lowercase=False, commas=False, scorable=True),
-        # single-character words (的, 在 ...) do not help ranking: not indexed
-        words=TEXT(analyzer=WordTokenizer() | StopFilter(stoplist=(), minsize=2, renumber=False),
-                   phrase=False),
-        # reference documents (one per reference entry of a review): words -> ids
-        refowner=ID,
-        refid=ID(stored=True),
-        reftitle=TEXT(analyzer=cjk),
+        kind=ID(),
+        uuid=ID(stored=True, unique=True),
+        key=COLUMN(columns.VarBytesColumn()),
+        g=Terms(valued=True),
+        w=Terms(scorable=True),
+        path=Terms(valued=True),
+        refs=Terms(),
+        version=STORED(),
+        topic=STORED(),
+        received=STORED(),
+        keys=STORED(),
+        cites=STORED(),
+        text=COLUMN(columns.VarBytesColumn()),
+        rkey=ID(unique=True),
+        refid=STORED(),
+        rtitle=STORED(),
+        rg=Terms(),
     )

@@ -1,13 +1,33 @@
-"""Search the index: parse, match, group hits (sections) by review, make snippets.
+"""Search the index: reviews that hold every term, ranked, with the sections that hold them.
 
 ``search(index_dir, "小样本 ResNet", since=..., until=..., limit=20, offset=0,
-store=store)`` returns a :class:`SearchResult`. Reviews are ranked by their best
-section (BM25F over topic^4, title^3, body, plus optional jieba-word boosts);
-each review shows its best ``per_review`` sections with a snippet of about 120
-characters around the first match, match spans marked. ``limit``/``offset``
-count reviews. Given a ``store``, a missing or corrupt index is rebuilt and
-``SearchResult.notice`` says so; without one, :class:`IndexProblem` is raised.
-The query path never imports jieba.
+store=store)`` returns a :class:`SearchResult`.
+
+A review matches when every positive item occurs somewhere in it, as Ctrl+F over the
+whole review would find it (:mod:`index.literal`); ``-item`` drops a review in which the
+item occurs anywhere; ``section:`` scopes the other unprefixed items to the sections it
+names. Evaluation, with the index holding one document per review
+(:mod:`index.document`):
+
+1. **candidates**: each item's grams are ANDed over their postings
+   (:mod:`index.postings`), and so are their part maps, which keep only the parts
+   (topic, each title, each body) holding every gram: a ``topic:`` item keeps the
+   topic, a ``section:`` item the sections it names, and the unprefixed items keep
+   what lies inside that scope. Items combine as sets (AND across groups, OR within);
+   an item whose grams answer it exactly (one gram: a character, a two-character
+   string, a Latin word) is done here;
+2. **verification**: for the rest, the candidate's stored folded text is decompressed
+   and only the parts its map allows are searched (a substring test for a Chinese
+   string, a regular expression otherwise), so the set, and its count, are exact;
+3. **ranking** (:mod:`index.rank`) of the whole set; ``limit``/``offset`` take a page;
+4. **sections**: for the page's reviews only, the sections where a positive item
+   occurs (best first: more distinct items, then more occurrences, then document
+   order), each with a snippet of about :data:`SNIPPET` characters of the text as
+   written, every occurrence in it marked.
+
+Given a ``store``, a missing or corrupt index is rebuilt and ``SearchResult.notice``
+says so; without one, :class:`IndexProblem` is raised. The query path never imports
+jieba and never hashes the index.
 """
 from __future__ import annotations
 
@@ -15,9 +35,13 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index.analysis import QueryTerms, index_terms, normalize, query_terms
+from index.analysis import normalize
+from index.document import TOPIC, StoredText, Texts, bits, body_part, part_map, title_part
 from index.indexer import IndexProblem, check, open_index, rebuild
-from index.query import IndexView, Parsed, compile_query, date_filter, parse
+from index.literal import Literal
+from index.postings import doc_set, doc_values, expand_prefix
+from index.query import Atom, Parsed, is_ref_id, is_section_path, parse
+from index.rank import Item, odd_bits, order, scores
 
 SNIPPET = 120
 _SPACE = re.compile(r"\s+")
@@ -27,7 +51,7 @@ _SPACE = re.compile(r"\s+")
 class SectionHit:
     number: str  # "3.1.2", "abstract" or "references"
     title: str
-    score: float
+    score: float  # distinct items present + a share for their occurrences
     snippet: list[tuple[str, bool]] = field(default_factory=list)  # (text, is_match)
 
 
@@ -36,8 +60,8 @@ class ReviewHit:
     uuid: str
     topic: str
     received_at: str
-    n_sections: int  # matching sections in this review
-    score: float  # its best section's
+    n_sections: int  # sections in which a positive item occurs
+    score: float
     sections: list[SectionHit] = field(default_factory=list)
 
 
@@ -45,61 +69,255 @@ class ReviewHit:
 class SearchResult:
     query: str
     total_reviews: int
-    total_sections: int
     reviews: list[ReviewHit] = field(default_factory=list)
     offset: int = 0
     limit: int | None = None
     notice: str | None = None  # set when the index had to be rebuilt
+    uuids: list[str] = field(default_factory=list)  # every match in rank order (ids_only)
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        del d["uuids"]
         for review in d["reviews"]:
             for sec in review["sections"]:
                 sec["snippet"] = [{"text": t, "match": m} for t, m in sec["snippet"]]
         return d
 
 
-# -- snippets ---------------------------------------------------------------------
+# -- evaluation ----------------------------------------------------------------------
 
-def match_spans(text: str, sequences: list[QueryTerms]) -> list[tuple[int, int]]:
-    """Original-text spans where a query's terms occur at consecutive positions
-    (the index's own phrase semantics), merged and sorted."""
-    norm = normalize(text)
-    at: dict[int, dict[str, tuple[int, int]]] = {}
-    for t in index_terms(norm.text):
-        at.setdefault(t.pos, {}).setdefault(t.text, (t.nstart, t.nend))
+@dataclass
+class _Atom:
+    """An item compiled against the index: the documents that may hold it, each with
+    the part map of where it may stand (-1: anywhere, or not a text item), and whether
+    that is the answer or the text must be checked."""
 
-    def find(pos: int, term: str, prefix: bool) -> tuple[int, int] | None:
-        terms = at.get(pos, {})
-        if term in terms:
-            return terms[term] if not prefix else (terms[term][0], terms[term][0] + len(term))
-        if prefix:
-            for text_, (s, _) in terms.items():
-                if text_.startswith(term):
-                    return s, s + len(term)
-        return None
+    atom: Atom
+    maps: dict[int, int]
+    exact: bool
+    literal: Literal | None = None
+    ids: frozenset[str] = frozenset()  # ref: the reference ids it stands for
+    gram_df: int = 0  # documents holding its rarest gram
 
-    spans = []
-    for qt in sequences:
-        n = len(qt.terms)
-        for pos in at:
-            found = [find(pos + k, t, qt.prefix and k == n - 1) for k, t in enumerate(qt.terms)]
-            if n and all(found):
-                spans.append(norm.span(found[0][0], found[-1][1]))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+    @property
+    def text(self) -> bool:
+        return self.literal is not None and self.atom.field in (None, "topic")
+
+
+def _everywhere(docs: set[int]) -> dict[int, int]:
+    return dict.fromkeys(docs, -1)
+
+
+def _grams(reader, lit: Literal, allowed: int | None) -> tuple[dict[int, int], int]:
+    """Documents holding every gram of ``lit`` in one part (restricted to the parts
+    ``allowed`` picks: None any, else a function of the map), with that part map."""
+    maps: dict[int, int] | None = None
+    least = None
+    for g in lit.grams():
+        values = doc_values(reader, "g", g)
+        least = len(values) if least is None else min(least, len(values))
+        if maps is None:
+            maps = {d: part_map(v) for d, v in values.items()}
         else:
-            merged.append((s, e))
-    return merged
+            maps = {d: m & part_map(values[d]) for d, m in maps.items() if d in values}
+        maps = {d: m for d, m in maps.items() if m}
+        if not maps:
+            return {}, least or 0
+    maps = maps or {}
+    if allowed is not None:
+        maps = {d: m & (allowed if allowed != -2 else odd_bits(m.bit_length()))
+                for d, m in maps.items()}
+        maps = {d: m for d, m in maps.items() if m}
+    return maps, least or 0
 
 
-def snippet(text: str, sequences: list[QueryTerms], width: int = SNIPPET) -> list[tuple[str, bool]]:
-    """About ``width`` characters of ``text`` around the first match, as
-    ``(text, is_match)`` pieces; the start of the text if nothing matches."""
-    spans = match_spans(text, sequences)
+def _ref_ids(reader, lit: Literal) -> frozenset[str]:
+    """Reference ids whose title (any spelling in the archive) holds the literal."""
+    sets = sorted((doc_set(reader, "rg", g) for g in lit.grams()), key=len)
+    found = set(sets[0]) if sets else set()
+    for other in sets[1:]:
+        found &= other
+    ids = set()
+    for d in found:
+        f = reader.stored_fields(d)
+        if lit.exact or lit.occurs(f["rtitle"]):
+            ids.add(f["refid"])
+    return frozenset(ids)
+
+
+_TITLES = -2  # _grams: only title parts
+
+
+def _compile(reader, atom: Atom) -> _Atom:
+    value = atom.value.strip().lower()
+    if atom.field == "uuid":
+        prefix = atom.value.lower().replace("-", "")
+        docs: set[int] = set()
+        for term in expand_prefix(reader, "uuid", prefix):
+            docs |= doc_set(reader, "uuid", term)
+        return _Atom(atom, _everywhere(docs), True)
+    if atom.field == "section" and is_section_path(value):
+        return _Atom(atom, {d: part_map(v) for d, v in doc_values(reader, "path", value).items()}, True)
+    if atom.field == "ref" and is_ref_id(value):
+        return _Atom(atom, _everywhere(doc_set(reader, "refs", value)), True, ids=frozenset([value]))
+    lit = Literal(atom.value)
+    if atom.field == "ref":
+        ids = _ref_ids(reader, lit)
+        docs = set()
+        for i in ids:
+            docs |= doc_set(reader, "refs", i)
+        return _Atom(atom, _everywhere(docs), True, lit, ids)
+    allowed = {"topic": TOPIC, "section": _TITLES}.get(atom.field)
+    maps, least = _grams(reader, lit, allowed)
+    return _Atom(atom, maps, lit.exact, lit, gram_df=least)
+
+
+@dataclass
+class _Plan:
+    positive: list[list[_Atom]]
+    negative: list[_Atom]
+    sections: list[_Atom]  # the section: items (they scope the unprefixed ones)
+
+    def scope(self, d: int) -> int | None:
+        """The parts the section: items allow in document ``d`` (None: no scope)."""
+        if not self.sections:
+            return None
+        reach = -1
+        for s in self.sections:
+            m = s.maps.get(d, 0)
+            if s.literal is not None:  # section:words -> those sections' title and body
+                m |= m << 1
+            reach &= m
+        return reach
+
+
+def _occurs(a: _Atom, d: int, text: StoredText | None, scope: int | None) -> bool:
+    """Does item ``a`` hold in document ``d`` (its text checked where needed)?"""
+    m = a.maps.get(d, 0)
+    if not m:
+        return False
+    whole = a.atom.field is None and scope is None
+    if a.atom.field is None and scope is not None:
+        m &= scope
+        if not m:
+            return False
+    elif a.literal is None or a.atom.field == "ref":
+        return True  # uuid:, ref:, section:3.1: the postings are the answer
+    if a.exact:
+        return True
+    return text is not None and text.anywhere(a.literal, m, whole)
+
+
+class _Lazy:
+    """A document's text (:class:`index.document.Texts`), read on first use."""
+
+    def __init__(self, column, d: int):
+        self.column, self.d, self._text = column, d, None
+
+    def get(self) -> Texts:
+        if self._text is None:
+            self._text = Texts(self.column[self.d])
+        return self._text
+
+
+def _section_scope(plan: _Plan, d: int, lazy: _Lazy) -> int | None:
+    """The scope, with inexact section:words items checked against the titles."""
+    scope = plan.scope(d)
+    for s in plan.sections:
+        if s.literal is None or s.exact or scope is None:
+            continue
+        text = lazy.get()
+        titles = 0
+        for j in bits(s.maps.get(d, 0)):
+            if text.holds(s.literal, j):
+                titles |= (1 << j) | (1 << (j + 1))
+        scope &= titles
+    return scope
+
+
+def _matches(reader, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[int, int]]:
+    """The candidates that really match (text checks where the postings cannot tell),
+    and the scope of each where section: items give one."""
+    out, scopes = set(), {}
+    column = reader.column_reader("text")
+    needs_text = any(not a.exact and a.atom.field != "section"
+                     for g in plan.positive for a in g) or plan.sections
+    for d in candidates:
+        suspects = [a for a in plan.negative if not a.exact and d in a.maps]
+        if not needs_text and not suspects:
+            out.add(d)
+            continue
+        lazy = _Lazy(column, d)
+        scope = _section_scope(plan, d, lazy)
+        if scope is not None:
+            if not scope:
+                continue
+            scopes[d] = scope
+        ok = True
+        for g in plan.positive:
+            if all(a.atom.field == "section" for a in g):
+                continue
+            if not any(_occurs(a, d, lazy.get() if not a.exact else None, scope) for a in g):
+                ok = False
+                break
+        if ok and not any(_occurs(a, d, lazy.get(), None) for a in suspects):
+            out.add(d)
+    return out, scopes
+
+
+def _evaluate(reader, parsed: Parsed) -> tuple[_Plan, set[int]]:
+    positive = [[_compile(reader, a) for a in g] for g in parsed.groups if not g[0].negated]
+    negative = [_compile(reader, g[0]) for g in parsed.groups if g[0].negated]
+    sections = [a for g in positive for a in g if a.atom.field == "section"]
+    plan = _Plan(positive, negative, sections)
+    sets = sorted((set().union(*(a.maps for a in g)) for g in positive), key=len)
+    found = sets[0]
+    for s in sets[1:]:
+        found &= s
+    for a in negative:
+        if a.exact:
+            found -= set(a.maps)
+    found &= doc_set(reader, "kind", "review")  # never a reference document
+    return plan, found
+
+
+def _keys(reader, docs: set[int], since: str | None, until: str | None
+          ) -> dict[int, tuple[str, str, int]]:
+    """``(received, uuid, words)`` of each document, those outside the dates left out."""
+    col = reader.column_reader("key")
+    keys = {}
+    lo, hi = since or "0000", (until or "9999") + "\uffff"
+    for d in docs:
+        received, uuid, words = col[d].decode("ascii").split("|")
+        if lo <= received[:10] <= hi:
+            keys[d] = (received, uuid, int(words))
+    return keys
+
+
+# -- sections and snippets -----------------------------------------------------------
+
+def _mapped(written: str, folded: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans in the folded text as spans of the text as written."""
+    if written == folded:
+        return spans
+    norm = normalize(written)
+    return [norm.span(s, e) for s, e in spans]
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(e, out[-1][1]))
+        else:
+            out.append((s, e))
+    return out
+
+
+def snippet(text: str, spans: list[tuple[int, int]], width: int = SNIPPET) -> list[tuple[str, bool]]:
+    """About ``width`` characters of ``text`` around its first span, every span in it
+    marked, as ``(text, is_match)`` pieces; the start of the text without spans."""
+    spans = _merge(spans)
     start = max(0, spans[0][0] - width // 4) if spans else 0
     end = min(len(text), start + width)
     start = max(0, end - width) if spans else start
@@ -125,55 +343,82 @@ def snippet(text: str, sequences: list[QueryTerms], width: int = SNIPPET) -> lis
     return out
 
 
-# -- search ------------------------------------------------------------------------
+def _sections(plan: _Plan, d: int, text: StoredText, scope: int | None,
+              per_review: int) -> tuple[int, list[SectionHit]]:
+    atoms = [a for g in plan.positive for a in g if a.literal is not None and a.atom.field is None]
+    lits = [a.literal for a in atoms]
+    ids = frozenset().union(*(a.ids for g in plan.positive for a in g))
+    where = 0  # the parts that may hold an item (their grams say so)
+    for a in atoms:
+        where |= a.maps.get(d, 0)
+    if scope is not None:
+        where = where & scope if lits else scope
+    ranked = []
+    for i in range(len(text.keys)):
+        t, b = title_part(i), body_part(i)
+        unit = (1 << t) | (1 << b)
+        if not where & unit and not ids.intersection(text.cites[i]):
+            continue
+        spans = [[lit.spans(text.folded(t)), lit.spans(text.folded(b))] for lit in lits]
+        present = sum(1 for ts, bs in spans if ts or bs)
+        cites = len(ids.intersection(text.cites[i]))
+        if not present and not cites and not (scope is not None and not lits):
+            continue
+        occurrences = sum(len(ts) + len(bs) for ts, bs in spans) + cites
+        ranked.append((-(present + bool(cites)), -occurrences, i, spans))
+    ranked.sort(key=lambda r: r[:3])
+    out = []
+    for neg_present, neg_occ, i, spans in ranked[:per_review]:
+        written, folded = text.part(body_part(i)), text.folded(body_part(i))
+        body_spans = [s for _, bs in spans for s in bs]
+        key = text.keys[i]
+        heading = {"abstract": "摘要", "references": "参考文献"}.get(key, text.part(title_part(i)))
+        score = round(-neg_present + min(-neg_occ, 99) / 100, 4)
+        out.append(SectionHit(key, heading, score, snippet(written, _mapped(written, folded, body_spans))))
+    return len(ranked), out
 
-def _sequences(parsed: Parsed) -> list[QueryTerms]:
-    return [query_terms(a.value) for a in parsed.positive_atoms() if a.field is None]
 
+# -- the API -------------------------------------------------------------------------
 
-def _run(index_dir: Path, text: str, parsed: Parsed, since, until, limit, offset,
-         per_review: int) -> SearchResult:
+def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: int,
+         ids_only: bool) -> SearchResult:
     ix = open_index(index_dir)
     with ix.searcher() as searcher:
         reader = searcher.reader()
-        q = compile_query(parsed, IndexView(searcher))
-        hits = searcher.search(q, limit=None, filter=date_filter(since, until))
-        uuids = reader.column_reader("uuid")
-        groups: dict[str, list[tuple[float, int]]] = {}
-        for score, docnum in hits.top_n:
-            if uuids[docnum]:  # reference documents have no uuid and are never hits
-                groups.setdefault(uuids[docnum], []).append((score, docnum))
-        total_sections = sum(len(g) for g in groups.values())
-        ranked = sorted(groups.items(), key=lambda kv: (-round(max(s for s, _ in kv[1]), 6), kv[0]))
+        plan, candidates = _evaluate(reader, parsed)
+        keys = _keys(reader, candidates, parsed.since, parsed.until)
+        found, scopes = _matches(reader, plan, set(keys))
+        n = len(doc_set(reader, "kind", "review"))
+        items = [Item(a.literal, gi, a.maps, a.gram_df, a.atom.field == "topic")
+                 for gi, g in enumerate(plan.positive) for a in g if a.text]
+        scored = scores(reader, items, found, n, {d: keys[d][2] for d in found})
+        ranked = order(scored, keys)
+        result = SearchResult(text, len(ranked), offset=offset, limit=limit)
+        if ids_only:
+            result.uuids = [keys[d][1] for d in ranked]
+            return result
         page = ranked[offset:offset + limit] if limit is not None else ranked[offset:]
-        sequences = _sequences(parsed)
-        reviews = []
-        for uuid, docs in page:
-            stored = [(score, searcher.stored_fields(d)) for score, d in docs]
-            stored.sort(key=lambda sf: (-round(sf[0], 6), sf[1]["order"]))
-            first = stored[0][1]
-            sections = [
-                SectionHit(f["section"], f["heading"], round(score, 4),
-                           snippet(f.get("body", ""), sequences))
-                for score, f in stored[:per_review]
-            ]
-            reviews.append(ReviewHit(uuid, first["topic"], first["received"], len(docs),
-                                     round(stored[0][0], 4), sections))
-    return SearchResult(text, len(groups), total_sections, reviews, offset, limit)
+        column = reader.column_reader("text")
+        for d in page:
+            fields = reader.stored_fields(d)
+            text_ = StoredText(fields, column[d])
+            count, sections = _sections(plan, d, text_, scopes.get(d), per_review)
+            result.reviews.append(ReviewHit(fields["uuid"], fields["topic"], fields["received"],
+                                            count, round(scored[d], 4), sections))
+    return result
 
 
 def search(index_dir: str | Path, query: str, *, since: str | None = None,
            until: str | None = None, limit: int | None = 20, offset: int = 0,
-           store=None, per_review: int = 3) -> SearchResult:
-    """Run a query (see :mod:`index.query` for the syntax); raises ``QueryError``."""
+           store=None, per_review: int = 3, ids_only: bool = False) -> SearchResult:
+    """Run a query (see :mod:`index.query` for the syntax); raises ``QueryError``.
+    ``ids_only``: no sections, just :attr:`SearchResult.uuids`, every match in order."""
     index_dir = Path(index_dir)
-    parsed = parse(query)
-    compile_query(parsed)  # raise QueryError before touching the index
-    date_filter(since, until)
+    parsed = parse(query).with_dates(since, until)  # raises QueryError before the index
     if offset < 0 or (limit is not None and limit < 0):
         raise ValueError("limit and offset must not be negative")
     try:
-        return _run(index_dir, query, parsed, since, until, limit, offset, per_review)
+        return _run(index_dir, query, parsed, limit, offset, per_review, ids_only)
     except Exception as err:  # noqa: BLE001 - decide below whether the index is at fault
         if isinstance(err, IndexProblem):
             problem = check(index_dir, deep=False)
@@ -188,7 +433,7 @@ def search(index_dir: str | Path, query: str, *, since: str | None = None,
                                "run `reviews reindex` to rebuild it") from err
     report = rebuild(store, index_dir)
     verb = "built" if problem == "missing" else "rebuilt"
-    result = _run(index_dir, query, parsed, since, until, limit, offset, per_review)
+    result = _run(index_dir, query, parsed, limit, offset, per_review, ids_only)
     result.notice = (f"search index was {problem}; {verb} it from the archive "
                      f"({report.indexed} reviews)")
     return result

@@ -3,7 +3,7 @@
 Reviews are cut into *partitions* of :data:`BLOCK` reviews in the order they were first
 added to the archive (appending touches only the last partition); partitions are
 grouped by :data:`GROUP` into *groups*.  Documents, terms and positions are exactly
-those of the Whoosh index: documents from :func:`index.indexer.documents`, terms from
+those the search index sees: documents from :func:`index.units.section_documents`, terms from
 the rules of :func:`index.analysis.index_terms` over :func:`index.analysis.fold`-ed text
 (:func:`term_positions` is a fast equivalent, checked against it by the tests).
 
@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 
 from archive.model import Record
 from index.analysis import CJK_RANGES, fold
-from index.indexer import documents
+from index.units import section_documents
 
 BLOCK = 128  # reviews per partition
 GROUP = 16  # partitions per group
@@ -166,7 +166,7 @@ def _doc_rows(rec: Record) -> list[list]:
     """``[section, heading, paths, cited ids, folded title, folded body, title, body]``."""
     return [[d["section"], d["heading"], d["path"].split(), list(dict.fromkeys(d["refs"].split())),
              fold(d["title"]), fold(d["body"]), d["title"], d["body"]]
-            for d in documents(rec) if "uuid" in d]  # not the per-reference documents
+            for d in section_documents(rec)]
 
 
 def _chunks(pid: int, idx: int, rec: Record, docs: list[list]) -> list[tuple[str, bytes]]:

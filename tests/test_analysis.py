@@ -1,12 +1,11 @@
-"""Analysis: exact offsets, sequential positions, Latin tokens, query terms."""
+"""Analysis: exact offsets, sequential positions, Latin tokens, query terms, literals."""
 from __future__ import annotations
 
 import pytest
 
 from archive.parser import parse
-from index.analysis import (
-    CjkTokenizer, QueryTerms, WordTokenizer, fold, index_terms, normalize, query_terms,
-)
+from index.analysis import QueryTerms, fold, index_terms, normalize, query_terms
+from index.literal import SEP, Literal, grams
 
 LATIN = "采用ResNet与F1-Score评估，CRISPR-Cas9编辑，PM2.5浓度，见2.1.1节。"
 
@@ -16,9 +15,10 @@ def sample_record(sample_bytes):
     return parse(sample_bytes, "sample")[0].record
 
 
-def _tokens(tokenizer, text):
-    return [(t.text, t.pos, t.startchar, t.endchar)
-            for t in tokenizer(text, positions=True, chars=True)]
+def _tokens(text):
+    """Index terms of ``text`` with their positions and offsets in ``text`` as written."""
+    norm = normalize(text)
+    return [(t.text, t.pos, *norm.span(t.nstart, t.nend)) for t in index_terms(norm.text)]
 
 
 def _texts(record):
@@ -26,11 +26,10 @@ def _texts(record):
         s.body for s in record.sections] + [r.title for r in record.references]
 
 
-@pytest.mark.parametrize("tokenizer", [CjkTokenizer(), WordTokenizer()], ids=["cjk", "jieba"])
-def test_offsets_exact_and_positions_sequential(tokenizer, sample_record):
+def test_offsets_exact_and_positions_sequential(sample_record):
     checked = 0
     for text in _texts(sample_record) + [LATIN, "ＲｅｓＮｅｔ……㎏ café Straße"]:
-        toks = _tokens(tokenizer, text)
+        toks = _tokens(text)
         positions = [p for _, p, _, _ in toks]
         assert positions == sorted(positions)
         assert sorted(set(positions)) == list(range(len(set(positions))))
@@ -38,19 +37,6 @@ def test_offsets_exact_and_positions_sequential(tokenizer, sample_record):
             assert fold(text[start:end]) == word, (text[start:end], word)
             checked += 1
     assert checked > 3000
-
-
-def test_jieba_subwords_sit_at_their_parent_word():
-    text = "中华人民共和国的小样本学习"
-    toks = _tokens(WordTokenizer(), text)
-    parent = next(t for t in toks if t[0] == "中华人民共和国")
-    subs = [t for t in toks if t[1] == parent[1] and t is not parent]
-    assert {t[0] for t in subs} >= {"中华", "人民", "共和国"}
-    for word, _, start, end in subs:
-        assert parent[2] <= start < end <= parent[3]
-    # the word after the parent is exactly one position later
-    after = [t for t in toks if t[2] >= parent[3]]
-    assert after[0][1] == parent[1] + 1
 
 
 def test_cjk_terms_bigrams_and_run_final_unigrams():
@@ -64,13 +50,13 @@ def test_cjk_terms_bigrams_and_run_final_unigrams():
     ("PM2.5", "pm2.5"), ("2.1.1", "2.1.1"),
 ])
 def test_latin_tokens_as_typed(typed, token):
-    tokens = {t[0] for t in _tokens(CjkTokenizer(), LATIN)}
+    tokens = {t[0] for t in _tokens(LATIN)}
     assert token in tokens
     assert query_terms(typed) == QueryTerms((token,))
 
 
 def test_compound_parts_are_indexed_at_the_compound_position():
-    toks = _tokens(CjkTokenizer(), "F1-Score")
+    toks = _tokens("F1-Score")
     assert toks == [("f1-score", 0, 0, 8), ("f1", 0, 0, 2), ("score", 0, 3, 8)]
 
 
@@ -94,3 +80,42 @@ def test_normalize_maps_expansions_back():
     assert norm.text == "a......b"
     assert norm.span(7, 8) == (3, 4)
     assert norm.span(1, 4) == (1, 2)
+
+
+# -- literals: what a query string matches (index/literal.py) -------------------------
+
+@pytest.mark.parametrize("typed,text,found", [
+    ("残差网络", "深度残差网络的应用", True),
+    ("段", "阶段性", True),
+    ("是一段", "这是一段话", True),
+    ("是一段", "是一，段", False),
+    ("深度 学习", "深度学习", False),
+    ("深度 学习", "深度，学习", True),
+    ("ResNet", "采用RESNET-50", True),  # a whole part of a joined word
+    ("Net", "采用ResNet", False),  # not a part of a word
+    ("F1-Score", "F1-Score-x", False),  # a joined word matches a whole word only
+    ("F1值", "F1，值为", True),
+    ("PM2.5", "PM2.5浓度", True),
+    ("ＧＡＮ", "使用gan模型", True),  # NFKC + casefold both sides
+    ("学习方法", "学习" + SEP + "方法", False),  # never across two parts
+    ('"深度 学习"', "深度" + SEP + "学习", False),
+])
+def test_literal_occurs(typed, text, found):
+    lit = Literal(typed.strip('"'))
+    assert lit.occurs(fold(text)) is found
+    if found:  # every match holds the literal's grams: the index finds it as a candidate
+        assert set(lit.grams()) <= grams(fold(text))
+
+
+@pytest.mark.parametrize("typed,exact", [
+    ("段", True), ("研究", True), ("ResNet", True), ("F1-Score", True),
+    ("是一段", False), ("F1值", False), ("深度 学习", False),
+])
+def test_literal_exact_when_one_gram_answers(typed, exact):
+    assert Literal(typed).exact is exact
+
+
+def test_literal_spans_every_occurrence():
+    text = fold("深度学习与深度学习方法，Deep Learning；deep-learning")
+    assert Literal("深度学习").spans(text) == [(0, 4), (5, 9)]
+    assert [text[s:e] for s, e in Literal("learning").spans(text)] == ["learning", "learning"]

@@ -87,6 +87,15 @@ def _queries(records) -> list[tuple[str, dict]]:
         f"topic:{a.topic[:4]} 研究", "注入", "alert", "script", "不存在的词语组合",
         "ResNet的", "2025年", '"深度 学习"', "“图像识别”", f"ref:{ref_title[:1]}", "topic:的",
     ]
+    # review-level matching: terms from two different sections of one review; a
+    # section: scope with a term inside it and one outside; NOT of a term one section holds
+    other = next(s for s in a.sections if s.number.split(".")[0] != sec.number.split(".")[0]
+                 and len(s.body) > 20)
+    inside, outside = sec.body[10:14], other.body[12:16]
+    q += [f"{inside} {outside}", f'"{inside}" "{outside}"',
+          f"section:{sec.number} {inside}", f"section:{sec.number} {outside}",
+          f"section:{sec.number} {inside} {outside}", f"uuid:{a.uuid[:3]} -{inside}",
+          f"-{outside} {inside}", f"topic:{a.topic[:4]} -{inside}"]
     out = [(x, {}) for x in q]
     out.append(("研究", {"since": dates[5], "until": dates[-5]}))
     out.append(("方法", {"since": dates[8]}))
@@ -160,9 +169,11 @@ def test_empty_result_and_bad_query_say_so(site, page):
 
 
 def test_search_from_file_url(site, page):
-    page.goto((site["out"] / "search.html").as_uri() + "?q=" + quote("研究 -方法"))
+    q = "研究 -深度学习"
+    page.goto((site["out"] / "search.html").as_uri() + "?q=" + quote(q))
     page.wait_for_selector("body[data-search-done]")
-    expected = search(site["index"], "研究 -方法", limit=None)
+    expected = search(site["index"], q, limit=None)
+    assert 0 < expected.total_reviews < len(site["records"])
     assert f"找到 {expected.total_reviews} 篇综述" in page.locator("#status").inner_text()
     assert page.evaluate("RA.uuids(RA.last)") and set(page.evaluate("RA.uuids(RA.last)")) == {
         r.uuid for r in expected.reviews}

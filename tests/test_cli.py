@@ -266,13 +266,26 @@ def test_search_exact_output_and_json(run, drop):
         "  2.1.1 深度残差网络（ResNet）的应用\n"
         "    深度残差网络（Residual Network, ResNet）通过引入残差模块，解决了深度神经网络中的梯度消失与梯度爆炸问题。"
         "这种设计使得模型能够训练至数百层，从而显著提升了图像识别的准确率。研究表明，ResNet在ImageNet数据集…\n"
-        "1-1 of 1 reviews, 1 sections\n"
+        "1-1 of 1 review\n"
     )
     js = json.loads(run("search", "残差网络", "--json").output)
     assert js["reviews"][0]["uuid"] == UUID
     assert [p["text"] for p in js["reviews"][0]["sections"][0]["snippet"] if p["match"]] == ["残差网络"]
     assert run("search", "topic:图像识别", "section:4.2", "对抗").output.splitlines()[1] == "  4.2.1 对抗样本的识别与防御"
-    assert run("search", "残差网络", "--until", "2025-11-20").output == "0 reviews, 0 sections\n"
+    assert run("search", "残差网络", "--until", "2025-11-20").output == "0 reviews\n"
+    assert run("search", "残差网络 until:2025-11-20").output == "0 reviews\n"
+
+
+def test_search_ids_only(run, drop, tmp_path, sample_text):
+    run("ingest", str(drop / "a.txt"))
+    other = sample_text.replace(UUID, "0" * 31 + "1").replace("2025-11-21 19:20:13", "2025-01-01 00:00:00")
+    (tmp_path / "b.txt").write_text(other, encoding="utf-8")
+    run("ingest", str(tmp_path / "b.txt"))
+    r = run("search", "-l", "残差网络")
+    assert r.exit_code == 0 and r.stdout == f"{UUID}\n{'0' * 31}1\n"  # full ids, rank order, nothing else
+    assert run("search", "--ids", "残差网络", "since:2025-06-01").stdout == f"{UUID}\n"
+    assert json.loads(run("search", "-l", "残差网络", "--json").stdout) == [UUID, "0" * 31 + "1"]
+    assert run("search", "-l", "没有这个词").stdout == ""
 
 
 def test_search_syntax_error_is_one_line(run, drop):
@@ -287,7 +300,7 @@ def test_search_rebuilds_a_missing_index_and_says_so(run, drop, data_dir):
     shutil.rmtree(data_dir / "index")
     r = run("search", "残差网络")
     assert r.stderr == "search index was missing; built it from the archive (1 reviews)\n"
-    assert r.stdout.endswith("1-1 of 1 reviews, 1 sections\n")
+    assert r.stdout.endswith("1-1 of 1 review\n")
     assert run("reindex").output == "indexed 1 reviews\n"
 
 

@@ -312,36 +312,6 @@
     });
     return out;
   }
-  function expand(docs, n) {  // "*" -> 0..n-1, keeping scores
-    if (!docs.has("*")) return docs;
-    var all = docs.get("*"), m = new Map();
-    for (var i = 0; i < n; i++) m.set(i, all + (docs.get(i) || 0));
-    return m;
-  }
-  function intersect(a, b, ndocs) {
-    var out = new Map();
-    a.forEach(function (da, r) {
-      var db = b.get(r);
-      if (!db) return;
-      if (da.has("*") && db.has("*")) { out.set(r, new Map([["*", da.get("*") + db.get("*")]])); return; }
-      var x = expand(da, ndocs(r)), y = expand(db, ndocs(r)), m = new Map();
-      x.forEach(function (s, d) { if (y.has(d)) m.set(d, s + y.get(d)); });
-      if (m.size) out.set(r, m);
-    });
-    return out;
-  }
-  function subtract(a, b, ndocs) {
-    var out = new Map();
-    a.forEach(function (da, r) {
-      var db = b.get(r);
-      if (!db) { out.set(r, da); return; }
-      if (db.has("*")) return;
-      var x = expand(da, ndocs(r)), m = new Map();
-      x.forEach(function (s, d) { if (!db.has(d)) m.set(d, s); });
-      if (m.size) out.set(r, m);
-    });
-    return out;
-  }
 
   // what a leaf looks up: [[field, queryTerms], ...] (ref:words after its ids are known)
   function leafKeys(leaf) {
@@ -398,24 +368,49 @@
     return !!((ast.since && info[2] < ast.since) || (ast.until && info[3] > ast.until));
   }
 
-  // the matches in one partition: [{p, r, docs: [[docKey, score]...]}], newest first
+  // the matches in one partition: [{p, r, docs: [[docKey, score]...]}], newest first.
+  // A review matches when every positive clause occurs somewhere in it (docKey "*": the
+  // review's topic, or a uuid: match, which name no section); section: clauses scope the
+  // unprefixed ones to their sections; a negative clause drops a review holding it
+  // anywhere. The docs listed are the sections holding a positive item (index/search.py).
   function searchPart(p, ast, leaves) {
     var rows = needsDates(p, ast) ? cache["p/" + p + "/r"] : null;
-    var ndocs = function (r) { return nd.get(p + "/" + r); };
-    var pos = [], neg = [];
+    var pos = [], scopes = [], neg = [];
     ast.clauses.forEach(function (c) {
       var ps = c.filter(function (l) { return !l.neg; }), ns = c.filter(function (l) { return l.neg; });
-      if (ps.length) pos.push(ps.reduce(function (a, l) { return union(a, leafSet(p, l)); }, new Map()));
+      if (ps.length) {
+        var set = ps.reduce(function (a, l) { return union(a, leafSet(p, l)); }, new Map());
+        if (ps.every(function (l) { return l.field === "section"; })) scopes.push(set);
+        else pos.push({ set: set, text: ps.some(function (l) { return l.field === null; }) });
+      }
       ns.forEach(function (l) { neg.push(leafSet(p, l)); });
     });
-    pos.sort(function (a, b) { return a.size - b.size; });
-    var set = pos.slice(1).reduce(function (a, b) { return intersect(a, b, ndocs); }, pos[0]);
-    neg.forEach(function (b) { set = subtract(set, b, ndocs); });
+    var all = pos.map(function (x) { return x.set; }).concat(scopes).sort(function (a, b) { return a.size - b.size; });
     var out = [];
-    set.forEach(function (docs, r) {
+    all[0].forEach(function (_, r) {
+      if (!all.every(function (m) { return m.has(r); })) return;
+      if (neg.some(function (m) { return m.has(r); })) return;
       var day = rows ? rows[r][1] : null;
       if (day && ((ast.since && day < ast.since) || (ast.until && day > ast.until))) return;
-      var list = Array.from(expand(docs, ndocs(r)).entries()).sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
+      var scope = null;
+      scopes.forEach(function (m) {
+        var ds = new Set(Array.from(m.get(r).keys()).filter(function (d) { return d !== "*"; }));
+        scope = scope ? new Set(Array.from(scope).filter(function (d) { return ds.has(d); })) : ds;
+      });
+      var docs = new Map(), ok = true;
+      pos.forEach(function (x) {
+        var inScope = 0;
+        x.set.get(r).forEach(function (s, d) {
+          if (d === "*") return;
+          if (scope && x.text && !scope.has(d)) return;
+          inScope++;
+          docs.set(d, (docs.get(d) || 0) + s);
+        });
+        if (scope && x.text && !inScope) ok = false;
+      });
+      if (!ok) return;
+      if (scope && !pos.some(function (x) { return x.text; })) scope.forEach(function (d) { if (!docs.has(d)) docs.set(d, 0); });
+      var list = Array.from(docs.entries()).sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
       out.push({ p: p, r: r, docs: list });
     });
     return out.sort(function (a, b) { return b.r - a.r; });
@@ -567,7 +562,7 @@
 
   // the documents shown for a review: its best, and other matches in the same text file
   function shownDocs(x) {
-    var k = cache.meta.chunk, c = Math.floor(x.docs[0][0] / k);
+    var k = cache.meta.chunk, c = x.docs.length ? Math.floor(x.docs[0][0] / k) : 0;
     return { file: "d/" + x.p + "/" + x.r + "-" + c,
              docs: x.docs.filter(function (d) { return Math.floor(d[0] / k) === c; }).slice(0, BEST) };
   }

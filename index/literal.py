@@ -1,0 +1,144 @@
+"""What a query string matches: Ctrl+F over folded text, defined once.
+
+A *literal* is one query item (a word, an unspaced Chinese string, a quoted phrase).
+It is folded like the text (:func:`index.analysis.fold`: NFKC + casefold) and cut into
+primary tokens (:func:`index.analysis.primary_tokens`: CJK characters and Latin/digit
+words). It matches a text where those tokens stand in that order:
+
+* CJK characters adjacent in the query are adjacent in the text, so an unspaced Chinese
+  string is a literal substring;
+* CJK characters apart in the query (``"深度 学习"``) are apart in the text: one or more
+  non-word characters between them;
+* a Latin word is a whole word of the text, or a whole part of a word joined by
+  ``- . _ /`` (``Score`` finds ``F1-Score``); a word with connectors (``PM2.5``) is a
+  whole word. Spaces and punctuation next to a Latin word are ignored (``F1值`` finds
+  ``F1，值``).
+
+Matching never crosses from one unit of a review into the next: units are joined by
+:data:`SEP`, which no gap may span.
+
+:meth:`Literal.grams` are the index terms (:func:`grams`) every match needs, so the
+index finds candidates by an AND of existence postings, and :meth:`Literal.exact` says
+when that AND already is the answer (one gram). Otherwise :meth:`Literal.occurs` checks
+the candidate's stored folded text: a substring test for a Chinese string, a regular
+expression for the rest. :meth:`Literal.spans` gives every occurrence, for snippets.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from index.analysis import CJK_RANGES, fold, primary_tokens
+
+SEP = "\x1e"  # joins the units of a review's stored text; no match spans it
+_WC = f"[^\\W_{CJK_RANGES}]"  # a Latin letter or digit (a word character, not CJK)
+_GAP_SOME = f"(?:[^\\w{SEP}]|_)+"  # between two CJK characters that are apart
+_GAP_ANY = f"(?:[^\\w{SEP}]|_)*"  # next to a Latin word
+_RUN = re.compile(f"([{CJK_RANGES}]+)|({_WC}+(?:[-._/]{_WC}+)*)")
+_CONNECTORS = "-._/"
+
+
+def grams(norm: str) -> set[str]:
+    """The index terms of a folded text (existence only): every CJK character, every
+    pair of adjacent CJK characters, every Latin word and every part of a joined word."""
+    out: set[str] = set()
+    for m in _RUN.finditer(norm):
+        run = m.group(1)
+        if run:
+            out.update(run)
+            out.update(run[i:i + 2] for i in range(len(run) - 1))
+            continue
+        word = m.group(2)
+        out.add(word)
+        if any(c in word for c in _CONNECTORS):
+            out.update(p for p in re.split(r"[-._/]", word) if p)
+    return out
+
+
+@dataclass
+class Literal:
+    """One query string, compiled. ``text`` is as typed."""
+
+    text: str
+    folded: str = ""
+    tokens: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.folded = fold(self.text)
+        self.tokens = primary_tokens(self.folded)
+        self._pattern: re.Pattern | None = None
+        toks = self.tokens
+        self.plain: str | None = None  # the substring to look for, for one run of CJK
+        if toks and all(t.kind == "cjk" for t in toks) and all(
+                toks[i + 1].nstart == toks[i].nend for i in range(len(toks) - 1)):
+            self.plain = "".join(t.text for t in toks)
+
+    def __bool__(self) -> bool:
+        return bool(self.tokens)
+
+    def grams(self) -> list[str]:
+        """Index terms that every match holds (for candidates), rarest-looking first."""
+        toks, out = self.tokens, []
+        for i, t in enumerate(toks):
+            if t.kind == "word":
+                out.append(t.text)
+                continue
+            nxt = toks[i + 1] if i + 1 < len(toks) else None
+            prev = toks[i - 1] if i else None
+            if nxt is not None and nxt.kind == "cjk" and nxt.nstart == t.nend:
+                out.append(t.text + nxt.text)
+            elif not (prev is not None and prev.kind == "cjk" and prev.nend == t.nstart):
+                out.append(t.text)  # a CJK character standing alone
+        return list(dict.fromkeys(out))
+
+    @property
+    def exact(self) -> bool:
+        """Does the one gram's posting answer the literal exactly (no text check)?"""
+        toks = self.tokens
+        if len(toks) == 1:
+            return True
+        return len(toks) == 2 and self.plain is not None
+
+    @property
+    def pattern(self) -> re.Pattern:
+        if self._pattern is None:
+            parts, prev = [], None
+            for t in self.tokens:
+                if prev is not None:
+                    if prev.kind == "cjk" and t.kind == "cjk":
+                        parts.append("" if prev.nend == t.nstart else _GAP_SOME)
+                    else:
+                        parts.append(_GAP_ANY)
+                tok = re.escape(t.text)
+                if t.kind == "word" and any(c in t.text for c in _CONNECTORS):
+                    tok = f"(?<!{_WC})(?<!{_WC}[-._/]){tok}(?![-._/]?{_WC})"
+                elif t.kind == "word":
+                    tok = f"(?<!{_WC}){tok}(?!{_WC})"
+                parts.append(tok)
+                prev = t
+            self._pattern = re.compile("".join(parts))
+        return self._pattern
+
+    def occurs(self, norm: str) -> bool:
+        """Does the literal occur in the folded text ``norm``?"""
+        plain = self.plain
+        if plain is not None:
+            return plain in norm
+        return self.pattern.search(norm) is not None
+
+    def count(self, norm: str) -> int:
+        plain = self.plain
+        if plain is not None:
+            return norm.count(plain)
+        return sum(1 for _ in self.pattern.finditer(norm))
+
+    def spans(self, norm: str) -> list[tuple[int, int]]:
+        """Every occurrence in the folded text, as ``(start, end)`` offsets."""
+        plain = self.plain
+        if plain is not None:
+            out, at = [], norm.find(plain)
+            while at >= 0:
+                out.append((at, at + len(plain)))
+                at = norm.find(plain, at + 1)
+            return out
+        return [m.span() for m in self.pattern.finditer(norm)]

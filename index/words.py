@@ -1,0 +1,65 @@
+"""jieba words, for ranking only (matching needs no dictionary: :mod:`index.literal`).
+
+The index keeps, per review, how often each jieba word occurs (BM25's term frequency)
+and in which chapters. Words are cut in jieba's search mode with the HMM off, so the
+result depends on the dictionary alone: a word and, inside a longer word, its dictionary
+words of two and three characters (``图像识别`` also gives ``图像`` and ``识别``).
+Single characters and tokens without a letter, digit or CJK character are dropped.
+
+The segmenter is ``rjieba`` (jieba-rs: jieba's algorithm and dictionary in Rust, about
+20x faster) when it is installed, else jieba 0.42.1 itself, which stays the reference:
+``tests/test_words.py`` checks that the two give the same words on the corpus, and
+``REVIEWS_SEGMENTER=jieba`` forces jieba. The query path never segments: a query's
+words are found by forward maximum matching against the index's own word list.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+from index.analysis import is_cjk
+
+_CUT: Callable[[str], list[str]] | None = None
+
+
+def segmenter_name() -> str:
+    """``"rjieba"`` or ``"jieba"``: what :func:`words` uses in this process."""
+    if os.environ.get("REVIEWS_SEGMENTER") == "jieba":
+        return "jieba"
+    try:
+        import rjieba  # noqa: F401
+    except ImportError:
+        return "jieba"
+    return "rjieba"
+
+
+def jieba_cut(text: str) -> list[str]:
+    """The reference: jieba 0.42.1, search mode, HMM off (dictionary loaded once, quietly)."""
+    import jieba
+
+    if not jieba.dt.initialized:
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+    return jieba.lcut_for_search(text, HMM=False)
+
+
+def _cut() -> Callable[[str], list[str]]:
+    global _CUT
+    if _CUT is None:
+        if segmenter_name() == "rjieba":
+            import rjieba
+
+            _CUT = lambda text: rjieba.cut_for_search(text, hmm=False)  # noqa: E731
+        else:
+            _CUT = jieba_cut
+    return _CUT
+
+
+def _keep(word: str) -> bool:
+    return len(word) > 1 and any(is_cjk(c) or c.isalnum() for c in word)
+
+
+def words(folded: str) -> list[str]:
+    """The ranking words of a folded text, in order, repeats kept."""
+    return [w for w in _cut()(folded) if _keep(w)]
