@@ -66,7 +66,20 @@ CJK_RANGES = (
     "\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
     "\U00020000-\U0003134f"
 )
-_CJK = re.compile(f"[{CJK_RANGES}]")
+
+def _spans(ranges: str) -> tuple[tuple[int, int], ...]:
+    out, i = [], 0
+    while i < len(ranges):
+        if i + 2 < len(ranges) and ranges[i + 1] == "-":
+            out.append((ord(ranges[i]), ord(ranges[i + 2])))
+            i += 3
+        else:
+            out.append((ord(ranges[i]), ord(ranges[i])))
+            i += 1
+    return tuple(out)
+
+
+_CJK_SPANS = _spans(CJK_RANGES)  # is_cjk without compiling a regex at import
 _PART = re.compile(r"[^-._/]+")  # the parts of a word joined by connectors
 
 
@@ -135,7 +148,8 @@ def normalize(text: str) -> Normalized:
 
 
 def is_cjk(ch: str) -> bool:
-    return bool(_CJK.match(ch))
+    o = ord(ch)
+    return any(lo <= o <= hi for lo, hi in _CJK_SPANS)
 
 
 def _is_word_char(ch: str) -> bool:

@@ -133,8 +133,8 @@ def check(index_dir: str | Path, deep: bool = True, probe: bool = True) -> str |
         return None
     try:
         ix = windex.open_dir(str(index_dir), indexname=INDEX_NAME)
-        with ix.searcher() as s:
-            s.doc_count()
+        with ix.reader() as r:
+            r.doc_count()
     except Exception as err:  # noqa: BLE001 - any failure to read means unusable
         return f"corrupt ({type(err).__name__}: {err})"
     return None

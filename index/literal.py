@@ -25,6 +25,7 @@ expression for the rest. :meth:`Literal.spans` gives every occurrence, for snipp
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -34,7 +35,12 @@ SEP = "\x1e"  # joins the units of a review's stored text; no match spans it
 _WC = f"[^\\W_{CJK_RANGES}]"  # a Latin letter or digit (a word character, not CJK)
 _GAP_SOME = f"(?:[^\\w{SEP}]|_)+"  # between two CJK characters that are apart
 _GAP_ANY = f"(?:[^\\w{SEP}]|_)*"  # next to a Latin word
-_RUN = re.compile(f"([{CJK_RANGES}]+)|({_WC}+(?:[-._/]{_WC}+)*)")
+
+
+@functools.cache
+def _run() -> re.Pattern:  # compiled when first indexing, not when a search imports this
+    return re.compile(f"([{CJK_RANGES}]+)|({_WC}+(?:[-._/]{_WC}+)*)")
+
 _CONNECTORS = "-._/"
 
 
@@ -42,7 +48,7 @@ def grams(norm: str) -> set[str]:
     """The index terms of a folded text (existence only): every CJK character, every
     pair of adjacent CJK characters, every Latin word and every part of a joined word."""
     out: set[str] = set()
-    for m in _RUN.finditer(norm):
+    for m in _run().finditer(norm):
         run = m.group(1)
         if run:
             out.update(run)

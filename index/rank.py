@@ -31,7 +31,6 @@ import math
 import re
 from dataclasses import dataclass
 
-from index.analysis import CJK_RANGES
 from index.document import TOPIC
 from index.literal import Literal
 from index.postings import doc_weights, has_term
@@ -39,8 +38,6 @@ from index.schema import B, K1, MEET_BOOST, TITLE_BOOST, TOPIC_BOOST
 
 MAX_WORD = 8
 AVGDL = 3000.0
-_CJK_RUN = re.compile(f"[{CJK_RANGES}]+")
-_WORD = re.compile(f"[^\\W_{CJK_RANGES}]+")
 
 
 def idf(n: int, df: int) -> float:
@@ -50,7 +47,15 @@ def idf(n: int, df: int) -> float:
 def query_words(lit: Literal, listed) -> list[str]:
     """The words of a literal that the index lists (``listed(word) -> bool``)."""
     out: list[str] = []
-    for run in _CJK_RUN.findall(lit.folded):
+    runs, latin, toks = [], [], lit.tokens
+    for k, t in enumerate(toks):
+        if t.kind == "word":
+            latin.extend(p for p in re.split(r"[-._/]", t.text) if len(p) > 1)
+        elif k and toks[k - 1].kind == "cjk" and toks[k - 1].nend == t.nstart:
+            runs[-1] += t.text
+        else:
+            runs.append(t.text)
+    for run in runs:
         i = 0
         while i < len(run):
             for j in range(min(len(run), i + MAX_WORD), i + 1, -1):
@@ -60,7 +65,7 @@ def query_words(lit: Literal, listed) -> list[str]:
                     break
             else:
                 i += 1
-    out += [w for w in _WORD.findall(lit.folded) if len(w) > 1 and listed(w)]
+    out += [w for w in latin if listed(w)]
     return list(dict.fromkeys(out))
 
 
@@ -110,15 +115,20 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
                     total[d] += wi * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / AVGDL))
         gi = idf(n, item.gram_df)
         group = meets.setdefault(item.group, {})
-        for d in docs:
-            parts = item.maps.get(d, 0)
-            if not parts:
+        meet = len({i.group for i in items}) > 1
+        titles = 0
+        for d, parts in item.maps.items():
+            if d not in total or not parts:
                 continue
             if parts & TOPIC:
                 total[d] += gi * TOPIC_BOOST
-            if not item.topic_only and parts & odd_bits(parts.bit_length()):
-                total[d] += gi * TITLE_BOOST
-            group[d] = group.get(d, 0) | units_of(parts)
+            if not item.topic_only:
+                if parts.bit_length() > titles.bit_length():
+                    titles = odd_bits(parts.bit_length())
+                if parts & titles:
+                    total[d] += gi * TITLE_BOOST
+            if meet:
+                group[d] = group.get(d, 0) | units_of(parts)
     if len(meets) > 1:
         groups = list(meets.values())
         for d in docs:

@@ -16,7 +16,7 @@ from whoosh.analysis import IDTokenizer
 from whoosh.fields import COLUMN, ID, STORED, FieldType, Schema
 
 #: Bump when the schema or the analysis changes: an index of another format is rebuilt.
-FORMAT = 2
+FORMAT = 3
 
 #: BM25 parameters and the field boosts of ranking (see :mod:`index.rank`).
 K1 = 1.2

@@ -39,7 +39,7 @@ from index.analysis import normalize
 from index.document import TOPIC, StoredText, Texts, bits, body_part, part_map, title_part
 from index.indexer import IndexProblem, check, open_index, rebuild
 from index.literal import Literal
-from index.postings import doc_set, doc_values, expand_prefix
+from index.postings import Column, doc_set, doc_values, expand_prefix
 from index.query import Atom, Parsed, is_ref_id, is_section_path, parse
 from index.rank import Item, odd_bits, order, scores
 
@@ -239,7 +239,7 @@ def _matches(reader, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[
     """The candidates that really match (text checks where the postings cannot tell),
     and the scope of each where section: items give one."""
     out, scopes = set(), {}
-    column = reader.column_reader("text")
+    column = Column(reader, "text")
     needs_text = any(not a.exact and a.atom.field != "section"
                      for g in plan.positive for a in g) or plan.sections
     for d in candidates:
@@ -284,11 +284,10 @@ def _evaluate(reader, parsed: Parsed) -> tuple[_Plan, set[int]]:
 def _keys(reader, docs: set[int], since: str | None, until: str | None
           ) -> dict[int, tuple[str, str, int]]:
     """``(received, uuid, words)`` of each document, those outside the dates left out."""
-    col = reader.column_reader("key")
     keys = {}
     lo, hi = since or "0000", (until or "9999") + "\uffff"
-    for d in docs:
-        received, uuid, words = col[d].decode("ascii").split("|")
+    for d, value in Column(reader, "key").many(docs).items():
+        received, uuid, words = value.decode("ascii").split("|")
         if lo <= received[:10] <= hi:
             keys[d] = (received, uuid, int(words))
     return keys
@@ -383,8 +382,7 @@ def _sections(plan: _Plan, d: int, text: StoredText, scope: int | None,
 def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: int,
          ids_only: bool) -> SearchResult:
     ix = open_index(index_dir)
-    with ix.searcher() as searcher:
-        reader = searcher.reader()
+    with ix.reader() as reader:  # a Searcher would import Whoosh's query and scoring modules
         plan, candidates = _evaluate(reader, parsed)
         keys = _keys(reader, candidates, parsed.since, parsed.until)
         found, scopes = _matches(reader, plan, set(keys))
@@ -398,7 +396,7 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
             result.uuids = [keys[d][1] for d in ranked]
             return result
         page = ranked[offset:offset + limit] if limit is not None else ranked[offset:]
-        column = reader.column_reader("text")
+        column = Column(reader, "text")
         for d in page:
             fields = reader.stored_fields(d)
             text_ = StoredText(fields, column[d])

@@ -344,3 +344,26 @@ def test_serve_without_a_site_is_one_line(run, tmp_path):
     r = run("serve", str(tmp_path / "nothing"))
     assert r.exit_code == 1
     assert r.output == f"Error: {tmp_path}/nothing holds no built site (run `reviews site {tmp_path}/nothing` first)\n"
+
+
+def test_command_start_up_skips_what_search_does_not_use(tmp_path, drop):
+    """cli.py defers two of Whoosh's start-up imports (asyncio via cached_property,
+    urllib.request), and a search uses the index reader, not Whoosh's searcher: a
+    search process loads none of them, and urllib.request still works when used."""
+    data = str(tmp_path / "d")
+    ingest = CliRunner().invoke(main, ["ingest", "--data-dir", data, str(drop / "a.txt")])
+    assert ingest.exit_code == 0, ingest.output
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "import cli\n"
+        f"r = CliRunner().invoke(cli.main, ['search', '--data-dir', {data!r}, '-l', '残差网络'])\n"
+        "assert r.output.strip() == 'e051ad472c3d4412ba23cc0b05bfdbab', r.output\n"
+        "print(sorted(m for m in ('asyncio', 'http.client', 'whoosh.searching') if m in sys.modules))\n"
+        "import urllib.request\n"
+        "print(urllib.request.pathname2url('/a b'), 'http.client' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "/a%20b True"]
