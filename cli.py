@@ -12,6 +12,7 @@ import sys
 import types
 from functools import cached_property as _cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -54,14 +55,32 @@ def _light_whoosh() -> None:
 
 _light_whoosh()
 
-from archive import report
 from archive.config import data_dir as resolve_data_dir
 from archive.errors import ArchiveError
-from archive.store import Store
+
+if TYPE_CHECKING:
+    from archive.store import Store
+
+
+class _OnFirstUse:
+    """A module imported when a command first uses it, so that `reviews search` does
+    not pay for the listing and reporting code it never calls."""
+
+    def __init__(self, name: str):
+        self._name, self._module = name, None
+
+    def __getattr__(self, attr: str):
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
+
+
+report = _OnFirstUse("archive.report")
 
 
 class ArchiveGroup(click.Group):
-    """Turns API errors into one-line messages instead of tracebacks."""
+    """Turns API errors into one-line messages instead of tracebacks; anything else
+    unexpected too (``REVIEWS_DEBUG=1`` shows its traceback)."""
 
     def invoke(self, ctx):
         try:
@@ -73,6 +92,15 @@ class ArchiveGroup(click.Group):
             sys.exit(1)
         except OSError as e:
             raise click.ClickException(f"{e.filename or ''}: {e.strerror or e}".lstrip(": ")) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit,
+                KeyboardInterrupt):
+            raise
+        except Exception as e:  # noqa: BLE001 - a bug: one line, not a traceback
+            if os.environ.get("REVIEWS_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"internal error ({type(e).__name__}: {e}); run again with REVIEWS_DEBUG=1 "
+                "for the details, and please report it") from None
 
 
 def data_dir_option(f):
@@ -88,7 +116,9 @@ def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON (full UUIDs) for scripts.")(f)
 
 
-def open_store(data_dir: Path | None) -> Store:
+def open_store(data_dir: Path | None) -> "Store":
+    from archive.store import Store
+
     return Store.open(resolve_data_dir(data_dir))
 
 
@@ -357,22 +387,26 @@ def search(query, since, until, limit, offset, ids_only, as_json, data_dir):
       reviews search topic:图像识别 section:2.1 模型
       reviews search -l 联邦学习 | wc -l
     """
-    from index.indexer import index_dir
+    from index.indexer import IndexProblem, index_dir
     from index.search import search as run_search
 
     directory = resolve_data_dir(data_dir)
-    with open_store(directory) as store:
-        res = run_search(index_dir(directory), " ".join(query), since=since, until=until,
-                         limit=None if ids_only else limit, offset=0 if ids_only else offset,
-                         store=store, ids_only=ids_only)
+    args = dict(since=since, until=until, limit=None if ids_only else limit,
+                offset=0 if ids_only else offset, ids_only=ids_only)
+    try:  # the archive is opened only when the index must be (re)built from it
+        res = run_search(index_dir(directory), " ".join(query), **args)
+    except IndexProblem:
+        with open_store(directory) as store:
+            res = run_search(index_dir(directory), " ".join(query), store=store, **args)
     if res.notice:
         click.echo(res.notice, err=True)
+    if res.empty:
+        click.echo("no reviews yet; `reviews ingest FILES` adds some", err=True)
     if ids_only:
         if as_json:
             echo_json(res.uuids)
-        else:
-            for u in res.uuids:
-                click.echo(u)
+        elif res.uuids:
+            click.echo("\n".join(res.uuids))
         return
     if as_json:
         echo_json(res.to_dict())

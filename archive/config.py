@@ -4,8 +4,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "review-archive"
 ENV_VAR = "REVIEWS_DATA"
 ARCHIVE_FILE = "archive.sqlite3"
@@ -18,6 +16,8 @@ def data_dir(explicit: str | Path | None = None) -> Path:
     elif os.environ.get(ENV_VAR):
         path = Path(os.environ[ENV_VAR])
     else:
+        import platformdirs  # only here: most commands are given the folder
+
         path = Path(platformdirs.user_data_dir(APP_NAME))
     path = path.expanduser()
     path.mkdir(parents=True, exist_ok=True)

@@ -74,6 +74,7 @@ class SearchResult:
     limit: int | None = None
     notice: str | None = None  # set when the index had to be rebuilt
     uuids: list[str] = field(default_factory=list)  # every match in rank order (ids_only)
+    empty: bool = False  # the index holds no review at all
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -383,6 +384,8 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
          ids_only: bool) -> SearchResult:
     ix = open_index(index_dir)
     with ix.reader() as reader:  # a Searcher would import Whoosh's query and scoring modules
+        if not reader.doc_count():  # no segment at all (Whoosh's EmptyReader has no columns)
+            return SearchResult(text, 0, offset=offset, limit=limit, empty=True)
         plan, candidates = _evaluate(reader, parsed)
         keys = _keys(reader, candidates, parsed.since, parsed.until)
         found, scopes = _matches(reader, plan, set(keys))
@@ -432,6 +435,7 @@ def search(index_dir: str | Path, query: str, *, since: str | None = None,
     report = rebuild(store, index_dir)
     verb = "built" if problem == "missing" else "rebuilt"
     result = _run(index_dir, query, parsed, limit, offset, per_review, ids_only)
-    result.notice = (f"search index was {problem}; {verb} it from the archive "
-                     f"({report.indexed} reviews)")
+    if report.indexed or problem != "missing":  # (an empty archive's first index: nothing to say)
+        result.notice = (f"search index was {problem}; {verb} it from the archive "
+                         f"({report.indexed} reviews)")
     return result

@@ -367,3 +367,16 @@ def test_command_start_up_skips_what_search_does_not_use(tmp_path, drop):
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["[]", "/a%20b True"]
+
+
+def test_search_on_an_empty_archive_says_so(tmp_path):
+    """A fresh archive, and one whose index was rebuilt empty: no traceback, a hint."""
+    for prepare in ([], ["reindex"]):
+        data = tmp_path / f"empty-{len(prepare)}"
+        if prepare:
+            assert CliRunner().invoke(main, [*prepare, "--data-dir", str(data)]).exit_code == 0
+        for args in (["深度学习"], ["-l", "深度学习"], ["uuid:0", "-x"]):
+            r = CliRunner().invoke(main, ["search", "--data-dir", str(data), *args])
+            assert r.exit_code == 0, r.output
+            assert r.stderr == "no reviews yet; `reviews ingest FILES` adds some\n"
+            assert r.stdout in ("0 reviews\n", "")
