@@ -26,7 +26,7 @@ Primary tokens (scanning the normalised string left to right)
 
 Primary tokens get positions 0, 1, 2 ... in order.
 
-Index terms (``CjkTokenizer``), one per primary token, at its position
+Index terms (the site's search data), one per primary token, at its position
 -------------------------------------------------------------------------
 * a CJK character directly followed (nothing between, not even a space) by another
   CJK character gives the **bigram** of the two; any other CJK character (the last
@@ -196,7 +196,7 @@ def _adjacent_cjk(prim: list[Primary], i: int) -> bool:
 
 
 def index_terms(norm: str) -> list[Term]:
-    """The terms ``CjkTokenizer`` indexes for a normalised string, in order."""
+    """The positional terms of a normalised string, in order (the site's search data)."""
     prim = primary_tokens(norm)
     out: list[Term] = []
     for pos, tok in enumerate(prim):

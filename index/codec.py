@@ -161,11 +161,13 @@ class CompactPool:
     def __init__(self):
         self.terms: dict[tuple[str, bytes], list] = {}
         self.fieldnames: set[str] = set()
+        self.postings = 0  # held now (a writer may start a new segment past a budget)
 
     def add(self, item) -> None:
         fieldname, btext, docnum, weight, vbytes = item
         if docnum < 0:  # spelling words: this index keeps none
             return
+        self.postings += 1
         entry = self.terms.get((fieldname, btext))
         if entry is None:
             entry = self.terms[(fieldname, btext)] = [bytearray(), None, 0]
@@ -192,3 +194,4 @@ class CompactPool:
 
     def cleanup(self) -> None:
         self.terms.clear()
+        self.postings = 0

@@ -180,20 +180,30 @@ def _sync_spellings(writer, store, touched: set[tuple[str, str]], fresh: bool = 
         writer.add_document(**reference_document(rid, title))
 
 
+#: A worker starts a new segment when its pool holds this many postings (~100 MB), so
+#: a bulk build's memory does not grow with the archive.
+SEGMENT_POSTINGS = 5_000_000
+
+
 def _segment_worker(ix_dir: str, store_path: str, pairs: list[tuple[str, int]]):
-    """Runs in a worker process: one new segment holding ``pairs``; returns it."""
+    """Runs in a worker process: new segments holding ``pairs``; returns them. (A
+    failing worker does not cancel its writer: cancelling removes the temporary folder
+    the other worker is writing in; the parent's cancel cleans up.)"""
     from archive.store import Store
 
     ix = windex.open_dir(ix_dir, indexname=INDEX_NAME)
-    writer = _writer(ix, lock=False)
-    try:
-        with Store(store_path) as store:
-            for uuid, vid in pairs:
-                _add(writer, uuid, vid, store.record(vid))
-        return writer._finalize_segment()
-    except BaseException:
-        writer.cancel()
-        raise
+    segments, writer = [], None
+    with Store(store_path) as store:
+        for uuid, vid in pairs:
+            if writer is None:
+                writer = _writer(ix, lock=False)
+            _add(writer, uuid, vid, store.record(vid))
+            if writer.pool.postings >= SEGMENT_POSTINGS:
+                segments.append(writer._finalize_segment())
+                writer = None
+    if writer is not None:
+        segments.append(writer._finalize_segment())
+    return segments
 
 
 def _write_parallel(ix, index_dir: Path, store, pairs: list[tuple[str, int]],
@@ -214,7 +224,7 @@ def _write_parallel(ix, index_dir: Path, store, pairs: list[tuple[str, int]],
             jobs = [pool.apply_async(_segment_worker, (str(index_dir), str(store.path), share))
                     for share in shares if share]
             _sync_spellings(parent, store, spellings, fresh)  # meanwhile, in this process
-            segments = [job.get() for job in jobs]
+            segments = [seg for job in jobs for seg in job.get()]
         if on_each:
             on_each(len(pairs))
         final = parent._merge_segments(None, False, False) + segments
@@ -322,19 +332,23 @@ def rebuild(store, index_dir: str | Path, on_progress: Progress = None,
     if procs is None:
         procs = PROCS if total >= PARALLEL_MIN else 1
     spellings = store.current_spellings()
-    if procs > 1:
-        _write_parallel(ix, tmp, store, pairs, spellings, procs,
-                        (lambda n: on_progress(n, total)) if on_progress else None, fresh=True)
-    else:
-        done = [0]
+    try:
+        if procs > 1:
+            _write_parallel(ix, tmp, store, pairs, spellings, procs,
+                            (lambda n: on_progress(n, total)) if on_progress else None, fresh=True)
+        else:
+            done = [0]
 
-        def tick():
-            done[0] += 1
-            if on_progress and (done[0] % BATCH == 0 or done[0] == total):
-                on_progress(done[0], total)
+            def tick():
+                done[0] += 1
+                if on_progress and (done[0] % BATCH == 0 or done[0] == total):
+                    on_progress(done[0], total)
 
-        _write(ix, tmp, store, ((u, v, store.record(v)) for u, v in pairs), spellings, tick,
-               fresh=True)
+            _write(ix, tmp, store, ((u, v, store.record(v)) for u, v in pairs), spellings, tick,
+                   fresh=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # the old index stays as it was
+        raise
     old = index_dir.with_name(index_dir.name + f".old-{os.getpid()}")
     if index_dir.exists():
         os.replace(index_dir, old)

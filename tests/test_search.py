@@ -408,13 +408,20 @@ def test_incremental_update_equals_rebuild(tmp_path):
     store.close()
 
 
-def test_parallel_rebuild_equals_serial(tmp_path, corpus):
+def test_parallel_rebuild_equals_serial(tmp_path, corpus, monkeypatch):
     store, serial, _ = corpus
     rebuild(store, tmp_path / "par", procs=2)
     assert len(list((tmp_path / "par").glob("*.trm"))) >= 2  # one segment per worker
     assert dump(tmp_path / "par") == dump(serial)
+    # a worker whose pool outgrows its budget starts another segment: same index
+    monkeypatch.setattr(indexer, "SEGMENT_POSTINGS", 8_000)
+    rebuild(store, tmp_path / "many", procs=2)
+    assert len(list((tmp_path / "many").glob("*.trm"))) >= 6
+    assert dump(tmp_path / "many") == dump(serial)
     for q in ["深度学习", "F1值", "topic:图像识别 section:2.1", "ref:迁移学习 -GAN"]:
-        assert search(tmp_path / "par", q, limit=None).to_dict() == search(serial, q, limit=None).to_dict(), q
+        want = search(serial, q, limit=None).to_dict()
+        assert search(tmp_path / "par", q, limit=None).to_dict() == want, q
+        assert search(tmp_path / "many", q, limit=None).to_dict() == want, q
 
 
 def _corrupt_segment(index_dir: Path) -> None:
