@@ -209,6 +209,10 @@ def _after_ingest(store, rep, quiet, as_json, directory):
     update_index(store, directory, quiet)
 
 
+def _waiting() -> None:
+    click.echo("waiting for another indexing run to finish…", err=True)
+
+
 def update_index(store, directory, quiet):
     from index.indexer import index_dir, update
 
@@ -216,10 +220,11 @@ def update_index(store, directory, quiet):
     if not pending:
         return
     if quiet or not sys.stderr.isatty():
-        res = update(store, index_dir(directory))
+        res = update(store, index_dir(directory), on_wait=_waiting)
     else:
         with click.progressbar(length=pending, label="indexing", file=sys.stderr, show_pos=True) as bar:
-            res = update(store, index_dir(directory), on_progress=lambda done, total: bar.update(done - bar.pos))
+            res = update(store, index_dir(directory), on_wait=_waiting,
+                         on_progress=lambda done, total: bar.update(done - bar.pos))
     if res.message:
         click.echo(res.message, err=True)
 
@@ -402,6 +407,7 @@ def search(query, since, until, limit, offset, ids_only, as_json, data_dir):
         click.echo(res.notice, err=True)
     if res.empty:
         click.echo("no reviews yet; `reviews ingest FILES` adds some", err=True)
+    _say_if_index_behind(directory)
     if ids_only:
         if as_json:
             echo_json(res.uuids)
@@ -420,6 +426,17 @@ def search(query, since, until, limit, offset, ids_only, as_json, data_dir):
                 click.echo(f"    {_marked(s.snippet)}")
     shown = f"{offset + 1}-{offset + len(res.reviews)} of " if res.reviews else ""
     click.echo(f"{shown}{res.total_reviews} review{'s' if res.total_reviews != 1 else ''}")
+
+
+def _say_if_index_behind(directory: Path) -> None:
+    """An indexing run that was stopped leaves reviews out of the index: say so."""
+    from archive.lag import unindexed
+
+    n = unindexed(directory)
+    if n:
+        click.echo(f"note: {n} review{'s' if n != 1 else ''} of the archive "
+                   f"{'are' if n != 1 else 'is'} not in the search index yet (an indexing run "
+                   "was stopped?); `reviews reindex` adds them", err=True)
 
 
 @main.command()
@@ -496,11 +513,11 @@ def reindex(quiet, data_dir):
     directory = resolve_data_dir(data_dir)
     with open_store(directory) as store:
         if quiet or not sys.stderr.isatty():
-            rep = rebuild(store, index_dir(directory))
+            rep = rebuild(store, index_dir(directory), on_wait=_waiting)
         else:
             with click.progressbar(length=store.count(), label="indexing", file=sys.stderr,
                                    show_pos=True) as bar:
-                rep = rebuild(store, index_dir(directory),
+                rep = rebuild(store, index_dir(directory), on_wait=_waiting,
                               on_progress=lambda done, total: bar.update(done - bar.pos))
     click.echo(f"indexed {rep.indexed} reviews")
 

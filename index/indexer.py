@@ -15,7 +15,12 @@ reading the index reports it as corrupt. A missing, corrupt or outdated index is
 rebuilt from the archive and the report's ``message`` says so.
 
 ``rebuild`` builds into a sibling temporary directory and swaps it in, so an
-interrupted rebuild never leaves a half index in place.
+interrupted rebuild never leaves a half index in place; it removes the building folders
+of rebuilds whose process is gone.
+
+Writers are serialised: ``update`` and ``rebuild`` hold ``index.lock`` beside the index
+(``filelock``: an OS lock, released if its holder dies), so two ingests never write the
+index at once; the second waits, and ``on_wait`` is told. Searches take no lock.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import hashlib
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -126,9 +132,8 @@ def check(index_dir: str | Path, deep: bool = True, probe: bool = True) -> str |
             return f"corrupt (file {name} changed size)"
         if deep and _sha256(index_dir / name) != digest:
             return f"corrupt (file {name} does not match its checksum)"
-    extra = sorted(present - set(files))
-    if deep and extra:
-        return f"corrupt (unexpected file {extra[0]})"
+    # Files the manifest does not list are a running writer's, or a stopped one's
+    # leftovers (Whoosh deletes unreferenced files at its next commit): not corruption.
     if not probe:
         return None
     try:
@@ -151,6 +156,44 @@ def open_index(index_dir: str | Path, deep: bool = False):
 
 
 # -- writing ------------------------------------------------------------------
+
+@contextmanager
+def _exclusive(index_dir: Path, on_wait: Callable[[], None] | None = None):
+    """Hold the index's writer lock (re-entrant in this process)."""
+    from filelock import FileLock, Timeout
+
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir.with_name(index_dir.name + ".lock")), is_singleton=True)
+    try:
+        lock.acquire(timeout=0.5)
+    except Timeout:
+        if on_wait:
+            on_wait()
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _remove_stale_builds(index_dir: Path) -> None:
+    """Building and swapped-out folders of rebuilds whose process is gone (killed)."""
+    for kind in (".building-", ".old-"):
+        for d in index_dir.parent.glob(index_dir.name + kind + "*"):
+            pid = d.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                shutil.rmtree(d, ignore_errors=True)
+
 
 def _writer(ix, lock: bool = True) -> SegmentWriter:
     """A segment writer with this index's codec and pool (:mod:`index.codec`); ``lock``
@@ -271,14 +314,19 @@ def _batches(items: list, size: int) -> Iterable[list]:
 
 
 def update(store, index_dir: str | Path, on_progress: Progress = None,
-           batch: int = BATCH) -> IndexReport:
+           batch: int = BATCH, on_wait: Callable[[], None] | None = None) -> IndexReport:
     """Index new and changed reviews (``batch`` reviews per commit); rebuild
-    instead if the index is missing or unusable."""
+    instead if the index is missing or unusable. Waits for a concurrent indexer."""
     index_dir = Path(index_dir)
+    with _exclusive(index_dir, on_wait):
+        return _update(store, index_dir, on_progress, batch)
+
+
+def _update(store, index_dir: Path, on_progress: Progress, batch: int) -> IndexReport:
     problem = check(index_dir, deep=True)  # before writing on top of it: every checksum
     if problem:
         first_build = problem == "missing" and len(store.pending_index()) == store.count()
-        report = rebuild(store, index_dir, on_progress)
+        report = _rebuild(store, index_dir, on_progress, None)
         if first_build:
             report.message = None
         elif problem == "missing":
@@ -316,12 +364,17 @@ def update(store, index_dir: str | Path, on_progress: Progress = None,
 
 
 def rebuild(store, index_dir: str | Path, on_progress: Progress = None,
-            procs: int | None = None) -> IndexReport:
+            procs: int | None = None, on_wait: Callable[[], None] | None = None) -> IndexReport:
     """Build the whole index from the archive's current versions (in ``procs``
     processes; default: :data:`PROCS` from :data:`PARALLEL_MIN` reviews on) into a
-    sibling folder, then swap it in."""
+    sibling folder, then swap it in. Waits for a concurrent indexer."""
     index_dir = Path(index_dir)
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(index_dir, on_wait):
+        return _rebuild(store, index_dir, on_progress, procs)
+
+
+def _rebuild(store, index_dir: Path, on_progress: Progress, procs: int | None) -> IndexReport:
+    _remove_stale_builds(index_dir)
     tmp = index_dir.with_name(index_dir.name + f".building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()

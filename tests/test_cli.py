@@ -380,3 +380,22 @@ def test_search_on_an_empty_archive_says_so(tmp_path):
             assert r.exit_code == 0, r.output
             assert r.stderr == "no reviews yet; `reviews ingest FILES` adds some\n"
             assert r.stdout in ("0 reviews\n", "")
+
+
+def test_search_says_when_the_index_is_behind(run, drop, data_dir):
+    """A review stored but not indexed (an ingest stopped between storing and indexing,
+    or a killed index update): the search still answers, and says so on stderr."""
+    from archive.ingest import ingest
+    from archive.store import Store
+
+    run("ingest", str(drop / "a.txt"))
+    assert run("search", "残差网络").stderr == ""
+    with Store.open(data_dir) as store:  # stores, does not index
+        assert ingest(store, [str(drop / "sub" / "b.txt")]).added == 1
+    r = run("search", "-l", "残差网络")
+    assert r.stdout == f"{UUID}\n"
+    assert r.stderr == ("note: 1 review of the archive is not in the search index yet (an indexing "
+                        "run was stopped?); `reviews reindex` adds them\n")
+    run("reindex")
+    r = run("search", "-l", "残差网络")
+    assert r.stderr == "" and len(r.stdout.split()) == 2

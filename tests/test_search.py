@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import subprocess
@@ -500,4 +501,75 @@ def test_killed_index_update_leaves_a_searchable_index(tmp_path):
     assert indexer.check(tmp_path / "ix") is None
     update(store, tmp_path / "ix")
     assert search(tmp_path / "ix", "的").total_reviews == 43
+    store.close()
+
+
+def test_index_writers_wait_for_each_other(tmp_path):
+    """An ingest finding the index locked by another indexer says it waits, then
+    indexes; nothing it wrote is lost and nothing is rebuilt."""
+    from filelock import FileLock
+
+    data = tmp_path / "data"
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    gens = list(generate(4, seed=21))
+    for g in gens[:2]:
+        (drop / g.name).write_bytes(g.data)
+    exe = str(Path(sys.executable).with_name("reviews"))
+    env = dict(os.environ, REVIEWS_DATA=str(data))
+    assert subprocess.run([exe, "ingest", "--quiet", str(drop)], env=env).returncode == 0
+    for g in gens[2:]:
+        (drop / g.name).write_bytes(g.data)
+    lock = FileLock(str(data / "index.lock"))
+    lock.acquire()
+    p = subprocess.Popen([exe, "ingest", "--quiet", str(drop)], env=env, stderr=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    line = p.stderr.readline()  # blocks until the ingest reaches the lock
+    assert line == "waiting for another indexing run to finish…\n"
+    assert p.poll() is None  # still waiting
+    lock.release()
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0 and "rebuilt" not in err and "corrupt" not in err, err
+    with Store.open(data) as store:
+        assert store.pending_index() == [] and store.count() == 4
+    assert indexer.check(data / "index") is None
+    assert search(data / "index", "的").total_reviews == 4
+
+
+def test_stale_building_folders_are_removed_live_ones_kept(tmp_path):
+    store = Store.open(tmp_path / "a")
+    add(store, SAMPLE.encode("utf-8"))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = tmp_path / f"index.building-{gone}"
+        old = tmp_path / f"index.old-{gone}"
+        live = tmp_path / f"index.building-{sleeper.pid}"
+        for d in (dead, old, live):
+            d.mkdir()
+            (d / "junk.seg").write_bytes(b"x" * 1000)
+        rebuild(store, tmp_path / "index")
+        assert not dead.exists() and not old.exists() and live.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    store.close()
+
+
+def test_files_outside_the_manifest_are_not_corruption(tmp_path):
+    """A stopped writer's leftovers (its temporary folder, an uncommitted segment file)
+    do not make the index look corrupt, so they never trigger a rebuild."""
+    store = Store.open(tmp_path / "a")
+    add(store, SAMPLE.encode("utf-8"))
+    ix = tmp_path / "ix"
+    update(store, ix)
+    (ix / "MAIN.tmp").mkdir()
+    (ix / "MAIN.tmp" / "x.ctmp").write_bytes(b"partial")
+    (ix / "MAIN_leftover0123456.pst").write_bytes(b"partial")
+    assert indexer.check(ix, deep=True) is None
+    add(store, variant(5))
+    report = update(store, ix)
+    assert not report.rebuilt and report.indexed == 1
+    assert uuids(search(ix, "残差网络")) == {SAMPLE_UUID, f"{5:032x}"}
     store.close()
