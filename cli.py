@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 import types
 from functools import cached_property as _cached_property
@@ -123,7 +124,25 @@ def open_store(data_dir: Path | None) -> "Store":
 
 
 def echo_json(obj) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))  # JSON escapes control characters
+
+
+#: Terminal escape sequences (OSC ... BEL/ST, CSI ... final byte, other ESC x), then any
+#: control character left (C0 but tab and newline, DEL, C1) and bidi overrides: record
+#: text holding them could retitle the terminal, move the cursor or reorder a line.
+_ESCAPES = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[@-~]?"
+                      r"|\x9d[^\x07\x9c]*[\x07\x9c]?|\x9b[0-?]*[ -/]*[@-~]?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(text: str) -> str:
+    """Text from a record, safe to write to a terminal."""
+    return _CONTROL.sub("", _ESCAPES.sub("", text))
+
+
+def say(text: str = "", err: bool = False) -> None:
+    """Print a line that may hold record text (control characters removed)."""
+    click.echo(plain(text), err=err)
 
 
 @click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -172,7 +191,7 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
             _after_ingest(store, rep, quiet, as_json, directory)
             exit_code = 1 if rep.refused else 0
         if watch_dir:
-            click.echo(f"watching {watch_dir} for {pattern} (Ctrl+C to stop)", err=True)
+            say(f"watching {watch_dir} for {pattern} (Ctrl+C to stop)", err=True)
 
             def on_report(rep, path):
                 _after_ingest(store, rep, quiet, as_json, directory)
@@ -180,7 +199,7 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
             try:
                 watch(store, watch_dir, glob=pattern, on_report=on_report)
             except KeyboardInterrupt:
-                click.echo("stopped", err=True)
+                say("stopped", err=True)
         if exit_code:
             sys.exit(exit_code)
 
@@ -205,12 +224,12 @@ def _after_ingest(store, rep, quiet, as_json, directory):
         echo_json(report.ingest_dict(rep))
     else:
         for line in report.ingest_lines(rep):
-            click.echo(line)
+            say(line)
     update_index(store, directory, quiet)
 
 
 def _waiting() -> None:
-    click.echo("waiting for another indexing run to finish…", err=True)
+    say("waiting for another indexing run to finish…", err=True)
 
 
 def update_index(store, directory, quiet):
@@ -226,7 +245,7 @@ def update_index(store, directory, quiet):
             res = update(store, index_dir(directory), on_wait=_waiting,
                          on_progress=lambda done, total: bar.update(done - bar.pos))
     if res.message:
-        click.echo(res.message, err=True)
+        say(res.message, err=True)
 
 
 # -- list -----------------------------------------------------------------------------
@@ -252,7 +271,7 @@ def list_(topic, since, until, flag, limit, as_json, data_dir):
         echo_json([report.summary_dict(r) for r in rows])
         return
     for line in report.list_lines(rows):
-        click.echo(line)
+        say(line)
 
 
 # -- show -----------------------------------------------------------------------------
@@ -292,7 +311,7 @@ def show(review_id, section, raw, versions, version_id, as_json, data_dir):
             echo_json([report.version_dict(v) for v in vers])
         else:
             for line in report.version_lines(vers):
-                click.echo(line)
+                say(line)
         return
     if section:
         if rec.section(section) is None:
@@ -301,14 +320,14 @@ def show(review_id, section, raw, versions, version_id, as_json, data_dir):
         if as_json:
             echo_json([s.__dict__ for s in report.subtree(rec, section)])
         else:
-            click.echo(report.section_text(rec, section))
+            say(report.section_text(rec, section))
         return
     if as_json:
         d = rec.to_dict()
         d["versions"] = [report.version_dict(v) for v in vers]
         echo_json(d)
         return
-    click.echo(report.show_text(rec, vers))
+    say(report.show_text(rec, vers))
 
 
 # -- check ----------------------------------------------------------------------------
@@ -335,7 +354,7 @@ def check(review_ids, strict, as_json, data_dir):
         echo_json([{"uuid": u, "topic": topics.get(u, ""), "flags": [f.__dict__ for f in fl]} for u, fl in flags.items()])
     else:
         for line in report.check_lines(flags, topics):
-            click.echo(line)
+            say(line)
     if strict and total:
         sys.exit(1)
 
@@ -357,13 +376,14 @@ def stats(as_json, data_dir):
         echo_json(st)
         return
     for line in report.stats_lines(st):
-        click.echo(line)
+        say(line)
 
 
 # -- search, refs, reindex ------------------------------------------------------------
 def _marked(pieces) -> str:
-    """``[(text, is_match)]`` as one line, matches highlighted (plain when piped)."""
-    return "".join(click.style(t, fg="red", bold=True) if m else t for t, m in pieces)
+    """``[(text, is_match)]`` as one line, matches highlighted (plain when piped); the
+    record's text is cleaned of control characters before the highlight is added."""
+    return "".join(click.style(plain(t), fg="red", bold=True) if m else plain(t) for t, m in pieces)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -404,28 +424,28 @@ def search(query, since, until, limit, offset, ids_only, as_json, data_dir):
         with open_store(directory) as store:
             res = run_search(index_dir(directory), " ".join(query), store=store, **args)
     if res.notice:
-        click.echo(res.notice, err=True)
+        say(res.notice, err=True)
     if res.empty:
-        click.echo("no reviews yet; `reviews ingest FILES` adds some", err=True)
+        say("no reviews yet; `reviews ingest FILES` adds some", err=True)
     _say_if_index_behind(directory)
     if ids_only:
         if as_json:
             echo_json(res.uuids)
         elif res.uuids:
-            click.echo("\n".join(res.uuids))
+            say("\n".join(res.uuids))
         return
     if as_json:
         echo_json(res.to_dict())
         return
     for r in res.reviews:
-        click.echo(f"{r.uuid[:12]}  {r.received_at[:10]}  {r.topic}  "
+        say(f"{r.uuid[:12]}  {r.received_at[:10]}  {r.topic}  "
                    f"({r.n_sections} section{'s' if r.n_sections != 1 else ''})")
         for s in r.sections:
-            click.echo(f"  {s.number} {s.title}")
+            say(f"  {s.number} {s.title}")
             if s.snippet:
                 click.echo(f"    {_marked(s.snippet)}")
     shown = f"{offset + 1}-{offset + len(res.reviews)} of " if res.reviews else ""
-    click.echo(f"{shown}{res.total_reviews} review{'s' if res.total_reviews != 1 else ''}")
+    say(f"{shown}{res.total_reviews} review{'s' if res.total_reviews != 1 else ''}")
 
 
 def _say_if_index_behind(directory: Path) -> None:
@@ -434,7 +454,7 @@ def _say_if_index_behind(directory: Path) -> None:
 
     n = unindexed(directory)
     if n:
-        click.echo(f"note: {n} review{'s' if n != 1 else ''} of the archive "
+        say(f"note: {n} review{'s' if n != 1 else ''} of the archive "
                    f"{'are' if n != 1 else 'is'} not in the search index yet (an indexing run "
                    "was stopped?); `reviews reindex` adds them", err=True)
 
@@ -468,7 +488,7 @@ def refs(query, top_n, show_dangling, as_json, data_dir):
             if as_json:
                 echo_json([r.to_dict() for r in rows])
             for r in [] if as_json else rows:
-                click.echo(f"{r.ref_id}  {r.citations:>4} citations  {r.reviews:>3} reviews  {r.title}")
+                say(f"{r.ref_id}  {r.citations:>4} citations  {r.reviews:>3} reviews  {r.title}")
             return
         if show_dangling:
             rows = refs_api.dangling(store)
@@ -476,26 +496,26 @@ def refs(query, top_n, show_dangling, as_json, data_dir):
                 echo_json([dict(uuid=d.uuid, topic=d.topic, section=d.section, marker=d.marker,
                                 sentence=d.sentence) for d in rows])
             for d in [] if as_json else rows:
-                click.echo(f"{d.uuid[:12]}  {d.section}  {d.marker}  {d.sentence}")
+                say(f"{d.uuid[:12]}  {d.section}  {d.marker}  {d.sentence}")
             if not rows and not as_json:
-                click.echo("no dangling citations")
+                say("no dangling citations")
             return
         groups = refs_api.find_uses(store, " ".join(query))
     if as_json:
         echo_json([g.to_dict() for g in groups])
         return
     for g in groups:
-        click.echo(f"{g.ref_id}  {g.title}  ({len(g.uses)} citations in {g.n_reviews} reviews)")
+        say(f"{g.ref_id}  {g.title}  ({len(g.uses)} citations in {g.n_reviews} reviews)")
         for other in g.titles[1:]:
-            click.echo(f"    also: {other}")
+            say(f"    also: {other}")
         for u in g.uses:
             span = refs_api.marker_span(u)
             sentence = (_marked([(u.sentence[:span[0]], False), (u.marker, True),
-                                 (u.sentence[span[1]:], False)]) if span else u.sentence)
-            click.echo(f"  {u.uuid[:12]}  {u.received_at[:10]}  {u.section} {u.section_title}")
+                                 (u.sentence[span[1]:], False)]) if span else plain(u.sentence))
+            say(f"  {u.uuid[:12]}  {u.received_at[:10]}  {u.section} {u.section_title}")
             click.echo(f"    {sentence}")
     if not groups:
-        click.echo("no reference matches")
+        say("no reference matches")
 
 
 @main.command()
@@ -519,7 +539,7 @@ def reindex(quiet, data_dir):
                                    show_pos=True) as bar:
                 rep = rebuild(store, index_dir(directory), on_wait=_waiting,
                               on_progress=lambda done, total: bar.update(done - bar.pos))
-    click.echo(f"indexed {rep.indexed} reviews")
+    say(f"indexed {rep.indexed} reviews")
 
 
 # -- site, serve ----------------------------------------------------------------------------
@@ -549,8 +569,8 @@ def site(out, quiet, data_dir):
                         bar.update(done - bar.pos)
 
                 rep = build_site(store, out, on_progress=progress)
-    click.echo(rep.summary())
-    click.echo(f"open {out / 'index.html'} or run: reviews serve {out}")
+    say(rep.summary())
+    say(f"open {out / 'index.html'} or run: reviews serve {out}")
 
 
 @main.command()
@@ -566,13 +586,13 @@ def serve(out, port):
     from publish.serve import serve as run_server
 
     def ready(url):
-        click.echo(f"serving {out} at {url} (Ctrl+C to stop)")
+        say(f"serving {out} at {url} (Ctrl+C to stop)")
 
     try:
         run_server(out, port=port, on_ready=ready)
     except KeyboardInterrupt:
         pass
-    click.echo("stopped")
+    say("stopped")
 
 
 if __name__ == "__main__":

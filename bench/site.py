@@ -31,7 +31,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUERIES = ["研究", "深度学习", "禤彧", '"Faster R-CNN"', "topic:图像识别", "ref:深度学习",
-           "ResNet", "研究 -方法"]
+           "ResNet", "研究 -深度学习", "研究 -方法"]
 
 
 def _build(data_dir: str, out: str) -> None:

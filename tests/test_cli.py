@@ -399,3 +399,23 @@ def test_search_says_when_the_index_is_behind(run, drop, data_dir):
     run("reindex")
     r = run("search", "-l", "残差网络")
     assert r.stderr == "" and len(r.stdout.split()) == 2
+
+
+def test_control_characters_never_reach_the_terminal(run, tmp_path, sample_text):
+    """A topic and a section holding OSC/CSI escapes and bidi overrides: list, show,
+    search and check print the text without them, on a terminal and piped alike."""
+    hostile = "\x1b]0;PWNED\x07\x1b[2J\u202e"
+    text = sample_text.replace("主题: 深度学习在图像识别领域的最新进展",
+                               f"主题: 深度学习{hostile}在图像识别领域的最新进展", 1)
+    text = text.replace("图像识别技术是计算机视觉领域", f"图像识别技术{hostile}是计算机视觉领域", 1)
+    (tmp_path / "h.txt").write_text(text, encoding="utf-8")
+    assert run("ingest", str(tmp_path / "h.txt")).exit_code == 0
+    for args in (["list"], ["show", UUID[:8]], ["show", UUID[:8], "--section", "1.1"],
+                 ["search", "图像识别技术"], ["search", "topic:深度学习"], ["check", UUID[:8]],
+                 ["refs", "钻孔图像"]):
+        out = run(*args).output
+        assert "PWNED" not in out or "\x1b]0;" not in out, args
+        assert not any(c in out for c in "\x1b\x07\u202e"), (args, out[:200])
+    assert "深度学习在图像识别领域的最新进展" in run("list").output  # the rest of the text stays
+    js = json.loads(run("search", "图像识别技术", "--json").output)  # JSON keeps it, escaped
+    assert hostile in js["reviews"][0]["topic"]
