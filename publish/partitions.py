@@ -21,10 +21,10 @@ from archive.model import Record
 from . import urls
 from .catalog import Catalog
 from .pages import review_context
+from .resources import TEMPLATES
 from .searchdata import FORMAT, Partition, encode_partition
 
 _CODE = Path(__file__).resolve().parent
-_TEMPLATES = _CODE.parent / "templates"
 
 
 def fingerprint() -> str:
@@ -32,7 +32,7 @@ def fingerprint() -> str:
     templates and the code of the site, the analysis and the record model (archive/,
     index/, publish/).  Not the static files: they are copied on every build."""
     h = hashlib.sha1(f"format {FORMAT}".encode())
-    for root in (_TEMPLATES, *(_CODE.parent / d for d in ("archive", "index", "publish"))):
+    for root in (TEMPLATES, *(_CODE.parent / d for d in ("archive", "index", "publish"))):
         for f in sorted(root.rglob("*")):
             rel = f.relative_to(root)
             if f.is_file() and f.suffix in (".py", ".html") and "static" not in rel.parts:

@@ -24,9 +24,9 @@ from archive.model import Record
 from . import urls
 from .catalog import Catalog
 from .partitions import Job, fingerprint, partition_key, record_key, run_jobs
+from .resources import TEMPLATES
 from .searchdata import BLOCK, GROUP, group_files, meta, meta_file, title_files, uuid_files
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MANIFEST = ".site-manifest.json"
 CACHE = ".site-cache"
 PER_PAGE = 50
