@@ -223,6 +223,8 @@ def _after_ingest(store, rep, quiet, as_json, directory):
     if as_json:
         echo_json(report.ingest_dict(rep))
     else:
+        for line in report.refusal_lines(rep):
+            say(line, err=True)
         for line in report.ingest_lines(rep):
             say(line)
     update_index(store, directory, quiet)

@@ -6,6 +6,7 @@ reported in ``IngestReport.refused`` with the reason.
 """
 from __future__ import annotations
 
+import fnmatch
 import multiprocessing
 import os
 import sys
@@ -67,14 +68,25 @@ def ignored(name: str) -> bool:
     return name.startswith(".") or name.lower().endswith(_TEMP_SUFFIXES)
 
 
-def _walk(folder: Path, glob: str) -> list[Path]:
+def _walk(folder: Path, glob: str, unreadable: list[str] | None = None) -> list[Path]:
+    """Files under ``folder`` matching ``glob``; folders that cannot be listed are added
+    to ``unreadable`` (Path.rglob would skip them without a word)."""
     found = []
-    for p in folder.rglob(glob):
-        rel = p.relative_to(folder)
-        if any(ignored(part) for part in rel.parts) or not p.is_file():
-            continue
-        found.append(p)
+    for root, dirs, files in os.walk(folder, onerror=lambda e: unreadable is not None and
+                                     unreadable.append(e.filename)):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not ignored(d)]
+        for name in files:
+            p = here / name
+            if (not ignored(name) and p.is_file() and (fnmatch.fnmatch(name, glob) or fnmatch.fnmatch(
+                    p.relative_to(folder).as_posix(), glob))):
+                found.append(p)
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _cannot_read(err: OSError) -> str:
+    """A read error in words: 'cannot read it: permission denied'."""
+    return f"cannot read it: {(err.strerror or type(err).__name__).lower()}"
 
 
 def expand(inputs: list[str], glob: str = "*.txt") -> tuple[list[str], list[tuple[str, str]]]:
@@ -94,8 +106,13 @@ def expand(inputs: list[str], glob: str = "*.txt") -> tuple[list[str], list[tupl
             continue
         path = Path(item)
         if path.is_dir():
-            files = _walk(path, glob)
-            if not files:
+            unreadable: list[str] = []
+            files = _walk(path, glob, unreadable)
+            for folder in unreadable:
+                refused.append((folder, "cannot read this folder: permission denied"
+                                if not os.access(folder, os.R_OK | os.X_OK)
+                                else "cannot read this folder"))
+            if not files and not unreadable:
                 refused.append((item, f"no files matching {glob!r} in this directory"))
             for f in files:
                 take(str(f), str(f.resolve()))
@@ -161,6 +178,8 @@ def _load(source: str, stdin: BinaryIO | None = None) -> Loaded:
         return name, [prepare(p) for p in parse(data, name)], None
     except RefusedInput as err:
         return name, None, err.reason
+    except OSError as err:
+        return name, None, _cannot_read(err)
     except Exception as err:  # noqa: BLE001 - one bad file must not stop the others
         return name, None, f"{type(err).__name__}: {err}"
 
@@ -185,6 +204,10 @@ def _store(store: Store, name: str, prepared: list[Prepared] | None, reason: str
             report.added += 1
         else:
             report.versions += 1
+            if not result.current:
+                report.notes.append(
+                    f"older {name}: a version of {result.uuid[:12]} received before the current "
+                    "one; kept in its versions, the current one stays current")
         if result.uuid not in report.changed:
             report.changed.append(result.uuid)
 

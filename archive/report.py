@@ -24,9 +24,14 @@ def short(uuid: str) -> str:
 
 
 # -- ingest -------------------------------------------------------------------------------
+def refusal_lines(rep) -> list[str]:
+    """One line per refused input (for stderr)."""
+    return [f"refused {src}: {reason}" for src, reason in rep.refused]
+
+
 def ingest_lines(rep) -> list[str]:
-    lines = [f"refused {src}: {reason}" for src, reason in rep.refused]
-    lines.extend(getattr(rep, "notes", []))
+    """The notes and the summary line (for stdout)."""
+    lines = list(getattr(rep, "notes", []))
     lines.append(
         f"{rep.added} added, {rep.versions} new versions, {rep.unchanged} unchanged, {len(rep.refused)} refused"
     )

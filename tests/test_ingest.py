@@ -110,7 +110,7 @@ def test_a_failing_file_does_not_stop_the_others(tmp_path, store):
     report = ingest(store, [str(tmp_path)], on_progress=vanish_next)
     assert report.added == 2
     ((source, reason),) = report.refused
-    assert source == str(files[1]) and reason.startswith("FileNotFoundError")
+    assert source == str(files[1]) and reason == "cannot read it: no such file or directory"
 
 
 def test_a_20mb_file_is_stored(tmp_path, store):
@@ -174,3 +174,62 @@ def test_watch_ingests_settled_files_only(tmp_path):
 def test_watch_needs_a_folder(tmp_path, store):
     with pytest.raises(ArchiveError, match="not a directory"):
         watch(store, tmp_path / "nope", stop=threading.Event())
+
+
+def test_unreadable_file_and_folder_are_refused_in_words(sample_bytes):
+    """A file and a folder the user may not read: each refused with the reason in
+    words, on stderr; the readable file still goes in. As root, who reads anything,
+    the command runs without root's file-access capabilities (util-linux setpriv)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="unreadable-"))
+    try:
+        root.chmod(0o755)
+        drop = root / "drop"
+        (drop / "locked").mkdir(parents=True)
+        write(drop / "ok.txt", sample_bytes)
+        write(drop / "secret.txt", sample_bytes.replace(SAMPLE_UUID.encode(), numbered_uuid(7).encode()))
+        write(drop / "locked" / "x.txt", sample_bytes)
+        (drop / "secret.txt").chmod(0)
+        (drop / "locked").chmod(0)
+        data = root / "data"
+        data.mkdir()
+        data.chmod(0o777)
+        caps = "-dac_override,-dac_read_search"
+        as_user = ([shutil.which("setpriv") or "setpriv", f"--inh-caps={caps}", f"--ambient-caps={caps}",
+                    f"--bounding-set={caps}"] if os.geteuid() == 0 else [])
+        exe = str(Path(sys.executable).with_name("reviews"))
+        p = subprocess.run([*as_user, exe, "ingest", "--quiet", str(drop)], capture_output=True,
+                           text=True, env=dict(os.environ, REVIEWS_DATA=str(data)))
+        assert p.returncode == 1, p.stderr
+        assert sorted(p.stderr.splitlines()) == [
+            f"refused {drop / 'locked'}: cannot read this folder: permission denied",
+            f"refused {drop / 'secret.txt'}: cannot read it: permission denied",
+        ]
+        assert p.stdout.splitlines()[-1] == "1 added, 0 new versions, 0 unchanged, 2 refused"
+    finally:
+        for d in (root / "drop" / "locked",):
+            if d.exists():
+                d.chmod(0o755)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_an_earlier_dated_redelivery_says_it_is_not_current(tmp_path, store):
+    text = SAMPLE.read_text("utf-8")
+    write(tmp_path / "now.txt", text)
+    older = text.replace("2025-11-21 19:20:13", "2025-01-02 03:04:05").replace("图像识别技术", "图像识别方法", 1)
+    write(tmp_path / "old.txt", older)
+    ingest(store, [str(tmp_path / "now.txt")])
+    rep = ingest(store, [str(tmp_path / "old.txt")])
+    assert rep.versions == 1 and rep.notes == [
+        f"older {tmp_path / 'old.txt'}: a version of {SAMPLE_UUID[:12]} received before the "
+        "current one; kept in its versions, the current one stays current"]
+    assert store.current(SAMPLE_UUID).received_at == "2025-11-21 19:20:13"
+    later = text.replace("2025-11-21 19:20:13", "2026-01-02 03:04:05").replace("图像识别技术", "图像识别手段", 1)
+    write(tmp_path / "new.txt", later)
+    rep = ingest(store, [str(tmp_path / "new.txt")])
+    assert rep.versions == 1 and rep.notes == []

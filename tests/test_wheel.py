@@ -4,6 +4,7 @@ and static files come from the wheel) and searches, run from outside the checkou
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +13,24 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "000_a67d181a6c549fd0.txt"
 
 
+def _tracked_copy(dest: Path) -> Path:
+    """The checkout's tracked files (and new ones not ignored), nothing else: a build
+    in the checkout itself would leave build/ behind and could package stale files."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
 def test_wheel_installs_and_runs(tmp_path):
     dist = tmp_path / "dist"
+    source = _tracked_copy(tmp_path / "source")
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist),
-                            str(ROOT)], capture_output=True, text=True)
+                            str(source)], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
     wheel = next(dist.glob("review_archive-*.whl"))
     venv = tmp_path / "venv"
