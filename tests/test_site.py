@@ -336,3 +336,40 @@ def test_group_entries_and_shards_hold_every_posting_once():
             sharded += in_shard
     assert inlined and sharded  # both ways are exercised
     assert n == len(files)
+
+
+def test_serve_serves_the_site_and_nothing_else(built):
+    """No directory listings, no dotfiles (the manifest, the cache), a bad path is a 400
+    with no traceback, and security headers on every answer."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from publish.serve import make_server
+
+    _, out, _ = built
+    server = make_server(out, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = "http://%s:%d/" % server.server_address[:2]
+
+    def get(path):
+        try:
+            with urllib.request.urlopen(base + path) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    try:
+        status, headers, body = get("index.html")
+        assert status == 200 and headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer" and headers["X-Frame-Options"] == "DENY"
+        assert get("")[0] == 200  # the folder's index.html
+        assert (out / ".site-manifest.json").exists()
+        for path in ("reviews/", "search/", "static/", ".site-manifest.json", "search/../.site-manifest.json"):
+            status, headers, body = get(path)
+            assert status == 404 and b"Directory listing" not in body, path
+            assert headers["X-Content-Type-Options"] == "nosniff"
+        assert get("%00")[0] == 400 and get("a%00b.html")[0] == 400
+    finally:
+        server.shutdown()
+        server.server_close()
