@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import time
@@ -225,6 +226,11 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._in_batch = False
+        self.read_only = self._read_only_place(self.path)
+        if self.read_only:  # a mounted backup, a read-only folder: reading still works
+            self._db = self._connect_read_only(self.path)
+            self._db.create_function("fold", 1, fold, deterministic=True)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(
             str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
@@ -241,6 +247,27 @@ class Store:
         except BaseException:
             self._db.close()
             raise
+
+    @staticmethod
+    def _read_only_place(path: Path) -> bool:
+        """An archive that exists where this process may not write (file or folder)."""
+        return path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+    @staticmethod
+    def _connect_read_only(path: Path) -> sqlite3.Connection:
+        """Read-only; where SQLite cannot even keep its WAL index beside the file (a
+        read-only folder), as an immutable file."""
+        uri = path.resolve().as_uri()
+        for params in ("?mode=ro", "?mode=ro&immutable=1"):
+            db = sqlite3.connect(uri + params, uri=True, isolation_level=None,
+                                 check_same_thread=False)
+            try:
+                db.execute("SELECT count(*) FROM reviews").fetchone()
+                return db
+            except sqlite3.OperationalError:
+                db.close()
+        raise ArchiveError(f"cannot read the archive at {path}: it is read-only and SQLite "
+                           "cannot open it (is it an archive of this program?)")
 
     @classmethod
     def open(cls, data_dir: str | Path) -> "Store":
@@ -273,6 +300,8 @@ class Store:
         Each add stays all-or-nothing (a savepoint); a crash loses at most the batch,
         which the same ingest run again completes.
         """
+        if self.read_only:
+            self._write(lambda: None)  # raises: the archive is read-only here
         if self._in_batch:
             yield
             return
@@ -291,6 +320,9 @@ class Store:
     def _write(self, fn):  # type: ignore[no-untyped-def]
         """Run ``fn()`` in one BEGIN IMMEDIATE transaction, retried while busy
         (a savepoint when inside :meth:`batch`)."""
+        if self.read_only:
+            raise ArchiveError(f"the archive at {self.path} is read-only here: reading works, "
+                               "changing it needs a folder this user may write")
         if self._in_batch:
             self._db.execute("SAVEPOINT add_one")
             try:

@@ -419,3 +419,36 @@ def test_control_characters_never_reach_the_terminal(run, tmp_path, sample_text)
     assert "深度学习在图像识别领域的最新进展" in run("list").output  # the rest of the text stays
     js = json.loads(run("search", "图像识别技术", "--json").output)  # JSON keeps it, escaped
     assert hostile in js["reviews"][0]["topic"]
+
+
+def test_read_commands_work_on_a_read_only_archive(tmp_path, drop):
+    """A mounted backup: the folder and the file read-only. Reading commands answer;
+    an ingest says in one line that the archive is read-only. As root the commands run
+    without root's file-access capabilities (util-linux setpriv)."""
+    data = tmp_path / "ro"
+    exe = str(Path(sys.executable).with_name("reviews"))
+    env = dict(os.environ, REVIEWS_DATA=str(data))
+    assert subprocess.run([exe, "ingest", "--quiet", str(drop / "a.txt")], env=env).returncode == 0
+    for p in data.rglob("*"):
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    data.chmod(0o555)
+    caps = "-dac_override,-dac_read_search,-fowner"
+    as_user = ([shutil.which("setpriv") or "setpriv", f"--inh-caps={caps}", f"--ambient-caps={caps}",
+                f"--bounding-set={caps}"] if os.geteuid() == 0 else [])
+    try:
+        def reviews(*args):
+            return subprocess.run([*as_user, exe, *args], env=env, capture_output=True, text=True)
+
+        for args in (["list"], ["show", UUID[:8]], ["check", UUID[:8]], ["stats"],
+                     ["refs", "钻孔图像"], ["search", "-l", "残差网络"]):
+            r = reviews(*args)
+            assert r.returncode in (0, 1) and "Traceback" not in r.stderr, (args, r.stderr)
+            assert r.stdout and "read-only" not in r.stderr, (args, r.stderr)
+        assert reviews("search", "-l", "残差网络").stdout == f"{UUID}\n"
+        r = reviews("ingest", str(drop / "sub" / "b.txt"))
+        assert r.returncode == 1 and "Traceback" not in r.stderr
+        assert r.stderr.strip().splitlines()[-1].startswith(f"Error: the archive at {data}")
+        assert "is read-only here" in r.stderr
+    finally:
+        for p in [data, *data.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
