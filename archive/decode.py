@@ -42,7 +42,13 @@ def decode(data: bytes, source: str) -> Decoded:
             return Decoded(text, enc, bom)
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise RefusedInput(source, f"binary data (NUL byte at offset {nul}), not a text record")
+        guessed = _try_utf16(data)
+        if guessed is not None:
+            _check_text(guessed[0], source)
+            return Decoded(guessed[0], guessed[1], b"")
+        hint = (" (it may be UTF-16 without a byte order mark, but it does not read as a record)"
+                if _utf16_shaped(data) else "")
+        raise RefusedInput(source, f"binary data (NUL byte at offset {nul}), not a text record{hint}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -60,6 +66,35 @@ def decode(data: bytes, source: str) -> Decoded:
         return Decoded(text, "gb18030", b"")
     _check_text(text, source)
     return Decoded(text, "utf-8", b"")
+
+
+def _utf16_shaped(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when the NUL bytes of the head stand (nearly all) on one
+    side of each byte pair, as the ASCII of UTF-16 text puts them (a few CJK characters,
+    such as 一 U+4E00, put one on the other side); else None."""
+    if len(data) % 2:
+        return None
+    head = data[:4096]
+    odd = head[1::2].count(0)
+    even = head[0::2].count(0)
+    if odd >= 4 and even * 8 <= odd:
+        return "utf-16-le"
+    if even >= 4 and odd * 8 <= even:
+        return "utf-16-be"
+    return None
+
+
+def _try_utf16(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 without a byte order mark: NULs on one side of every pair and a record's
+    header words in the text."""
+    enc = _utf16_shaped(data)
+    if enc is None:
+        return None
+    try:
+        text = data.decode(enc)
+    except UnicodeDecodeError:
+        return None
+    return (text, enc) if sum(w in text[:4000] for w in _HEADER_WORDS) >= 2 else None
 
 
 def _try_gb18030(data: bytes) -> str | None:

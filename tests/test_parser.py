@@ -128,8 +128,11 @@ def test_crlf_bom_and_fullwidth_colons(sample_text):
     assert "\r" not in r.section("1.1").body
 
 
-@pytest.mark.parametrize("encoding,name", [("utf-16", "utf-16-le"), ("gb18030", "gb18030")])
+@pytest.mark.parametrize("encoding,name", [("utf-16", "utf-16-le"), ("gb18030", "gb18030"),
+                                           ("utf-16-le", "utf-16-le"), ("utf-16-be", "utf-16-be")])
 def test_other_encodings(sample_text, encoding, name):
+    """utf-16 writes a byte order mark; utf-16-le/-be (no mark) are recognised by where
+    their NUL bytes stand and by the record's header words."""
     data = sample_text.encode(encoding)
     [p] = parse(data, "e.txt")
     assert p.record.encoding == name
@@ -225,6 +228,9 @@ def test_refuse_empty_and_whitespace():
 
 def test_refuse_binary():
     assert refused(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR") == "binary data (NUL byte at offset 8), not a text record"
+    assert refused("just some words, no record".encode("utf-16-le")) == (
+        "binary data (NUL byte at offset 1), not a text record (it may be UTF-16 without a byte "
+        "order mark, but it does not read as a record)")
 
 
 def test_refuse_html():
