@@ -335,13 +335,17 @@ def show(review_id, section, raw, versions, version_id, as_json, data_dir):
 # -- check ----------------------------------------------------------------------------
 @main.command()
 @click.argument("review_ids", nargs=-1)
-@click.option("--strict", is_flag=True, help="Exit with status 1 when any defect is found.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any defect is found (notes do not count).")
+@click.option("--all", "show_notes", is_flag=True, help="Also list the notes (quirks of the delivery format).")
 @json_option
 @data_dir_option
-def check(review_ids, strict, as_json, data_dir):
+def check(review_ids, strict, show_notes, as_json, data_dir):
     """The quality report: each defect with its place (8.1.1 truncated).
 
-    Without REVIEW_IDS, every review in the archive is checked.
+    A defect is what a reader of the review suffers from (truncation, dangling
+    citations, placeholder tables, missing chapters...); a note is a quirk of the
+    delivery format (encoding, CRLF, heading levels...). Without REVIEW_IDS,
+    every review in the archive is checked.
 
     \b
     Example:
@@ -351,13 +355,15 @@ def check(review_ids, strict, as_json, data_dir):
         uuids = [store.resolve(r) for r in review_ids] if review_ids else None
         flags = store.flags(uuids)
         topics = store.topics(uuids) if flags else {}
-    total = sum(len(v) for v in flags.values())
+    defects = sum(1 for v in flags.values() for f in v if f.severity == "defect")
     if as_json:
-        echo_json([{"uuid": u, "topic": topics.get(u, ""), "flags": [f.__dict__ for f in fl]} for u, fl in flags.items()])
+        echo_json([{"uuid": u, "topic": topics.get(u, ""),
+                    "flags": [{**f.__dict__, "severity": f.severity} for f in fl]}
+                   for u, fl in flags.items()])
     else:
-        for line in report.check_lines(flags, topics):
+        for line in report.check_lines(flags, topics, notes=show_notes):
             say(line)
-    if strict and total:
+    if strict and defects:
         sys.exit(1)
 
 
@@ -373,7 +379,7 @@ def stats(as_json, data_dir):
       reviews stats --json
     """
     with open_store(data_dir) as store:
-        st = store.stats()
+        st = report.with_severity(store.stats())
     if as_json:
         echo_json(st)
         return

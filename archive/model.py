@@ -29,6 +29,12 @@ class Flag:
     where: str = ""
     detail: str = ""
 
+    @property
+    def severity(self) -> str:
+        """``defect`` (a reader of the review suffers from it) or ``note`` (a quirk of
+        the delivery format); see :data:`SEVERITY`."""
+        return SEVERITY.get(self.code, DEFECT)
+
     def describe(self) -> str:
         """The ``reviews check`` line: ``8.1.1 truncated``, ``[^16] dangling in 4.2.1``."""
         template = _DESCRIBE.get(self.code)
@@ -37,6 +43,24 @@ class Flag:
         parts = [p for p in (self.where, self.code.replace("-", " ")) if p]
         return " ".join(parts) + (f" ({self.detail})" if self.detail else "")
 
+
+DEFECT = "defect"
+NOTE = "note"
+#: What each flag code means for a reader. Defects: the review itself is damaged (cut
+#: off, missing or empty parts, citations that lead nowhere, placeholder tables, leaked
+#: <think> text, unreadable or missing references). Notes: the delivery's form (encoding,
+#: byte order mark, line ends, heading levels, colons, where a list or marker stands).
+SEVERITY = {
+    "truncated": DEFECT, "dangling-citation": DEFECT, "placeholder-table": DEFECT,
+    "missing-chapter": DEFECT, "empty-section": DEFECT, "think-not-empty": DEFECT,
+    "unclosed-think": DEFECT, "missing-references": DEFECT, "reference-no-year": DEFECT,
+    "bad-reference-line": DEFECT, "no-sections": DEFECT, "missing-topic": DEFECT,
+    "duplicate-section": DEFECT,
+    "bom": NOTE, "crlf": NOTE, "encoding": NOTE, "fullwidth-colon": NOTE,
+    "heading-level-mismatch": NOTE, "local-references": NOTE, "extra-chapter": NOTE,
+    "missing-end": NOTE, "missing-outline": NOTE, "split-record": NOTE,
+    "duplicate-reference": NOTE, "trailing-text": NOTE,
+}
 
 _DESCRIBE = {
     "dangling-citation": "{detail} dangling in {where}",

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import asdict
 
 from .errors import ArchiveError
-from .model import Flag, Record, Section
+from .model import DEFECT, NOTE, Flag, Record, Section
 
 
 def check_date(value: str | None, option: str) -> str | None:
@@ -133,24 +133,48 @@ def show_text(rec: Record, vers) -> str:
 
 
 # -- check / stats ----------------------------------------------------------------------------
-def check_lines(flags: dict[str, list[Flag]], topics: dict[str, str]) -> list[str]:
+def check_lines(flags: dict[str, list[Flag]], topics: dict[str, str], notes: bool = False) -> list[str]:
+    """The quality report: each review's defects (and its notes with ``notes``), a
+    problem repeated in one review shown once with its count, then the totals."""
     out = []
-    total = 0
+    defects = hidden = 0
     for uuid, fl in flags.items():
-        if not fl:
+        shown = [f for f in fl if notes or f.severity == DEFECT]
+        defects += sum(1 for f in fl if f.severity == DEFECT)
+        hidden += sum(1 for f in fl if f.severity != DEFECT) if not notes else 0
+        if not shown:
             continue
         out.append(f"{short(uuid)}  {topics.get(uuid, '')}")
-        out.extend(f"  {f.describe()}" for f in fl)
-        total += len(fl)
-    reviews = sum(1 for fl in flags.values() if fl)
-    out.append(f"{total} defects in {reviews} of {len(flags)} reviews" if flags else "no reviews")
+        counts = Counter((f.severity, f.describe()) for f in shown)
+        for (severity, text), n in counts.items():
+            tag = "" if severity == DEFECT else "note: "
+            out.append(f"  {tag}{text}" + (f" (×{n})" if n > 1 else ""))
+    if not flags:
+        return ["no reviews yet; `reviews ingest FILES` adds some"]
+    with_defects = sum(1 for fl in flags.values() if any(f.severity == DEFECT for f in fl))
+    line = f"{defects} defects in {with_defects} of {len(flags)} reviews"
+    n_notes = sum(1 for fl in flags.values() for f in fl if f.severity != DEFECT)
+    if n_notes:
+        line += f"; {n_notes} notes" + (" (--all shows them)" if hidden else "")
+    out.append(line)
     return out
 
 
+def with_severity(st: dict) -> dict:
+    """The store's stats with ``defects`` and ``notes`` (counts of flags) beside ``flags``."""
+    by_code = st.get("flags_by_code") or {}
+    return {**st, "defects": sum(n for c, n in by_code.items() if Flag(c).severity == DEFECT),
+            "notes": sum(n for c, n in by_code.items() if Flag(c).severity == NOTE)}
+
+
 def stats_lines(st: dict) -> list[str]:
-    keys = ["reviews", "versions", "references", "citations", "dangling", "flags"]
+    """The archive's figures; quality flags as defects and notes, each by code."""
+    keys = ["reviews", "versions", "references", "citations", "dangling"]
     out = [f"{k:<11}{st.get(k, 0)}" for k in keys]
     by_code = st.get("flags_by_code") or {}
-    out.extend(f"  {code:<24}{n}" for code, n in sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])))
+    for kind, label in ((DEFECT, "defects"), (NOTE, "notes")):
+        mine = {c: n for c, n in by_code.items() if Flag(c).severity == kind}
+        out.append(f"{label:<11}{sum(mine.values())}")
+        out.extend(f"  {code:<24}{n}" for code, n in sorted(mine.items(), key=lambda kv: (-kv[1], kv[0])))
     return out
 

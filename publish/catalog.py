@@ -63,7 +63,8 @@ class Catalog:
 
     def add(self, rec: Record) -> None:
         self.summaries[rec.uuid] = summarize(rec)
-        self.flags[rec.uuid] = [{"code": f.code, "label": flag_label(f.code), "text": f.describe()}
+        self.flags[rec.uuid] = [{"code": f.code, "label": flag_label(f.code), "text": f.describe(),
+                                 "severity": f.severity}
                                 for f in rec.flags]
         listed: dict[str, list] = defaultdict(list)
         for r in rec.references:
@@ -163,8 +164,15 @@ class Catalog:
         def newest(uuids):
             return sorted((self.summaries[u] for u in uuids), key=lambda s: (s.received_at, s.uuid),
                           reverse=True)
-        codes = [{"code": c, "label": flag_label(c), "count": n, "reviews": newest(reviews_by_code[c])}
-                 for c, n in sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0]))]
+        severity = {f["code"]: f["severity"] for fl in self.flags.values() for f in fl}
+        codes = [{"code": c, "label": flag_label(c), "count": n, "reviews": newest(reviews_by_code[c]),
+                  "severity": severity[c]}
+                 for c, n in sorted(by_code.items(),  # defects first, then the most frequent
+                                    key=lambda kv: (severity[kv[0]] != "defect", -kv[1], kv[0]))]
         flagged = [(self.summaries[u], fl) for u, fl in self.flags.items() if fl]
-        flagged.sort(key=lambda x: (x[0].received_at, x[0].uuid), reverse=True)
-        return {"codes": codes, "flagged": flagged, "clean": len(self.flags) - len(flagged)}
+        flagged.sort(key=lambda x: (any(f["severity"] == "defect" for f in x[1]), x[0].received_at,
+                                    x[0].uuid), reverse=True)
+        defective = sum(1 for fl in self.flags.values() if any(f["severity"] == "defect" for f in fl))
+        notes_only = sum(1 for fl in self.flags.values() if fl and all(f["severity"] != "defect" for f in fl))
+        return {"codes": codes, "flagged": flagged, "defective": defective, "notes_only": notes_only,
+                "clean": len(self.flags) - defective}

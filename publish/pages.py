@@ -108,7 +108,8 @@ def review_context(rec: Record) -> dict:
         "sections": sections,
         "ref_lists": ref_lists,
         "toc": toc,
-        "flags": [{"code": f.code, "label": flag_label(f.code), "text": f.describe()} for f in rec.flags],
+        "flags": [{"code": f.code, "label": flag_label(f.code), "text": f.describe(),
+                   "severity": f.severity} for f in rec.flags],
     }
 
 

@@ -129,18 +129,16 @@ def test_show_unknown_and_ambiguous_ids(run, drop, sample_text):
     assert run("show", "e051", "--section", "99").exit_code == 1
 
 
-def test_check_exact_and_strict(run, drop):
+def test_check_exact_and_strict(run, drop, tmp_path, sample_text):
     run("ingest", str(drop / "a.txt"))
     r = run("check", "--strict")
     assert r.exit_code == 1
-    assert r.output == "\n".join([
+    defects = [
         "e051ad47  深度学习在图像识别领域的最新进展",
         "  [11] reference without a year",
         "  [12] reference without a year",
-        "  7 has its own reference list",
         "  7.2.1 placeholder table",
         "  8.1.1 truncated",
-        "  heading levels differ: outline chapters use ##, content ###",
         "  7.2.2 missing from the content (无监督学习的最新进展)",
         "  7.3 missing from the content (跨学科融合与创新)",
         "  7.3.1 missing from the content (神经科学与深度学习的结合)",
@@ -149,20 +147,42 @@ def test_check_exact_and_strict(run, drop):
         "  8.2 missing from the content (行业监管与政策影响)",
         "  8.2.1 missing from the content (数据隐私保护法规)",
         "  8.2.2 missing from the content (AI伦理与社会责任)",
-        "14 defects in 1 of 1 reviews",
-        "",
-    ])
+    ]
+    assert r.output == "\n".join(defects + ["12 defects in 1 of 1 reviews; 2 notes (--all shows them)", ""])
+    every = run("check", "--all").output.splitlines()
+    assert "  note: 7 has its own reference list" in every
+    assert "  note: heading levels differ: outline chapters use ##, content ###" in every
+    assert every[-1] == "12 defects in 1 of 1 reviews; 2 notes"
     assert run("check").exit_code == 0
     js = json.loads(run("check", "e051", "--json").output)
-    assert js[0]["uuid"] == UUID and {"code": "truncated", "where": "8.1.1", "detail": ""} in js[0]["flags"]
+    assert js[0]["uuid"] == UUID
+    assert {"code": "truncated", "where": "8.1.1", "detail": "", "severity": "defect"} in js[0]["flags"]
+    assert {"code": "crlf", "where": "", "detail": "", "severity": "note"} not in js[0]["flags"]
+    # a review with notes only passes --strict; a repeated problem is shown once, counted
+    clean = sample_text.replace(UUID, "0" * 31 + "5")
+    (tmp_path / "n.txt").write_bytes(clean.replace("\n", "\r\n").encode("utf-8"))
+    run("ingest", str(tmp_path / "n.txt"))
+    notes = run("check", "--all", "0" * 31 + "5").output.splitlines()
+    assert "  note: CRLF line ends" in notes
+
+
+def test_check_counts_a_repeated_problem_once(run, tmp_path, sample_text):
+    first = "图像识别技术是计算机视觉领域的重要研究方向"  # opens section 1.1
+    text = sample_text.replace(first, f"图像识别[^99]技术是[^99]计算机视觉领域的重要研究方向", 1)
+    (tmp_path / "d.txt").write_text(text, encoding="utf-8")
+    run("ingest", str(tmp_path / "d.txt"))
+    lines = run("check").output.splitlines()
+    assert "  [^99] dangling in 1.1 (×2)" in lines
+    assert sum("[^99]" in line for line in lines) == 1
 
 
 def test_stats_exact(run, drop):
     run("ingest", str(drop / "a.txt"))
     assert run("stats").output == "\n".join([
-        "reviews    1", "versions   1", "references 24", "citations  81", "dangling   0", "flags      14",
-        "  missing-chapter         8", "  reference-no-year       2", "  heading-level-mismatch  1",
-        "  local-references        1", "  placeholder-table       1", "  truncated               1", "",
+        "reviews    1", "versions   1", "references 24", "citations  81", "dangling   0",
+        "defects    12", "  missing-chapter         8", "  reference-no-year       2",
+        "  placeholder-table       1", "  truncated               1",
+        "notes      2", "  heading-level-mismatch  1", "  local-references        1", "",
     ])
 
 

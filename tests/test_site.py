@@ -373,3 +373,16 @@ def test_serve_serves_the_site_and_nothing_else(built):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_quality_page_tells_defects_from_notes(built):
+    """Every review has a note (heading levels); the page counts reviews without
+    defects, not reviews without any flag, and labels each code's kind."""
+    store, out, _ = built
+    flags = store.flags()
+    clean = sum(1 for fl in flags.values() if not any(f.severity == "defect" for f in fl))
+    defective = len(flags) - clean
+    page = (out / "quality.html").read_text("utf-8")
+    assert f"{clean} 篇综述没有缺陷，{defective} 篇有缺陷" in page
+    assert '<tr class="severity-note"><td><a href="#code-heading-level-mismatch">' in page
+    assert "<td>备注</td>" in page and "<td>缺陷</td>" in page
