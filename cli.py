@@ -269,11 +269,12 @@ def list_(topic, since, until, flag, limit, as_json, data_dir):
     since, until = report.check_date(since, "--since"), report.check_date(until, "--until")
     with open_store(data_dir) as store:
         rows = store.list(topic=topic, since=since, until=until, flag=flag, limit=limit)
+        empty = not rows and store.count() == 0
     if as_json:
         echo_json([report.summary_dict(r) for r in rows])
         return
-    for line in report.list_lines(rows):
-        say(line)
+    for line in report.list_lines(rows, archive_empty=empty):
+        say(line, err=empty)
 
 
 # -- show -----------------------------------------------------------------------------
@@ -497,6 +498,8 @@ def refs(query, top_n, show_dangling, as_json, data_dir):
                 echo_json([r.to_dict() for r in rows])
             for r in [] if as_json else rows:
                 say(f"{r.ref_id}  {r.citations:>4} citations  {r.reviews:>3} reviews  {r.title}")
+            if not rows and not as_json:
+                say(report.EMPTY if store.count() == 0 else "no cited works", err=True)
             return
         if show_dangling:
             rows = refs_api.dangling(store)

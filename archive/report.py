@@ -50,9 +50,12 @@ def ingest_dict(rep) -> dict:
 
 
 # -- list / versions ------------------------------------------------------------------------
-def list_lines(rows) -> list[str]:
+EMPTY = "no reviews yet; `reviews ingest FILES` adds some"
+
+
+def list_lines(rows, archive_empty: bool = False) -> list[str]:
     if not rows:
-        return ["no reviews"]
+        return [EMPTY if archive_empty else "no reviews match"]
     out = []
     for r in rows:
         extra = []
@@ -150,7 +153,7 @@ def check_lines(flags: dict[str, list[Flag]], topics: dict[str, str], notes: boo
             tag = "" if severity == DEFECT else "note: "
             out.append(f"  {tag}{text}" + (f" (×{n})" if n > 1 else ""))
     if not flags:
-        return ["no reviews yet; `reviews ingest FILES` adds some"]
+        return [EMPTY]
     with_defects = sum(1 for fl in flags.values() if any(f.severity == DEFECT for f in fl))
     line = f"{defects} defects in {with_defects} of {len(flags)} reviews"
     n_notes = sum(1 for fl in flags.values() for f in fl if f.severity != DEFECT)
@@ -176,5 +179,7 @@ def stats_lines(st: dict) -> list[str]:
         mine = {c: n for c, n in by_code.items() if Flag(c).severity == kind}
         out.append(f"{label:<11}{sum(mine.values())}")
         out.extend(f"  {code:<24}{n}" for code, n in sorted(mine.items(), key=lambda kv: (-kv[1], kv[0])))
+    if not st.get("reviews"):
+        out.append(EMPTY)
     return out
 

@@ -78,7 +78,7 @@ def test_list_exact(run, drop):
     )
     assert run("list", "--topic", "小样本").output.startswith("01234567  ")
     assert run("list", "--until", "2025-11-22").output.startswith("e051ad47  ")
-    assert run("list", "--flag", "crlf").output == "no reviews\n"
+    assert run("list", "--flag", "crlf").output == "no reviews match\n"
     assert len(run("list", "--limit", "1").output.splitlines()) == 1
     rows = json.loads(run("list", "--json").output)
     assert [row["uuid"] for row in rows] == ["0123456789abcdef0123456789abcdef", UUID]
@@ -472,3 +472,12 @@ def test_read_commands_work_on_a_read_only_archive(tmp_path, drop):
     finally:
         for p in [data, *data.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
+
+
+def test_every_read_command_on_an_empty_archive_says_so(tmp_path):
+    data = str(tmp_path / "empty")
+    for args in (["list"], ["stats"], ["check"], ["check", "--strict"], ["refs", "--top", "3"],
+                 ["search", "深度学习"], ["search", "-l", "x"]):
+        r = CliRunner().invoke(main, [args[0], "--data-dir", data, *args[1:]])
+        assert r.exit_code == 0, (args, r.output)
+        assert "no reviews yet; `reviews ingest FILES` adds some" in r.output, args
