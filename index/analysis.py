@@ -116,6 +116,10 @@ _FOLD = _FoldTable()
 
 def fold(text: str) -> str:
     """The normalised form alone (NFKC + casefold, cluster by cluster)."""
+    if _MARKS.isdisjoint(text):
+        folded = text.translate(_FOLD)
+        if _MARKS.isdisjoint(text):  # (the translation may have met its first marks)
+            return folded
     return normalize(text).text
 
 

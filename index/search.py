@@ -32,10 +32,11 @@ jieba and never hashes the index.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index.analysis import normalize
+from index.analysis import fold, normalize
 from index.document import TOPIC, StoredText, Texts, bits, body_part, part_map, title_part
 from index.indexer import IndexProblem, check, open_index, rebuild
 from index.literal import Literal
@@ -296,12 +297,55 @@ def _keys(reader, docs: set[int], since: str | None, until: str | None
 
 # -- sections and snippets -----------------------------------------------------------
 
-def _mapped(written: str, folded: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Spans in the folded text as spans of the text as written."""
-    if written == folded:
-        return spans
-    norm = normalize(written)
-    return [norm.span(s, e) for s, e in spans]
+_STEP = 4096  # characters folded at a time while looking for where a match stands
+
+
+def _original_offset(written: str, target: int) -> tuple[int, int]:
+    """Where the character holding folded offset ``target`` of ``written`` starts, in
+    ``written`` and in the folded text: found by folding it a piece at a time (cut
+    before a base character, never between one and its combining marks) and
+    normalising only the piece holding ``target``."""
+    cum = start = 0
+    n = len(written)
+    while start < n:
+        end = min(n, start + _STEP)
+        while end < n and unicodedata.category(written[end])[0] == "M":
+            end += 1
+        piece = written[start:end]
+        folded = fold(piece)  # (a translation: no offset lists are built here)
+        if cum + len(folded) > target:
+            norm = normalize(piece)
+            k = target - cum
+            while k > 0 and norm.starts[k - 1] == norm.starts[k]:
+                k -= 1  # back to the first folded character of that character
+            return start + norm.starts[k], cum + k
+        cum += len(folded)
+        start = end
+    return n, cum
+
+
+def _snippet(written: str, folded: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """The snippet of a part as written, every span (in folded offsets) in it marked. Its
+    cost follows the snippet's size, not the part's: where folding changed lengths, only
+    a window around the first match is mapped back (a 20 MB section stays cheap)."""
+    spans = _merge(spans)
+    if written == folded:  # folding changed nothing: offsets are the same
+        return snippet(written, [sp for sp in spans if sp[0] < (spans[0][0] + SNIPPET if spans else 0)])
+    if not spans:
+        return snippet(written, [])
+    ws = max(0, spans[0][0] - SNIPPET)
+    we = min(len(folded), spans[0][1] + SNIPPET)
+    (a, base), (b, _) = _original_offset(written, ws), _original_offset(written, we)
+    window = written[a:b]
+    norm = normalize(window)
+    local = [norm.span(s - base, e - base) for s, e in spans
+             if base <= s and e - base <= len(norm.text) and e > s]
+    pieces = snippet(window, local)
+    if a > 0 and pieces and pieces[0] != ("…", False):
+        pieces.insert(0, ("…", False))
+    if b < len(written) and pieces and pieces[-1] != ("…", False):
+        pieces.append(("…", False))
+    return pieces
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -374,7 +418,7 @@ def _sections(plan: _Plan, d: int, text: StoredText, scope: int | None,
         key = text.keys[i]
         heading = {"abstract": "摘要", "references": "参考文献"}.get(key, text.part(title_part(i)))
         score = round(-neg_present + min(-neg_occ, 99) / 100, 4)
-        out.append(SectionHit(key, heading, score, snippet(written, _mapped(written, folded, body_spans))))
+        out.append(SectionHit(key, heading, score, _snippet(written, folded, body_spans)))
     return len(ranked), out
 
 

@@ -573,3 +573,21 @@ def test_files_outside_the_manifest_are_not_corruption(tmp_path):
     assert not report.rebuilt and report.indexed == 1
     assert uuids(search(ix, "残差网络")) == {SAMPLE_UUID, f"{5:032x}"}
     store.close()
+
+
+def test_snippet_of_a_huge_section_maps_the_match_back(tmp_path):
+    """A 2 MB section whose folding changes lengths before the match (…, ＡＢ, ß, Ⅻ):
+    the snippet shows the match as written, marked, without mapping the whole section."""
+    from index.search import _snippet
+    from index.literal import Literal
+
+    written = ("前文…ＡＢß Ⅻ。" * 150_000) + "找到目标词语Straße就在这里" + ("后文……" * 1000)
+    folded = fold(written)
+    lit = Literal("目标词语strasse")
+    spans = lit.spans(folded)
+    assert len(spans) == 1
+    pieces = _snippet(written, folded, spans)
+    marked = [t for t, m in pieces if m]
+    assert marked == ["目标词语Straße"]
+    text = "".join(t for t, _ in pieces)
+    assert text.startswith("…") and text.endswith("…") and len(text) < 400
