@@ -11,6 +11,7 @@ are no longer produced are removed.  Nothing else in the output folder is touche
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any, Callable, Iterable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from archive.errors import ArchiveError
 from archive.model import Record
 
 from . import urls
@@ -173,13 +175,22 @@ def _records(store: Any) -> Iterable[Record]:
 
 
 class _Cache:
-    """``.<out>.site-cache/p<pid>.json`` (catalog state) and ``p<pid>.terms.json`` (its
-    search keys, :attr:`Partition.keys`) of each partition, tagged with the partition key."""
+    """``p<pid>.json`` (catalog state) and ``p<pid>.terms.json`` (its search keys,
+    :attr:`Partition.keys`) of each partition, tagged with the partition key.
 
-    def __init__(self, out: Path):
-        # beside the output folder, not in it: a static host publishes the folder whole
+    It lives in the archive's data folder (``site-cache/<hash of the output path>``),
+    derived data like the search index: not in the output folder, which a static host
+    publishes whole (406 MB of cache at 10k reviews), and not beside it, outside the
+    folder the user named. Without an archive folder (records given directly), beside
+    the output folder as ``.<out>.site-cache``."""
+
+    def __init__(self, out: Path, data_dir: Path | None = None):
         out = out.resolve()
-        self.dir = out.parent / f".{out.name}{CACHE}"
+        if data_dir is not None:
+            key = hashlib.sha1(str(out).encode("utf-8")).hexdigest()[:16]
+            self.dir = data_dir / "site-cache" / key
+        else:
+            self.dir = out.parent / f".{out.name}{CACHE}"
 
     def save(self, pid: int, key: str, catalog: dict, keys: dict) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -225,10 +236,15 @@ def build_site(store: Any, out_dir: str | Path,
     ``workers`` processes for the partitions (default: up to 2).
     """
     out = Path(out_dir)
+    if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
+        raise ArchiveError(f"{out} is not empty and holds no site built by `reviews site` "
+                           f"(no {MANIFEST}); choose a new or empty folder, so that none of "
+                           "its files is overwritten")
     out.mkdir(parents=True, exist_ok=True)
     report = BuildReport()
     writer = _Writer(out, report)
-    cache = _Cache(out)
+    store_path = getattr(store, "path", None)
+    cache = _Cache(out, Path(store_path).parent if store_path is not None else None)
     build = f"{fingerprint()}:{block}:{group}"
     old = _load_manifest(out)
     if old.get("build") != build:

@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from archive.errors import ArchiveError
 from archive.parser import parse
 from archive.store import Store
 from bench.corpus import generate
@@ -386,3 +387,24 @@ def test_quality_page_tells_defects_from_notes(built):
     assert f"{clean} 篇综述没有缺陷，{defective} 篇有缺陷" in page
     assert '<tr class="severity-note"><td><a href="#code-heading-level-mismatch">' in page
     assert "<td>备注</td>" in page and "<td>缺陷</td>" in page
+
+
+def test_site_never_overwrites_a_folder_it_did_not_build(tmp_path):
+    store = make_store(tmp_path, 2)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "index.html").write_text("my own page")
+    with pytest.raises(ArchiveError, match="not empty and holds no site built by"):
+        build_site(store, mine)
+    assert (mine / "index.html").read_text() == "my own page" and len(list(mine.iterdir())) == 1
+    out = tmp_path / "out"
+    build_site(store, out)  # new folder: built; again: it is a previous site, updated
+    assert build_site(store, out).written == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    build_site(store, empty)  # an empty folder is fine
+    # the partition cache lives in the archive's folder, not in or beside the output
+    assert not any(p.name.endswith("site-cache") for p in tmp_path.iterdir() if p.name.startswith("."))
+    assert not (out / ".site-cache").exists()
+    assert any((store.path.parent / "site-cache").iterdir())
+    store.close()
