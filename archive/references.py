@@ -69,6 +69,34 @@ def ref_id(title: str) -> str:
     return "r" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
 
 
+_NAME = r"[A-Z][A-Za-z'’\-]+"
+_INITIALS = r"(?:\s+[A-Z]{1,3}\.?)+"
+_ET_AL = r"(?:et\s+al\.?|等)"
+#: An entry naming only its authors, no work: "Smith J, et al", "Smith J, Lee K",
+#: "Smith, Lee et al.", "张三, 李四, 等".
+_AUTHORS_ONLY = re.compile(
+    rf"^{_NAME}{_INITIALS}(?:\s*,\s*{_NAME}{_INITIALS})*(?:\s*,?\s*{_ET_AL})?\s*$"
+    rf"|^{_NAME}(?:\s*,?\s*{_NAME})*\s*,?\s*{_ET_AL}\s*$"
+    r"|^[\u4e00-\u9fff·]{2,5}(?:\s*[,，、]\s*[\u4e00-\u9fff·]{2,5})*\s*[,，、]?\s*等\.?\s*$"
+)
+
+
+def authors_only(title: str) -> bool:
+    """Does the entry name only authors (no title of a work)?"""
+    return bool(_AUTHORS_ONLY.match(unicodedata.normalize("NFKC", title).strip().rstrip(".。")))
+
+
+def entry_id(title: str, uuid: str, scope: str, n: int) -> str:
+    """The identity of an entry: :func:`ref_id` of its title, the same work across
+    reviews; but an entry naming only authors names no work, so its identity is its own
+    (the review, the list and the number): "Smith J, et al" in two reviews is two
+    entries, not one work cited twice."""
+    if not authors_only(title):
+        return ref_id(title)
+    key = f"{uuid}\0{scope}\0{n}\0{normalize_title(title)}"
+    return "r" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
 def parse_reference_block(lines: list[str], scope: str, rec: Record) -> list[Reference]:
     """Reference entries from the lines of a 参考文献 list (blank lines ignored)."""
     out: list[Reference] = []
@@ -88,5 +116,6 @@ def parse_reference_block(lines: list[str], scope: str, rec: Record) -> list[Ref
         seen.add(n)
         if year is None and not scope:
             rec.flags.append(Flag("reference-no-year", "references", f"[{n}]"))
-        out.append(Reference(n=n, title=title, year=year, raw=line.strip(), ref_id=ref_id(title), scope=scope))
+        out.append(Reference(n=n, title=title, year=year, raw=line.strip(),
+                             ref_id=entry_id(title, rec.uuid, scope, n), scope=scope))
     return out

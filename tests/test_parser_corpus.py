@@ -10,7 +10,7 @@ import functools
 
 
 from archive.parser import parse
-from archive.references import ref_id
+from archive.references import entry_id
 from bench.corpus import RECORD_QUIRKS, Quirks, generate
 
 
@@ -38,13 +38,15 @@ def compare(g, rec) -> list[tuple[str, str]]:
     if rec.keywords != t.keywords:
         bad("keywords", f"keywords {rec.keywords} != {t.keywords}")
     refs = [(r.n, r.ref_id, r.year, r.scope) for r in rec.references]
-    want_refs = [(n, ref_id(title), year, scope) for n, title, year, scope in t.references]
+    want_refs = [(n, entry_id(title, t.uuid, scope, n), year, scope)
+                 for n, title, year, scope in t.references]
     if refs != want_refs:
         bad("references", f"references differ: parser-only {[r for r in refs if r not in want_refs][:4]}, "
                           f"truth-only {[r for r in want_refs if r not in refs][:4]}")
     cites = [(c.section, c.marker, c.n, c.scope, c.ref_id, c.sentence.rstrip("。；")) for c in rec.citations]
     want_cites = [(c["section"], c["marker"], c["n"], c["scope"],
-                   ref_id(c["ref_title"]) if c["ref_title"] else None, c["sentence"])
+                   entry_id(c["ref_title"], t.uuid, c["scope"], c["n"]) if c["ref_title"] else None,
+                   c["sentence"])
                   for c in t.citations]
     if cites != want_cites:
         first = next(((a, b) for a, b in zip(cites, want_cites) if a != b), None)

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from archive.parser import parse
-from archive.references import display_title, normalize_title, ref_id
+from archive.references import display_title, entry_id, normalize_title
 from archive.store import Store
 from bench.corpus import Quirks, generate
 from index.query import QueryError
@@ -36,7 +36,7 @@ def test_every_citation_found_none_invented(archive):
         for c in t.citations:
             if c["ref_title"] is not None:
                 key = (t.uuid, c["section"], c["marker"], _sentence(c["sentence"]))
-                want[(ref_id(c["ref_title"]),) + key] += 1
+                want[(entry_id(c["ref_title"], t.uuid, c["scope"], c["n"]),) + key] += 1
     assert sum(want.values()) > 300
     got = Counter()
     for rid in {k[0] for k in want}:
@@ -56,13 +56,13 @@ def test_same_work_merged_across_reviews_and_spellings(archive):
     store, truths = archive
     listed: dict[str, set[str]] = {}
     for t in truths:
-        for _, title, _, _ in t.references:
-            listed.setdefault(ref_id(title), set()).add(t.uuid)
+        for n, title, _, scope in t.references:
+            listed.setdefault(entry_id(title, t.uuid, scope, n), set()).add(t.uuid)
     shared = [rid for rid, us in listed.items() if len(us) > 1]
     assert shared
     for rid in shared:
         cited_in = {t.uuid for t in truths for c in t.citations
-                    if c["ref_title"] and ref_id(c["ref_title"]) == rid}
+                    if c["ref_title"] and entry_id(c["ref_title"], t.uuid, c["scope"], c["n"]) == rid}
         (group,) = find_uses(store, rid)
         assert {u.uuid for u in group.uses} == cited_in
         assert len({normalize_title(s) for s in group.titles}) == 1
@@ -70,10 +70,10 @@ def test_same_work_merged_across_reviews_and_spellings(archive):
 
 def test_find_by_title_words(archive):
     store, truths = archive
-    title = truths[0].references[0][1]
+    n, title, _, scope = truths[0].references[0]
     words = [title[:4], title[-3:]]
     groups = find_uses(store, " ".join(words))
-    assert ref_id(title) in [g.ref_id for g in groups]
+    assert entry_id(title, truths[0].uuid, scope, n) in [g.ref_id for g in groups]
     for g in groups:
         assert any(all(w.casefold() in s.casefold() for w in words) for s in g.titles)
     with pytest.raises(QueryError):
@@ -86,8 +86,8 @@ def test_dangling_and_top(archive):
                    if c["ref_title"] is None)
     assert want
     assert Counter((d.uuid, d.section, d.marker) for d in dangling(store)) == want
-    counts = Counter(ref_id(c["ref_title"]) for t in truths for c in t.citations
-                     if c["ref_title"])
+    counts = Counter(entry_id(c["ref_title"], t.uuid, c["scope"], c["n"]) for t in truths
+                     for c in t.citations if c["ref_title"])
     best = top(store, 5)
     assert [b.citations for b in best] == sorted(counts.values(), reverse=True)[:5]
     for b in best:
@@ -110,3 +110,17 @@ def test_shown_titles_are_clean_where_a_clean_spelling_exists(archive):
         assert t.title == display_title(spellings) and t.title in spellings
         if any(".pdf" not in s and "发布时间" not in s for s in spellings):
             assert ".pdf" not in t.title and "发布时间" not in t.title
+
+
+def test_author_only_entries_are_not_one_work_across_reviews(archive):
+    """"Smith J, et al" in the chapter lists of several reviews names no work: each such
+    entry stays its own; titled works still merge across reviews."""
+    store, truths = archive
+    authors = [(t.uuid, n, title, scope) for t in truths for n, title, _, scope in t.references
+               if title.endswith("et al")]
+    assert len({title for _, _, title, _ in authors}) < len(authors)  # the same spelling recurs
+    ids = {}
+    for uuid, n, title, scope in authors:
+        rid = next(r.ref_id for r in store.current(uuid).references if r.scope == scope and r.n == n)
+        ids.setdefault(rid, set()).add(uuid)
+    assert all(len(us) == 1 for us in ids.values())  # never shared by two reviews
