@@ -13,15 +13,24 @@ _BULLET = re.compile(r"^(?:[#>*+-]+|\d+[.)])\s+")
 _WINDOW = 400  # a sentence is looked for at most this far either side of its marker
 
 
-def extract_citations(rec: Record) -> None:
-    """Fill ``rec.citations`` and flag dangling markers."""
+def extract_citations(rec: Record, local_until: dict[str, str] | None = None) -> None:
+    """Fill ``rec.citations`` and flag dangling markers.
+
+    ``[^n]`` resolves against its chapter's own list from the chapter's start up to the
+    section the list stands in (``local_until``: chapter -> that section; the list's
+    own ``文献[^1]…`` line is in it), and against the main list everywhere else, the
+    chapter's later sections included."""
     global_refs = {r.n: r for r in rec.references if not r.scope}
     local: dict[str, dict] = {}
     for r in rec.references:
         if r.scope:
             local.setdefault(r.scope, {})[r.n] = r
+    order = {s.number: i for i, s in enumerate(rec.sections)}
+    until = {ch: order.get(sec, len(order)) for ch, sec in (local_until or {}).items()}
     places = [(ABSTRACT, "", rec.abstract)] + [(s.number, s.chapter, s.body) for s in rec.sections]
     for where, chapter, text in places:
+        if chapter in local and order.get(where, -1) > until.get(chapter, len(order)):
+            chapter = ""  # past the chapter's own list: the main list applies
         sentences = Sentences(text)
         for m in MARKER.finditer(text):
             style = CARET if m.group(1) else BRACKET

@@ -106,6 +106,7 @@ def parse_content(body: str, rec: Record, outline_chapter_level: int | None) -> 
     seen_numbers: set[str] = set()
     global_lines: list[str] | None = None
     local_lists: dict[str, list[str]] = {}
+    local_until: dict[str, str] = {}  # chapter -> the section its own list stands in
     target: list[str] | None = preamble  # where plain lines go
     for i, line in enumerate(lines):
         h = heading_at.get(i)
@@ -132,6 +133,7 @@ def parse_content(body: str, rec: Record, outline_chapter_level: int | None) -> 
             else:
                 chapter = blocks[-1].number.split(".")[0]
                 target = local_lists.setdefault(chapter, [])
+                local_until[chapter] = blocks[-1].number  # the list's own section
         elif not blocks and level == 1 and not rec.title:
             rec.title = title
         else:
@@ -155,7 +157,7 @@ def parse_content(body: str, rec: Record, outline_chapter_level: int | None) -> 
         rec.sections.append(Section(b.number, b.title, depth, text, b.number.split(".")[0]))
     _flag_sections(rec, numbers)
     _flag_outline(rec, numbers, outline_chapter_level, chapter_level)
-    extract_citations(rec)
+    extract_citations(rec, local_until)
 
 
 def _parse_preamble(lines: list[str], rec: Record) -> None:

@@ -306,3 +306,20 @@ def test_huge_record_and_long_line(sample_text):
     r2 = one(sample_text.replace("图像识别技术是计算机视觉领域", line + "图像识别技术是计算机视觉领域", 1).encode())
     long_cite = [c for c in r2.citations if c.section == "1.1"][0]
     assert len(long_cite.sentence) <= 1000  # the sentence window is bounded
+
+
+def test_a_chapter_list_covers_its_chapter_only_up_to_the_list(sample_text):
+    """Chapter 7 carries its own list (in 7.2.1, then its 文献[^1]… line). A section of
+    chapter 7 after it cites [^12]: the main list's [12], not a dangling local [12]."""
+    after = "##### 文献[^1][^2][^3][^4]\n"
+    assert sample_text.count(after) == 1
+    text = sample_text.replace(after, after + "\n#### 7.3 跨学科融合与创新\n\n跨学科研究正在兴起[^12]。\n", 1)
+    r = one(text.encode("utf-8"))
+    late = [c for c in r.citations if c.section == "7.3"]
+    main_12 = next(x for x in r.references if not x.scope and x.n == 12)
+    assert [(c.marker, c.scope, c.ref_id) for c in late] == [("[^12]", "", main_12.ref_id)]
+    assert not any(f.code == "dangling-citation" and f.where == "7.3" for f in r.flags)
+    # before the list, chapter 7 still cites its own list (the sample's resolution)
+    local = {x.n: x.ref_id for x in r.references if x.scope == "7"}
+    early = [c for c in r.citations if c.section.startswith("7.") and c.section != "7.3"]
+    assert early and all(c.scope == "7" and c.ref_id == local.get(c.n) for c in early)
