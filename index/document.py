@@ -51,7 +51,7 @@ from index.analysis import fold
 from index.codec import decode_parts, encode_parts
 from index.literal import SEP, grams
 from index.units import REFERENCES, paths, units
-from index.words import words
+from index.words import count_words
 
 TOPIC = 1  # part map bit of the topic
 
@@ -187,9 +187,10 @@ def review_document(record: Record, version_id: int) -> dict:
         bit = 1 << j
         for g in grams(part):
             maps[g] = maps.get(g, 0) | bit
-    tf = Counter(words(folded[0]))
+    tf: Counter[str] = Counter()
+    count_words(folded[0], tf)
     for i in range(len(us)):
-        tf.update(words(folded[title_part(i)] + "\n" + folded[body_part(i)]))
+        count_words(folded[title_part(i)] + "\n" + folded[body_part(i)], tf)
     subtree: dict[str, int] = {}
     for i, u in enumerate(us):
         bits = (1 << title_part(i)) | (1 << body_part(i))

@@ -63,3 +63,31 @@ def _keep(word: str) -> bool:
 def words(folded: str) -> list[str]:
     """The ranking words of a folded text, in order, repeats kept."""
     return [w for w in _cut()(folded) if _keep(w)]
+
+
+_LONG = 4096  # a line longer than this is cut at its sentence ends
+
+
+def _pieces(folded: str):
+    """The text a line at a time, long lines a few sentences at a time: jieba never
+    joins a word across a line end or a sentence end, so the words are the same, but
+    a 20 MB section is never segmented (and its word list held) in one go."""
+    for line in folded.split("\n"):
+        if len(line) <= _LONG:
+            yield line
+            continue
+        start = 0
+        while start < len(line):
+            end = min(len(line), start + _LONG)
+            cut = max(line.rfind(p, start, end) for p in "。！？；")
+            end = cut + 1 if end < len(line) and cut > start else end
+            yield line[start:end]
+            start = end
+
+
+def count_words(folded: str, counter) -> None:
+    """Add the ranking words of a folded text to ``counter`` (a Counter), a piece at a
+    time (:func:`_pieces`): memory follows a line, not the text."""
+    cut = _cut()
+    for piece in _pieces(folded):
+        counter.update(w for w in cut(piece) if _keep(w))

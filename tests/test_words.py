@@ -41,3 +41,17 @@ def test_jieba_is_the_fallback():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(words("深度学习模型"))
     assert segmenter_name() in ("rjieba", "jieba")
+
+
+def test_counting_a_piece_at_a_time_gives_the_same_words(sample_text):
+    """count_words segments a line (a long line a few sentences) at a time, so that a
+    20 MB section is never segmented in one go: the words are the same as in one go."""
+    from collections import Counter
+
+    from index.words import count_words
+
+    long_line = fold(sample_text).replace("\n", "")  # one line of ~9,000 characters
+    for text in (fold(sample_text), long_line, long_line * 3):
+        c: Counter = Counter()
+        count_words(text, c)
+        assert c == Counter(words(text))
