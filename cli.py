@@ -97,6 +97,10 @@ class ArchiveGroup(click.Group):
                 KeyboardInterrupt):
             raise
         except Exception as e:  # noqa: BLE001 - a bug: one line, not a traceback
+            if type(e).__name__ == "OperationalError" and "full" in str(e):  # sqlite3's
+                raise click.ClickException(
+                    "the disk is full; free some space and run the command again (what was "
+                    "written before is kept)") from None
             if os.environ.get("REVIEWS_DEBUG"):
                 raise
             raise click.ClickException(

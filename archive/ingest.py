@@ -6,9 +6,11 @@ reported in ``IngestReport.refused`` with the reason.
 """
 from __future__ import annotations
 
+import errno
 import fnmatch
 import multiprocessing
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -142,18 +144,36 @@ def ingest(
     sources, refused = expand(inputs, glob)
     report = IngestReport(refused=refused)
     loaded = _loaded(sources, stdin, workers)
-    done = 0
-    while done < len(sources):
-        with store.batch():  # one commit per batch; each record is still atomic
-            deadline = time.monotonic() + BATCH_SECONDS
-            for name, prepared, reason in islice(loaded, BATCH_FILES):
-                _store(store, name, prepared, reason, report)
-                done += 1
-                if on_progress is not None:
-                    on_progress(done, len(sources), name)
-                if time.monotonic() > deadline:
-                    break
+    done = committed = 0
+    try:
+        while done < len(sources):
+            with store.batch():  # one commit per batch; each record is still atomic
+                deadline = time.monotonic() + BATCH_SECONDS
+                for name, prepared, reason in islice(loaded, BATCH_FILES):
+                    _store(store, name, prepared, reason, report)
+                    done += 1
+                    if on_progress is not None:
+                        on_progress(done, len(sources), name)
+                    if time.monotonic() > deadline:
+                        break
+            committed = done
+    except (sqlite3.OperationalError, OSError) as err:
+        if not _disk_full(err):
+            raise
+        raise DiskFull(
+            f"the disk is full: {committed} of {len(sources)} files were stored before it "
+            "filled (the archive keeps them); free some space and run the same command "
+            "again to add the rest") from None
     return report
+
+
+class DiskFull(ArchiveError):
+    """The disk filled up during an ingest; ``str()`` says how far it got."""
+
+
+def _disk_full(err: BaseException) -> bool:
+    return (isinstance(err, OSError) and err.errno == errno.ENOSPC) or (
+        isinstance(err, sqlite3.OperationalError) and "full" in str(err))
 
 
 Loaded = tuple[str, "list[Prepared] | None", "str | None"]  # (source, records, refusal)
@@ -195,6 +215,8 @@ def _store(store: Store, name: str, prepared: list[Prepared] | None, reason: str
         try:
             result = store.add_prepared(p, name)
         except Exception as err:  # noqa: BLE001 - one bad record must not stop the others
+            if _disk_full(err):
+                raise  # not this record's fault: the whole run stops (see ingest)
             report.refused.append((name, f"{type(err).__name__}: {err}"))
             continue
         if result.status == "unchanged":

@@ -328,8 +328,9 @@ class Store:
             try:
                 result = fn()
             except BaseException:
-                self._db.execute("ROLLBACK TO add_one")
-                self._db.execute("RELEASE add_one")
+                if self._db.in_transaction:  # (SQLITE_FULL rolls the whole transaction back)
+                    self._db.execute("ROLLBACK TO add_one")
+                    self._db.execute("RELEASE add_one")
                 raise
             self._db.execute("RELEASE add_one")
             return result

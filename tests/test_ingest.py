@@ -233,3 +233,39 @@ def test_an_earlier_dated_redelivery_says_it_is_not_current(tmp_path, store):
     write(tmp_path / "new.txt", later)
     rep = ingest(store, [str(tmp_path / "new.txt")])
     assert rep.versions == 1 and rep.notes == []
+
+
+def test_a_full_disk_stops_the_ingest_in_one_line_and_keeps_what_was_stored(tmp_path):
+    """SQLite's 'database or disk is full' (SQLITE_FULL, here through max_page_count on
+    the store's own connection) in the middle of a bulk ingest: one clear error with how
+    far it got; what was stored before stays; the same ingest again adds the rest."""
+    from archive.ingest import DiskFull
+    from tests.test_store import variant as sample_variant
+
+    from archive.ingest import BATCH_FILES
+
+    total = BATCH_FILES * 2 + 10
+    folder = tmp_path / "drop"
+    for i in range(total):
+        write(folder / f"{i:03d}.txt", sample_variant(uuid=numbered_uuid(i)))
+    probe = Store.open(tmp_path / "probe")  # how many pages one record takes
+    before = probe._db.execute("PRAGMA page_count").fetchone()[0]
+    ingest(probe, [str(folder / "000.txt"), str(folder / "001.txt")], workers=1)
+    per_record = (probe._db.execute("PRAGMA page_count").fetchone()[0] - before) / 2
+    probe.close()
+    store = Store.open(tmp_path / "data")
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    room = int(per_record * BATCH_FILES * 1.5)  # a batch and a half
+    store._db.execute(f"PRAGMA max_page_count = {pages + room}")
+    with pytest.raises(DiskFull) as err:
+        ingest(store, [str(folder)], workers=1)
+    message = str(err.value)
+    assert message.startswith("the disk is full: ") and "\n" not in message
+    stored = int(message.split(": ")[1].split(" of ")[0])
+    assert 0 < stored < total and message.split(" of ")[1].startswith(f"{total} files")
+    assert store.count() == stored  # whole batches only, each record whole
+    store.close()
+    store = Store.open(tmp_path / "data")  # room again: the same ingest completes it
+    report = ingest(store, [str(folder)], workers=1)
+    assert store.count() == total and report.added == total - stored and report.unchanged == stored
+    store.close()
