@@ -11,6 +11,7 @@ are no longer produced are removed.  Nothing else in the output folder is touche
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2.utils import htmlsafe_json_dumps
 
 from archive.errors import ArchiveError
 from archive.model import Record
@@ -150,6 +152,7 @@ def make_env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
                       undefined=StrictUndefined, keep_trailing_newline=True)
     env.globals["U"] = urls
+    env.globals["DEFAULT_CSP"] = csp()
     return env
 
 
@@ -381,6 +384,21 @@ def _stats(catalog: Catalog, store: Any) -> dict:
     return stats
 
 
+#: The pages' Content-Security-Policy (a <meta>, so that it holds on any static host and
+#: from disk): scripts and styles from the site itself only, no plugins, no <base>, forms
+#: only to the site. ``file:`` is listed for pages opened from disk, where Chromium does
+#: not count other files as 'self'.
+CSP = ("default-src 'self' file:; script-src 'self' file:{hashes}; style-src 'self' file:; "
+       "img-src 'self' file: data:; object-src 'none'; base-uri 'none'; form-action 'self' file:")
+
+
+def csp(inline_scripts: list[str] = ()) -> str:
+    """The policy, allowing exactly these inline scripts (by their SHA-256)."""
+    hashes = "".join(" 'sha256-%s'" % base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode()
+                     for s in inline_scripts)
+    return CSP.format(hashes=hashes)
+
+
 def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dict) -> None:
     newest = catalog.by_date()
     topics = catalog.topics()
@@ -409,7 +427,12 @@ def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dic
     for info in ranked:
         pages.render(urls.ref(info.ref_id), "ref.html", **catalog.ref_context(info))
     pages.render(urls.QUALITY, "quality.html", **catalog.quality())
-    pages.render(urls.SEARCH, "search.html", hide_search_box=True, search_meta=search_meta)
+    linker = urls.Linker(urls.SEARCH)
+    scripts = [f"RA.meta({htmlsafe_json_dumps(search_meta)});",
+               f"RA.start({{base: {htmlsafe_json_dumps(linker('search/'))}, "
+               f"reviewBase: {htmlsafe_json_dumps(linker('reviews/'))}}});"]
+    pages.render(urls.SEARCH, "search.html", hide_search_box=True, inline_scripts=scripts,
+                 csp=csp(scripts))
 
 
 def _static_files(writer: _Writer) -> None:

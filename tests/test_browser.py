@@ -64,6 +64,9 @@ def page(browser):
     pg.errors = []
     pg.dialogs = []
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    # a Content-Security-Policy violation is a console error, not a page error: count it too
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" and (
+        "Content Security Policy" in m.text or "Refused to" in m.text) else None)
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
     yield pg
     ctx.close()
@@ -170,6 +173,7 @@ def test_empty_result_and_bad_query_say_so(site, page):
 
 def test_search_from_file_url(site, page):
     q = "研究 -深度学习"
+    assert "Content-Security-Policy" in (site["out"] / "search.html").read_text("utf-8")
     page.goto((site["out"] / "search.html").as_uri() + "?q=" + quote(q))
     page.wait_for_selector("body[data-search-done]")
     expected = search(site["index"], q, limit=None)
