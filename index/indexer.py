@@ -28,6 +28,8 @@ import hashlib
 import json
 import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,12 +264,18 @@ def _write_parallel(ix, index_dir: Path, store, pairs: list[tuple[str, int]],
         for uuid, _ in pairs:  # the workers only add: what the index holds goes here
             parent.delete_by_term("uuid", uuid)
         shares = [pairs[i::procs] for i in range(procs)]
-        ctx = mp.get_context("fork")
-        with ctx.Pool(procs) as pool:
-            jobs = [pool.apply_async(_segment_worker, (str(index_dir), str(store.path), share))
+        # A worker that dies (killed, out of memory) breaks the pool at once instead of
+        # leaving this process waiting for a result that never comes.
+        with ProcessPoolExecutor(procs, mp_context=mp.get_context("fork")) as pool:
+            jobs = [pool.submit(_segment_worker, str(index_dir), str(store.path), share)
                     for share in shares if share]
             _sync_spellings(parent, store, spellings, fresh)  # meanwhile, in this process
-            segments = [seg for job in jobs for seg in job.get()]
+            try:
+                segments = [seg for job in jobs for seg in job.result()]
+            except BrokenProcessPool:
+                raise IndexProblem("an indexing worker process died (out of memory or disk? "
+                                   "killed?); the index is unchanged: run `reviews reindex` "
+                                   "again") from None
         if on_each:
             on_each(len(pairs))
         final = parent._merge_segments(None, False, False) + segments

@@ -206,7 +206,7 @@ def _check_atom(atom: Atom) -> None:
         if not _HEX.match(atom.value.lower().replace("-", "")):
             raise QueryError(f"uuid:{atom.value}: expected hex digits of a review id")
         return
-    if atom.field == "section" and _SECTION_PATH.match(value):
+    if atom.field == "section" and is_section_path(value):
         return
     if atom.field == "ref" and _REF_ID.match(value):
         return
@@ -214,8 +214,20 @@ def _check_atom(atom: Atom) -> None:
         raise QueryError(f"{atom.show()!r} has no searchable characters")
 
 
+#: The abstract and the reference list by their Chinese names too.
+SECTION_NAMES = {"摘要": "abstract", "参考文献": "references"}
+
+
+def section_path(value: str) -> str | None:
+    """The section path a ``section:`` value names (``3.1``, ``abstract``/``摘要``,
+    ``references``/``参考文献``), or None when it is words of a title."""
+    v = value.strip().lower()
+    v = SECTION_NAMES.get(v, v)
+    return v if _SECTION_PATH.match(v) else None
+
+
 def is_section_path(value: str) -> bool:
-    return bool(_SECTION_PATH.match(value.strip().lower()))
+    return section_path(value) is not None
 
 
 def is_ref_id(value: str) -> bool:

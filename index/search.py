@@ -41,7 +41,7 @@ from index.document import TOPIC, StoredText, Texts, bits, body_part, part_map, 
 from index.indexer import IndexProblem, check, open_index, rebuild
 from index.literal import Literal
 from index.postings import Column, doc_set, doc_values, expand_prefix
-from index.query import Atom, Parsed, is_ref_id, is_section_path, parse
+from index.query import Atom, Parsed, is_ref_id, is_section_path, parse, section_path
 from index.rank import Item, odd_bits, order, scores
 
 SNIPPET = 120
@@ -159,7 +159,8 @@ def _compile(reader, atom: Atom) -> _Atom:
             docs |= doc_set(reader, "uuid", term)
         return _Atom(atom, _everywhere(docs), True)
     if atom.field == "section" and is_section_path(value):
-        return _Atom(atom, {d: part_map(v) for d, v in doc_values(reader, "path", value).items()}, True)
+        path = section_path(value)
+        return _Atom(atom, {d: part_map(v) for d, v in doc_values(reader, "path", path).items()}, True)
     if atom.field == "ref" and is_ref_id(value):
         return _Atom(atom, _everywhere(doc_set(reader, "refs", value)), True, ids=frozenset([value]))
     lit = Literal(atom.value)

@@ -98,7 +98,8 @@ def _queries(records) -> list[tuple[str, dict]]:
     q += [f"{inside} {outside}", f'"{inside}" "{outside}"',
           f"section:{sec.number} {inside}", f"section:{sec.number} {outside}",
           f"section:{sec.number} {inside} {outside}", f"uuid:{a.uuid[:3]} -{inside}",
-          f"-{outside} {inside}", f"topic:{a.topic[:4]} -{inside}"]
+          f"-{outside} {inside}", f"topic:{a.topic[:4]} -{inside}", "section:摘要 研究",
+          "section:参考文献 研究"]
     out = [(x, {}) for x in q]
     out.append(("研究", {"since": dates[5], "until": dates[-5]}))
     out.append(("方法", {"since": dates[8]}))

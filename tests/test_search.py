@@ -5,6 +5,7 @@ import json
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -254,6 +255,11 @@ def test_fields(small):
     r = search(ix, f"section:残差网络 uuid:{U3}", per_review=10)
     assert [s.number for s in r.reviews[0].sections] == ["2.1.1"]
     assert uuids(search(ix, f"uuid:{SAMPLE_UUID[:8].upper()}")) == {SAMPLE_UUID}
+    # the abstract and the reference list by their Chinese names too
+    for zh, en in (("摘要", "abstract"), ("参考文献", "references")):
+        a = search(ix, f"section:{zh} 深度学习", limit=None, per_review=10)
+        b = search(ix, f"section:{en} 深度学习", limit=None, per_review=10)
+        assert a.to_dict()["reviews"] == b.to_dict()["reviews"] and a.total_reviews > 0
 
 
 def test_ref_field(small):
@@ -591,3 +597,21 @@ def test_snippet_of_a_huge_section_maps_the_match_back(tmp_path):
     assert marked == ["目标词语Straße"]
     text = "".join(t for t, _ in pieces)
     assert text.startswith("…") and text.endswith("…") and len(text) < 400
+
+
+def _killed_worker(*args):  # module level: the process pool pickles what it runs
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_dying_index_worker_fails_fast(tmp_path, corpus, monkeypatch):
+    """A worker killed in the middle of a parallel build (as by the OOM killer): the
+    build ends at once with one line, and the index in place is untouched."""
+    store, serial, _ = corpus
+    rebuild(store, tmp_path / "ix", procs=1)
+    before = dump(tmp_path / "ix")
+
+    monkeypatch.setattr(indexer, "_segment_worker", _killed_worker)
+    with pytest.raises(IndexProblem, match="worker process died"):
+        rebuild(store, tmp_path / "ix", procs=2)
+    assert dump(tmp_path / "ix") == before
+    assert not list(tmp_path.glob("ix.building-*"))

@@ -182,8 +182,10 @@
   }
   RA.parse = parse;
   var NUMBER = /^(\d+(\.\d+)*|abstract|references)$/, REFID = /^r[0-9a-f]{10}$/;
+  var SECTION_NAMES = { "摘要": "abstract", "参考文献": "references" };  // as index/query.py
+  function sectionValue(v) { v = v.trim().toLowerCase(); return SECTION_NAMES[v] || v; }
   function isPathOrId(a) {
-    var v = a.value.trim().toLowerCase();
+    var v = a.field === "section" ? sectionValue(a.value) : a.value.trim().toLowerCase();
     return (a.field === "section" && NUMBER.test(v)) || (a.field === "ref" && REFID.test(v));
   }
 
@@ -315,7 +317,7 @@
 
   // what a leaf looks up: [[field, queryTerms], ...] (ref:words after its ids are known)
   function leafKeys(leaf) {
-    var v = leaf.value, f = leaf.field, low = v.trim().toLowerCase();
+    var v = leaf.value, f = leaf.field, low = f === "section" ? sectionValue(v) : v.trim().toLowerCase();
     if (f === "uuid") return [];
     if (f === "section" && NUMBER.test(low)) return [["p", { terms: [low] }]];
     if (f === "ref" && REFID.test(low)) return [["c", { terms: [low] }]];
