@@ -198,6 +198,8 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
             say(f"watching {watch_dir} for {pattern} (Ctrl+C to stop)", err=True)
 
             def on_report(rep, path):
+                if not as_json and (rep.added or rep.versions):  # name the file, as refusals do
+                    say(f"{'added' if rep.added else 'new version from'} {path}")
                 _after_ingest(store, rep, quiet, as_json, directory)
 
             try:
@@ -271,6 +273,12 @@ def list_(topic, since, until, flag, limit, as_json, data_dir):
       reviews list --topic 图像识别 --since 2025-11-01 --limit 20
     """
     since, until = report.check_date(since, "--since"), report.check_date(until, "--until")
+    if flag is not None:
+        from archive.model import SEVERITY
+
+        if flag not in SEVERITY:
+            raise click.BadParameter(f"no quality flag {flag!r}; the flags are: "
+                                     + ", ".join(sorted(SEVERITY)), param_hint="--flag")
     with open_store(data_dir) as store:
         rows = store.list(topic=topic, since=since, until=until, flag=flag, limit=limit)
         empty = not rows and store.count() == 0

@@ -79,6 +79,9 @@ def test_list_exact(run, drop):
     assert run("list", "--topic", "小样本").output.startswith("01234567  ")
     assert run("list", "--until", "2025-11-22").output.startswith("e051ad47  ")
     assert run("list", "--flag", "crlf").output == "no reviews match\n"
+    bad = run("list", "--flag", "nosuchflag")
+    assert bad.exit_code == 2 and "no quality flag 'nosuchflag'; the flags are: " in bad.output
+    assert "truncated" in bad.output
     assert len(run("list", "--limit", "1").output.splitlines()) == 1
     rows = json.loads(run("list", "--json").output)
     assert [row["uuid"] for row in rows] == ["0123456789abcdef0123456789abcdef", UUID]
@@ -273,7 +276,7 @@ def test_watch_until_interrupted(tmp_path, sample_bytes):
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=30)
     assert p.returncode == 0
-    assert out == "1 added, 0 new versions, 0 unchanged, 0 refused\n"
+    assert out == f"added {folder / 'r.txt'}\n1 added, 0 new versions, 0 unchanged, 0 refused\n"
     assert err.startswith(f"watching {folder} for *.txt (Ctrl+C to stop)\n") and err.endswith("stopped\n")
 
 
