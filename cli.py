@@ -469,6 +469,11 @@ def search(query, since, until, limit, offset, ids_only, as_json, data_dir):
     say(f"{shown}{res.total_reviews} review{'s' if res.total_reviews != 1 else ''}")
 
 
+def _n(count: int, noun: str) -> str:
+    """``1 review``, ``2 reviews``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _say_if_index_behind(directory: Path) -> None:
     """An indexing run that was stopped leaves reviews out of the index: say so."""
     from archive.lag import unindexed
@@ -484,9 +489,12 @@ def _say_if_index_behind(directory: Path) -> None:
 @click.argument("query", nargs=-1)
 @click.option("--top", "top_n", type=click.IntRange(min=1), help="The N most cited works instead.")
 @click.option("--dangling", "show_dangling", is_flag=True, help="Markers that resolve to no reference.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Works to show (title words can match many).")
+@click.option("--all", "show_all", is_flag=True, help="Show every matching work.")
 @json_option
 @data_dir_option
-def refs(query, top_n, show_dangling, as_json, data_dir):
+def refs(query, top_n, show_dangling, limit, show_all, as_json, data_dir):
     """Where a work is cited: by words of its title or by its id (r0123456789).
 
     The same work cited as [3] in one review and [11] in another, or spelled
@@ -496,6 +504,7 @@ def refs(query, top_n, show_dangling, as_json, data_dir):
     Examples:
       reviews refs 迁移学习 卷积
       reviews refs r0123456789 --json
+      reviews refs r01234 --all
       reviews refs --top 10
       reviews refs --dangling
     """
@@ -509,7 +518,8 @@ def refs(query, top_n, show_dangling, as_json, data_dir):
             if as_json:
                 echo_json([r.to_dict() for r in rows])
             for r in [] if as_json else rows:
-                say(f"{r.ref_id}  {r.citations:>4} citations  {r.reviews:>3} reviews  {r.title}")
+                say(f"{r.ref_id}  {r.citations:>4} citation{'' if r.citations == 1 else 's'}  "
+                    f"{r.reviews:>3} review{'' if r.reviews == 1 else 's'}  {r.title}")
             if not rows and not as_json:
                 say(report.EMPTY if store.count() == 0 else "no cited works", err=True)
             return
@@ -527,8 +537,9 @@ def refs(query, top_n, show_dangling, as_json, data_dir):
     if as_json:
         echo_json([g.to_dict() for g in groups])
         return
-    for g in groups:
-        say(f"{g.ref_id}  {g.title}  ({len(g.uses)} citations in {g.n_reviews} reviews)")
+    shown = groups if show_all else groups[:limit]
+    for g in shown:
+        say(f"{g.ref_id}  {g.title}  ({_n(len(g.uses), 'citation')} in {_n(g.n_reviews, 'review')})")
         for other in g.titles[1:]:
             say(f"    also: {other}")
         for u in g.uses:
@@ -537,6 +548,8 @@ def refs(query, top_n, show_dangling, as_json, data_dir):
                                  (u.sentence[span[1]:], False)]) if span else plain(u.sentence))
             say(f"  {u.uuid[:12]}  {u.received_at[:10]}  {u.section} {u.section_title}")
             click.echo(f"    {sentence}")
+    if len(groups) > len(shown):
+        say(f"… {len(groups) - len(shown)} more works, use --all (or --limit N)")
     if not groups:
         say("no reference matches")
 

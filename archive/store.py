@@ -90,6 +90,7 @@ CREATE INDEX IF NOT EXISTS flags_code ON flags(code);
 """
 
 _REF_ID = re.compile(r"^r[0-9a-f]{10}$")
+_REF_ID_PREFIX = re.compile(r"^r[0-9a-f]{4,10}$")  # at least 4 hex digits: not a word
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -689,15 +690,13 @@ class Store:
         if not words:
             return []
         cur = "JOIN reviews r ON r.current_version = f.version_id"
-        if all(_REF_ID.match(w.lower()) for w in words):
-            ids = sorted({w.lower() for w in words})
-            marks = ",".join("?" * len(ids))
-            rows = self._db.execute(
-                f"SELECT DISTINCT f.ref_id FROM refs f {cur} WHERE f.ref_id IN ({marks})"
-                " ORDER BY f.ref_id",
-                ids,
-            ).fetchall()
-            return [r[0] for r in rows]
+        if all(_REF_ID_PREFIX.match(w.lower()) for w in words):  # ids or their prefixes
+            found: set[str] = set()
+            for w in {w.lower() for w in words}:
+                found.update(r[0] for r in self._db.execute(
+                    f"SELECT DISTINCT f.ref_id FROM refs f {cur} WHERE f.ref_id >= ? AND f.ref_id < ?",
+                    (w, w + "g")))
+            return sorted(found)
         conds = " AND ".join("instr(fold(f.title), ?) > 0" for _ in words)
         rows = self._db.execute(
             f"SELECT f.ref_id, count(*) AS n FROM refs f {cur} WHERE {conds}"

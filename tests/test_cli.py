@@ -330,7 +330,7 @@ def test_search_rebuilds_a_missing_index_and_says_so(run, drop, data_dir):
 def test_refs_exact_output(run, drop):
     run("ingest", str(drop / "a.txt"))
     lines = run("refs", "钻孔图像").output.splitlines()
-    assert lines[0] == "rd8ccfb2b1e  基于钻孔图像的混凝土坝裂缝检测与预测的12种迁移学习模型对比分析  (8 citations in 1 reviews)"
+    assert lines[0] == "rd8ccfb2b1e  基于钻孔图像的混凝土坝裂缝检测与预测的12种迁移学习模型对比分析  (8 citations in 1 review)"
     assert lines[1:3] == [
         "  e051ad472c3d  2025-11-21  abstract 摘要",
         "    例如，EfficientNetB0模型在裂缝图像分类中准确率达91%[1]，迁移学习结合数据增强技术显著提升围岩图像分类的泛化性与运行效率[2]。",
@@ -340,11 +340,18 @@ def test_refs_exact_output(run, drop):
     merged = run("refs", "煤化工").output.splitlines()
     assert merged[0].startswith("rcf92a93afb  机械行业深度研究") and merged[1].startswith("    also: ")
     assert run("refs", "--top", "2").output == (
-        "rd8ccfb2b1e     8 citations    1 reviews  基于钻孔图像的混凝土坝裂缝检测与预测的12种迁移学习模型对比分析\n"
-        "re76f4bf595     7 citations    1 reviews  基于EfficientNet深度迁移学习的现场围岩图像智能分类\n"
+        "rd8ccfb2b1e     8 citations    1 review  基于钻孔图像的混凝土坝裂缝检测与预测的12种迁移学习模型对比分析\n"
+        "re76f4bf595     7 citations    1 review  基于EfficientNet深度迁移学习的现场围岩图像智能分类\n"
     )
     assert run("refs", "--dangling").output == "no dangling citations\n"
     assert run("refs", "没有这篇文献").output == "no reference matches\n"
+    # an id prefix, as for reviews; many works: the first --limit, then how many more
+    assert run("refs", "rd8ccf").output.splitlines()[0].startswith("rd8ccfb2b1e  ")
+    many = run("refs", "的", "--limit", "2").output.splitlines()
+    heads = [line for line in many if line.startswith("r") and "  (" in line]
+    assert len(heads) == 2 and many[-1].startswith("… ") and many[-1].endswith(
+        " more works, use --all (or --limit N)")
+    assert len([x for x in run("refs", "的", "--all").output.splitlines() if x.startswith("r")]) > 2
     js = json.loads(run("refs", "rd8ccfb2b1e", "--json").output)
     assert js[0]["ref_id"] == "rd8ccfb2b1e" and js[0]["uses"][0]["uuid"] == UUID
     assert run("refs").exit_code == 2
