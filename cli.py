@@ -121,10 +121,10 @@ def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON (full UUIDs) for scripts.")(f)
 
 
-def open_store(data_dir: Path | None) -> "Store":
+def open_store(data_dir: Path | None, create: bool = False) -> "Store":
     from archive.store import Store
 
-    return Store.open(resolve_data_dir(data_dir))
+    return Store.open(resolve_data_dir(data_dir, create=create))
 
 
 def echo_json(obj) -> None:
@@ -187,8 +187,12 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
 
     if not paths and not watch_dir:
         raise click.UsageError("give files, folders or - (standard input), or --watch DIR")
-    directory = resolve_data_dir(data_dir)
-    with open_store(directory) as store:
+    named = data_dir or os.environ.get("REVIEWS_DATA")
+    new = bool(named) and not Path(named).expanduser().exists()
+    directory = resolve_data_dir(data_dir, create=True)
+    if new:
+        say(f"created the archive folder {directory}", err=True)
+    with open_store(directory, create=True) as store:
         exit_code = 0
         if paths:
             rep = _ingest_with_progress(store, list(paths), pattern, quiet, as_json, run_ingest)

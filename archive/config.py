@@ -4,24 +4,36 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from archive.errors import ArchiveError
+
 APP_NAME = "review-archive"
 ENV_VAR = "REVIEWS_DATA"
 ARCHIVE_FILE = "archive.sqlite3"
 
 
-def data_dir(explicit: str | Path | None = None) -> Path:
-    """The data directory, created if missing."""
-    if explicit:
-        path = Path(explicit)
-    elif os.environ.get(ENV_VAR):
-        path = Path(os.environ[ENV_VAR])
-    else:
-        import platformdirs  # only here: most commands are given the folder
+def data_dir(explicit: str | Path | None = None, create: bool = False) -> Path:
+    """The data directory. The per-user default is created silently; a folder the user
+    named (``--data-dir``, ``$REVIEWS_DATA``) only with ``create`` (an ingest), and a
+    command that only reads is told there is no archive there, instead of making one
+    in, say, the folder of the records."""
+    named = explicit or os.environ.get(ENV_VAR)
+    if named:
+        path = Path(named).expanduser()
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        elif not archive_path(path).is_file():
+            raise NoArchive(f"no archive at {path} (`reviews ingest --data-dir {path} FILES` "
+                            "makes one there)")
+        return path
+    import platformdirs  # only here: most commands are given the folder
 
-        path = Path(platformdirs.user_data_dir(APP_NAME))
-    path = path.expanduser()
+    path = Path(platformdirs.user_data_dir(APP_NAME)).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class NoArchive(ArchiveError):
+    """A folder the user named holds no archive."""
 
 
 def archive_path(directory: str | Path) -> Path:

@@ -46,10 +46,11 @@ def drop(tmp_path, sample_bytes, sample_text) -> Path:
     return d
 
 
-def test_ingest_summary_and_exit_status(run, drop):
+def test_ingest_summary_and_exit_status(run, drop, data_dir):
     r = run("ingest", str(drop))
     assert r.exit_code == 1
     assert r.output == (
+        f"created the archive folder {data_dir}\n"
         f"refused {drop}/empty.txt: empty file\n"
         f"refused {drop}/page.txt: an HTML page, not a callback record\n"
         "2 added, 0 new versions, 0 unchanged, 2 refused\n"
@@ -277,7 +278,8 @@ def test_watch_until_interrupted(tmp_path, sample_bytes):
         out, err = p.communicate(timeout=30)
     assert p.returncode == 0
     assert out == f"added {folder / 'r.txt'}\n1 added, 0 new versions, 0 unchanged, 0 refused\n"
-    assert err.startswith(f"watching {folder} for *.txt (Ctrl+C to stop)\n") and err.endswith("stopped\n")
+    assert err.startswith(f"created the archive folder {tmp_path / 'w'}\n"
+                          f"watching {folder} for *.txt (Ctrl+C to stop)\n") and err.endswith("stopped\n")
 
 
 # -- search, refs, reindex ------------------------------------------------------------------
@@ -401,8 +403,11 @@ def test_command_start_up_skips_what_search_does_not_use(tmp_path, drop):
 
 def test_search_on_an_empty_archive_says_so(tmp_path):
     """A fresh archive, and one whose index was rebuilt empty: no traceback, a hint."""
+    from archive.store import Store
+
     for prepare in ([], ["reindex"]):
         data = tmp_path / f"empty-{len(prepare)}"
+        Store.open(data).close()  # an archive with nothing in it yet
         if prepare:
             assert CliRunner().invoke(main, [*prepare, "--data-dir", str(data)]).exit_code == 0
         for args in (["深度学习"], ["-l", "深度学习"], ["uuid:0", "-x"]):
@@ -485,9 +490,27 @@ def test_read_commands_work_on_a_read_only_archive(tmp_path, drop):
 
 
 def test_every_read_command_on_an_empty_archive_says_so(tmp_path):
+    from archive.store import Store
+
     data = str(tmp_path / "empty")
+    Store.open(data).close()
     for args in (["list"], ["stats"], ["check"], ["check", "--strict"], ["refs", "--top", "3"],
                  ["search", "深度学习"], ["search", "-l", "x"]):
         r = CliRunner().invoke(main, [args[0], "--data-dir", data, *args[1:]])
         assert r.exit_code == 0, (args, r.output)
         assert "no reviews yet; `reviews ingest FILES` adds some" in r.output, args
+
+
+def test_a_named_folder_without_an_archive_is_not_made_one(tmp_path, drop):
+    """--data-dir (or REVIEWS_DATA) naming a folder that holds no archive: reading
+    commands say so and create nothing; only an ingest creates it, and says so."""
+    records = drop  # e.g. the folder of the records themselves
+    for args in (["list"], ["search", "x"], ["stats"], ["check"], ["reindex"], ["show", "e051"],
+                 ["refs", "--top", "1"]):
+        r = CliRunner().invoke(main, [args[0], "--data-dir", str(records), *args[1:]])
+        assert r.exit_code == 1 and r.output.startswith(f"Error: no archive at {records} "), (args, r.output)
+    assert not (records / "archive.sqlite3").exists() and not (records / "index").exists()
+    fresh = tmp_path / "new" / "archive"
+    r = CliRunner().invoke(main, ["ingest", "--data-dir", str(fresh), str(drop / "a.txt")])
+    assert r.exit_code == 0 and r.stderr.startswith(f"created the archive folder {fresh}\n")
+    assert CliRunner().invoke(main, ["list", "--data-dir", str(fresh)]).exit_code == 0

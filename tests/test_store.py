@@ -80,14 +80,23 @@ def test_newer_schema_is_refused(tmp_path):
 
 
 def test_data_dir_precedence(tmp_path, monkeypatch):
+    """--data-dir > $REVIEWS_DATA > the per-user folder; a named folder is created only
+    for writing (create=True), the per-user one always, silently."""
+    from archive.config import NoArchive
+
     monkeypatch.setenv("REVIEWS_DATA", str(tmp_path / "env"))
-    assert data_dir(tmp_path / "explicit") == tmp_path / "explicit"
+    assert data_dir(tmp_path / "explicit", create=True) == tmp_path / "explicit"
     assert (tmp_path / "explicit").is_dir()
-    assert data_dir(None) == tmp_path / "env"
+    assert data_dir(None, create=True) == tmp_path / "env"
     assert (tmp_path / "env").is_dir()
+    with pytest.raises(NoArchive, match="no archive at"):
+        data_dir(tmp_path / "explicit")  # a folder, but no archive in it: reading refuses
+    Store.open(tmp_path / "explicit").close()
+    assert data_dir(tmp_path / "explicit") == tmp_path / "explicit"
     monkeypatch.delenv("REVIEWS_DATA")
     monkeypatch.setattr("platformdirs.user_data_dir", lambda app: str(tmp_path / "plat" / app))
     assert data_dir(None) == tmp_path / "plat" / "review-archive"
+    assert (tmp_path / "plat" / "review-archive").is_dir()
     assert archive_path(tmp_path) == tmp_path / "archive.sqlite3"
 
 
