@@ -19,7 +19,7 @@ interrupted rebuild never leaves a half index in place; it removes the building 
 of rebuilds whose process is gone.
 
 Writers are serialised: ``update`` and ``rebuild`` hold ``index.lock`` beside the index
-(``filelock``: an OS lock, released if its holder dies), so two ingests never write the
+(``flock``: an OS lock, released if its holder dies), so two ingests never write the
 index at once; the second waits, and ``on_wait`` is told. Searches take no lock.
 """
 from __future__ import annotations
@@ -159,23 +159,40 @@ def open_index(index_dir: str | Path, deep: bool = False):
 
 # -- writing ------------------------------------------------------------------
 
+_HELD: dict[str, int] = {}  # lock path -> depth, in this process (re-entrant)
+
+
 @contextmanager
 def _exclusive(index_dir: Path, on_wait: Callable[[], None] | None = None):
-    """Hold the index's writer lock (re-entrant in this process)."""
-    from filelock import FileLock, Timeout
+    """Hold the index's writer lock: ``flock`` on ``index.lock`` beside the index. The
+    OS releases it if the holder dies; the wait is interruptible (Ctrl+C); nothing runs
+    in the background. Re-entrant in this process."""
+    import fcntl
 
     index_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(index_dir.with_name(index_dir.name + ".lock")), is_singleton=True)
+    path = str(index_dir.with_name(index_dir.name + ".lock"))
+    if _HELD.get(path):
+        _HELD[path] += 1
+        try:
+            yield
+        finally:
+            _HELD[path] -= 1
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        lock.acquire(timeout=0.5)
-    except Timeout:
-        if on_wait:
-            on_wait()
-        lock.acquire()
-    try:
-        yield
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD[path] = 1
+        try:
+            yield
+        finally:
+            _HELD.pop(path, None)
     finally:
-        lock.release()
+        os.close(fd)  # releases the lock
 
 
 def _pid_alive(pid: int) -> bool:

@@ -513,7 +513,7 @@ def test_killed_index_update_leaves_a_searchable_index(tmp_path):
 def test_index_writers_wait_for_each_other(tmp_path):
     """An ingest finding the index locked by another indexer says it waits, then
     indexes; nothing it wrote is lost and nothing is rebuilt."""
-    from filelock import FileLock
+    import fcntl
 
     data = tmp_path / "data"
     drop = tmp_path / "drop"
@@ -526,14 +526,14 @@ def test_index_writers_wait_for_each_other(tmp_path):
     assert subprocess.run([exe, "ingest", "--quiet", str(drop)], env=env).returncode == 0
     for g in gens[2:]:
         (drop / g.name).write_bytes(g.data)
-    lock = FileLock(str(data / "index.lock"))
-    lock.acquire()
+    lock = os.open(data / "index.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # another indexer holds the lock
     p = subprocess.Popen([exe, "ingest", "--quiet", str(drop)], env=env, stderr=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
     line = p.stderr.readline()  # blocks until the ingest reaches the lock
     assert line == "waiting for another indexing run to finish…\n"
     assert p.poll() is None  # still waiting
-    lock.release()
+    os.close(lock)
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0 and "rebuilt" not in err and "corrupt" not in err, err
     with Store.open(data) as store:
