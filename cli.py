@@ -199,6 +199,12 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
             _after_ingest(store, rep, quiet, as_json, directory)
             exit_code = 1 if rep.refused else 0
         if watch_dir:
+            import signal
+
+            def stop(signum, frame):  # SIGTERM (a service manager, kill) stops it like Ctrl+C
+                raise KeyboardInterrupt
+
+            signal.signal(signal.SIGTERM, stop)
             say(f"watching {watch_dir} for {pattern} (Ctrl+C to stop)", err=True)
 
             def on_report(rep, path):

@@ -261,8 +261,11 @@ def test_watch_until_interrupted(tmp_path, sample_bytes):
     folder = tmp_path / "watched"
     folder.mkdir()
     env = dict(os.environ, REVIEWS_DATA=str(tmp_path / "w"))
+    # (a test run started in the background has SIGINT ignored, and children inherit
+    # that: the watcher gets Ctrl+C's usual handling back, as on a terminal)
     p = subprocess.Popen([_installed(), "ingest", "--watch", str(folder)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         (folder / "r.txt.part").write_bytes(sample_bytes[:1000])  # still being written: ignored
         (folder / "r.txt.part").rename(folder / "r.txt")
@@ -280,6 +283,13 @@ def test_watch_until_interrupted(tmp_path, sample_bytes):
     assert out == f"added {folder / 'r.txt'}\n1 added, 0 new versions, 0 unchanged, 0 refused\n"
     assert err.startswith(f"created the archive folder {tmp_path / 'w'}\n"
                           f"watching {folder} for *.txt (Ctrl+C to stop)\n") and err.endswith("stopped\n")
+    # a service manager stops it with SIGTERM: the same clean stop
+    p = subprocess.Popen([_installed(), "ingest", "--watch", str(folder)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    p.terminate()
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0 and err.endswith("stopped\n")
 
 
 # -- search, refs, reindex ------------------------------------------------------------------
