@@ -319,6 +319,9 @@ def show(review_id, section, raw, versions, version_id, as_json, data_dir):
       reviews show e051ad47 --section 8.1
       reviews show e051ad47 --raw > original.txt
     """
+    if raw and (section or versions or as_json):
+        raise click.UsageError("--raw prints the file exactly as delivered, whole; it does not "
+                               "combine with --section, --versions or --json")
     with open_store(data_dir) as store:
         uuid = store.resolve(review_id)
         vers = store.versions(uuid)
@@ -339,9 +342,7 @@ def show(review_id, section, raw, versions, version_id, as_json, data_dir):
                 say(line)
         return
     if section:
-        if rec.section(section) is None:
-            known = ", ".join(s.number for s in rec.chapters())
-            raise click.ClickException(f"review {uuid[:8]} has no section {section} (chapters: {known})")
+        section = report.section_key(rec, section)
         if as_json:
             echo_json([s.__dict__ for s in report.subtree(rec, section)])
         else:

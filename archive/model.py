@@ -11,6 +11,11 @@ from typing import Any
 
 #: Section path used for the abstract (摘要) of a review.
 ABSTRACT = "abstract"
+#: Section path of the reference list.
+REFERENCES = "references"
+#: The abstract and the reference list by their Chinese names (``show --section 摘要``,
+#: ``search section:参考文献``).
+SECTION_NAMES = {"摘要": ABSTRACT, "参考文献": REFERENCES}
 #: Citation styles.
 BRACKET = "bracket"  # [n]  (abstract)
 CARET = "caret"  # [^n] (chapters)

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import asdict
 
 from .errors import ArchiveError
-from .model import DEFECT, NOTE, Flag, Record, Section
+from .model import ABSTRACT, DEFECT, NOTE, REFERENCES, SECTION_NAMES, Flag, Record, Section
 
 
 def check_date(value: str | None, option: str) -> str | None:
@@ -89,14 +89,39 @@ def version_lines(vers) -> list[str]:
 
 
 # -- show -----------------------------------------------------------------------------------
+def section_key(rec: Record, number: str) -> str:
+    """The section ``show --section`` names: a number, ``abstract``/``摘要`` or
+    ``references``/``参考文献``; an :class:`ArchiveError` saying why when the review has
+    none (missing from the content though the outline lists it, or unknown)."""
+    key = number.strip().lower()
+    key = SECTION_NAMES.get(key, key)
+    if key in (ABSTRACT, REFERENCES) or subtree(rec, key):
+        return key
+    missing = next((f for f in rec.flags if f.code == "missing-chapter" and f.where == key), None)
+    if missing:
+        raise ArchiveError(f"section {key} is in the outline ({missing.detail}) but missing "
+                           f"from the content of review {rec.uuid[:8]}")
+    known = ", ".join(s.number for s in rec.chapters())
+    raise ArchiveError(f"review {rec.uuid[:8]} has no section {number} (chapters: {known}; "
+                       "also abstract/摘要 and references/参考文献)")
+
+
 def subtree(rec: Record, number: str) -> list[Section]:
+    if number == ABSTRACT:
+        body = "\n\n".join(p for p in (rec.abstract, "关键词：" + "，".join(rec.keywords)
+                                         if rec.keywords else "") if p)
+        return [Section(ABSTRACT, "摘要", 1, body, ABSTRACT)]
+    if number == REFERENCES:
+        body = "\n".join(r.raw for r in rec.references if not r.scope)
+        return [Section(REFERENCES, "参考文献", 1, body, REFERENCES)]
     return [s for s in rec.sections if s.number == number or s.number.startswith(number + ".")]
 
 
 def section_text(rec: Record, number: str) -> str:
     parts = []
     for s in subtree(rec, number):
-        parts.append(f"{'#' * (s.depth + 1)} {s.number} {s.title}")
+        head = s.title if s.number in (ABSTRACT, REFERENCES) else f"{s.number} {s.title}"
+        parts.append(f"{'#' * (s.depth + 1)} {head}")
         if s.body:
             parts.append(s.body)
     return "\n\n".join(parts)

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from archive.errors import ArchiveError
+from archive.model import SECTION_NAMES
 from index.literal import Literal
 
 FIELDS = ("topic", "section", "ref", "uuid", "since", "until")
@@ -212,10 +213,6 @@ def _check_atom(atom: Atom) -> None:
         return
     if not Literal(atom.value):
         raise QueryError(f"{atom.show()!r} has no searchable characters")
-
-
-#: The abstract and the reference list by their Chinese names too.
-SECTION_NAMES = {"摘要": "abstract", "参考文献": "references"}
 
 
 def section_path(value: str) -> str | None:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive.model import ABSTRACT, Record
-
-REFERENCES = "references"
+from archive.model import ABSTRACT, REFERENCES, Record
 
 
 @dataclass(frozen=True)

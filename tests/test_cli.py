@@ -110,6 +110,20 @@ def test_show_and_section(run, drop):
     assert sec.endswith("强调了模型的可解释性、可追溯\n")
     data = json.loads(run("show", "e051", "--json").output)
     assert data["uuid"] == UUID and len(data["sections"]) == 57 and data["versions"][0]["is_current"]
+    # the abstract and the reference list, by either name; a section the outline lists
+    # but the content lacks; --raw with --section
+    for name in ("abstract", "摘要"):
+        text = run("show", "e051", "--section", name).output
+        assert text.startswith("## 摘要\n\n") and "关键词：" in text
+    refs = run("show", "e051", "--section", "参考文献").output
+    assert refs.startswith("## 参考文献\n\n[1] ") and refs.count("\n[") >= 14
+    missing = run("show", "e051", "--section", "7.3")
+    assert missing.exit_code == 1 and missing.output == (
+        "Error: section 7.3 is in the outline (跨学科融合与创新) but missing from the content "
+        "of review e051ad47\n")
+    assert "has no section 99" in run("show", "e051", "--section", "99").output
+    both = run("show", "e051", "--section", "8.1", "--raw")
+    assert both.exit_code == 2 and "does not combine with --section" in both.output
 
 
 def test_show_raw_is_byte_exact(run, tmp_path, sample_text):
