@@ -5,6 +5,7 @@ Each command parses its options, calls the API and prints. Errors from the API
 """
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import os
@@ -243,7 +244,15 @@ def _after_ingest(store, rep, quiet, as_json, directory):
             say(line, err=True)
         for line in report.ingest_lines(rep):
             say(line)
-    update_index(store, directory, quiet)
+    try:
+        update_index(store, directory, quiet)
+    except (OSError, ArchiveError) as err:
+        full = isinstance(err, OSError) and err.errno == errno.ENOSPC
+        why = "the disk is full" if full else str(err).split(";")[0]
+        raise click.ClickException(
+            f"{why}: the records are stored in the archive ({rep.added} added, {rep.versions} "
+            "new versions), but the search index could not be brought up to date; "
+            "`reviews reindex` does it once the cause is fixed") from None
 
 
 def _waiting() -> None:

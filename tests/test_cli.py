@@ -538,3 +538,25 @@ def test_a_named_folder_without_an_archive_is_not_made_one(tmp_path, drop):
     r = CliRunner().invoke(main, ["ingest", "--data-dir", str(fresh), str(drop / "a.txt")])
     assert r.exit_code == 0 and r.stderr.startswith(f"created the archive folder {fresh}\n")
     assert CliRunner().invoke(main, ["list", "--data-dir", str(fresh)]).exit_code == 0
+
+
+def test_an_index_failure_after_ingest_says_the_records_are_stored(run, drop, data_dir, monkeypatch):
+    """The disk fills while the index is updated after an ingest: the records are in the
+    archive already; one line says so and names the command that finishes the job."""
+    import errno as _errno
+
+    from index import indexer
+
+    def full(*args, **kwargs):
+        raise OSError(_errno.ENOSPC, "No space left on device", str(data_dir / "index"))
+
+    monkeypatch.setattr(indexer, "update", full)
+    r = run("ingest", str(drop / "a.txt"))
+    assert r.exit_code == 1
+    assert r.output.splitlines()[-1] == (
+        "Error: the disk is full: the records are stored in the archive (1 added, 0 new "
+        "versions), but the search index could not be brought up to date; `reviews reindex` "
+        "does it once the cause is fixed")
+    monkeypatch.undo()
+    assert "1 reviews" not in run("list").output and UUID[:8] in run("list").output
+    assert run("reindex").exit_code == 0 and run("search", "-l", "残差网络").output == f"{UUID}\n"
