@@ -314,10 +314,11 @@ def list_(topic, since, until, flag, limit, as_json, data_dir):
 @click.option("--section", metavar="PATH", help="Print this section (e.g. 3.1) with its subsections.")
 @click.option("--raw", is_flag=True, help="Print the original bytes exactly as delivered.")
 @click.option("--versions", is_flag=True, help="List every delivered version.")
-@click.option("--version-id", type=int, help="Show this stored version instead of the current one.")
+@click.option("--version", "version_no", type=click.IntRange(min=1), metavar="N",
+              help="Show this review's Nth delivered version instead of the current one (see --versions).")
 @json_option
 @data_dir_option
-def show(review_id, section, raw, versions, version_id, as_json, data_dir):
+def show(review_id, section, raw, versions, version_no, as_json, data_dir):
     """Show one review: outline, sections, references, flags.
 
     REVIEW_ID is a full UUID or a unique prefix of one.
@@ -334,9 +335,10 @@ def show(review_id, section, raw, versions, version_id, as_json, data_dir):
     with open_store(data_dir) as store:
         uuid = store.resolve(review_id)
         vers = store.versions(uuid)
-        if version_id is not None and version_id not in {v.id for v in vers}:
-            raise click.ClickException(f"review {uuid} has no version {version_id}; see --versions")
-        vid = version_id if version_id is not None else next(v.id for v in vers if v.is_current)
+        if version_no is not None and version_no not in {v.number for v in vers}:
+            raise click.ClickException(f"review {uuid[:8]} has {len(vers)} version"
+                                       f"{'s' if len(vers) != 1 else ''}, not {version_no}; see --versions")
+        vid = next(v.id for v in vers if (v.number == version_no if version_no else v.is_current))
         if raw:
             out = sys.stdout.buffer
             out.write(store.raw(vid))

@@ -81,10 +81,11 @@ def version_lines(vers) -> list[str]:
     for v in vers:
         mark = "*" if v.is_current else " "
         out.append(
-            f"{mark} v{v.id}  接收时间 {v.received_at}  ingested {v.ingested_at}  "
+            f"{mark} v{v.number}  接收时间 {v.received_at}  ingested {v.ingested_at}  "
             f"{v.size} bytes {v.encoding or ''}  sha256 {v.sha256[:12]}  {v.source or ''}".rstrip()
         )
-    out.append("(* = current: the latest 接收时间)")
+    out.append("(* = current: the latest 接收时间; vN = the Nth delivery of this review, "
+               "for show --version N)")
     return out
 
 

@@ -30,7 +30,7 @@ import sqlite3
 import time
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
@@ -118,6 +118,7 @@ class VersionInfo:
     size: int
     encoding: str | None
     is_current: bool
+    number: int = 0  # 1, 2, 3 ... in the order this review's versions were delivered
 
 
 @dataclass(frozen=True)
@@ -484,7 +485,8 @@ class Store:
         ).fetchall()
         if not rows:
             raise NotFound(f"no review with id {uuid!r} (see `reviews list`)")
-        return [self._info(r) for r in rows]
+        number = {vid: i + 1 for i, vid in enumerate(sorted(r[0] for r in rows))}
+        return [replace(self._info(r), number=number[r[0]]) for r in rows]
 
     def current_version(self, uuid: str) -> VersionInfo:
         return next(v for v in self.versions(uuid) if v.is_current)

@@ -560,3 +560,20 @@ def test_an_index_failure_after_ingest_says_the_records_are_stored(run, drop, da
     monkeypatch.undo()
     assert "1 reviews" not in run("list").output and UUID[:8] in run("list").output
     assert run("reindex").exit_code == 0 and run("search", "-l", "残差网络").output == f"{UUID}\n"
+
+
+def test_versions_are_numbered_per_review(run, drop, tmp_path, sample_text):
+    """Version numbers are per review (1, 2 ...), not the archive's row ids."""
+    run("ingest", str(drop))  # two reviews: archive ids 1 and 2
+    other = "0123456789abcdef0123456789abcdef"
+    b2 = (drop / "sub" / "b.txt").read_text().replace("2025-11-23 08:00:00", "2025-12-24 08:00:00")
+    (tmp_path / "b2.txt").write_text(b2.replace("小样本学习综述", "小样本学习综述（修订）", 1))
+    run("ingest", str(tmp_path / "b2.txt"))  # archive id 3: this review's version 2
+    lines = run("show", other[:8], "--versions").output.splitlines()
+    assert lines[0].startswith("  v1  接收时间 2025-11-23 08:00:00")
+    assert lines[1].startswith("* v2  接收时间 2025-12-24 08:00:00")
+    assert "（修订）" not in run("show", other[:8], "--version", "1").output.splitlines()[0]
+    assert "（修订）" in run("show", other[:8], "--version", "2").output.splitlines()[0]
+    r = run("show", other[:8], "--version", "3")
+    assert r.exit_code == 1 and "has 2 versions, not 3; see --versions" in r.output
+    assert [v["number"] for v in json.loads(run("show", other[:8], "--versions", "--json").output)] == [1, 2]
