@@ -8,6 +8,13 @@ the review pages whose version changed are rendered again.  Listing pages are ch
 always rendered.  Write-if-changed: a file is rewritten only when its bytes differ from
 what is on disk; files this builder wrote before (listed in ``.site-manifest.json``) that
 are no longer produced are removed.  Nothing else in the output folder is touched.
+
+The published folder is never half updated: a build stages the new site beside it
+(``.<out>.next-<pid>``: unchanged files hard-linked from the live site, changed ones
+written, files that are not the builder's carried over), then swaps the two with two
+renames. A build killed or stopped by a full disk leaves the previous site as it was;
+the next build removes its staging folder (and puts back a site a kill left aside
+between the two renames). Where the parent folder cannot be written, it writes in place.
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -62,8 +70,14 @@ class BuildReport:
 
 
 class _Writer:
-    def __init__(self, out: Path, report: BuildReport):
+    """Writes the site's files into ``out``: the staging folder of a build, while ``live``
+    is the site as published. A file whose bytes are unchanged is hard-linked from the
+    live site (no copy, no write), a changed one written; the live site is untouched
+    until :func:`_swap`. With ``out`` == ``live`` (no staging possible) it writes in place."""
+
+    def __init__(self, out: Path, report: BuildReport, live: Path | None = None):
         self.out = out
+        self.live = live or out
         self.report = report
         self.produced: dict[str, int] = {}  # path -> size
 
@@ -78,17 +92,25 @@ class _Writer:
             self.report.search_files += 1
             self.report.search_bytes += size
 
+    def _link(self, rel: str) -> None:
+        if self.out != self.live:
+            target = self.out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(self.live / rel, target)
+
     def write(self, rel: str, data: bytes | str) -> None:
         if isinstance(data, str):
             data = data.encode("utf-8")
         self._count(rel, len(data))
-        path = self.out / rel
+        live = self.live / rel
         try:
-            if path.stat().st_size == len(data) and path.read_bytes() == data:
+            if live.stat().st_size == len(data) and live.read_bytes() == data:
+                self._link(rel)
                 self.report.unchanged += 1
                 return
         except FileNotFoundError:
             pass
+        path = self.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_bytes(data)
@@ -97,10 +119,10 @@ class _Writer:
         self.report.written_paths.append(rel)
 
     def present(self, files: dict[str, int]) -> bool:
-        """Are these files (path -> size) all on disk with those sizes?"""
+        """Are these files (path -> size) all in the live site with those sizes?"""
         for rel, size in files.items():
             try:
-                if (self.out / rel).stat().st_size != size:
+                if (self.live / rel).stat().st_size != size:
                     return False
             except FileNotFoundError:
                 return False
@@ -110,12 +132,23 @@ class _Writer:
         """Files of the previous build that are still right (see :meth:`present`)."""
         for rel, size in files.items():
             self._count(rel, size)
+            self._link(rel)
             self.report.unchanged += 1
 
     def finish(self, state: dict) -> None:
         manifest = self.out / MANIFEST
-        old = _load_manifest(self.out).get("files", [])
+        old = _load_manifest(self.live).get("files", [])
+        if self.out != self.live:  # files that are not the builder's travel with the site
+            ours = set(old) | set(self.produced) | {MANIFEST}
+            for root, _, names in os.walk(self.live):
+                for name in names:
+                    rel = (Path(root) / name).relative_to(self.live).as_posix()
+                    if rel not in ours:
+                        self._link(rel)
         for rel in sorted(set(old) - set(self.produced)):
+            if self.out != self.live:  # staged: the old file is simply not carried over
+                self.report.removed += 1
+                continue
             target = (self.out / rel).resolve()
             if self.out.resolve() not in target.parents:
                 continue  # never outside the output folder
@@ -129,6 +162,55 @@ class _Writer:
         tmp = manifest.with_name(manifest.name + ".tmp")
         tmp.write_text(json.dumps(state, ensure_ascii=False, separators=(",", ":")), "utf-8")
         os.replace(tmp, manifest)
+
+
+def _sibling(out: Path, kind: str, pid: int | None = None) -> Path:
+    return out.with_name(f".{out.name}.{kind}-{pid or os.getpid()}")
+
+
+def _stage(out: Path) -> Path | None:
+    """A fresh staging folder beside ``out`` (same file system: the swap is two renames);
+    None where the parent folder cannot be written (then the build writes in place).
+    Stages and swapped-out sites of builds that died are removed, and a site that a
+    build killed between its two renames left aside is put back first."""
+    out = out.resolve()
+    for kind in ("next", "prev"):
+        for d in out.parent.glob(f".{out.name}.{kind}-*"):
+            pid = d.name.rsplit("-", 1)[-1]
+            if not pid.isdigit() or _alive(int(pid)):
+                continue
+            if kind == "prev" and not out.exists():
+                os.rename(d, out)  # killed mid-swap: the previous site is the live one
+            else:
+                shutil.rmtree(d, ignore_errors=True)
+    stage = _sibling(out, "next")
+    try:
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir()
+    except OSError:
+        return None
+    return stage
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _swap(stage: Path, out: Path) -> None:
+    """Publish the staged site: the live one aside, the staged one in its place, then
+    the old one removed. A reader sees the old site or the new one, never a mix."""
+    out = out.resolve()
+    prev = _sibling(out, "prev")
+    if out.exists():
+        os.rename(out, prev)
+    os.rename(stage, out)
+    shutil.rmtree(prev, ignore_errors=True)
 
 
 def _load_manifest(out: Path) -> dict:
@@ -245,7 +327,8 @@ def build_site(store: Any, out_dir: str | Path,
                            "its files is overwritten")
     out.mkdir(parents=True, exist_ok=True)
     report = BuildReport()
-    writer = _Writer(out, report)
+    stage = _stage(out)
+    writer = _Writer(stage or out, report, live=out)
     store_path = getattr(store, "path", None)
     cache = _Cache(out, Path(store_path).parent if store_path is not None else None)
     build = f"{fingerprint()}:{block}:{group}"
@@ -339,6 +422,8 @@ def build_site(store: Any, out_dir: str | Path,
     cache.prune(len(chunks))
     writer.finish({"build": build, "parts": parts_state, "groups": groups_state,
                    "pages": {u: v for u, v in items}})
+    if stage is not None:
+        _swap(stage, out)
     report.reviews = len(catalog.summaries)
     report.references = len(catalog.refs)
     catalog.close()

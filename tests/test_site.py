@@ -408,3 +408,42 @@ def test_site_never_overwrites_a_folder_it_did_not_build(tmp_path):
     assert not (out / ".site-cache").exists()
     assert any((store.path.parent / "site-cache").iterdir())
     store.close()
+
+
+def _files(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def test_a_killed_update_leaves_the_published_site_whole(tmp_path):
+    """kill -9 in the middle of a site update: the published folder is still exactly the
+    previous site (the new one was being staged beside it); the next build publishes the
+    new one and removes the dead build's staging folder."""
+    import signal
+    import subprocess
+    import sys
+
+    store = make_store(tmp_path, 6)
+    out = tmp_path / "out"
+    build_site(store, out, block=2, workers=1)
+    before = _files(out)
+    for g in generate(4, seed=99, start=50):  # the archive grows: an update is due
+        add_bytes(store, g.data, g.name)
+    store.close()
+    code = (
+        "import os, signal, sys\n"
+        "from archive.store import Store\n"
+        "from publish.site import build_site\n"
+        "def die(stage, done, total):\n"
+        "    if stage == 'reviews' and done >= 4: os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"build_site(Store({str(tmp_path / 'archive.sqlite3')!r}), {str(out)!r}, on_progress=die,"
+        " block=2, workers=1)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert list(tmp_path.glob(".out.next-*"))  # the dead build's stage, beside the site
+    assert _files(out) == before  # the published site: untouched
+    store = Store(tmp_path / "archive.sqlite3")
+    report = build_site(store, out, block=2, workers=1)
+    assert report.reviews == 12 and not list(tmp_path.glob(".out.next-*"))
+    assert broken_links(out) == [] and _files(out) != before
+    store.close()
