@@ -38,3 +38,15 @@ class NoArchive(ArchiveError):
 
 def archive_path(directory: str | Path) -> Path:
     return Path(directory) / ARCHIVE_FILE
+
+
+def pid_alive(pid: int) -> bool:
+    """Is process ``pid`` still running? (Leftovers named after a dead process's pid,
+    such as a killed build's folders, may be removed.)"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True

@@ -38,6 +38,7 @@ from typing import Callable, Iterable
 from whoosh import index as windex
 from whoosh.writing import SegmentWriter
 
+from archive.config import pid_alive
 from archive.errors import ArchiveError
 from archive.model import Record
 from index.codec import CompactPool, FastCodec
@@ -195,22 +196,12 @@ def _exclusive(index_dir: Path, on_wait: Callable[[], None] | None = None):
         os.close(fd)  # releases the lock
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
-
-
 def _remove_stale_builds(index_dir: Path) -> None:
     """Building and swapped-out folders of rebuilds whose process is gone (killed)."""
     for kind in (".building-", ".old-"):
         for d in index_dir.parent.glob(index_dir.name + kind + "*"):
             pid = d.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
                 shutil.rmtree(d, ignore_errors=True)
 
 

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.utils import htmlsafe_json_dumps
 
+from archive.config import pid_alive
 from archive.errors import ArchiveError
 from archive.model import Record
 
@@ -177,7 +178,7 @@ def _stage(out: Path) -> Path | None:
     for kind in ("next", "prev"):
         for d in out.parent.glob(f".{out.name}.{kind}-*"):
             pid = d.name.rsplit("-", 1)[-1]
-            if not pid.isdigit() or _alive(int(pid)):
+            if not pid.isdigit() or pid_alive(int(pid)):
                 continue
             if kind == "prev" and not out.exists():
                 os.rename(d, out)  # killed mid-swap: the previous site is the live one
@@ -190,16 +191,6 @@ def _stage(out: Path) -> Path | None:
     except OSError:
         return None
     return stage
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _swap(stage: Path, out: Path) -> None:
