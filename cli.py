@@ -488,12 +488,12 @@ def search(query, since, until, limit, offset, ids_only, as_json, data_dir):
             if s.snippet:
                 click.echo(f"    {_marked(s.snippet)}")
     shown = f"{offset + 1}-{offset + len(res.reviews)} of " if res.reviews else ""
-    say(f"{shown}{res.total_reviews} review{'s' if res.total_reviews != 1 else ''}")
+    say(f"{shown}{_n(res.total_reviews, 'review')}")
 
 
-def _n(count: int, noun: str) -> str:
-    """``1 review``, ``2 reviews``."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+def _n(count: int, noun: str, width: int = 0) -> str:
+    """``1 review``, ``2 reviews`` (the count right-aligned in ``width``)."""
+    return f"{count:>{width}} {noun}{'' if count == 1 else 's'}"
 
 
 def _say_if_index_behind(directory: Path) -> None:
@@ -502,7 +502,7 @@ def _say_if_index_behind(directory: Path) -> None:
 
     n = unindexed(directory)
     if n:
-        say(f"note: {n} review{'s' if n != 1 else ''} of the archive "
+        say(f"note: {_n(n, 'review')} of the archive "
                    f"{'are' if n != 1 else 'is'} not in the search index yet (an indexing run "
                    "was stopped?); `reviews reindex` adds them", err=True)
 
@@ -540,8 +540,7 @@ def refs(query, top_n, show_dangling, limit, show_all, as_json, data_dir):
             if as_json:
                 echo_json([r.to_dict() for r in rows])
             for r in [] if as_json else rows:
-                say(f"{r.ref_id}  {r.citations:>4} citation{'' if r.citations == 1 else 's'}  "
-                    f"{r.reviews:>3} review{'' if r.reviews == 1 else 's'}  {r.title}")
+                say(f"{r.ref_id}  {_n(r.citations, 'citation', 4)}  {_n(r.reviews, 'review', 3)}  {r.title}")
             if not rows and not as_json:
                 say(report.EMPTY if store.count() == 0 else "no cited works", err=True)
             return

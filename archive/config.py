@@ -40,6 +40,15 @@ def archive_path(directory: str | Path) -> Path:
     return Path(directory) / ARCHIVE_FILE
 
 
+def dead_leftovers(folder: Path, pattern: str):
+    """Entries of ``folder`` matching ``pattern`` whose name ends in ``-<pid>`` of a
+    process that is gone (not this one): a killed build's folders, safe to remove."""
+    for path in folder.glob(pattern):
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            yield path
+
+
 def pid_alive(pid: int) -> bool:
     """Is process ``pid`` still running? (Leftovers named after a dead process's pid,
     such as a killed build's folders, may be removed.)"""

@@ -245,7 +245,3 @@ def query_terms(text: str) -> QueryTerms:
         len(prim) > 1 and _adjacent_cjk(prim, len(prim) - 2))
     return QueryTerms(tuple(out), prefix)
 
-
-def cjk_runs(text: str) -> list[str]:
-    """Maximal runs of adjacent CJK characters in the normalised text."""
-    return [m.group() for m in re.finditer(f"[{CJK_RANGES}]+", fold(text))]

@@ -42,7 +42,6 @@ from __future__ import annotations
 import bisect
 import struct
 from collections import Counter
-from dataclasses import dataclass
 
 import zstandard
 

@@ -38,7 +38,7 @@ from typing import Callable, Iterable
 from whoosh import index as windex
 from whoosh.writing import SegmentWriter
 
-from archive.config import pid_alive
+from archive.config import dead_leftovers
 from archive.errors import ArchiveError
 from archive.model import Record
 from index.codec import CompactPool, FastCodec
@@ -199,10 +199,8 @@ def _exclusive(index_dir: Path, on_wait: Callable[[], None] | None = None):
 def _remove_stale_builds(index_dir: Path) -> None:
     """Building and swapped-out folders of rebuilds whose process is gone (killed)."""
     for kind in (".building-", ".old-"):
-        for d in index_dir.parent.glob(index_dir.name + kind + "*"):
-            pid = d.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
-                shutil.rmtree(d, ignore_errors=True)
+        for d in dead_leftovers(index_dir.parent, index_dir.name + kind + "*"):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _writer(ix, lock: bool = True) -> SegmentWriter:

@@ -35,7 +35,6 @@ import datetime as _dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Callable
 
 from archive.errors import ArchiveError
 from archive.model import SECTION_NAMES

@@ -105,6 +105,7 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
     total = dict.fromkeys(docs, 0.0)
     meets: dict[int, dict[int, int]] = {}  # group -> doc -> units that may hold an item
     listed = lambda w: has_term(reader, "w", w)  # noqa: E731
+    several = len({i.group for i in items}) > 1  # two or more AND-ed items: may they meet?
     for item in items:
         for x in query_words(item.literal, listed):
             weights = doc_weights(reader, "w", x)
@@ -115,7 +116,6 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
                     total[d] += wi * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / AVGDL))
         gi = idf(n, item.gram_df)
         group = meets.setdefault(item.group, {})
-        meet = len({i.group for i in items}) > 1
         titles = 0
         for d, parts in item.maps.items():
             if d not in total or not parts:
@@ -127,7 +127,7 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
                     titles = odd_bits(parts.bit_length())
                 if parts & titles:
                     total[d] += gi * TITLE_BOOST
-            if meet:
+            if several:
                 group[d] = group.get(d, 0) | units_of(parts)
     if len(meets) > 1:
         groups = list(meets.values())

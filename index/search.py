@@ -41,7 +41,8 @@ from index.document import TOPIC, StoredText, Texts, bits, body_part, part_map, 
 from index.indexer import IndexProblem, check, open_index, rebuild
 from index.literal import Literal
 from index.postings import Column, doc_set, doc_values, expand_prefix
-from index.query import Atom, Parsed, is_ref_id, is_section_path, parse, section_path
+from archive.model import SECTION_NAMES
+from index.query import Atom, Parsed, is_ref_id, parse, section_path
 from index.rank import Item, odd_bits, order, scores
 
 SNIPPET = 120
@@ -158,8 +159,8 @@ def _compile(reader, atom: Atom) -> _Atom:
         for term in expand_prefix(reader, "uuid", prefix):
             docs |= doc_set(reader, "uuid", term)
         return _Atom(atom, _everywhere(docs), True)
-    if atom.field == "section" and is_section_path(value):
-        path = section_path(value)
+    path = section_path(value) if atom.field == "section" else None
+    if path:
         return _Atom(atom, {d: part_map(v) for d, v in doc_values(reader, "path", path).items()}, True)
     if atom.field == "ref" and is_ref_id(value):
         return _Atom(atom, _everywhere(doc_set(reader, "refs", value)), True, ids=frozenset([value]))
@@ -268,7 +269,7 @@ def _matches(reader, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[
     return out, scopes
 
 
-def _evaluate(reader, parsed: Parsed) -> tuple[_Plan, set[int]]:
+def _evaluate(reader, parsed: Parsed, reviews: set[int]) -> tuple[_Plan, set[int]]:
     positive = [[_compile(reader, a) for a in g] for g in parsed.groups if not g[0].negated]
     negative = [_compile(reader, g[0]) for g in parsed.groups if g[0].negated]
     sections = [a for g in positive for a in g if a.atom.field == "section"]
@@ -280,7 +281,7 @@ def _evaluate(reader, parsed: Parsed) -> tuple[_Plan, set[int]]:
     for a in negative:
         if a.exact:
             found -= set(a.maps)
-    found &= doc_set(reader, "kind", "review")  # never a reference document
+    found &= reviews  # never a reference document
     return plan, found
 
 
@@ -401,12 +402,11 @@ def _sections(plan: _Plan, d: int, text: StoredText, scope: int | None,
     ranked = []
     for i in range(len(text.keys)):
         t, b = title_part(i), body_part(i)
-        unit = (1 << t) | (1 << b)
-        if not where & unit and not ids.intersection(text.cites[i]):
+        cites = len(ids.intersection(text.cites[i]))
+        if not where & ((1 << t) | (1 << b)) and not cites:
             continue
         spans = [[lit.spans(text.folded(t)), lit.spans(text.folded(b))] for lit in lits]
         present = sum(1 for ts, bs in spans if ts or bs)
-        cites = len(ids.intersection(text.cites[i]))
         if not present and not cites and not (scope is not None and not lits):
             continue
         occurrences = sum(len(ts) + len(bs) for ts, bs in spans) + cites
@@ -417,10 +417,13 @@ def _sections(plan: _Plan, d: int, text: StoredText, scope: int | None,
         written, folded = text.part(body_part(i)), text.folded(body_part(i))
         body_spans = [s for _, bs in spans for s in bs]
         key = text.keys[i]
-        heading = {"abstract": "摘要", "references": "参考文献"}.get(key, text.part(title_part(i)))
+        heading = _HEADINGS.get(key) or text.part(title_part(i))
         score = round(-neg_present + min(-neg_occ, 99) / 100, 4)
         out.append(SectionHit(key, heading, score, _snippet(written, folded, body_spans)))
     return len(ranked), out
+
+
+_HEADINGS = {path: name for name, path in SECTION_NAMES.items()}  # abstract -> 摘要 ...
 
 
 # -- the API -------------------------------------------------------------------------
@@ -431,10 +434,11 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
     with ix.reader() as reader:  # a Searcher would import Whoosh's query and scoring modules
         if not reader.doc_count():  # no segment at all (Whoosh's EmptyReader has no columns)
             return SearchResult(text, 0, offset=offset, limit=limit, empty=True)
-        plan, candidates = _evaluate(reader, parsed)
+        reviews = doc_set(reader, "kind", "review")
+        plan, candidates = _evaluate(reader, parsed, reviews)
         keys = _keys(reader, candidates, parsed.since, parsed.until)
         found, scopes = _matches(reader, plan, set(keys))
-        n = len(doc_set(reader, "kind", "review"))
+        n = len(reviews)
         items = [Item(a.literal, gi, a.maps, a.gram_df, a.atom.field == "topic")
                  for gi, g in enumerate(plan.positive) for a in g if a.text]
         scored = scores(reader, items, found, n, {d: keys[d][2] for d in found})

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.utils import htmlsafe_json_dumps
 
-from archive.config import pid_alive
+from archive.config import dead_leftovers
 from archive.errors import ArchiveError
 from archive.model import Record
 
@@ -176,10 +176,7 @@ def _stage(out: Path) -> Path | None:
     build killed between its two renames left aside is put back first."""
     out = out.resolve()
     for kind in ("next", "prev"):
-        for d in out.parent.glob(f".{out.name}.{kind}-*"):
-            pid = d.name.rsplit("-", 1)[-1]
-            if not pid.isdigit() or pid_alive(int(pid)):
-                continue
+        for d in dead_leftovers(out.parent, f".{out.name}.{kind}-*"):
             if kind == "prev" and not out.exists():
                 os.rename(d, out)  # killed mid-swap: the previous site is the live one
             else:
