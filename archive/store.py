@@ -32,7 +32,7 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from archive.config import archive_path
 from archive.errors import Ambiguous, ArchiveError, NotFound
@@ -685,9 +685,13 @@ class Store:
                 out.append(row[0])
         return out
 
-    def find_references(self, words: list[str]) -> list[str]:
-        """Reference ids whose title holds every word (NFKC, case-insensitive), or
-        the ids themselves when every word is a reference id; most-listed first."""
+    def find_references(self, words: list[str], needles: list[str] | None = None,
+                        holds: Callable[[str], bool] | None = None) -> list[str]:
+        """Reference ids, most-listed first: the ids themselves when every word is a
+        reference id (or a prefix of one); else the ids of which one spelling's folded
+        title holds every needle (default: the folded words) as a substring and, given
+        ``holds``, passes ``holds(title)`` (the query language's matching, which
+        this package does not know)."""
         words = [w for w in (w.strip() for w in words) if w]
         if not words:
             return []
@@ -699,13 +703,16 @@ class Store:
                     f"SELECT DISTINCT f.ref_id FROM refs f {cur} WHERE f.ref_id >= ? AND f.ref_id < ?",
                     (w, w + "g")))
             return sorted(found)
-        conds = " AND ".join("instr(fold(f.title), ?) > 0" for _ in words)
+        needles = [fold(w) for w in words] if needles is None else needles
+        conds = " AND ".join("instr(fold(f.title), ?) > 0" for _ in needles) or "1"
         rows = self._db.execute(
-            f"SELECT f.ref_id, count(*) AS n FROM refs f {cur} WHERE {conds}"
-            " GROUP BY f.ref_id ORDER BY n DESC, f.ref_id",
-            [fold(w) for w in words],
-        ).fetchall()
-        return [r[0] for r in rows]
+            f"SELECT f.ref_id, f.title, count(*) FROM refs f {cur} WHERE {conds}"
+            " GROUP BY f.ref_id, f.title", needles).fetchall()
+        counts: dict[str, int] = {}
+        for rid, title, n in rows:
+            if holds is None or holds(title):
+                counts[rid] = counts.get(rid, 0) + n
+        return sorted(counts, key=lambda rid: (-counts[rid], rid))
 
     def dangling_citations(self) -> list[Dangling]:
         rows = self._db.execute(

@@ -16,8 +16,9 @@ archive. Its text is a list of *parts*: part 0 the topic, then for each unit
           ``abstract``, ``references``; value: the part map of that section's subtree
           (``section:3.1``).
 ``refs``  the reference ids the review cites: ``ref:r0123456789``.
-``uuid``  the review id (unique); ``key`` (column) ``received|uuid|words`` for date
-          filters, tie-breaks and BM25's document length, read in one go.
+``uuid``  the review id (unique); ``key`` (column) ``received|uuid|words|chapters``
+          for date filters, tie-breaks, BM25's document length and the units where
+          each chapter starts (:func:`index.units.chapter_starts`), read in one go.
 
 Stored: ``version`` (the archive version indexed), ``topic``, ``received``, ``keys``
 (unit keys, ``\x1f``-joined) and ``cites`` (cited ids per unit, ``;`` between units,
@@ -49,7 +50,7 @@ from archive.model import ABSTRACT, Record
 from index.analysis import fold
 from index.codec import decode_parts, encode_parts
 from index.literal import SEP, grams
-from index.units import REFERENCES, paths, units
+from index.units import REFERENCES, chapter_starts, paths, units
 from index.words import count_words
 
 TOPIC = 1  # part map bit of the topic
@@ -199,7 +200,8 @@ def review_document(record: Record, version_id: int) -> dict:
     doc = {
         "kind": "review",
         "uuid": record.uuid,
-        "key": f"{record.received_at}|{record.uuid}|{sum(tf.values())}".encode("ascii", "replace"),
+        "key": (f"{record.received_at}|{record.uuid}|{sum(tf.values())}|"
+                f"{','.join(map(str, chapter_starts(us)))}").encode("ascii", "replace"),
         "g": {g: (1, 1.0, encode_parts(m)) for g, m in maps.items()},
         "w": {w: (n, float(n), b"") for w, n in tf.items()},
         "path": {p: (1, 1.0, encode_parts(m)) for p, m in subtree.items()},

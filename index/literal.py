@@ -29,12 +29,13 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from index.analysis import CJK_RANGES, fold, primary_tokens
+from index.analysis import CJK_RANGES, MARKS, WORD_CHAR, fold, primary_tokens
 
 SEP = "\x1e"  # joins the units of a review's stored text; no match spans it
-_WC = f"[^\\W_{CJK_RANGES}]"  # a Latin letter or digit (a word character, not CJK)
-_GAP_SOME = f"(?:[^\\w{SEP}]|_)+"  # between two CJK characters that are apart
-_GAP_ANY = f"(?:[^\\w{SEP}]|_)*"  # next to a Latin word
+_WC = WORD_CHAR  # a word character (a letter, digit or mark, not CJK)
+_GAP = f"(?:[^\\w{SEP}{MARKS}]|_)"  # neither a word character nor CJK, nor a unit's end
+_GAP_SOME = _GAP + "+"  # between two CJK characters that are apart
+_GAP_ANY = _GAP + "*"  # next to a Latin word
 
 
 @functools.cache

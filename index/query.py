@@ -37,20 +37,31 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from archive.errors import ArchiveError
-from archive.model import SECTION_NAMES
+from index.analysis import class_chars
 from index.literal import Literal
+from index.spec import error, spec
 
-FIELDS = ("topic", "section", "ref", "uuid", "since", "until")
-_QUOTES = {'"': '"', "“": "”", "”": "”"}
-_FIELD = re.compile(r"([A-Za-z]+):")
-_SECTION_PATH = re.compile(r"^(\d+(\.\d+)*|abstract|references)$")
-_REF_ID = re.compile(r"^r[0-9a-f]{10}$")
-_HEX = re.compile(r"^[0-9a-f]{1,32}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_Q = spec()["query"]
+FIELDS = tuple(_Q["fields"])
+_QUOTES: dict[str, str] = _Q["quotes"]
+_FIELD = re.compile(_Q["field"][1:])  # (matched at a position: no ^)
+_SECTION_PATH = re.compile(_Q["section_path"])
+_REF_ID = re.compile(_Q["ref_id"])
+_HEX = re.compile(_Q["uuid_prefix"])
+_DATE = re.compile(_Q["date"])
+SECTION_NAMES: dict[str, str] = _Q["section_names"]
+_OR, _NOT, _AND = (_Q["operators"][k] for k in ("or", "not", "and"))
+SPACE = class_chars(spec()["analysis"]["space"])  # what separates items (not str.isspace)
 
 
 class QueryError(ArchiveError):
-    """A query that cannot be parsed; ``str()`` is one line for the user."""
+    """A query that cannot be parsed; ``str()`` is one line for the user, ``code`` the
+    error's code in ``index/spec.json`` (the site shows the same error by its code)."""
+
+    def __init__(self, code: str, **args):
+        super().__init__(error(code, **args))
+        self.code = code
+        self.args_ = args
 
 
 @dataclass
@@ -92,47 +103,45 @@ class Parsed:
 def _lex(text: str) -> list[Atom | str]:
     out: list[Atom | str] = []
     i, n = 0, len(text)
+    exclude = _Q["exclude"]
     while i < n:
-        if text[i].isspace():
+        if text[i] in SPACE:
             i += 1
             continue
         start = i
         negated = False
-        if text[i] == "-" and i + 1 < n and not text[i + 1].isspace():
+        if text[i] == exclude and i + 1 < n and text[i + 1] not in SPACE:
             negated, i = True, i + 1
-        elif text[i] == "-":
-            raise QueryError("'-' with nothing after it (write -word to exclude a word)")
+        elif text[i] == exclude:
+            raise QueryError("dash-alone")
         fname = None
         m = _FIELD.match(text, i)
         if m:
             fname = m.group(1).lower()
             if fname not in FIELDS:
-                raise QueryError(
-                    f"unknown field {m.group(0)!r} (fields: topic:, section:, ref:, uuid:, since:, until:;"
-                    " put the text in quotes to search it literally)"
-                )
+                raise QueryError("unknown-field", field=m.group(0))
             i = m.end()
-            if i >= n or text[i].isspace():
-                raise QueryError(f"empty field {m.group(0)!r}: write {m.group(0)}something")
+            if i >= n or text[i] in SPACE:
+                raise QueryError("empty-field", field=m.group(0))
         if text[i] in _QUOTES:
             close = _QUOTES[text[i]]
             end = text.find(close, i + 1)
-            if close == "”":  # accept a plain closing quote after a curly opening one
-                alt = text.find('"', i + 1)
+            if close != _Q["curly_close_also"]:  # a plain closing quote after a curly opening one
+                alt = text.find(_Q["curly_close_also"], i + 1)
                 end = alt if end < 0 or 0 <= alt < end else end
             if end < 0:
-                raise QueryError(f"unbalanced quote: {text[start:][:30]!r} has no closing quote")
-            value = text[i + 1:end].strip()
+                raise QueryError("unbalanced-quote", text=text[start:][:30])
+            value = strip(text[i + 1:end])
             if not value:
-                raise QueryError(f"empty quotes in {text[start:end + 1]!r}")
+                raise QueryError("empty-quotes", text=text[start:end + 1])
             out.append(Atom(fname, value, True, negated))
             i = end + 1
             continue
         j = i
-        while j < n and not text[j].isspace() and text[j] not in _QUOTES:
+        while j < n and text[j] not in SPACE and text[j] not in _QUOTES:
             j += 1
         word = text[i:j]
-        if not negated and fname is None and word in ("OR", "NOT", "AND"):
+        if not negated and fname is None and word in (_OR, _NOT, _AND):
             out.append(word)
         else:
             out.append(Atom(fname, word, False, negated))
@@ -140,58 +149,66 @@ def _lex(text: str) -> list[Atom | str]:
     return out
 
 
+def strip(text: str) -> str:
+    """``text`` without the spaces (``SPACE``) at either end."""
+    i, j = 0, len(text)
+    while i < j and text[i] in SPACE:
+        i += 1
+    while j > i and text[j - 1] in SPACE:
+        j -= 1
+    return text[i:j]
+
+
 def parse(text: str) -> Parsed:
     """Parse a query string; raise :class:`QueryError` for a malformed one."""
-    text = unicodedata.normalize("NFKC", text or "").strip()
+    text = strip(unicodedata.normalize("NFKC", text or ""))
     if not text:
-        raise QueryError("empty query")
+        raise QueryError("empty-query")
     parsed = Parsed()
     pending_or = pending_not = False
     lexed = _lex(text)
     for lex in lexed:
-        if lex == "AND":
+        if lex == _AND:
             if pending_or or pending_not:
-                raise QueryError(f"'AND' right after '{'OR' if pending_or else 'NOT'}'")
+                raise QueryError("and-after", op=_OR if pending_or else _NOT)
             continue
-        if lex == "OR":
+        if lex == _OR:
             if not parsed.groups or pending_or or pending_not:
-                raise QueryError("'OR' with nothing before it")
+                raise QueryError("or-first")
             if parsed.groups[-1][0].negated:
-                raise QueryError("a negated item cannot be part of an OR")
+                raise QueryError("or-negated")
             pending_or = True
             continue
-        if lex == "NOT":
+        if lex == _NOT:
             if pending_not:
-                raise QueryError("'NOT NOT'")
+                raise QueryError("not-not")
             if pending_or:
-                raise QueryError("a negated item cannot be part of an OR")
+                raise QueryError("or-negated")
             pending_not = True
             continue
         assert isinstance(lex, Atom)
         lex.negated = lex.negated or pending_not
-        if lex.field in ("since", "until"):
-            if lex.negated or pending_or or (parsed.groups and _next_is_or(lexed, lex)):
-                raise QueryError(f"{lex.field}: is a filter; it cannot be negated or part of an OR")
+        if lex.field in _Q["filters"]:
+            if lex.negated or pending_or or _next_is_or(lexed, lex):
+                raise QueryError("filter-item", field=lex.field)
             setattr(parsed, lex.field, check_day(lex.field, lex.value))
             pending_not = False
             continue
         _check_atom(lex)
         if pending_or:
             if lex.negated:
-                raise QueryError("a negated item cannot be part of an OR")
+                raise QueryError("or-negated")
             parsed.groups[-1].append(lex)
         else:
             parsed.groups.append([lex])
         pending_or = pending_not = False
     if pending_or:
-        raise QueryError("'OR' with nothing after it")
+        raise QueryError("or-last")
     if pending_not:
-        raise QueryError("'NOT' with nothing after it")
+        raise QueryError("not-last")
     if not parsed.positive_atoms():
-        raise QueryError("the query needs at least one item that is not excluded")
+        raise QueryError("only-negated")
     return parsed
-
-
 
 
 def _next_is_or(lexed: list, atom: Atom) -> bool:
@@ -201,23 +218,23 @@ def _next_is_or(lexed: list, atom: Atom) -> bool:
 
 def _check_atom(atom: Atom) -> None:
     """Refuse an item that can match nothing for a reason the user can fix."""
-    value = atom.value.strip().lower()
+    value = strip(atom.value).lower()
     if atom.field == "uuid":
         if not _HEX.match(atom.value.lower().replace("-", "")):
-            raise QueryError(f"uuid:{atom.value}: expected hex digits of a review id")
+            raise QueryError("bad-uuid", value=atom.value)
         return
     if atom.field == "section" and is_section_path(value):
         return
     if atom.field == "ref" and _REF_ID.match(value):
         return
     if not Literal(atom.value):
-        raise QueryError(f"{atom.show()!r} has no searchable characters")
+        raise QueryError("nothing-searchable", item=atom.show())
 
 
 def section_path(value: str) -> str | None:
     """The section path a ``section:`` value names (``3.1``, ``abstract``/``摘要``,
     ``references``/``参考文献``), or None when it is words of a title."""
-    v = value.strip().lower()
+    v = strip(value).lower()
     v = SECTION_NAMES.get(v, v)
     return v if _SECTION_PATH.match(v) else None
 
@@ -227,7 +244,7 @@ def is_section_path(value: str) -> bool:
 
 
 def is_ref_id(value: str) -> bool:
-    return bool(_REF_ID.match(value.strip().lower()))
+    return bool(_REF_ID.match(strip(value).lower()))
 
 
 def check_day(name: str, value: str | None) -> str | None:
@@ -239,5 +256,5 @@ def check_day(name: str, value: str | None) -> str | None:
     except ValueError:
         ok = False
     if not ok:
-        raise QueryError(f"{name} {value!r}: expected a date YYYY-MM-DD")
+        raise QueryError("bad-date", field=name, value=value)
     return value

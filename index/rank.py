@@ -1,24 +1,31 @@
 """Ranking of matching reviews: BM25 over jieba words, field boosts, chapter meetings.
 
-The score of a review is the sum, over the query's positive text items (unprefixed
-items and ``topic:`` items; fields such as ``uuid:`` or ``ref:`` only filter), of
+Defined once, with its parameters, in ``index/spec.json`` (``ranking``); the site's
+client (``static/search.js``) computes the same scores from the same statistics, so
+its first page equals ``reviews search --limit 10``. The score of a review is the
+sum, over the query's positive text items (unprefixed items and ``topic:`` items;
+fields such as ``uuid:`` or ``ref:`` only filter), in query order, of
 
 * **BM25 over the item's jieba words**: the item's CJK runs are cut by forward maximum
   matching against the index's own word list (the longest listed word first, at most
-  :data:`MAX_WORD` characters), its Latin words by their parts; for each word ``x``
+  ``max_word`` characters), its Latin words by their parts (of ``min_latin_word``
+  characters or more); for each word ``x``, in that order,
   ``idf(x) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / AVGDL))``, with
   ``idf(x) = ln(1 + (N - df + 0.5) / (df + 0.5))``, ``tf`` the word's count in the
   review, ``dl`` the review's word count, ``N`` the number of reviews and ``df`` the
   number holding ``x``;
-* **field boosts**: ``idf`` of the item's rarest gram times :data:`TOPIC_BOOST` when
-  the topic may hold the item (it holds all its grams), plus :data:`TITLE_BOOST` when
-  one title may;
+* **field boosts**: ``idf`` of the item's rarest gram (``df`` = the reviews holding
+  it) times ``topic_boost`` when the topic holds every gram of the item, plus
+  ``title_boost`` when every gram stands in some title (the review's title or a
+  section's; not for ``topic:`` items);
 
-and the sum is raised by :data:`MEET_BOOST` of itself when the query has two or more
-AND-ed items and one section (its title and body) holds every one of them, as far as
-the part maps of their grams tell (:mod:`index.document`). Reviews are ordered by
-score (rounded to 6 decimals), then newest received first, then by UUID, so the order
-is total and the same however the index was built.
+and the sum is raised by ``meet_boost`` of itself when the query has two or more
+AND-ed groups of text items and one *chapter* (:func:`index.units.chapter_starts`)
+holds every gram of an item of each group. What a gram tells per review is its
+*summary*: topic, some title, the chapters holding it (:func:`summary`), which is all
+the site ships. Reviews are ordered by ``floor(score * scale + 0.5)`` (``scale`` =
+10^6; computed alike in IEEE doubles on both sides), then newest received first, then
+by UUID, so the order is total and the same however the index was built.
 
 ``AVGDL`` is a fixed reference length, not the archive's mean: the score of a review
 then depends only on the review and the document frequencies, which are counted over
@@ -27,6 +34,7 @@ rebuilt one.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -35,9 +43,12 @@ from index.document import TOPIC
 from index.literal import Literal
 from index.postings import doc_weights, has_term
 from index.schema import B, K1, MEET_BOOST, TITLE_BOOST, TOPIC_BOOST
+from index.spec import spec
 
-MAX_WORD = 8
-AVGDL = 3000.0
+MAX_WORD: int = spec()["ranking"]["max_word"]
+MIN_LATIN: int = spec()["ranking"]["min_latin_word"]
+AVGDL: float = spec()["ranking"]["avgdl"]
+SCALE: int = spec()["ranking"]["scale"]
 
 
 def idf(n: int, df: int) -> float:
@@ -50,7 +61,7 @@ def query_words(lit: Literal, listed) -> list[str]:
     runs, latin, toks = [], [], lit.tokens
     for k, t in enumerate(toks):
         if t.kind == "word":
-            latin.extend(p for p in re.split(r"[-._/]", t.text) if len(p) > 1)
+            latin.extend(p for p in re.split(r"[-._/]", t.text) if len(p) >= MIN_LATIN)
         elif k and toks[k - 1].kind == "cjk" and toks[k - 1].nend == t.nstart:
             runs[-1] += t.text
         else:
@@ -71,12 +82,12 @@ def query_words(lit: Literal, listed) -> list[str]:
 
 @dataclass
 class Item:
-    """One positive text item as ranking sees it: the part maps its grams allow per
+    """One positive text item as ranking sees it: per gram, the part map of each
     candidate review (:mod:`index.document`), and the rarest gram's document count."""
 
     literal: Literal
     group: int  # the AND group it belongs to (items of one OR share it)
-    maps: dict[int, int]
+    grams: list[dict[int, int]]  # per gram: document -> part map
     gram_df: int
     topic_only: bool = False
 
@@ -92,18 +103,38 @@ def odd_bits(nbits: int) -> int:
     return _ODD[0]
 
 
-def units_of(parts: int) -> int:
-    """A part map as a unit map: bit ``2i`` set when unit ``i``'s title or body is."""
-    u = parts >> 1
-    return (u | (u >> 1)) & (odd_bits(u.bit_length() + 2) >> 1)
+@functools.lru_cache(maxsize=4096)
+def _chapter_masks(starts: tuple[int, ...]) -> tuple[int, ...]:
+    """Per chapter, the part map of its units (titles and bodies)."""
+    out = []
+    for c, s in enumerate(starts):
+        e = starts[c + 1] if c + 1 < len(starts) else 1 << 12  # (units)
+        out.append(((1 << (2 * e + 1)) - 1) ^ ((1 << (1 + 2 * s)) - 1))
+    return tuple(out)
+
+
+def chapters(parts: int, starts: tuple[int, ...]) -> int:
+    """The chapter map (bit ``c``: chapter ``c`` holds a part of ``parts``)."""
+    out = 0
+    for c, mask in enumerate(_chapter_masks(starts)):
+        if parts & mask:
+            out |= 1 << c
+    return out
+
+
+def summary(parts: int, starts: tuple[int, ...]) -> int:
+    """What the site knows of a gram in a review: bit 0 the topic holds it, bit 1 some
+    title does, bit ``2 + c`` chapter ``c`` does."""
+    return (parts & 1) | (2 if parts & odd_bits(parts.bit_length()) else 0) | (
+        chapters(parts, starts) << 2)
 
 
 def scores(reader, items: list[Item], docs: set[int], n: int,
-           lengths: dict[int, int]) -> dict[int, float]:
+           lengths: dict[int, int], starts: dict[int, tuple[int, ...]]) -> dict[int, float]:
     """Score every document in ``docs``; ``n`` is the number of live reviews,
-    ``lengths`` each document's word count."""
+    ``lengths`` each document's word count, ``starts`` its chapters' first units."""
     total = dict.fromkeys(docs, 0.0)
-    meets: dict[int, dict[int, int]] = {}  # group -> doc -> units that may hold an item
+    meets: dict[int, dict[int, int]] = {}  # group -> doc -> chapters holding an item
     listed = lambda w: has_term(reader, "w", w)  # noqa: E731
     several = len({i.group for i in items}) > 1  # two or more AND-ed items: may they meet?
     for item in items:
@@ -116,19 +147,19 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
                     total[d] += wi * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / AVGDL))
         gi = idf(n, item.gram_df)
         group = meets.setdefault(item.group, {})
-        titles = 0
-        for d, parts in item.maps.items():
-            if d not in total or not parts:
+        for d in total:
+            maps = [g.get(d, 0) for g in item.grams]
+            if not all(maps):
                 continue
-            if parts & TOPIC:
+            if all(m & TOPIC for m in maps):
                 total[d] += gi * TOPIC_BOOST
-            if not item.topic_only:
-                if parts.bit_length() > titles.bit_length():
-                    titles = odd_bits(parts.bit_length())
-                if parts & titles:
-                    total[d] += gi * TITLE_BOOST
-            if several:
-                group[d] = group.get(d, 0) | units_of(parts)
+            if not item.topic_only and all(m & odd_bits(m.bit_length()) for m in maps):
+                total[d] += gi * TITLE_BOOST
+            if several and not item.topic_only:
+                held = -1
+                for m in maps:
+                    held &= chapters(m, starts[d])
+                group[d] = group.get(d, 0) | held
     if len(meets) > 1:
         groups = list(meets.values())
         for d in docs:
@@ -142,10 +173,16 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
     return total
 
 
-def order(scored: dict[int, float], keys: dict[int, tuple[str, str, int]]) -> list[int]:
-    """Documents by score (6 decimals), then newest ``received`` first, then UUID
-    (``keys``: ``(received, uuid, words)``)."""
+def rank_key(score: float) -> int:
+    """The score as ordering sees it: ``floor(score * scale + 0.5)``, the same integer
+    in Python and JavaScript for the same double."""
+    return math.floor(score * SCALE + 0.5)
+
+
+def order(scored: dict[int, float], keys: dict[int, tuple]) -> list[int]:
+    """Documents by :func:`rank_key`, then newest ``received`` first, then UUID
+    (``keys``: ``(received, uuid, ...)``)."""
     docs = sorted(scored, key=lambda d: keys[d][1])
     docs.sort(key=lambda d: keys[d][0], reverse=True)
-    docs.sort(key=lambda d: -round(scored[d], 6))
+    docs.sort(key=lambda d: -rank_key(scored[d]))
     return docs

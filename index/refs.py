@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 
 from archive.references import display_title
 from archive.store import Dangling, Use
+from index.analysis import fold
+from index.literal import Literal
 from index.query import QueryError
 
 
@@ -58,14 +60,19 @@ class TopRef:
 
 
 def find_uses(store, query: str) -> list[RefGroup]:
-    """Works whose title holds every word of ``query`` (NFKC, case-insensitive
-    substrings), or the given reference ids, each with every citation of it in the
-    current versions. Listed-but-never-cited works come with no uses."""
-    words = query.split()
+    """Works whose title holds every word of ``query``, matched as ``search ref:word``
+    matches it (:class:`index.literal.Literal`: a Chinese string as a substring, a
+    Latin word as a whole word or part), or the given reference ids (or prefixes),
+    each with every citation of it in the current versions. Listed-but-never-cited
+    works come with no uses."""
+    words = [w for w in query.split() if w]
     if not words:
-        raise QueryError("empty reference query: give words of a title or an id r0123456789")
+        raise QueryError("empty-ref-query")
+    lits = [Literal(w) for w in words]
+    needles = [t.text for lit in lits for t in lit.tokens]
+    holds = lambda title: all(lit.occurs(fold(title)) for lit in lits)  # noqa: E731
     groups = []
-    for rid in store.find_references(words):
+    for rid in store.find_references(words, needles, holds):
         groups.append(RefGroup(rid, store.reference_spellings(rid), store.citations_of([rid])))
     return groups
 

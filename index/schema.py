@@ -15,15 +15,19 @@ from whoosh import columns, formats
 from whoosh.analysis import IDTokenizer
 from whoosh.fields import COLUMN, ID, STORED, FieldType, Schema
 
-#: Bump when the schema or the analysis changes: an index of another format is rebuilt.
-FORMAT = 3
+from index.spec import spec
 
-#: BM25 parameters and the field boosts of ranking (see :mod:`index.rank`).
-K1 = 1.2
-B = 0.75
-TOPIC_BOOST = 4.0  # a query term in the review's topic
-TITLE_BOOST = 3.0  # a query term in the review's title or a section title
-MEET_BOOST = 0.5  # extra share of the score when every item occurs in one section
+#: Bump when the schema or the analysis changes: an index of another format is rebuilt.
+FORMAT = 4
+
+#: BM25 parameters and the field boosts of ranking (see :mod:`index.rank`), from the
+#: search language's one definition (``index/spec.json``, which the site reads too).
+_R = spec()["ranking"]
+K1: float = _R["k1"]
+B: float = _R["b"]
+TOPIC_BOOST: float = _R["topic_boost"]  # a query item in the review's topic
+TITLE_BOOST: float = _R["title_boost"]  # a query item in the review's title or section titles
+MEET_BOOST: float = _R["meet_boost"]  # extra share of the score when the items meet in a chapter
 
 
 class Valued(formats.Existence):

@@ -21,9 +21,10 @@ names. Evaluation, with the index holding one document per review
    string, a regular expression otherwise), so the set, and its count, are exact;
 3. **ranking** (:mod:`index.rank`) of the whole set; ``limit``/``offset`` take a page;
 4. **sections**: for the page's reviews only, the sections where a positive item
-   occurs (best first: more distinct items, then more occurrences, then document
-   order), each with a snippet of about :data:`SNIPPET` characters of the text as
-   written, every occurrence in it marked.
+   occurs, best first: by chapter (:func:`chapter_order`: the chapters where more items
+   may stand first, so the site finds the same sections loading the fewest chapters),
+   then more distinct items, more occurrences, document order; each with a snippet of
+   about :data:`SNIPPET` characters of the text as written, every occurrence marked.
 
 Given a ``store``, a missing or corrupt index is rebuilt and ``SearchResult.notice``
 says so; without one, :class:`IndexProblem` is raised. The query path never imports
@@ -38,12 +39,13 @@ from pathlib import Path
 
 from index.analysis import fold, normalize
 from index.document import TOPIC, StoredText, Texts, bits, body_part, part_map, title_part
+from index.units import chapter_of
 from index.indexer import IndexProblem, check, open_index, rebuild
 from index.literal import Literal
 from index.postings import Column, doc_set, doc_values, expand_prefix
 from archive.model import SECTION_NAMES
 from index.query import Atom, Parsed, is_ref_id, parse, section_path
-from index.rank import Item, odd_bits, order, scores
+from index.rank import Item, chapters, odd_bits, order, scores
 
 SNIPPET = 120
 _SPACE = re.compile(r"\s+")
@@ -101,6 +103,7 @@ class _Atom:
     literal: Literal | None = None
     ids: frozenset[str] = frozenset()  # ref: the reference ids it stands for
     gram_df: int = 0  # documents holding its rarest gram
+    grams: list[dict[int, int]] = field(default_factory=list)  # per gram: doc -> part map
 
     @property
     def text(self) -> bool:
@@ -111,27 +114,34 @@ def _everywhere(docs: set[int]) -> dict[int, int]:
     return dict.fromkeys(docs, -1)
 
 
-def _grams(reader, lit: Literal, allowed: int | None) -> tuple[dict[int, int], int]:
+def _grams(reader, lit: Literal, allowed: int | None
+           ) -> tuple[dict[int, int], int, list[dict[int, int]]]:
     """Documents holding every gram of ``lit`` in one part (restricted to the parts
-    ``allowed`` picks: None any, else a function of the map), with that part map."""
+    ``allowed`` picks: None any, else a function of the map), with that part map; the
+    rarest gram's document count; each gram's part maps (restricted alike)."""
     maps: dict[int, int] | None = None
     least = None
+    each: list[dict[int, int]] = []
     for g in lit.grams():
         values = doc_values(reader, "g", g)
         least = len(values) if least is None else min(least, len(values))
+        gmaps = {d: part_map(v) for d, v in values.items()}
+        if allowed == TOPIC:
+            gmaps = {d: m & TOPIC for d, m in gmaps.items() if m & TOPIC}
+        each.append(gmaps)
         if maps is None:
-            maps = {d: part_map(v) for d, v in values.items()}
+            maps = dict(gmaps)
         else:
-            maps = {d: m & part_map(values[d]) for d, m in maps.items() if d in values}
+            maps = {d: m & gmaps[d] for d, m in maps.items() if d in gmaps}
         maps = {d: m for d, m in maps.items() if m}
         if not maps:
-            return {}, least or 0
+            return {}, least or 0, each
     maps = maps or {}
     if allowed is not None:
         maps = {d: m & (allowed if allowed != -2 else odd_bits(m.bit_length()))
                 for d, m in maps.items()}
         maps = {d: m for d, m in maps.items() if m}
-    return maps, least or 0
+    return maps, least or 0, each
 
 
 def _ref_ids(reader, lit: Literal) -> frozenset[str]:
@@ -172,8 +182,8 @@ def _compile(reader, atom: Atom) -> _Atom:
             docs |= doc_set(reader, "refs", i)
         return _Atom(atom, _everywhere(docs), True, lit, ids)
     allowed = {"topic": TOPIC, "section": _TITLES}.get(atom.field)
-    maps, least = _grams(reader, lit, allowed)
-    return _Atom(atom, maps, lit.exact, lit, gram_df=least)
+    maps, least, each = _grams(reader, lit, allowed)
+    return _Atom(atom, maps, lit.exact, lit, gram_df=least, grams=each)
 
 
 @dataclass
@@ -286,14 +296,15 @@ def _evaluate(reader, parsed: Parsed, reviews: set[int]) -> tuple[_Plan, set[int
 
 
 def _keys(reader, docs: set[int], since: str | None, until: str | None
-          ) -> dict[int, tuple[str, str, int]]:
-    """``(received, uuid, words)`` of each document, those outside the dates left out."""
+          ) -> dict[int, tuple[str, str, int, tuple[int, ...]]]:
+    """``(received, uuid, words, chapter starts)`` of each document, those outside the
+    dates left out."""
     keys = {}
     lo, hi = since or "0000", (until or "9999") + "\uffff"
     for d, value in Column(reader, "key").many(docs).items():
-        received, uuid, words = value.decode("ascii").split("|")
+        received, uuid, words, starts = value.decode("ascii").split("|")
         if lo <= received[:10] <= hi:
-            keys[d] = (received, uuid, int(words))
+            keys[d] = (received, uuid, int(words), tuple(int(s) for s in starts.split(",")))
     return keys
 
 
@@ -389,11 +400,44 @@ def snippet(text: str, spans: list[tuple[int, int]], width: int = SNIPPET) -> li
     return out
 
 
+def chapter_order(plan: _Plan, d: int, starts: tuple[int, ...], cites: list[list[str]]
+                  ) -> list[int]:
+    """Each chapter's place when a review's sections are listed: chapters where more
+    positive items may stand come first (a text item: every gram of it in the chapter;
+    the ``ref:`` items together: a unit of the chapter cites one), then document order.
+    The site knows the same from its postings, so it loads the best chapters first."""
+    weight = [0] * len(starts)
+    for g in plan.positive:
+        for a in g:
+            if a.literal is None or a.atom.field is not None or not a.grams:
+                continue
+            held = -1
+            for gm in a.grams:
+                held &= chapters(gm.get(d, 0), starts)
+            for c in bits(held):
+                weight[c] += 1
+    ids = frozenset().union(*(a.ids for g in plan.positive for a in g))
+    if ids:
+        hit: set[int] = set()
+        for i, cited in enumerate(cites):
+            if ids.intersection(cited):
+                hit.add(chapter_of(list(starts), i))
+        for c in hit:
+            weight[c] += 1
+    ranked = sorted(range(len(starts)), key=lambda c: (-weight[c], c))
+    place = [0] * len(starts)
+    for k, c in enumerate(ranked):
+        place[c] = k
+    return place
+
+
 def _sections(plan: _Plan, d: int, text: StoredText, scope: int | None,
-              per_review: int) -> tuple[int, list[SectionHit]]:
+              per_review: int, starts: tuple[int, ...]) -> tuple[int, list[SectionHit]]:
     atoms = [a for g in plan.positive for a in g if a.literal is not None and a.atom.field is None]
     lits = [a.literal for a in atoms]
     ids = frozenset().union(*(a.ids for g in plan.positive for a in g))
+    place = chapter_order(plan, d, starts, text.cites)
+    chapter = [chapter_of(list(starts), i) for i in range(len(text.keys))]
     where = 0  # the parts that may hold an item (their grams say so)
     for a in atoms:
         where |= a.maps.get(d, 0)
@@ -410,10 +454,10 @@ def _sections(plan: _Plan, d: int, text: StoredText, scope: int | None,
         if not present and not cites and not (scope is not None and not lits):
             continue
         occurrences = sum(len(ts) + len(bs) for ts, bs in spans) + cites
-        ranked.append((-(present + bool(cites)), -occurrences, i, spans))
-    ranked.sort(key=lambda r: r[:3])
+        ranked.append((place[chapter[i]], -(present + bool(cites)), -occurrences, i, spans))
+    ranked.sort(key=lambda r: r[:4])
     out = []
-    for neg_present, neg_occ, i, spans in ranked[:per_review]:
+    for _, neg_present, neg_occ, i, spans in ranked[:per_review]:
         written, folded = text.part(body_part(i)), text.folded(body_part(i))
         body_spans = [s for _, bs in spans for s in bs]
         key = text.keys[i]
@@ -439,9 +483,10 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
         keys = _keys(reader, candidates, parsed.since, parsed.until)
         found, scopes = _matches(reader, plan, set(keys))
         n = len(reviews)
-        items = [Item(a.literal, gi, a.maps, a.gram_df, a.atom.field == "topic")
+        items = [Item(a.literal, gi, a.grams, a.gram_df, a.atom.field == "topic")
                  for gi, g in enumerate(plan.positive) for a in g if a.text]
-        scored = scores(reader, items, found, n, {d: keys[d][2] for d in found})
+        scored = scores(reader, items, found, n, {d: keys[d][2] for d in found},
+                        {d: keys[d][3] for d in found})
         ranked = order(scored, keys)
         result = SearchResult(text, len(ranked), offset=offset, limit=limit)
         if ids_only:
@@ -452,7 +497,7 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
         for d in page:
             fields = reader.stored_fields(d)
             text_ = StoredText(fields, column[d])
-            count, sections = _sections(plan, d, text_, scopes.get(d), per_review)
+            count, sections = _sections(plan, d, text_, scopes.get(d), per_review, keys[d][3])
             result.reviews.append(ReviewHit(fields["uuid"], fields["topic"], fields["received"],
                                             count, round(scored[d], 4), sections))
     return result

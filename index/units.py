@@ -12,6 +12,7 @@ a review contains.
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from archive.model import ABSTRACT, REFERENCES, Record
@@ -45,6 +46,25 @@ def units(record: Record) -> list[Unit]:
     out.append(Unit(REFERENCES, "参考文献", "", "\n".join(r.title for r in record.references),
                     tuple(cited.get(REFERENCES, ()))))
     return out
+
+
+def chapter_starts(us: list[Unit]) -> list[int]:
+    """Where each *chapter* of a review starts (indices into its units): the abstract,
+    each run of sections under one top-level number, the references. Ranking's
+    "the items meet in one chapter" and the site's text files are by chapter."""
+    starts: list[int] = []
+    prev = None
+    for i, u in enumerate(us):
+        top = u.key.split(".")[0]
+        if top != prev:
+            starts.append(i)
+            prev = top
+    return starts
+
+
+def chapter_of(starts: list[int], unit: int) -> int:
+    """The chapter holding unit ``unit``."""
+    return bisect.bisect_right(starts, unit) - 1
 
 
 def section_documents(record: Record) -> list[dict]:

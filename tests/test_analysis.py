@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from archive.parser import parse
-from index.analysis import QueryTerms, fold, index_terms, normalize, query_terms
+from index.analysis import fold, normalize, primary_tokens
 from index.literal import SEP, Literal, grams
 
 LATIN = "采用ResNet与F1-Score评估，CRISPR-Cas9编辑，PM2.5浓度，见2.1.1节。"
@@ -16,9 +16,9 @@ def sample_record(sample_bytes):
 
 
 def _tokens(text):
-    """Index terms of ``text`` with their positions and offsets in ``text`` as written."""
+    """Primary tokens of ``text`` with their offsets in ``text`` as written."""
     norm = normalize(text)
-    return [(t.text, t.pos, *norm.span(t.nstart, t.nend)) for t in index_terms(norm.text)]
+    return [(t.text, *norm.span(t.nstart, t.nend)) for t in primary_tokens(norm.text)]
 
 
 def _texts(record):
@@ -26,23 +26,19 @@ def _texts(record):
         s.body for s in record.sections] + [r.title for r in record.references]
 
 
-def test_offsets_exact_and_positions_sequential(sample_record):
+def test_offsets_exact(sample_record):
     checked = 0
-    for text in _texts(sample_record) + [LATIN, "ＲｅｓＮｅｔ……㎏ café Straße"]:
-        toks = _tokens(text)
-        positions = [p for _, p, _, _ in toks]
-        assert positions == sorted(positions)
-        assert sorted(set(positions)) == list(range(len(set(positions))))
-        for word, _, start, end in toks:
+    for text in _texts(sample_record) + [LATIN, "ＲｅｓＮｅｔ……㎏ café Straße हिन्दी İstanbul"]:
+        for word, start, end in _tokens(text):
             assert fold(text[start:end]) == word, (text[start:end], word)
             checked += 1
     assert checked > 3000
 
 
-def test_cjk_terms_bigrams_and_run_final_unigrams():
-    terms = [(t.text, t.pos) for t in index_terms(fold("是一段 文字A股"))]
-    assert terms == [("是一", 0), ("一段", 1), ("段", 2), ("文字", 3), ("字", 4), ("a", 5),
-                     ("股", 6)]
+def test_grams_are_characters_pairs_words_and_parts():
+    assert grams(fold("是一段 文字A股")) == {"是", "一", "段", "是一", "一段", "文", "字", "文字",
+                                         "a", "股"}
+    assert grams(fold("F1-Score")) == {"f1-score", "f1", "score"}
 
 
 @pytest.mark.parametrize("typed,token", [
@@ -50,28 +46,17 @@ def test_cjk_terms_bigrams_and_run_final_unigrams():
     ("PM2.5", "pm2.5"), ("2.1.1", "2.1.1"),
 ])
 def test_latin_tokens_as_typed(typed, token):
-    tokens = {t[0] for t in _tokens(LATIN)}
-    assert token in tokens
-    assert query_terms(typed) == QueryTerms((token,))
+    assert token in {t[0] for t in _tokens(LATIN)}
+    assert [t.text for t in Literal(typed).tokens] == [token]
 
 
-def test_compound_parts_are_indexed_at_the_compound_position():
-    toks = _tokens("F1-Score")
-    assert toks == [("f1-score", 0, 0, 8), ("f1", 0, 0, 2), ("score", 0, 3, 8)]
-
-
-@pytest.mark.parametrize("typed,terms,prefix", [
-    ("是一段", ("是一", "一段"), False),
-    ("段", ("段",), True),
-    ("F1值", ("f1", "值"), True),
-    ("值F1", ("值", "f1"), False),
-    ("ResNet的应用", ("resnet", "的应", "应用"), False),
-    ("深度 学习", ("深度", "度", "学习"), False),
-    ("ＲｅｓＮｅｔ", ("resnet",), False),
-    ("、。", (), False),
+@pytest.mark.parametrize("typed,words", [
+    ("हिन्दी", ["हिन्दी"]),  # vowel signs are marks: one word, not four pieces
+    ("İstanbul", ["i̇stanbul"]),
+    ("a\x1cb", ["a", "b"]),
 ])
-def test_query_terms(typed, terms, prefix):
-    assert query_terms(typed) == QueryTerms(terms, prefix)
+def test_marks_belong_to_words(typed, words):
+    assert [t.text for t in primary_tokens(fold(typed))] == words
 
 
 def test_normalize_maps_expansions_back():

@@ -193,8 +193,7 @@ def test_search_result_shape_and_json(corpus):
     for review in result.reviews:
         assert len(review.uuid) == 32 and 1 <= len(review.sections) <= 3
         assert review.n_sections >= len(review.sections)
-        assert [s.score for s in review.sections] == sorted(
-            (s.score for s in review.sections), reverse=True)
+        assert len({s.number for s in review.sections}) == len(review.sections)
     d = json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
     assert d["reviews"][0]["uuid"] == result.reviews[0].uuid
     assert {"text", "match"} == set(d["reviews"][0]["sections"][0]["snippet"][0])

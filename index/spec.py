@@ -1,0 +1,90 @@
+"""The search language, defined once: ``index/spec.json``, read here and by the site.
+
+``spec.json`` holds everything the command line (:mod:`index.query`,
+:mod:`index.literal`, :mod:`index.rank`) and the site's client (``static/search.js``)
+must agree on: the fields, operators and quote pairs of the query language, the
+character classes of the analysis, the ranking function's parameters and the error
+codes with their messages (``en`` for the command line, ``zh`` for the site). The site
+build writes the same file into ``search.html`` for ``search.js``, so neither side
+restates a constant, and ``tests/conformance/`` runs the same tables against both.
+
+The character tables (``analysis.marks``, ``analysis.space``,
+``analysis.fold_exceptions``) are generated from this Python's ``unicodedata`` by
+``python -m index.spec`` and committed: the browser then uses the very same classes
+whatever Unicode version its engine has, and ``tests/test_spec.py`` fails when the
+running Python would generate different ones.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import unicodedata
+from pathlib import Path
+
+PATH = Path(__file__).resolve().parent / "spec.json"
+
+
+@functools.cache
+def spec() -> dict:
+    return json.loads(PATH.read_text("utf-8"))
+
+
+def error(code: str, lang: str = "en", **args) -> str:
+    """The message of error ``code`` with its arguments filled in."""
+    return spec()["errors"][code][lang].format(**args)
+
+
+def _ranges(codes: list[int]) -> str:
+    """A regex class body (no brackets) covering the code points, as ranges."""
+    out, i = [], 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        a, b = chr(codes[i]), chr(codes[j])
+        out.append(_esc(a) if i == j else f"{_esc(a)}-{_esc(b)}")
+        i = j + 1
+    return "".join(out)
+
+
+def _esc(ch: str) -> str:
+    return "\\" + ch if ch in "\\]^-[" else ch
+
+
+def generate_tables() -> dict:
+    """The character tables of ``spec.json["analysis"]`` from this Python's unicodedata.
+
+    * ``marks``: every combining mark (category M*): a word character, and the tail of
+      the cluster folding works on;
+    * ``space``: the Unicode White_Space characters, which separate query items (not
+      U+001C..U+001F, which Python's ``str.isspace`` counts, nor U+FEFF, which JS's
+      ``\\s`` counts);
+    * ``fold_exceptions``: characters whose ``casefold()`` differs from their
+      ``lower()`` (``ß`` -> ``ss``): JS has only ``toLowerCase``.
+    """
+    marks, exceptions = [], {}
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        if unicodedata.category(ch)[0] == "M":
+            marks.append(cp)
+        if ch.casefold() != ch.lower():
+            exceptions[ch] = ch.casefold()
+    space = [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
+             0x2028, 0x2029, 0x202F, 0x205F, 0x3000]
+    return {"marks": _ranges(marks), "space": _ranges(space),
+            "fold_exceptions": dict(sorted(exceptions.items())),
+            "unicode": unicodedata.unidata_version}
+
+
+def main() -> None:
+    data = json.loads(PATH.read_text("utf-8"))
+    data["analysis"].update(generate_tables())
+    PATH.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    print(f"wrote {PATH}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
