@@ -556,6 +556,10 @@ class Store:
             " first FROM versions GROUP BY uuid) f ON f.uuid = r.uuid ORDER BY f.first"
         ).fetchall()
 
+    def received_of(self) -> dict[str, str]:
+        """Every review's current ``received_at``, by uuid."""
+        return dict(self._db.execute("SELECT uuid, received_at FROM reviews"))
+
     def iter_current(self, batch: int = 100) -> Iterator[tuple[VersionInfo, Record]]:
         """Every review's current version, by uuid, fetched in batches (bounded memory)."""
         last = ""

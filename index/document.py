@@ -173,14 +173,14 @@ class StoredText(Texts):
         self.cites: list[list[str]] = [c.split(",") if c else [] for c in fields["cites"].split(";")]
 
 
-def _clean(text: str) -> str:
+def clean(text: str) -> str:
     return text.replace(SEP, " ")
 
 
 def review_document(record: Record, version_id: int) -> dict:
     """The review document."""
     us = units(record)
-    written = [_clean(record.topic)] + [_clean(x) for u in us for x in (u.title, u.body)]
+    written = [clean(record.topic)] + [clean(x) for u in us for x in (u.title, u.body)]
     folded = [fold(x) for x in written]
     maps: dict[str, int] = {}
     for j, part in enumerate(folded):

@@ -47,17 +47,11 @@ def partition_key(build: str, items: list[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
-def record_key(rec: Record) -> str:
-    """A version key for a Record that does not come from a store."""
-    data = json.dumps(rec.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8")
-    return "h" + hashlib.sha1(data).hexdigest()[:16]
-
-
 @dataclass
 class Job:
     pid: int
-    versions: list[int] | None  # store version ids, or
-    records: list[Record] | None  # the records themselves
+    first: int  # the ordinal of its first review
+    versions: list[int]  # store version ids
     render: set[str]  # uuids whose review page must be rendered
 
 
@@ -81,8 +75,6 @@ def _env():
 
 
 def _records(job: Job, store_path: str | None, store: Any = None) -> list[Record]:
-    if job.records is not None:
-        return job.records
     if store is None:
         from archive.store import Store  # noqa: PLC0415
 
@@ -94,7 +86,7 @@ def _records(job: Job, store_path: str | None, store: Any = None) -> list[Record
 
 def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Result:
     records = _records(job, store_path, store)
-    part = encode_partition(job.pid, records)
+    part = encode_partition(job.pid, job.first, records)
     env = _env()
     template = env.get_template("review.html")
     pages = []
@@ -117,8 +109,8 @@ def _run_in_worker(args: tuple[Job, str | None]) -> Result:
 def run_jobs(jobs: list[Job], store: Any, workers: int) -> Iterator[Result]:
     """Results in job order; ``workers`` > 1 and two jobs or more: in worker processes,
     at most ``workers + 1`` results waiting (bounded memory)."""
-    path = str(store.path) if store is not None and hasattr(store, "path") else None
-    if workers <= 1 or len(jobs) < 2 or (path is None and any(j.records is None for j in jobs)):
+    path = str(store.path)
+    if workers <= 1 or len(jobs) < 2:
         for job in jobs:
             yield run_job(job, store=store)
         return

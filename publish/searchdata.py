@@ -1,63 +1,80 @@
-"""The site's search data for the JavaScript client (static/search.js), in partitions.
+"""The site's search data for the JavaScript client (``static/search.js``), format 4.
 
-Reviews are cut into *partitions* of :data:`BLOCK` reviews in the order they were first
-added to the archive (appending touches only the last partition); partitions are
-grouped by :data:`GROUP` into *groups*.  Documents, terms and positions are exactly
-those the search index sees: documents from :func:`index.units.section_documents`, terms from
-the rules of :func:`index.analysis.index_terms` over :func:`index.analysis.fold`-ed text
-(:func:`term_positions` is a fast equivalent, checked against it by the tests).
+The client answers a query exactly as ``reviews search`` does, and ranks alike
+(:mod:`index.rank`), so it needs the same statistics: per gram, the reviews holding it
+and its *summary* in each (topic, some title, the chapters holding it:
+:func:`index.rank.summary`); per jieba word, each review's count (BM25's ``tf``, read
+from the search index, which is brought up to date first); each review's word count;
+and the text, by chapter (:func:`index.units.chapter_starts`), to check what the
+postings cannot tell (a literal of several grams, ``section:`` scopes) and to show
+snippets. Everything is computed from :mod:`index.units`, :mod:`index.literal` and the
+index, the same code as the command line's; ``tests/test_site.py`` checks the summaries
+against the index's part maps.
 
-Files (classic scripts calling ``RA.*``, so they load over http and from file://):
+Reviews are numbered (*ordinals*) in the order they were first added to the archive
+(``Store.review_order``), so a review's text files keep their names as the archive grows.
 
-``search/meta.js``            ``RA.meta({format, count, block, group, chunk, parts, groups,
-                              titles})`` (also inlined in search.html): per partition
-                              ``[shards, reviews, first date, last date]``, per group its
-                              shard count, the number of reference-title shards.
-``search/g/<g>/<k>.js``       ``RA.g(g, k, {key: entry})``: every key of the group's
-                              partitions.  An entry is ``mask`` (base 36, bit ``i``: the
-                              posting of partition ``g*GROUP+i`` is in its ``p/`` shard)
-                              then ``!i>posting`` for each partition whose posting is small
-                              (at most :data:`INLINE` bytes): it is here, not in ``p/``.
-                              So a rare key is answered for 16 partitions by one file.
-``search/p/<p>/<k>.js``       ``RA.s(p, k, {key: posting})``: the partition's large postings.
-``search/p/<p>/r.js``         ``RA.r(p, [[uuid, date, ndocs], ...])`` (date filters, ids).
-``search/f/<k>.js``           ``RA.f(k, {"f|term": spellings})``: reference-title postings
-                              of every distinct spelling in the archive (for ``ref:words``).
-``search/u/<xx>.js``          ``RA.u(xx, [[uuid, partition, index, ndocs], ...])``.
-``search/d/<p>/<i>-<c>.js``   ``RA.d(p, i, c, [uuid, received, title, topic], [[doc, section,
-                              heading, title, body], ...])``: the texts (as written) of documents
-                              ``c*CHUNK .. c*CHUNK+CHUNK-1`` of review ``i``, for snippets.
+Files (classic scripts calling ``RA.*``, so they load over http and from ``file://``; a
+``b64`` value is base64 of bytes, ``z64`` base64 of raw-deflated bytes, which the client
+inflates with ``DecompressionStream``):
 
-Shards: FNV-1a (32 bit) over the UTF-16 code units of the term (the key without its
-``<field>|``), mod the shard count, so every field of a term shares one file.
-A key is ``<field>|<term>`` (or ``<field>|<c>*``: the positions of every term starting
-with the CJK character ``c``); fields ``t`` topic (per review), ``h`` section title,
-``b`` body, ``p`` section path, ``c`` cited reference id; ``f`` (title files only)
-reference titles.  A posting lists reviews (partition index delta, base 36)
-``;``-separated, each ``delta:docs`` with docs ``,``-separated as ``doc.pos.pos...``
-(doc number and position deltas in base 36; ``*n`` = every document of the review,
-which has ``n`` documents; ``p``/``c`` have no positions).  An ``f`` posting lists
-reference title spellings: ``refid.pos.pos...`` ``;``-separated (``refid~k``: another
-spelling of one id).
+``search/meta.js``        ``RA.meta({format, n, dict, spellings, spec, ...})`` (also
+                          inlined in search.html): counts, shard counts, the search
+                          language (``index/spec.json``).
+``search/k/<s>.js``       ``RA.k(s, {key: value})``: the dictionary, sharded by
+                          :func:`shard_of` of the term (the key without its ``<field>|``,
+                          so every field of a term shares a shard). Keys: ``g|gram``,
+                          ``w|word``, ``p|3.1`` (section paths), ``c|r0123456789``
+                          (cited ids), ``f|gram`` (reference-title grams), and ``l|xy``:
+                          the listed CJK words starting with ``xy``, as suffixes
+                          (``""`` = ``xy`` itself: the query's words are found by
+                          forward maximum matching). A posting value is its ``b64``
+                          bytes, or a number ``x``: the posting is ``search/x/<x>.js``.
+``search/x/<x>.js``       ``RA.x(x, "z64")``: one long posting.
+``search/l.js``           ``RA.l("z64")``: per ordinal its word count (BM25's ``dl``) and
+                          its place in the tie-break order (newest received first, then
+                          uuid), varints.
+``search/r.js``           ``RA.r("z64")``: per ordinal its received day (days since
+                          1970); loaded for date filters only.
+``search/s/<b>.js``       ``RA.s(b, [[ref id, folded title], ...])``: reference
+                          spellings ``b*SPELLINGS ...`` (``ref:words`` checks titles).
+``search/u/<x>.js``       ``RA.u(x, [[uuid, ordinal], ...])``: the uuids starting with
+                          hex digit ``x`` (``uuid:`` prefixes).
+``search/o/<b>.js``       ``RA.o(b, [uuid, ...])``: the uuids of ordinals ``b*UUIDS ...``.
+``search/t/<o/100>/<o>-<c>.js``  ``RA.t(o, c, "z64")``: chapter ``c`` of review ``o``:
+                          JSON ``[info, units]``, info ``[uuid, received, title, topic,
+                          chapters]``, each unit ``[index, key, heading, title, body,
+                          citations]`` with citations ``[[start, end, ref id], ...]``
+                          (markers in the body; ref id ``""`` when dangling).
+
+A posting is varints: per review the ordinal's delta from the previous one (the first
+from -1) and, for ``g`` ``w`` ``p`` ``c``, its value (summary, count, chapter map); an
+``f`` posting lists spelling numbers as deltas alone.
 """
 from __future__ import annotations
 
+import base64
 import json
-import re
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from archive.model import Record
-from index.analysis import CJK_RANGES, fold
-from index.units import section_documents
+from archive.model import ABSTRACT, Record
+from index.analysis import fold
+from index.codec import varint
+from index.document import clean
+from index.literal import grams
+from index.spec import spec
+from index.units import REFERENCES, chapter_starts, paths, units
 
-BLOCK = 128  # reviews per partition
-GROUP = 16  # partitions per group
-SHARD_TARGET = 8 * 1024  # bytes per shard file, on average
-INLINE = 256  # a partition's posting of at most this many bytes goes in the group file
-CHUNK = 4  # documents per d/ file
-FORMAT = 3
+FORMAT = 4
+BLOCK = 128  # reviews per partition (a unit of work and of caching)
+SHARD_TARGET = 8 * 1024  # bytes per dictionary shard, on average
+INLINE = 256  # a posting of at most this many base64 characters stays in the dictionary
+SPELLINGS = 512  # spellings per s/ file
+UUIDS = 2048  # uuids per o/ file
+VALUED = ("g", "w", "p", "c")  # fields whose postings carry a value per review
 
 
 def shard_of(term: str, shards: int) -> int:
@@ -79,198 +96,253 @@ def shard_count(nbytes: int, target: int = SHARD_TARGET) -> int:
     return n
 
 
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-_SMALL = [_DIGITS[n] if n < 36 else _DIGITS[n // 36] + _DIGITS[n % 36] for n in range(1296)]
-
-
-def b36(n: int) -> str:
-    if n < 1296:
-        return _SMALL[n]
-    out = []
-    while n:
-        n, r = divmod(n, 36)
-        out.append(_DIGITS[r])
-    return "".join(reversed(out))
-
-
-def _deltas(pos: list[int]) -> str:
-    prev = 0
-    out = []
-    for p in pos:
-        out.append(_SMALL[p - prev] if p - prev < 1296 else b36(p - prev))
-        prev = p
-    return ".".join(out)
-
-
-_RUN = re.compile(f"([{CJK_RANGES}]+)|((?:[^\\W_{CJK_RANGES}])+(?:[-._/][^\\W_{CJK_RANGES}]+)*)")
-_PART = re.compile(r"[^-._/]+")
-
-
-def term_positions(norm: str) -> dict[str, list[int]]:
-    """Positions of each index term of a folded string, plus ``c*`` keys: every position
-    where a term starting with the CJK character ``c`` stands (a query ending in a lone
-    CJK character matches any such term).  Same terms and positions as
-    :func:`index.analysis.index_terms`, without building a Term per token."""
-    out: dict[str, list[int]] = defaultdict(list)
-    pos = 0
-    for m in _RUN.finditer(norm):
-        run = m.group(1)
-        if run:
-            n = len(run)
-            for i in range(n - 1):
-                a = run[i]
-                out[a + run[i + 1]].append(pos + i)
-                out[a + "*"].append(pos + i)
-            last = run[-1]
-            out[last].append(pos + n - 1)
-            out[last + "*"].append(pos + n - 1)
-            pos += n
-            continue
-        word = m.group(2)
-        out[word].append(pos)
-        if "-" in word or "." in word or "_" in word or "/" in word:
-            seen = {word}
-            for part in _PART.findall(word):
-                if part not in seen:
-                    seen.add(part)
-                    out[part].append(pos)
-        pos += 1
-    return out
-
-
 def js(call: str, *args) -> bytes:
     body = ",".join(json.dumps(a, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
                     for a in args)
     return f"{call}({body});\n".encode("utf-8")
 
 
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def z64(data: bytes) -> str:
+    """Raw deflate (deterministic: same bytes, same output), base64."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+    return b64(c.compress(data) + c.flush())
+
+
+def text_path(ordinal: int, chapter: int) -> str:
+    return f"search/t/{ordinal // 100}/{ordinal}-{chapter}.js"
+
+
+# -- one review (in the partition workers) ---------------------------------------------
+
+def review_values(rec: Record) -> dict[str, int]:
+    """Posting values of one review: ``g|gram`` its summary (bit 0 the topic holds it,
+    bit 1 some title, bit ``2 + c`` chapter ``c``: :func:`index.rank.summary` of the
+    index's part map), ``p|path`` and ``c|ref id`` the chapters holding that section or
+    citing that reference (bit ``c``)."""
+    us = units(rec)
+    starts = chapter_starts(us)
+    out: dict[str, int] = dict.fromkeys(("g|" + g for g in grams(fold(clean(rec.topic)))), 1)
+    titles: set[str] = set()
+    per_chapter: list[set[str]] = [set() for _ in starts]
+    c = -1
+    for i, u in enumerate(us):
+        if c + 1 < len(starts) and starts[c + 1] == i:
+            c += 1
+        t = grams(fold(clean(u.title)))
+        titles |= t
+        per_chapter[c] |= t
+        per_chapter[c] |= grams(fold(clean(u.body)))
+        bit = 1 << c
+        for p in [u.key] if u.key in (ABSTRACT, REFERENCES) else paths(u.key):
+            out["p|" + p] = out.get("p|" + p, 0) | bit
+        for r in u.refs:
+            out["c|" + r] = out.get("c|" + r, 0) | bit
+    for g in titles:
+        k = "g|" + g
+        out[k] = out.get(k, 0) | 2
+    for c, gs in enumerate(per_chapter):
+        bit = 4 << c
+        for g in gs:
+            k = "g|" + g
+            out[k] = out.get(k, 0) | bit
+    return out
+
+
+def chapter_files(ordinal: int, rec: Record) -> list[tuple[str, bytes]]:
+    """The ``t/`` files of one review, one per chapter."""
+    us = units(rec)
+    starts = chapter_starts(us)
+    marks: dict[str, list] = defaultdict(list)
+    for cit in rec.citations:
+        marks[cit.section].append([cit.offset, cit.offset + len(cit.marker), cit.ref_id or ""])
+    info = [rec.uuid, rec.received_at, rec.title or rec.topic, rec.topic, len(starts)]
+    out = []
+    for c, s in enumerate(starts):
+        e = starts[c + 1] if c + 1 < len(starts) else len(us)
+        rows = [[i, us[i].key, us[i].heading, us[i].title, us[i].body,
+                 sorted(marks.get(us[i].key, [])) if us[i].key != REFERENCES else []]
+                for i in range(s, e)]
+        data = json.dumps([info, rows], ensure_ascii=False, separators=(",", ":"))
+        out.append((text_path(ordinal, c), js("RA.t", ordinal, c, z64(data.encode("utf-8")))))
+    return out
+
+
 @dataclass
 class Partition:
-    """The search data of one partition: its files, and what the group files and the
-    uuid files need from it."""
+    """What one partition contributes: its text files and, per key, a *chunk* of its
+    postings: ``(first ordinal, last ordinal, entries)`` with entries the first
+    review's value then ``delta value`` pairs, so that the partitions' chunks join by
+    writing one delta between them (:meth:`Postings.add_chunks`)."""
 
     pid: int
     files: list[tuple[str, bytes]] = field(default_factory=list)
-    shards: int = 1
-    count: int = 0
-    dates: tuple[str, str] = ("", "")
-    keys: dict[str, str] = field(default_factory=dict)  # every key: its posting if small, else ""
-    uuids: list[str] = field(default_factory=list)  # in partition order
-    ndocs: list[int] = field(default_factory=list)  # documents of each review
-
-    def info(self) -> list:
-        return [self.shards, self.count, *self.dates]
+    chunks: dict[str, tuple[int, int, bytes]] = field(default_factory=dict)
+    uuids: list[str] = field(default_factory=list)
 
 
-def _doc_rows(rec: Record) -> list[list]:
-    """``[section, heading, paths, cited ids, folded title, folded body, title, body]``."""
-    return [[d["section"], d["heading"], d["path"].split(), list(dict.fromkeys(d["refs"].split())),
-             fold(d["title"]), fold(d["body"]), d["title"], d["body"]]
-            for d in section_documents(rec)]
-
-
-def _chunks(pid: int, idx: int, rec: Record, docs: list[list]) -> list[tuple[str, bytes]]:
-    info = [rec.uuid, rec.received_at, rec.title or rec.topic, rec.topic]
-    return [(f"search/d/{pid}/{idx}-{c}.js",
-             js("RA.d", pid, idx, c, info,
-                [[i, d[0], d[1], d[6], d[7]] for i, d in enumerate(docs[c * CHUNK:(c + 1) * CHUNK],
-                                                                 start=c * CHUNK)]))
-            for c in range(-(-len(docs) // CHUNK))]
-
-
-def encode_partition(pid: int, records: list[Record], inline: int = INLINE) -> Partition:
-    """Postings, review rows and document texts of one partition (records in order)."""
-    part = Partition(pid, count=len(records), uuids=[r.uuid for r in records])
-    postings: dict[str, list[str]] = defaultdict(list)
-    last: dict[str, int] = {}
-    rows = []
-    for idx, rec in enumerate(records):
-        docs = _doc_rows(rec)
-        per_key: dict[str, list[str]] = defaultdict(list)
-        every = "*" + b36(len(docs)) + "."
-        for term, pos in term_positions(fold(rec.topic)).items():
-            per_key["t|" + term].append(every + _deltas(pos))
-        for i, d in enumerate(docs):
-            di = b36(i)
-            for term, pos in term_positions(d[4]).items():
-                per_key["h|" + term].append(di + "." + _deltas(pos))
-            for term, pos in term_positions(d[5]).items():
-                per_key["b|" + term].append(di + "." + _deltas(pos))
-            for p in d[2]:
-                per_key["p|" + p].append(di)
-            for r in d[3]:
-                per_key["c|" + r].append(di)
-        for key, entries in per_key.items():
-            postings[key].append(b36(idx - last.get(key, 0)) + ":" + ",".join(entries))
-            last[key] = idx
-        part.files.extend(_chunks(pid, idx, rec, docs))
-        rows.append([rec.uuid, rec.received_at[:10], len(docs)])
-    encoded = {key: ";".join(entries) for key, entries in postings.items()}
-    part.keys = {key: (value if len(value) <= inline else "") for key, value in encoded.items()}
-    large = {key: value for key, value in encoded.items() if len(value) > inline}
-    part.shards, shard_files = _sharded(large, f"search/p/{pid}", "RA.s", pid)
-    part.files.extend(shard_files)
-    part.files.append((f"search/p/{pid}/r.js", js("RA.r", pid, rows)))
-    part.ndocs = [r[2] for r in rows]
-    dates = sorted(r[1] for r in rows)
-    part.dates = (dates[0], dates[-1]) if dates else ("", "")
+def encode_partition(pid: int, first_ordinal: int, records: list[Record]) -> Partition:
+    part = Partition(pid, uuids=[r.uuid for r in records])
+    entries: dict[str, bytearray] = {}
+    bounds: dict[str, list[int]] = {}
+    for k, rec in enumerate(records):
+        o = first_ordinal + k
+        part.files.extend(chapter_files(o, rec))
+        for key, value in review_values(rec).items():
+            buf = entries.get(key)
+            if buf is None:
+                buf = entries[key] = bytearray()
+                bounds[key] = [o, o]
+            else:
+                varint(o - bounds[key][1], buf)
+                bounds[key][1] = o
+            varint(value, buf)
+    part.chunks = {key: (b[0], b[1], bytes(entries[key])) for key, b in bounds.items()}
     return part
 
 
-def _sharded(entries: dict[str, str], path: str, call: str, *head) -> tuple[int, list]:
-    """Files ``<path>/<k>.js`` holding ``entries`` by the shard of their term (key[2:])."""
-    n = shard_count(sum(len(k) + len(v) + 6 for k, v in entries.items()))
-    by_shard: dict[int, dict[str, str]] = defaultdict(dict)
+# -- the whole archive (in the parent) ---------------------------------------------------
+
+class Postings:
+    """Every key's posting, joined from the partitions' chunks in ordinal order."""
+
+    def __init__(self):
+        self.data: dict[str, bytearray] = {}
+        self.last: dict[str, int] = {}
+
+    def add_chunks(self, chunks: dict[str, tuple[int, int, bytes]]) -> None:
+        for key, (first, last, data) in chunks.items():
+            buf = self.data.get(key)
+            if buf is None:
+                buf = self.data[key] = bytearray()
+                varint(first + 1, buf)
+            else:
+                varint(first - self.last[key], buf)
+            buf += data
+            self.last[key] = last
+
+    def add(self, key: str, pairs: Iterable[tuple[int, int]]) -> None:
+        """A posting given whole: ``(ordinal, value)`` in ordinal order."""
+        buf = bytearray()
+        prev = -1
+        for o, v in pairs:
+            varint(o - prev, buf)
+            varint(v, buf)
+            prev = o
+        if buf:
+            self.data[key] = buf
+
+    def add_ids(self, key: str, ids: Iterable[int]) -> None:
+        buf = bytearray()
+        prev = -1
+        for i in ids:
+            varint(i - prev, buf)
+            prev = i
+        self.data[key] = buf
+
+
+def words_from_index(reader, ordinal_of: dict[str, int], post: Postings
+                     ) -> tuple[list[int], dict[str, list[str]]]:
+    """The ``w`` postings (each review's count of each word) and each ordinal's word
+    count, from the search index; and the CJK words by their first two characters
+    (the ``l|`` lists)."""
+    from index.analysis import is_cjk
+    from index.postings import Column, doc_set, doc_weights
+
+    docs: dict[int, int] = {}  # index document -> ordinal
+    lengths = [0] * len(ordinal_of)
+    for d, value in Column(reader, "key").many(sorted(doc_set(reader, "kind", "review"))).items():
+        received, uuid, words, _ = value.decode("ascii").split("|")
+        o = ordinal_of.get(uuid)
+        if o is not None:
+            docs[d] = o
+            lengths[o] = int(words)
+    prefixes: dict[str, list[str]] = defaultdict(list)
+    for word in reader.lexicon("w"):
+        word = word.decode("utf-8") if isinstance(word, bytes) else word
+        pairs = sorted((docs[d], int(tf)) for d, tf in doc_weights(reader, "w", word).items()
+                       if d in docs)
+        if not pairs:
+            continue
+        post.add("w|" + word, pairs)
+        if len(word) >= 2 and all(is_cjk(ch) for ch in word):
+            prefixes[word[:2]].append(word[2:])
+    return lengths, prefixes
+
+
+def dictionary(post: Postings, prefixes: dict[str, list[str]], inline: int = INLINE
+               ) -> tuple[int, list[tuple[str, bytes]]]:
+    """The ``k/`` shards and ``x/`` files; returns ``(shards, files)``."""
+    entries: dict[str, object] = {}
+    files: list[tuple[str, bytes]] = []
+    for key in sorted(post.data):
+        data = bytes(post.data[key])
+        text = b64(data)
+        if len(text) <= inline:
+            entries[key] = text
+        else:
+            x = len(files)
+            files.append((f"search/x/{x}.js", js("RA.x", x, z64(data))))
+            entries[key] = x
+    for pre, suffixes in prefixes.items():
+        entries["l|" + pre] = sorted(suffixes)
+    size = sum(len(k) + (len(v) if isinstance(v, str) else 8) + 6 for k, v in entries.items())
+    n = shard_count(size)
+    by_shard: dict[int, dict] = defaultdict(dict)
     for key, value in entries.items():
         by_shard[shard_of(key[2:], n)][key] = value
-    return n, [(f"{path}/{k}.js", js(call, *head, k, by_shard.get(k, {}))) for k in range(n)]
+    files += [(f"search/k/{s}.js", js("RA.k", s, by_shard.get(s, {}))) for s in range(n)]
+    return n, files
 
 
-def group_files(gid: int, members: Iterable[tuple[int, dict[str, str]]],
-                group: int = GROUP) -> tuple[int, list]:
-    """The ``g/`` files of one group from its partitions' ``(pid, keys)``
-    (:attr:`Partition.keys`); returns ``(shards, files)``."""
-    masks: dict[str, int] = defaultdict(int)
-    inline: dict[str, list[str]] = defaultdict(list)
-    for pid, keys in members:
-        i = pid - gid * group
-        for key, posting in keys.items():
-            if posting:
-                inline[key].append(f"!{b36(i)}>{posting}")
-            else:
-                masks[key] |= 1 << i
-    entries = {key: b36(masks.get(key, 0)) + "".join(inline.get(key, ()))
-               for key in masks.keys() | inline.keys()}
-    return _sharded(entries, f"search/g/{gid}", "RA.g", gid)
+def review_tables(lengths: list[int], received: list[str], uuids: list[str]
+                  ) -> list[tuple[str, bytes]]:
+    """``l.js`` (word counts, tie-break places), ``r.js`` (days), ``o/`` and ``u/``."""
+    import datetime as dt
+
+    order = sorted(range(len(uuids)), key=lambda o: uuids[o])
+    order.sort(key=lambda o: received[o], reverse=True)
+    place = [0] * len(uuids)
+    for k, o in enumerate(order):
+        place[o] = k
+    buf = bytearray()
+    for n, p in zip(lengths, place):
+        varint(n, buf)
+        varint(p, buf)
+    epoch = dt.date(1970, 1, 1)
+    rbuf = bytearray()
+    for o in range(len(uuids)):
+        varint((dt.date.fromisoformat(received[o][:10]) - epoch).days, rbuf)
+    files = [("search/l.js", js("RA.l", z64(bytes(buf)))), ("search/r.js", js("RA.r", z64(bytes(rbuf))))]
+    for b in range(0, max(1, -(-len(uuids) // UUIDS))):
+        files.append((f"search/o/{b}.js", js("RA.o", b, uuids[b * UUIDS:(b + 1) * UUIDS])))
+    by_prefix: dict[str, list] = {c: [] for c in "0123456789abcdef"}
+    for o, u in enumerate(uuids):
+        by_prefix[u[0]].append([u, o])
+    files += [(f"search/u/{p}.js", js("RA.u", p, by_prefix[p])) for p in sorted(by_prefix)]
+    return files
 
 
-def title_files(spellings: Iterable[tuple[str, str]]) -> tuple[int, list]:
-    """The ``f/`` files (reference-title postings) from every ``(ref_id, title)`` spelling
-    in the archive; returns ``(shards, files)``."""
-    titles: dict[str, list[str]] = defaultdict(list)
-    nth: dict[str, int] = defaultdict(int)
-    for rid, title in sorted(set(spellings)):  # one entry per distinct spelling: "rid" or "rid~k"
-        name = rid + (f"~{nth[rid]}" if nth[rid] else "")
-        nth[rid] += 1
-        for term, pos in term_positions(fold(title)).items():
-            titles["f|" + term].append(name + "." + _deltas(pos))
-    return _sharded({k: ";".join(v) for k, v in titles.items()}, "search/f", "RA.f")
+def spelling_files(spellings: list[tuple[str, str]], post: Postings) -> list[tuple[str, bytes]]:
+    """``s/`` files and the ``f|`` postings from every ``(ref id, folded title)``
+    spelling in the archive (sorted)."""
+    holders: dict[str, list[int]] = defaultdict(list)
+    for i, (_, title) in enumerate(spellings):
+        for g in grams(title):
+            holders[g].append(i)
+    for g, ids in holders.items():
+        post.add_ids("f|" + g, ids)
+    return [(f"search/s/{b}.js", js("RA.s", b, [list(s) for s in spellings[b * SPELLINGS:(b + 1) * SPELLINGS]]))
+            for b in range(-(-len(spellings) // SPELLINGS))]
 
 
-def uuid_files(parts: list[tuple[int, list[str], list[int]]]) -> list[tuple[str, bytes]]:
-    """``u/<xx>.js`` from every partition's ``(pid, uuids, ndocs)``."""
-    prefixes: dict[str, list] = defaultdict(list)
-    for pid, uuids, ndocs in parts:
-        for idx, (u, n) in enumerate(zip(uuids, ndocs)):
-            prefixes[u[:2]].append([u, pid, idx, n])
-    return [(f"search/u/{p}.js", js("RA.u", p, prefixes[p])) for p in sorted(prefixes)]
-
-
-def meta(parts: list[list], groups: list[int], titles: int, count: int,
-         block: int = BLOCK, group: int = GROUP) -> dict:
+def meta(n: int, shards: int, spellings: int) -> dict:
     """What the client needs first (also inlined into search.html, saving a round trip)."""
-    return {"format": FORMAT, "count": count, "block": block, "group": group, "chunk": CHUNK,
-            "parts": parts, "groups": groups, "titles": titles}
+    return {"format": FORMAT, "n": n, "dict": shards, "spellings": spellings,
+            "spellingBlock": SPELLINGS, "uuidBlock": UUIDS, "spec": spec()}
 
 
 def meta_file(payload: dict) -> tuple[str, bytes]:

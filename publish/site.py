@@ -21,24 +21,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import marshal
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.utils import htmlsafe_json_dumps
 
 from archive.config import dead_leftovers
 from archive.errors import ArchiveError
-from archive.model import Record
 
 from . import urls
 from .catalog import Catalog
-from .partitions import Job, fingerprint, partition_key, record_key, run_jobs
+from .partitions import Job, fingerprint, partition_key, run_jobs
 from .resources import TEMPLATES
-from .searchdata import BLOCK, GROUP, group_files, meta, meta_file, title_files, uuid_files
+from .searchdata import (BLOCK, Postings, dictionary, meta, meta_file, review_tables,
+                         spelling_files, words_from_index)
 
 MANIFEST = ".site-manifest.json"
 CACHE = ".site-cache"
@@ -237,40 +238,25 @@ class _Pages:
         self.writer.write(path, html)
 
 
-def _records(store: Any) -> Iterable[Record]:
-    for item in store:
-        if isinstance(item, Record):
-            yield item
-        elif isinstance(item, tuple):
-            yield next(x for x in item if isinstance(x, Record))
-        else:
-            yield item.record
-
-
 class _Cache:
-    """``p<pid>.json`` (catalog state) and ``p<pid>.terms.json`` (its search keys,
-    :attr:`Partition.keys`) of each partition, tagged with the partition key.
+    """Per partition, tagged with the partition key: ``p<pid>.json`` (its catalog state)
+    and ``p<pid>.chunks`` (its posting chunks, :attr:`Partition.chunks`, marshalled).
 
     It lives in the archive's data folder (``site-cache/<hash of the output path>``),
     derived data like the search index: not in the output folder, which a static host
-    publishes whole (406 MB of cache at 10k reviews), and not beside it, outside the
-    folder the user named. Without an archive folder (records given directly), beside
-    the output folder as ``.<out>.site-cache``."""
+    publishes whole, and not beside it, outside the folder the user named."""
 
-    def __init__(self, out: Path, data_dir: Path | None = None):
-        out = out.resolve()
-        if data_dir is not None:
-            key = hashlib.sha1(str(out).encode("utf-8")).hexdigest()[:16]
-            self.dir = data_dir / "site-cache" / key
-        else:
-            self.dir = out.parent / f".{out.name}{CACHE}"
+    def __init__(self, out: Path, data_dir: Path):
+        key = hashlib.sha1(str(out.resolve()).encode("utf-8")).hexdigest()[:16]
+        self.dir = data_dir / "site-cache" / key
 
-    def save(self, pid: int, key: str, catalog: dict, keys: dict) -> None:
+    def save(self, pid: int, key: str, catalog: dict, chunks: dict) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        for name, data in ((f"p{pid}.json", catalog), (f"p{pid}.terms.json", keys)):
+        state = json.dumps({"key": key, "data": catalog}, ensure_ascii=False, separators=(",", ":"))
+        for name, data in ((f"p{pid}.json", state.encode("utf-8")),
+                           (f"p{pid}.chunks", marshal.dumps((key, chunks)))):
             tmp = self.dir / (name + ".tmp")
-            tmp.write_text(json.dumps({"key": key, "data": data}, ensure_ascii=False,
-                                      separators=(",", ":")), "utf-8")
+            tmp.write_bytes(data)
             os.replace(tmp, self.dir / name)
 
     def has(self, pid: int, key: str) -> bool:
@@ -280,15 +266,26 @@ class _Cache:
                 head = fh.read(len(key) + 16)
         except OSError:
             return False
-        return head.startswith(b'{"key":' + json.dumps(key).encode())
+        return head.startswith(b'{"key":' + json.dumps(key).encode()) and (
+            self.dir / f"p{pid}.chunks").is_file()
 
-    def load(self, pid: int, key: str, terms: bool = False) -> Any:
-        name = f"p{pid}.terms.json" if terms else f"p{pid}.json"
+    def catalog(self, pid: int, key: str) -> Any:
         try:
-            data = json.loads((self.dir / name).read_text("utf-8"))
+            data = json.loads((self.dir / f"p{pid}.json").read_text("utf-8"))
         except (FileNotFoundError, ValueError):
-            return None
-        return data["data"] if data.get("key") == key else None
+            data = {}
+        if data.get("key") != key:
+            raise RuntimeError(f"site cache of partition {pid} is damaged; delete {MANIFEST}")
+        return data["data"]
+
+    def chunks(self, pid: int, key: str) -> dict:
+        try:
+            got_key, chunks = marshal.loads((self.dir / f"p{pid}.chunks").read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            got_key, chunks = None, None
+        if got_key != key:
+            raise RuntimeError(f"site cache of partition {pid} is damaged; delete {MANIFEST}")
+        return chunks
 
     def prune(self, pids: int) -> None:
         if self.dir.is_dir():
@@ -300,69 +297,62 @@ class _Cache:
 
 def build_site(store: Any, out_dir: str | Path,
                on_progress: Callable[[str, int, int], None] | None = None, *,
-               block: int = BLOCK, group: int = GROUP, workers: int | None = None) -> BuildReport:
-    """Build (or update) the site in ``out_dir`` from the current versions in ``store``.
-
-    ``store`` is an :class:`archive.store.Store` (or any iterable of Records, taken in
-    that order); ``on_progress(stage, done, total)`` is called as partitions are done;
-    ``block`` reviews per search partition, ``group`` partitions per presence group;
+               block: int = BLOCK, workers: int | None = None) -> BuildReport:
+    """Build (or update) the site in ``out_dir`` from the current versions in ``store``
+    (an :class:`archive.store.Store`), bringing the archive's search index up to date
+    first (the search data's word counts come from it); ``on_progress(stage, done,
+    total)`` is called as partitions are done; ``block`` reviews per partition;
     ``workers`` processes for the partitions (default: up to 2).
     """
+    from index.indexer import index_dir, open_index, update
+
     out = Path(out_dir)
     if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
         raise ArchiveError(f"{out} is not empty and holds no site built by `reviews site` "
                            f"(no {MANIFEST}); choose a new or empty folder, so that none of "
                            "its files is overwritten")
+    data_dir = Path(store.path).parent
+    ix_dir = index_dir(data_dir)
+    update(store, ix_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = BuildReport()
     stage = _stage(out)
     writer = _Writer(stage or out, report, live=out)
-    store_path = getattr(store, "path", None)
-    cache = _Cache(out, Path(store_path).parent if store_path is not None else None)
-    build = f"{fingerprint()}:{block}:{group}"
+    cache = _Cache(out, data_dir)
+    build = f"{fingerprint()}:{block}"
     old = _load_manifest(out)
     if old.get("build") != build:
         old = {}
-    old_parts, old_pages, old_groups = old.get("parts", {}), old.get("pages", {}), old.get("groups", {})
+    old_parts, old_pages = old.get("parts", {}), old.get("pages", {})
 
-    if hasattr(store, "review_order"):
-        items = [(u, str(v)) for u, v in store.review_order()]
-        records = None
-    else:
-        records = list(_records(store))
-        items = [(r.uuid, record_key(r)) for r in records]
+    items = [(u, str(v)) for u, v in store.review_order()]
     chunks = [items[i:i + block] for i in range(0, len(items), block)]
     keys = [partition_key(build, c) for c in chunks]
 
-    kept: dict[int, dict] = {}
+    kept: set[int] = set()
     jobs: list[Job] = []
     for pid, (chunk, key) in enumerate(zip(chunks, keys)):
         prev = old_parts.get(str(pid))
         if prev and prev["key"] == key and writer.present(prev["files"]) and cache.has(pid, key):
-            kept[pid] = dict(prev)  # its catalog state is loaded when merged, one at a time
+            kept.add(pid)
             continue
         render = {u for u, v in chunk
                   if old_pages.get(u) != v or not (out / urls.review(u)).is_file()}
-        jobs.append(Job(pid, [int(v) for _, v in chunk] if records is None else None,
-                        records[pid * block:(pid + 1) * block] if records is not None else None,
-                        render))
+        jobs.append(Job(pid, pid * block, [int(v) for _, v in chunk], render))
     n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    results = run_jobs(jobs, store if records is None else None, n_workers)
+    results = run_jobs(jobs, store, n_workers)
 
     cache.dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(cache.dir / "catalog.sqlite3")  # scratch: the bulky part on disk
     parts_state: dict[str, dict] = {}
-    infos: list[list] = []
-    members: dict[int, list] = {}  # group -> its partitions so far: (pid, key)
-    groups_state: dict[str, dict] = {}
-    group_shards: list[int] = []
+    postings = Postings()
     for pid, (chunk, key) in enumerate(zip(chunks, keys)):
         if pid in kept:
-            entry = kept[pid]
+            entry = old_parts[str(pid)]
             writer.keep(entry["files"])
-            catalog.merge(cache.load(pid, key))
+            catalog.merge(cache.catalog(pid, key))
+            postings.add_chunks(cache.chunks(pid, key))
             parts_state[str(pid)] = entry
-            members.setdefault(pid // group, []).append((pid, key))
         else:
             res = next(results)
             part = res.part
@@ -375,41 +365,23 @@ def build_site(store: Any, out_dir: str | Path,
             files = {rel: len(data) for rel, data in part.files}
             files.update({rel: writer.produced[rel] for rel, _ in res.pages})
             files.update(reused)
-            cache.save(pid, key, res.catalog, part.keys)
+            cache.save(pid, key, res.catalog, part.chunks)
             catalog.merge(res.catalog)
-            parts_state[str(pid)] = {"key": key, "files": files, "info": part.info(),
-                                     "uuids": part.uuids, "ndocs": part.ndocs}
-            # its keys are read back from the cache when the group is written: memory
-            # holds one partition's output at a time, not a whole group's keys
-            members.setdefault(pid // group, []).append((pid, key))
+            postings.add_chunks(part.chunks)
+            parts_state[str(pid)] = {"key": key, "files": files}
             report.partitions_rebuilt += 1
             del res, part
-        infos.append(parts_state[str(pid)]["info"])
-        if pid % group == group - 1 or pid == len(chunks) - 1:
-            # the group is complete: write its files and let go of its partitions' keys
-            gid = pid // group
-            groups_state[str(gid)], shards = _group(writer, cache, gid, members.pop(gid),
-                                                    old_groups.get(str(gid)), group)
-            group_shards.append(shards)
         if on_progress:
             on_progress("reviews", min((pid + 1) * block, len(items)), len(items))
     report.partitions = len(chunks)
 
-    for rel, data in uuid_files([(int(p), e["uuids"], e["ndocs"]) for p, e in sorted(
-            parts_state.items(), key=lambda kv: int(kv[0]))]):
-        writer.write(rel, data)
-    n_titles, files = title_files((r.ref_id, title) for r in catalog.refs.values()
-                                  for title in r.spellings)
-    for rel, data in files:
-        writer.write(rel, data)
-    search_meta = meta(infos, group_shards, n_titles, len(items), block, group)
-    writer.write(*meta_file(search_meta))
+    search_meta = _search_files(writer, postings, open_index(ix_dir), items, store)
+    del postings
     pages = _Pages(make_env(), writer)
     _listing_pages(pages, catalog, store, search_meta)
     _static_files(writer)
     cache.prune(len(chunks))
-    writer.finish({"build": build, "parts": parts_state, "groups": groups_state,
-                   "pages": {u: v for u, v in items}})
+    writer.finish({"build": build, "parts": parts_state, "pages": {u: v for u, v in items}})
     if stage is not None:
         _swap(stage, out)
     report.reviews = len(catalog.summaries)
@@ -421,26 +393,29 @@ def build_site(store: Any, out_dir: str | Path,
     return report
 
 
-def _group(writer: _Writer, cache: _Cache, gid: int, members: list, prev: dict | None,
-           group: int) -> tuple[dict, int]:
-    """The ``g/`` files of one group; kept as they are if its partitions are all unchanged.
-    The partitions' keys come from the cache, one partition at a time."""
-    key = "|".join(k for _, k in members)
-    if prev and prev["key"] == key and writer.present(prev["files"]):
-        writer.keep(prev["files"])
-        return prev, prev["shards"]
+def _search_files(writer: _Writer, postings: Postings, ix, items: list[tuple[str, str]],
+                  store: Any) -> dict:
+    """The archive-wide search files: word postings and counts from the index, reference
+    spellings, the dictionary, the review tables, the meta."""
+    from index.postings import doc_set
 
-    def keys():
-        for pid, k in members:
-            data = cache.load(pid, k, terms=True)
-            if data is None:
-                raise RuntimeError(f"site cache of partition {pid} is missing; delete {MANIFEST}")
-            yield pid, data
-
-    n, files = group_files(gid, keys(), group)
-    for rel, blob in files:
-        writer.write(rel, blob)
-    return {"key": key, "shards": n, "files": {rel: len(b) for rel, b in files}}, n
+    uuids = [u for u, _ in items]
+    ordinal_of = {u: o for o, u in enumerate(uuids)}
+    received = store.received_of()
+    with ix.reader() as reader:
+        lengths, prefixes = words_from_index(reader, ordinal_of, postings)
+        spellings = sorted({(f["refid"], f["rtitle"]) for f in (
+            reader.stored_fields(d) for d in doc_set(reader, "kind", "ref"))})
+    for rel, data in spelling_files(spellings, postings):
+        writer.write(rel, data)
+    shards, files = dictionary(postings, prefixes)
+    for rel, data in files:
+        writer.write(rel, data)
+    for rel, data in review_tables(lengths, [received[u] for u in uuids], uuids):
+        writer.write(rel, data)
+    search_meta = meta(len(uuids), shards, len(spellings))
+    writer.write(*meta_file(search_meta))
+    return search_meta
 
 
 def _stats(catalog: Catalog, store: Any) -> dict:

@@ -1,17 +1,20 @@
-/* In-browser search over the static site's partitioned index (publish/searchdata.py).
- * No dependencies, no server code: data files are classic scripts that call RA.*,
- * loaded by injecting <script> tags, so it works over http and from file:// alike.
- * Semantics mirror `reviews search` (docs/DESIGN.md "Search semantics", index/analysis.py).
- * Partitions are searched newest first: the first page shows as soon as it is final,
- * then the search goes on in the background until the total is exact.
+/* In-browser search over the static site's search data (publish/searchdata.py, format 4).
+ * It answers and ranks exactly as `reviews search` does (index/search.py, index/rank.py):
+ * the same language (lang.js, from index/spec.json), the same candidates from the same
+ * grams, the same checks against the text, the same scores from the same statistics and
+ * the same tie-breaks, so its first page is `reviews search --limit 10`.
+ * No dependencies, no server: data files are classic scripts that call RA.*, loaded by
+ * injecting <script> tags, so it works over http and from file:// alike.
+ * Order of work: the postings give every candidate and its score; candidates are then
+ * checked against their text best first, so the first page is final as soon as it is
+ * full; the rest are checked in the background until the count is exact.
  */
 (function () {
   "use strict";
   var RA = (window.RA = window.RA || {});
-  var PAGE = 10, BEST = 3, SNIP = 48, PARALLEL = 4;
-  var BOOST = { t: 2, h: 3, b: 1, f: 1, p: 1, c: 1, u: 1 };
+  var PAGE = 10, SNIP = 120, DEBOUNCE = 200;
   var base = "search/", reviewBase = "reviews/";
-  var cache = {}, waiting = {};
+  var cache = {}, waiting = {}, L = null, META = null;
 
   // ---- loading ---------------------------------------------------------------
   function arrived(key, value) {
@@ -19,15 +22,18 @@
     var w = waiting[key];
     if (w) { delete waiting[key]; w.forEach(function (f) { f[0](value); }); }
   }
-  RA.meta = function (m) { arrived("meta", m); };
-  RA.s = function (p, k, m) { arrived("p/" + p + "/" + k, m); };
-  RA.r = function (p, rows) { arrived("p/" + p + "/r", rows); };
-  RA.g = function (g, k, m) { arrived("g/" + g + "/" + k, m); };
-  RA.f = function (k, m) { arrived("f/" + k, m); };
-  RA.u = function (x, rows) { arrived("u/" + x, rows); };
-  RA.d = function (p, i, c, info, docs) { arrived("d/" + p + "/" + i + "-" + c, { info: info, docs: docs }); };
+  RA.meta = function (m) { META = m; L = RA.lang(m.spec); RA.L = L; arrived("meta", m); };
+  RA.k = function (s, m) { arrived("k/" + s, m); };
+  RA.x = function (x, z) { arrived("x/" + x, z); };
+  RA.l = function (z) { arrived("l", z); };
+  RA.r = function (z) { arrived("r", z); };
+  RA.s = function (b, rows) { arrived("s/" + b, rows); };
+  RA.u = function (p, rows) { arrived("u/" + p, rows); };
+  RA.o = function (b, rows) { arrived("o/" + b, rows); };
+  RA.t = function (o, c, z) { arrived(textKey(o, c), z); };
   RA.loaded = function () { return Object.keys(cache); };
 
+  function textKey(o, c) { return "t/" + Math.floor(o / 100) + "/" + o + "-" + c; }
   function load(key, missingOk) {
     if (key in cache) return Promise.resolve(cache[key]);
     return new Promise(function (resolve, reject) {
@@ -48,588 +54,601 @@
     });
   }
   function loadAll(keys, missingOk) {
-    return Promise.all(keys.map(function (k) { return load(k, missingOk); }));
+    return Promise.all(Array.from(new Set(keys)).map(function (k) { return load(k, missingOk); }));
   }
 
-
-  // ---- analysis (mirrors index/analysis.py) ------------------------------------
-  var CJK = /[\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u{20000}-\u{3134f}]/u;
-  var WORDCH = /[\p{L}\p{N}\p{M}]/u, MARK = /\p{M}/u;
-  function isCjk(c) { return CJK.test(c); }
-  function isWord(c) { return WORDCH.test(c) && !CJK.test(c); }
-  function fold(text) {
-    var cps = Array.from(text), out = "", i = 0;
-    while (i < cps.length) {
-      var j = i + 1;
-      while (j < cps.length && MARK.test(cps[j])) j++;
-      out += cps.slice(i, j).join("").normalize("NFKC").toLowerCase()
-        .replace(/\u00df|\u1e9e/g, "ss").replace(/\u03c2/g, "\u03c3");
-      i = j;
-    }
+  // ---- decoding ----------------------------------------------------------------
+  function bytesOf(b64) {
+    var bin = atob(b64), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
     return out;
   }
-  RA.fold = fold;
-  // primary tokens of a folded string; start/end index code points of `chars`
-  function primary(chars) {
-    var out = [], i = 0, n = chars.length;
+  var inflated = {};
+  function inflate(key, z) {  // raw deflate, base64 -> Promise<Uint8Array>
+    if (inflated[key]) return inflated[key];
+    var stream = new Blob([bytesOf(z)]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return (inflated[key] = new Response(stream).arrayBuffer().then(function (b) { return new Uint8Array(b); }));
+  }
+  // varints; values past 2^49 come back as BigInt
+  function varints(bytes) {
+    var out = [], i = 0, n = bytes.length;
     while (i < n) {
-      var c = chars[i];
-      if (isCjk(c)) { out.push({ k: "c", t: c, s: i, e: i + 1 }); i++; }
-      else if (isWord(c)) {
-        var j = i;
-        for (;;) {
-          while (j < n && isWord(chars[j])) j++;
-          if (j + 1 < n && "-._/".indexOf(chars[j]) >= 0 && isWord(chars[j + 1])) { j++; continue; }
-          break;
+      var v = 0, mul = 1, big = null, bmul = null, b;
+      do {
+        b = bytes[i++];
+        if (big === null && mul < 562949953421312) { v += (b & 127) * mul; mul *= 128; }
+        else {
+          if (big === null) { big = BigInt(v); bmul = BigInt(mul); }
+          big += BigInt(b & 127) * bmul; bmul *= 128n;
         }
-        out.push({ k: "w", t: chars.slice(i, j).join(""), s: i, e: j });
-        i = j;
-      } else i++;
+      } while (b & 128);
+      out.push(big === null ? v : big);
     }
     return out;
   }
-  function adjacentCjk(prim, i) {
-    return prim[i].k === "c" && i + 1 < prim.length && prim[i + 1].k === "c" && prim[i + 1].s === prim[i].e;
-  }
-  // -> {terms, prefix}: terms at consecutive positions; with prefix the last is one CJK
-  // character matching any term that starts with it (index/analysis.py query_terms)
-  function queryTerms(text) {
-    var prim = primary(Array.from(fold(text))), out = [], n = prim.length;
-    for (var i = 0; i < n; i++) {
-      if (adjacentCjk(prim, i)) out.push(prim[i].t + prim[i + 1].t);
-      else if (i + 1 === n && i > 0 && adjacentCjk(prim, i - 1)) { /* inside the last bigram */ }
-      else out.push(prim[i].t);
-    }
-    var prefix = n > 0 && prim[n - 1].k === "c" && !(n > 1 && adjacentCjk(prim, n - 2));
-    return { terms: out, prefix: prefix };
-  }
-  RA.queryTerms = queryTerms;
-
-  // ---- query parsing (mirrors index/query.py; since:/until: are the web's date filter) ----
-  var FIELDS = { topic: 1, section: 1, ref: 1, uuid: 1, since: 1, until: 1 };
-  var QUOTES = { '"': '"', "\u201c": "\u201d", "\u201d": "\u201d" };
-  function QueryError(msg) { this.message = msg; }
-  function isSpace(c) { return /\s/.test(c); }
-  function lex(text) {
-    var out = [], i = 0, n = text.length;
-    while (i < n) {
-      if (isSpace(text[i])) { i++; continue; }
-      var start = i, negated = false, fname = null;
-      if (text[i] === "-" && i + 1 < n && !isSpace(text[i + 1])) { negated = true; i++; }
-      else if (text[i] === "-") throw new QueryError("“-”后面没有内容（写 -词 以排除）");
-      var m = /^([A-Za-z]+):/.exec(text.slice(i));
-      if (m) {
-        fname = m[1].toLowerCase();
-        if (!FIELDS[fname]) throw new QueryError("未知字段 “" + m[0] + "”（可用 topic: section: ref: uuid: since: until:；加引号可按字面搜索）");
-        i += m[0].length;
-        if (i >= n || isSpace(text[i])) throw new QueryError("字段 “" + m[0] + "” 没有值");
-      }
-      if (QUOTES[text[i]]) {
-        var close = QUOTES[text[i]], end = text.indexOf(close, i + 1);
-        if (close === "\u201d") { var alt = text.indexOf('"', i + 1); if (end < 0 || (alt >= 0 && alt < end)) end = alt; }
-        if (end < 0) throw new QueryError("引号没有闭合：" + text.slice(start, start + 30));
-        var value = text.slice(i + 1, end).trim();
-        if (!value) throw new QueryError("空引号");
-        out.push({ field: fname, value: value, quoted: true, neg: negated });
-        i = end + 1;
-        continue;
-      }
-      var j = i;
-      while (j < n && !isSpace(text[j]) && !QUOTES[text[j]]) j++;
-      var word = text.slice(i, j);
-      if (!negated && fname === null && (word === "OR" || word === "NOT" || word === "AND")) out.push(word);
-      else out.push({ field: fname, value: word, quoted: false, neg: negated });
-      i = j;
-    }
-    return out;
-  }
-  // -> {clauses: [[atom, atom (OR)], ...], since, until}
-  function parse(q) {
-    var text = (q || "").normalize("NFKC").trim(), out = { clauses: [], since: null, until: null };
-    if (!text) throw new QueryError("请输入关键词");
-    var pendOr = false, pendNot = false;
-    lex(text).forEach(function (t) {
-      if (t === "AND") { if (pendOr || pendNot) throw new QueryError("AND 不能紧跟 OR/NOT"); return; }
-      if (t === "OR") {
-        if (!out.clauses.length || pendOr || pendNot) throw new QueryError("OR 前面没有内容");
-        if (out.clauses[out.clauses.length - 1][0].neg) throw new QueryError("排除项不能放在 OR 里");
-        pendOr = true; return;
-      }
-      if (t === "NOT") {
-        if (pendNot) throw new QueryError("NOT NOT");
-        if (pendOr) throw new QueryError("排除项不能放在 OR 里");
-        pendNot = true; return;
-      }
-      if (t.field === "since" || t.field === "until") {
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(t.value)) throw new QueryError(t.field + ":" + t.value + " 应为日期 YYYY-MM-DD");
-        out[t.field] = t.value; return;
-      }
-      t.neg = t.neg || pendNot;
-      if (t.field === "uuid" && !/^[0-9a-f]{1,32}$/.test(t.value.toLowerCase().replace(/-/g, "")))
-        throw new QueryError("uuid:" + t.value + " 应为综述编号的十六进制前缀");
-      if (t.field !== "uuid" && !isPathOrId(t) && !queryTerms(t.value).terms.length)
-        throw new QueryError("“" + t.value + "” 没有可搜索的字符");
-      if (pendOr) {
-        if (t.neg) throw new QueryError("排除项不能放在 OR 里");
-        out.clauses[out.clauses.length - 1].push(t);
-      } else out.clauses.push([t]);
-      pendOr = pendNot = false;
-    });
-    if (pendOr) throw new QueryError("OR 后面没有内容");
-    if (pendNot) throw new QueryError("NOT 后面没有内容");
-    if (!out.clauses.some(function (c) { return !c[0].neg; })) throw new QueryError("至少需要一个不被排除的关键词");
-    return out;
-  }
-  RA.parse = parse;
-  var NUMBER = /^(\d+(\.\d+)*|abstract|references)$/, REFID = /^r[0-9a-f]{10}$/;
-  var SECTION_NAMES = { "摘要": "abstract", "参考文献": "references" };  // as index/query.py
-  function sectionValue(v) { v = v.trim().toLowerCase(); return SECTION_NAMES[v] || v; }
-  function isPathOrId(a) {
-    var v = a.field === "section" ? sectionValue(a.value) : a.value.trim().toLowerCase();
-    return (a.field === "section" && NUMBER.test(v)) || (a.field === "ref" && REFID.test(v));
-  }
-
-  // ---- postings --------------------------------------------------------------------
-  function b36(s) { return parseInt(s, 36); }
   function shardOf(term, shards) {
     var h = 0x811c9dc5;
     for (var i = 0; i < term.length; i++) { h ^= term.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
     return h % shards;
   }
   RA.shardOf = shardOf;
-  // a key is "<field>|<term>"; every field of a term shares the term's shard
-  function termOf(key) { return key.slice(key.indexOf("|") + 1); }
-  function partFile(p, key) { return "p/" + p + "/" + shardOf(termOf(key), cache.meta.parts[p][0]); }
-  function groupFile(g, key) { return "g/" + g + "/" + shardOf(termOf(key), cache.meta.groups[g]); }
-  function titleFile(key) { return "f/" + shardOf(termOf(key), cache.meta.titles); }
-  function groupOf(p) { return Math.floor(p / cache.meta.group); }
+  function shardKey(key) { return "k/" + shardOf(key.slice(2), META.dict); }
+  function entryOf(key) { var s = cache[shardKey(key)]; return s ? s[key] : undefined; }
 
-  // a group's entry for a key: {mask: partitions whose posting is in their p/ shard,
-  // inline: Map(partition in group -> posting)}, or null if no partition of it holds the key
-  var entries = {};
-  function groupEntry(g, key) {
-    var id = g + "|" + key;
-    if (id in entries) return entries[id];
-    var raw = (cache[groupFile(g, key)] || {})[key], e = null;
-    if (raw) {
-      var parts = raw.split("!");
-      e = { mask: b36(parts[0]), inline: new Map() };
-      for (var i = 1; i < parts.length; i++) {
-        var c = parts[i].indexOf(">");
-        e.inline.set(b36(parts[i].slice(0, c)), parts[i].slice(c + 1));
-      }
+  var postings = {};
+  // key -> Promise<Map(ordinal -> value)> (an f| key: Promise<[spelling, ...]>); null if absent
+  function posting(key) {
+    if (postings[key]) return postings[key];
+    var v = entryOf(key), p;
+    if (v === undefined) p = Promise.resolve(null);
+    else if (typeof v === "string") p = Promise.resolve(decode(key, bytesOf(v)));
+    else p = load("x/" + v).then(function (z) { return inflate("x/" + v, z); }).then(function (b) { return decode(key, b); });
+    return (postings[key] = p);
+  }
+  function decode(key, bytes) {
+    var vals = varints(bytes), field = key[0], o = -1, i;
+    if (field === "f") {
+      var ids = [];
+      for (i = 0; i < vals.length; i++) { o += vals[i]; ids.push(o); }
+      return ids;
     }
-    return (entries[id] = e);
-  }
-  function bit(mask, i) { return Math.floor(mask / Math.pow(2, i)) % 2 === 1; }
-  function inShard(p, key) {  // is the posting of key in partition p's p/ shard?
-    var g = groupOf(p), e = groupEntry(g, key);
-    return !!e && bit(e.mask, p - g * cache.meta.group);
-  }
-  function present(p, key) {  // does partition p hold key at all?
-    var g = groupOf(p), e = groupEntry(g, key);
-    return !!e && (e.inline.has(p - g * cache.meta.group) || bit(e.mask, p - g * cache.meta.group));
-  }
-
-  var parsed = {}, nd = new Map();  // nd: "p/r" -> documents of the review (from "*n")
-  function posting(p, key) {  // -> Map(review -> Map(docKey -> positions[])) in partition p
-    var id = p + "|" + key;
-    if (id in parsed) return parsed[id];
-    var g = groupOf(p), e = groupEntry(g, key), raw = e && e.inline.get(p - g * cache.meta.group);
-    if (!raw) { var shard = cache[partFile(p, key)]; raw = shard && shard[key]; }
     var m = new Map();
-    if (raw) {
-      var r = 0;
-      raw.split(";").forEach(function (entry) {
-        var c = entry.indexOf(":"), docs = new Map();
-        r += b36(entry.slice(0, c));
-        entry.slice(c + 1).split(",").forEach(function (d) {
-          var parts = d.split("."), pos = [], q = 0;
-          for (var i = 1; i < parts.length; i++) { q += b36(parts[i]); pos.push(q); }
-          if (parts[0][0] === "*") { docs.set("*", pos); nd.set(p + "/" + r, b36(parts[0].slice(1))); }
-          else docs.set(b36(parts[0]), pos);
-        });
-        m.set(r, docs);
-      });
+    for (i = 0; i < vals.length; i += 2) {
+      o += Number(vals[i]);
+      m.set(o, field === "w" ? Number(vals[i + 1]) : BigInt(vals[i + 1]));
     }
-    return (parsed[id] = m);
+    return m;
+  }
+  var tables = null;  // {dl: [...], place: [...]} from l.js
+  function reviewTable() {
+    if (tables) return Promise.resolve(tables);
+    return load("l").then(function (z) { return inflate("l", z); }).then(function (b) {
+      var v = varints(b), dl = [], place = [];
+      for (var i = 0; i < v.length; i += 2) { dl.push(v[i]); place.push(v[i + 1]); }
+      return (tables = { dl: dl, place: place });
+    });
+  }
+  var days = null;
+  function dayTable() {
+    if (days) return Promise.resolve(days);
+    return load("r").then(function (z) { return inflate("r", z); }).then(function (b) { return (days = varints(b)); });
+  }
+  function dayNumber(iso) { return Math.round(Date.parse(iso + "T00:00:00Z") / 86400000); }
+  var texts = {};
+  function chapter(o, c) {  // -> Promise<{info, units}>
+    var key = textKey(o, c);
+    if (texts[key]) return texts[key];
+    return (texts[key] = load(key).then(function (z) { return inflate(key, z); }).then(function (b) {
+      var data = JSON.parse(new TextDecoder().decode(b));
+      return { info: data[0], units: data[1] };
+    }));
   }
 
-  // A DocSet is Map(review -> Map(docKey -> score)); docKey "*" = every document.
-  // the key of term i: a trailing lone CJK character matches any term starting with it
-  function slot(qt, i) { return qt.prefix && i === qt.terms.length - 1 ? qt.terms[i] + "*" : qt.terms[i]; }
-  function slots(qt) { return qt.terms.map(function (_, i) { return slot(qt, i); }); }
-  function phrase(p, field, qt) {
-    var res = new Map(), terms = qt.terms;
-    if (!terms.length) return res;
-    var lists = terms.map(function (t, i) { return posting(p, field + "|" + slot(qt, i)); });
-    lists[0].forEach(function (docs0, r) {
-      var rest = lists.map(function (l) { return l.get(r); });
-      if (rest.some(function (x) { return !x; })) return;
-      docs0.forEach(function (pos0, d) {
-        var others = rest.map(function (x) { return x.get(d); });
-        if (others.some(function (x) { return !x; })) return;
-        var sets = others.map(function (x) { return new Set(x); }), hits = 0;
-        pos0.forEach(function (q) {
-          for (var i = 1; i < terms.length; i++) if (!sets[i].has(q + i)) return;
-          hits++;
-        });
-        if (field === "p" || field === "c") hits = 1;
-        if (hits) {
-          if (!res.has(r)) res.set(r, new Map());
-          res.get(r).set(d, hits * BOOST[field]);
-        }
-      });
-    });
-    return res;
-  }
-  // ref:words -> the reference ids whose title (any spelling) holds the phrase
-  function refIds(qt) {
-    var ids = new Set(), keys = slots(qt).map(function (t) { return "f|" + t; });
-    var lists = keys.map(function (key) {
-      var raw = (cache[titleFile(key)] || {})[key], m = new Map();
-      if (raw) raw.split(";").forEach(function (e) {
-        var parts = e.split("."), pos = [], q = 0;
-        for (var i = 1; i < parts.length; i++) { q += b36(parts[i]); pos.push(q); }
-        m.set(parts[0], pos);
-      });
-      return m;
-    });
-    lists[0].forEach(function (pos0, sp) {
-      var sets = lists.map(function (l) { return l.has(sp) ? new Set(l.get(sp)) : null; });
-      if (sets.some(function (x) { return !x; })) return;
-      if (pos0.some(function (q) { return sets.every(function (s, i) { return s.has(q + i); }); }))
-        ids.add(sp.split("~")[0]);
-    });
-    return Array.from(ids).sort();
-  }
-  function union(a, b) {
-    var out = new Map(a);
-    b.forEach(function (docs, r) {
-      var cur = out.get(r);
-      if (!cur) { out.set(r, docs); return; }
-      var m = new Map(cur);
-      docs.forEach(function (s, d) { m.set(d, (m.get(d) || 0) + s); });
-      out.set(r, m);
+  // ---- bit maps (BigInt): bit 0 topic, bit 1 some title, bit 2+c chapter c -------------
+  var ALL = -1n;
+  function bitsOf(m) { var out = [], c = 0; for (; m > 0n; m >>= 1n, c++) if (m & 1n) out.push(c); return out; }
+  function chaptersOf(w) { return w === ALL ? null : bitsOf(w >> 2n); }
+
+  // ---- compiling the query ----------------------------------------------------------
+  function gramKeys(lit) { return lit.grams().map(function (g) { return "g|" + g; }); }
+  function bigrams(lit) {  // the l| lists forward maximum matching may consult
+    var out = [];
+    lit.tokens.forEach(function (t, k) {
+      var n = lit.tokens[k + 1];
+      if (t.kind === "cjk" && n && n.kind === "cjk" && n.s === t.e) out.push("l|" + t.text + n.text);
     });
     return out;
   }
-
-  // what a leaf looks up: [[field, queryTerms], ...] (ref:words after its ids are known)
-  function leafKeys(leaf) {
-    var v = leaf.value, f = leaf.field, low = f === "section" ? sectionValue(v) : v.trim().toLowerCase();
-    if (f === "uuid") return [];
-    if (f === "section" && NUMBER.test(low)) return [["p", { terms: [low] }]];
-    if (f === "ref" && REFID.test(low)) return [["c", { terms: [low] }]];
-    if (f === "ref") return (leaf.ids || []).map(function (id) { return ["c", { terms: [id] }]; });
-    var terms = queryTerms(v), fields = f === "topic" ? ["t"] : f === "section" ? ["h"] : ["t", "h", "b"];
-    return fields.map(function (fl) { return [fl, terms]; });
-  }
-  function isRefWords(leaf) { return leaf.field === "ref" && !REFID.test(leaf.value.trim().toLowerCase()); }
-  function uuidFiles(prefix) {
-    var p = prefix.toLowerCase().replace(/-/g, "");
-    if (!/^[0-9a-f]+$/.test(p)) return [];
-    if (p.length >= 2) return ["u/" + p.slice(0, 2)];
-    return "0123456789abcdef".split("").map(function (c) { return "u/" + p + c; });
-  }
-  function uuidHits(leaf) {  // -> Map(partition -> [index...])
-    var p = leaf.value.toLowerCase().replace(/-/g, ""), res = new Map();
-    uuidFiles(p).forEach(function (k) {
-      (cache[k] || []).forEach(function (row) {  // [uuid, partition, index, documents]
-        if (row[0].indexOf(p) !== 0) return;
-        if (!res.has(row[1])) res.set(row[1], []);
-        res.get(row[1]).push(row[2]);
-        nd.set(row[1] + "/" + row[2], row[3]);
-      });
-    });
-    return res;
-  }
-  function leafSet(p, leaf) {
-    if (leaf.field === "uuid") {
-      var res = new Map();
-      (leaf.hits.get(p) || []).forEach(function (r) { res.set(r, new Map([["*", 1]])); });
-      return res;
-    }
-    return leafKeys(leaf).reduce(function (acc, fk) { return union(acc, phrase(p, fk[0], fk[1])); }, new Map());
-  }
-  function leafTerms(leaf) {  // every key a leaf may look up
-    return [].concat.apply([], leafKeys(leaf).map(function (fk) {
-      return slots(fk[1]).map(function (t) { return fk[0] + "|" + t; });
-    }));
-  }
-  // may partition p hold a match of the leaf? (its group's entries)
-  function leafPossible(p, leaf) {
-    if (leaf.field === "uuid") return leaf.hits.has(p);
-    return leafKeys(leaf).some(function (fk) {
-      return slots(fk[1]).every(function (t) { return present(p, fk[0] + "|" + t); });
-    });
-  }
-  // does a date filter cut into partition p (so its review dates, r.js, are needed)?
-  function needsDates(p, ast) {
-    var info = cache.meta.parts[p];
-    return !!((ast.since && info[2] < ast.since) || (ast.until && info[3] > ast.until));
-  }
-
-  // the matches in one partition: [{p, r, docs: [[docKey, score]...]}], newest first.
-  // A review matches when every positive clause occurs somewhere in it (docKey "*": the
-  // review's topic, or a uuid: match, which name no section); section: clauses scope the
-  // unprefixed ones to their sections; a negative clause drops a review holding it
-  // anywhere. The docs listed are the sections holding a positive item (index/search.py).
-  function searchPart(p, ast, leaves) {
-    var rows = needsDates(p, ast) ? cache["p/" + p + "/r"] : null;
-    var pos = [], scopes = [], neg = [];
-    ast.clauses.forEach(function (c) {
-      var ps = c.filter(function (l) { return !l.neg; }), ns = c.filter(function (l) { return l.neg; });
-      if (ps.length) {
-        var set = ps.reduce(function (a, l) { return union(a, leafSet(p, l)); }, new Map());
-        if (ps.every(function (l) { return l.field === "section"; })) scopes.push(set);
-        else pos.push({ set: set, text: ps.some(function (l) { return l.field === null; }) });
-      }
-      ns.forEach(function (l) { neg.push(leafSet(p, l)); });
-    });
-    var all = pos.map(function (x) { return x.set; }).concat(scopes).sort(function (a, b) { return a.size - b.size; });
+  function latinParts(lit) {
     var out = [];
-    all[0].forEach(function (_, r) {
-      if (!all.every(function (m) { return m.has(r); })) return;
-      if (neg.some(function (m) { return m.has(r); })) return;
-      var day = rows ? rows[r][1] : null;
-      if (day && ((ast.since && day < ast.since) || (ast.until && day > ast.until))) return;
-      var scope = null;
-      scopes.forEach(function (m) {
-        var ds = new Set(Array.from(m.get(r).keys()).filter(function (d) { return d !== "*"; }));
-        scope = scope ? new Set(Array.from(scope).filter(function (d) { return ds.has(d); })) : ds;
-      });
-      var docs = new Map(), ok = true;
-      pos.forEach(function (x) {
-        var inScope = 0;
-        x.set.get(r).forEach(function (s, d) {
-          if (d === "*") return;
-          if (scope && x.text && !scope.has(d)) return;
-          inScope++;
-          docs.set(d, (docs.get(d) || 0) + s);
+    lit.tokens.forEach(function (t) { if (t.kind === "word") t.text.split(/[-._/]/).forEach(function (p) { if (p) out.push("w|" + p); }); });
+    return out;
+  }
+  function uuidFiles(value) { return ["u/" + value.toLowerCase().split("-").join("")[0]]; }
+  // an atom compiled: {atom, lit, map: Map(ordinal -> bits), exact, ids, gramDf, grams}
+  function compileAtom(a) {
+    var field = a.field, value = a.value;
+    var out = { atom: a, lit: null, map: new Map(), exact: true, ids: [], gramDf: 0, grams: [] };
+    if (field === "uuid") {
+      var prefix = value.toLowerCase().split("-").join("");
+      return loadAll(uuidFiles(value)).then(function () {
+        uuidFiles(value).forEach(function (f) {
+          (cache[f] || []).forEach(function (row) { if (row[0].indexOf(prefix) === 0) out.map.set(row[1], ALL); });
         });
-        if (scope && x.text && !inScope) ok = false;
+        return out;
       });
-      if (!ok) return;
-      if (scope && !pos.some(function (x) { return x.text; })) scope.forEach(function (d) { if (!docs.has(d)) docs.set(d, 0); });
-      var list = Array.from(docs.entries()).sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
-      out.push({ p: p, r: r, docs: list });
+    }
+    var path = field === "section" ? L.sectionPath(value) : null;
+    if (path !== null) {
+      return posting("p|" + path).then(function (m) {
+        if (m) m.forEach(function (c, o) { out.map.set(o, c << 2n); });
+        out.path = path;
+        return out;
+      });
+    }
+    if (field === "ref" && L.isRefId(value)) {
+      out.ids = [value.trim().toLowerCase()];
+      return citing(out);
+    }
+    var lit = (out.lit = new L.Literal(value));
+    if (field === "ref") return refIds(lit).then(function (ids) { out.ids = ids; return citing(out); });
+    out.exact = lit.exact();
+    return Promise.all(gramKeys(lit).map(posting)).then(function (lists) {
+      lists = lists.map(function (m) { return m || new Map(); });
+      out.gramDf = lists.length ? Math.min.apply(null, lists.map(function (m) { return m.size; })) : 0;
+      if (field === "topic") lists = lists.map(function (m) {
+        var t = new Map(); m.forEach(function (v, o) { if (v & 1n) t.set(o, v & 1n); }); return t;
+      });
+      out.grams = lists;
+      var sorted = lists.slice().sort(function (x, y) { return x.size - y.size; });
+      if (!sorted.length) return out;
+      sorted[0].forEach(function (v, o) {
+        var w = v;
+        for (var i = 1; i < sorted.length; i++) {
+          var x = sorted[i].get(o);
+          if (x === undefined) return;
+          w &= x;
+        }
+        // somewhere holds every gram: the topic or one chapter (for section: words, a title)
+        if (field === "section" ? (w & 2n) && (w >> 2n) : (w & ~2n)) out.map.set(o, w);
+      });
+      return out;
     });
-    return out.sort(function (a, b) { return b.r - a.r; });
+  }
+  function citing(out) {
+    return loadAll(out.ids.map(function (id) { return shardKey("c|" + id); })).then(function () {
+      return Promise.all(out.ids.map(function (id) { return posting("c|" + id); }));
+    }).then(function (lists) {
+      lists.forEach(function (m) {
+        if (m) m.forEach(function (c, o) { out.map.set(o, (out.map.get(o) || 0n) | (c << 2n)); });
+      });
+      return out;
+    });
+  }
+  // ref:words -> the reference ids one of whose spellings holds the words (index/search.py _ref_ids)
+  function refIds(lit) {
+    return Promise.all(lit.grams().map(function (g) { return posting("f|" + g); })).then(function (lists) {
+      if (!lists.length || lists.some(function (l) { return !l; })) return [];
+      lists.sort(function (a, b) { return a.length - b.length; });
+      var found = lists[0].filter(function (i) { return lists.every(function (l) { return l.indexOf(i) >= 0; }); });
+      var blocks = found.map(function (i) { return "s/" + Math.floor(i / META.spellingBlock); });
+      return loadAll(blocks).then(function () {
+        var ids = new Set();
+        found.forEach(function (i) {
+          var row = cache["s/" + Math.floor(i / META.spellingBlock)][i % META.spellingBlock];
+          if (lit.exact() || lit.occurs(row[1])) ids.add(row[0]);
+        });
+        return Array.from(ids).sort();
+      });
+    });
+  }
+  // the dictionary shards a query needs before anything else
+  function firstKeys(ast) {
+    var keys = [];
+    ast.groups.forEach(function (g) { g.forEach(function (a) {
+      if (a.field === "uuid") return;
+      var path = a.field === "section" ? L.sectionPath(a.value) : null;
+      if (path !== null) { keys.push("p|" + path); return; }
+      if (a.field === "ref" && L.isRefId(a.value)) { keys.push("c|" + a.value.trim().toLowerCase()); return; }
+      var lit = new L.Literal(a.value);
+      if (a.field === "ref") { lit.grams().forEach(function (g) { keys.push("f|" + g); }); return; }
+      keys = keys.concat(gramKeys(lit), bigrams(lit), latinParts(lit));
+    }); });
+    return keys.map(shardKey);
   }
 
-  // Run a query; onProgress(result) after each partition; resolves to the complete
-  // result {reviews: [{p, r, docs}], ast, complete: true} or {reviews: [], error}.
-  // Partitions are fetched one at a time until `need` reviews are found (the first page
-  // comes cheaper), then PARALLEL ahead.
+  // ---- evaluation (index/search.py _evaluate, _matches) ---------------------------------
+  function evaluate(ast) {
+    return loadAll(firstKeys(ast)).then(function () {
+      return Promise.all(ast.groups.map(function (g) { return Promise.all(g.map(compileAtom)); }));
+    }).then(function (groups) {
+      var positive = groups.filter(function (g) { return !g[0].atom.negated; });
+      var negative = groups.filter(function (g) { return g[0].atom.negated; }).map(function (g) { return g[0]; });
+      var sets = positive.map(function (g) {
+        var s = new Set();
+        g.forEach(function (a) { a.map.forEach(function (_, o) { s.add(o); }); });
+        return s;
+      }).sort(function (a, b) { return a.size - b.size; });
+      var found = Array.from(sets[0]).filter(function (o) { return sets.every(function (s) { return s.has(o); }); });
+      negative.forEach(function (a) { if (a.exact) found = found.filter(function (o) { return !a.map.has(o); }); });
+      var plan = { positive: positive, negative: negative,
+                   sections: [].concat.apply([], positive).filter(function (a) { return a.atom.field === "section"; }) };
+      if (!ast.since && !ast.until) return { plan: plan, found: found };
+      return dayTable().then(function (d) {
+        var lo = ast.since ? dayNumber(ast.since) : -Infinity, hi = ast.until ? dayNumber(ast.until) : Infinity;
+        return { plan: plan, found: found.filter(function (o) { var v = d[o]; return v >= lo && v <= hi; }) };
+      });
+    });
+  }
+  function needsText(plan) {
+    return plan.sections.length > 0 || plan.positive.some(function (g) {
+      return g.some(function (a) { return !a.exact && a.atom.field !== "section"; });
+    });
+  }
+  function unitHolds(lit, u, part) {  // part: "title" | "body" | undefined (either)
+    if (part !== "body" && lit.occurs(L.fold(u[3]))) return true;
+    return part !== "title" && lit.occurs(L.fold(u[4]));
+  }
+  // the units of review o in the chapters of bits w (all chapters when w is ALL)
+  function unitsIn(o, w, nchapters) {
+    var cs = w === ALL ? range(nchapters) : bitsOf(w >> 2n);
+    return Promise.all(cs.map(function (c) { return chapter(o, c); })).then(function (chs) {
+      return [].concat.apply([], chs.map(function (ch) { return ch.units; }));
+    });
+  }
+  function range(n) { var out = []; for (var i = 0; i < n; i++) out.push(i); return out; }
+  function info(o) { return chapter(o, 0).then(function (ch) { return ch.info; }); }
+  // the units section: items allow (index/search.py _section_scope), or null: no scope
+  function sectionScope(plan, o) {
+    if (!plan.sections.length) return Promise.resolve(null);
+    return info(o).then(function (inf) {
+      return Promise.all(plan.sections.map(function (s) {
+        var w = s.map.get(o);
+        if (w === undefined) return new Set();
+        return unitsIn(o, w, inf[4]).then(function (units) {
+          var ids = new Set();
+          units.forEach(function (u) {
+            if (s.path !== undefined ? (u[1] === s.path || u[1].indexOf(s.path + ".") === 0) : s.lit.occurs(L.fold(u[3])))
+              ids.add(u[0]);
+          });
+          return ids;
+        });
+      })).then(function (scopes) {
+        var scope = scopes[0];
+        scopes.slice(1).forEach(function (s) { scope = new Set(Array.from(scope).filter(function (i) { return s.has(i); })); });
+        return scope;
+      });
+    });
+  }
+  // does item a hold in review o (index/search.py _occurs)?
+  function occurs(a, o, scope) {
+    var w = a.map.get(o);
+    if (w === undefined) return Promise.resolve(false);
+    var f = a.atom.field;
+    if (f === null && scope) {
+      return info(o).then(function (inf) { return unitsIn(o, w, inf[4]); }).then(function (units) {
+        return units.some(function (u) { return scope.has(u[0]) && unitHolds(a.lit, u); });
+      });
+    }
+    if (a.lit === null || f === "ref") return Promise.resolve(true);
+    if (a.exact) return Promise.resolve(true);
+    return info(o).then(function (inf) {
+      if (f === "topic") return a.lit.occurs(L.fold(inf[3]));
+      if (f !== "section" && (w & 1n) && a.lit.occurs(L.fold(inf[3]))) return true;
+      return unitsIn(o, w, inf[4]).then(function (units) {
+        return units.some(function (u) { return unitHolds(a.lit, u, f === "section" ? "title" : undefined); });
+      });
+    });
+  }
+  function some(items, test) {  // sequential: stops at the first true
+    return items.reduce(function (p, x) { return p.then(function (ok) { return ok || test(x); }); }, Promise.resolve(false));
+  }
+  function verify(plan, o) {
+    var suspects = plan.negative.filter(function (a) { return !a.exact && a.map.has(o); });
+    if (!needsText(plan) && !suspects.length) return Promise.resolve({ ok: true });
+    return sectionScope(plan, o).then(function (scope) {
+      if (scope && !scope.size) return { ok: false };
+      var groups = plan.positive.filter(function (g) { return !g.every(function (a) { return a.atom.field === "section"; }); });
+      return groups.reduce(function (p, g) {
+        return p.then(function (ok) { return ok && some(g, function (a) { return occurs(a, o, scope); }); });
+      }, Promise.resolve(true)).then(function (ok) {
+        if (!ok) return false;
+        return some(suspects, function (a) { return occurs(a, o, null); }).then(function (bad) { return !bad; });
+      }).then(function (ok) { return { ok: ok, scope: scope }; });
+    });
+  }
+
+  // ---- ranking (index/rank.py) --------------------------------------------------------
+  function idf(n, df) { return Math.log(1 + (n - df + 0.5) / (df + 0.5)); }
+  function listedIn(word) {  // is a CJK word among the index's words (the l| list of its first two characters)?
+    var cps = Array.from(word), list = entryOf("l|" + cps.slice(0, 2).join(""));
+    return !!list && list.indexOf(cps.slice(2).join("")) >= 0;
+  }
+  function latinListed(word) { return entryOf("w|" + word) !== undefined; }
+  function score(plan, found) {
+    var R = META.spec.ranking, n = META.n, items = [];
+    plan.positive.forEach(function (g, gi) { g.forEach(function (a) {
+      if (a.lit && (a.atom.field === null || a.atom.field === "topic")) items.push({ a: a, group: gi });
+    }); });
+    var words = items.map(function (it) { return L.queryWords(it.a.lit, listedIn, latinListed); });
+    var keys = [].concat.apply([], words).map(function (w) { return shardKey("w|" + w); });
+    return loadAll(keys).then(function () {
+      return Promise.all([reviewTable(), Promise.all(words.map(function (ws) {
+        return Promise.all(ws.map(function (w) { return posting("w|" + w); }));
+      }))]);
+    }).then(function (got) {
+      var tab = got[0], lists = got[1], total = new Map();
+      found.forEach(function (o) { total.set(o, 0); });
+      var meets = new Map(), several = new Set(items.map(function (it) { return it.group; })).size > 1;
+      items.forEach(function (it, k) {
+        lists[k].forEach(function (m) {
+          if (!m) return;
+          var wi = idf(n, m.size);
+          m.forEach(function (tf, o) {
+            if (!total.has(o)) return;
+            var dl = tab.dl[o] || 1;
+            total.set(o, total.get(o) + wi * tf * (R.k1 + 1) / (tf + R.k1 * (1 - R.b + R.b * dl / R.avgdl)));
+          });
+        });
+        var gi = idf(n, it.a.gramDf), topicOnly = it.a.atom.field === "topic";
+        if (!meets.has(it.group)) meets.set(it.group, new Map());
+        var group = meets.get(it.group);
+        total.forEach(function (s, o) {
+          var maps = it.a.grams.map(function (g) { return g.get(o); });
+          if (maps.some(function (m) { return m === undefined || m === 0n; })) return;
+          if (maps.every(function (m) { return m & 1n; })) s += gi * R.topic_boost;
+          if (!topicOnly && maps.every(function (m) { return m & 2n; })) s += gi * R.title_boost;
+          total.set(o, s);
+          if (several && !topicOnly) {
+            var held = ALL;
+            maps.forEach(function (m) { held &= m >> 2n; });
+            group.set(o, (group.get(o) || 0n) | held);
+          }
+        });
+      });
+      if (meets.size > 1) {
+        var gs = Array.from(meets.values());
+        total.forEach(function (s, o) {
+          var meet = ALL;
+          for (var i = 0; i < gs.length && meet; i++) meet &= gs[i].get(o) || 0n;
+          if (meet) total.set(o, s * (1 + R.meet_boost));
+        });
+      }
+      var ranked = found.map(function (o) {
+        var s = total.get(o);
+        return { o: o, score: s, key: Math.floor(s * R.scale + 0.5) };
+      });
+      ranked.sort(function (x, y) { return y.key - x.key || tab.place[x.o] - tab.place[y.o]; });
+      return ranked;
+    });
+  }
+
+  // Run a query. onProgress(res) as results are checked; resolves to the complete result
+  // {reviews: [{o, score}], ast, plan, complete: true} or {reviews: [], error, code}.
+  // `need`: how many results to check first (the page), before checking the rest.
   RA.run = function (q, onProgress, need) {
     need = need || PAGE;
     var ast;
-    try { ast = parse(q); } catch (e) {
-      if (e instanceof QueryError) return Promise.resolve({ reviews: [], error: e.message, complete: true });
+    try { ast = L.parse(q); } catch (e) {
+      if (e instanceof L.QueryError) return Promise.resolve({ reviews: [], error: e.message, code: e.code, complete: true });
       throw e;
     }
-    var res = { reviews: [], ast: ast, complete: false };
-    var leaves = [].concat.apply([], ast.clauses), positives = ast.clauses.map(function (c) {
-      return c.filter(function (l) { return !l.neg; });
-    }).filter(function (c) { return c.length; });
-    return load("meta").then(function (meta) {
-      var first = [];  // uuid prefix files; reference-title shards
-      leaves.forEach(function (l) {
-        if (l.field === "uuid") first = first.concat(uuidFiles(l.value));
-        if (isRefWords(l)) slots(queryTerms(l.value)).forEach(function (t) { first.push(titleFile("f|" + t)); });
-      });
-      return loadAll(first, true).then(function () {
-        leaves.forEach(function (l) {
-          if (l.field === "uuid") l.hits = uuidHits(l);
-          if (isRefWords(l)) l.ids = refIds(queryTerms(l.value));
-        });
-        var terms = {};
-        leaves.forEach(function (l) { leafTerms(l).forEach(function (t) { terms[t] = 1; }); });
-        terms = Object.keys(terms);
-        var groups = [];
-        for (var g = meta.groups.length - 1; g >= 0; g--) groups.push(g);
-        return groups.reduce(function (chain, g) {
-          return chain.then(function () { return searchGroup(g); });
-        }, Promise.resolve());
-
-        function searchGroup(g) {
-          return loadAll(terms.map(function (t) { return groupFile(g, t); })).then(function () {
-            var parts = [];
-            for (var p = Math.min(meta.parts.length, (g + 1) * meta.group) - 1; p >= g * meta.group; p--) {
-              var info = meta.parts[p];
-              if (ast.since && info[3] < ast.since) continue;
-              if (ast.until && info[2] > ast.until) continue;
-              if (positives.every(function (c) { return c.some(function (l) { return leafPossible(p, l); }); })) parts.push(p);
-            }
-            // fetch up to PARALLEL partitions ahead, take their results in order
-            var fetches = [], fetch = function (i) {
-              if (i >= parts.length || fetches[i]) return;
-              var p = parts[i], keys = needsDates(p, ast) ? ["p/" + p + "/r"] : [];
-              terms.forEach(function (t) { if (inShard(p, t)) keys.push(partFile(p, t)); });
-              fetches[i] = loadAll(Array.from(new Set(keys)));
-            };
-            return parts.reduce(function (chain, p, i) {
-              return chain.then(function () {
-                var ahead = res.reviews.length < need ? 1 : PARALLEL;
-                for (var k = i; k < i + ahead; k++) fetch(k);
-                return fetches[i];
-              }).then(function () {
-                res.reviews = res.reviews.concat(searchPart(p, ast, leaves));
-                if (onProgress) return onProgress(res);  // may hold the search up (a promise)
-              });
-            }, Promise.resolve());
+    var res = { reviews: [], ast: ast, complete: false, candidates: 0 };
+    return evaluate(ast).then(function (ev) {
+      res.plan = ev.plan;
+      return score(ev.plan, ev.found);
+    }).then(function (ranked) {
+      res.candidates = ranked.length;
+      var checks = {};
+      // check in rank order, a few at a time; report progress
+      var i = 0;
+      function next() {
+        if (i >= ranked.length) return Promise.resolve();
+        var batch = ranked.slice(i, i + (res.reviews.length < need ? 4 : 16));
+        i += batch.length;
+        return Promise.all(batch.map(function (x) { return verify(res.plan, x.o).then(function (v) { checks[x.o] = v; }); }))
+          .then(function () {
+            batch.forEach(function (x) { if (checks[x.o].ok) { x.scope = checks[x.o].scope; res.reviews.push(x); } });
+            res.checked = i;
+            var p = onProgress ? onProgress(res) : null;
+            return Promise.resolve(p).then(next);
           });
-        }
-      }).then(function () { res.complete = true; return res; });
-    });
+      }
+      return next();
+    }).then(function () { res.complete = true; return res; });
   };
-  // the review ids of a result, in order (a promise: loads the rows of its partitions)
-  RA.uuids = function (res) {
-    var keys = Array.from(new Set(res.reviews.map(function (x) { return "p/" + x.p + "/r"; })));
-    return loadAll(keys).then(function () {
-      return res.reviews.map(function (x) { return cache["p/" + x.p + "/r"][x.r][0]; });
+  RA.uuids = function (res) {  // the review ids of a result, in order (for tests)
+    var blocks = res.reviews.map(function (x) { return "o/" + Math.floor(x.o / META.uuidBlock); });
+    return loadAll(blocks).then(function () {
+      return res.reviews.map(function (x) { return cache["o/" + Math.floor(x.o / META.uuidBlock)][x.o % META.uuidBlock]; });
     });
   };
 
-  // ---- rendering -------------------------------------------------------------------
+  // ---- sections of a shown review (index/search.py _sections, chapter_order) -----------
+  function chapterOrder(plan, o, nch) {
+    var weight = new Array(nch).fill(0);
+    plan.positive.forEach(function (g) { g.forEach(function (a) {
+      if (!a.lit || a.atom.field !== null || !a.grams.length) return;
+      var held = ALL;
+      a.grams.forEach(function (gm) { held &= (gm.get(o) || 0n) >> 2n; });
+      bitsOf(held).forEach(function (c) { if (c < nch) weight[c]++; });
+    }); });
+    var cited = 0n;
+    plan.positive.forEach(function (g) { g.forEach(function (a) { if (a.ids.length) cited |= (a.map.get(o) || 0n) >> 2n; }); });
+    bitsOf(cited).forEach(function (c) { if (c < nch) weight[c]++; });
+    return { order: range(nch).sort(function (x, y) { return weight[y] - weight[x] || x - y; }), weight: weight };
+  }
+  function lits(plan) {
+    var out = [];
+    plan.positive.forEach(function (g) { g.forEach(function (a) { if (a.lit && a.atom.field === null) out.push(a.lit); }); });
+    return out;
+  }
+  function queryIds(plan) {
+    var ids = new Set();
+    plan.positive.forEach(function (g) { g.forEach(function (a) { a.ids.forEach(function (i) { ids.add(i); }); }); });
+    return ids;
+  }
+  // -> Promise<{info, hits: [{unit, titleSpans, bodySpans, ...}]}>
+  function sectionsOf(plan, x, perReview) {
+    var ls = lits(plan), ids = queryIds(plan), scope = x.scope;
+    return info(x.o).then(function (inf) {
+      var co = chapterOrder(plan, x.o, inf[4]), ranked = [], k = 0;
+      var scopeOnly = scope && !ls.length;
+      function step() {
+        if (k >= co.order.length || ranked.length >= perReview) return Promise.resolve();
+        var c = co.order[k++];
+        if (!co.weight[c] && !scopeOnly) return step();
+        return chapter(x.o, c).then(function (ch) {
+          ch.units.forEach(function (u) {
+            if (scope && !scope.has(u[0])) return;
+            var ft = L.fold(u[3]), fb = L.fold(u[4]);
+            var spans = ls.map(function (l) { return [l.spans(ft), l.spans(fb)]; });
+            var present = spans.filter(function (s) { return s[0].length || s[1].length; }).length;
+            var cites = new Set(u[5].filter(function (m) { return ids.has(m[2]); }).map(function (m) { return m[2]; })).size;
+            if (!present && !cites && !scopeOnly) return;
+            var occ = spans.reduce(function (t, s) { return t + s[0].length + s[1].length; }, 0) + cites;
+            ranked.push({ place: k, present: present + (cites ? 1 : 0), occ: occ, unit: u, spans: spans });
+          });
+          return step();
+        });
+      }
+      return step().then(function () {
+        ranked.sort(function (a, b) { return a.place - b.place || b.present - a.present || b.occ - a.occ || a.unit[0] - b.unit[0]; });
+        return { info: inf, hits: ranked.slice(0, perReview) };
+      });
+    });
+  }
+
+  // ---- rendering ---------------------------------------------------------------------
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  function anchor(section) {
-    return section === "abstract" || section === "references" ? section : "s-" + section;
-  }
-  // `text` folded piece by piece (a character with its combining marks): the folded code
-  // points, and for each the index of the piece it comes from
-  function foldMapped(text) {
-    var cps = Array.from(text), pieces = [], chars = [], owner = [], i = 0;
-    while (i < cps.length) {
-      var j = i + 1;
-      while (j < cps.length && MARK.test(cps[j])) j++;
-      var piece = j === i + 1 ? cps[i] : cps.slice(i, j).join(""), c = piece.charCodeAt(0);
-      var folded = j === i + 1 && (c < 0x80 || (c >= 0x4e00 && c <= 0x9fff)) ? piece.toLowerCase() : fold(piece);
-      pieces.push(piece);
-      for (var k = 0; k < folded.length; k++) {
-        var cp = folded.codePointAt(k);
-        if (cp > 0xffff) k++;
-        chars.push(String.fromCodePoint(cp)); owner.push(pieces.length - 1);
-      }
-      i = j;
-    }
-    return { pieces: pieces, chars: chars, owner: owner };
-  }
-  // highlighted snippet of `text` (as written) around the first match of any phrase;
-  // matching is on the folded text, as in the index
-  function snippet(text, phrases, strict) {
-    var fm = foldMapped(text), chars = fm.chars, prim = primary(chars), best = null, toks = [];
-    prim.forEach(function (t, i) {  // the index terms at each position
-      var terms = [adjacentCjk(prim, i) ? t.t + prim[i + 1].t : t.t];
-      if (t.k === "w") t.t.split(/[-._\/]/).forEach(function (p) { if (p) terms.push(p); });
-      toks.push(terms);
-    });
-    for (var i = 0; i < prim.length && !best; i++) {
-      phrases.forEach(function (qt) {
-        var ph = qt.terms, L = ph.length;
-        if (best || !L || i + L > prim.length) return;
-        for (var k = 0; k < L; k++) {
-          var ok = qt.prefix && k === L - 1
-            ? toks[i + k].some(function (x) { return x.indexOf(ph[k]) === 0; })
-            : toks[i + k].indexOf(ph[k]) >= 0;
-          if (!ok) return;
-        }
-        var last = prim[i + L - 1], tail = Array.from(ph[L - 1]).length > 1 && last.k === "c";
-        var end = Math.min(tail ? last.e + 1 : last.e, chars.length);
-        best = [fm.owner[prim[i].s], fm.owner[end - 1] + 1];  // in pieces of the original
-      });
-    }
-    var frag = document.createDocumentFragment(), pieces = fm.pieces;
-    if (!best && strict) return null;
-    if (!best) { frag.appendChild(document.createTextNode(pieces.slice(0, SNIP * 2).join("") + (pieces.length > SNIP * 2 ? "…" : ""))); return frag; }
-    var a = Math.max(0, best[0] - SNIP), b = Math.min(pieces.length, best[1] + SNIP);
-    frag.appendChild(document.createTextNode((a > 0 ? "…" : "") + pieces.slice(a, best[0]).join("")));
-    frag.appendChild(el("mark", null, pieces.slice(best[0], best[1]).join("")));
-    frag.appendChild(document.createTextNode(pieces.slice(best[1], b).join("") + (b < pieces.length ? "…" : "")));
-    return frag;
-  }
-  RA.snippetText = function (text, q) {  // for tests: [before, marked, after] of a snippet
-    var frag = snippet(text, phrasesOf(parse(q)), true);
-    if (!frag) return null;
-    var n = frag.childNodes;
-    return [n[0].textContent, n[1].textContent, n[2].textContent];
-  };
-
-
-  // the documents shown for a review: its best, and other matches in the same text file
-  function shownDocs(x) {
-    var k = cache.meta.chunk, c = x.docs.length ? Math.floor(x.docs[0][0] / k) : 0;
-    return { file: "d/" + x.p + "/" + x.r + "-" + c,
-             docs: x.docs.filter(function (d) { return Math.floor(d[0] / k) === c; }).slice(0, BEST) };
-  }
-  function phrasesOf(ast) {
+  function anchor(key) { return key === "abstract" || key === "references" ? key : "s-" + key; }
+  function merge(spans) {
     var out = [];
-    ast.clauses.forEach(function (c) { c.forEach(function (l) {
-      if (!l.neg && l.field !== "uuid" && !isPathOrId(l)) out.push(queryTerms(l.value));
-    }); });
+    spans.slice().sort(function (a, b) { return a[0] - b[0]; }).forEach(function (s) {
+      if (out.length && s[0] <= out[out.length - 1][1]) out[out.length - 1][1] = Math.max(s[1], out[out.length - 1][1]);
+      else out.push([s[0], s[1]]);
+    });
     return out;
   }
-  function status(q, res, page) {
-    var n = res.reviews.length, sections = res.reviews.reduce(function (a, x) { return a + x.docs.length; }, 0);
-    var pages = Math.max(1, Math.ceil(n / PAGE));
-    if (!res.complete) return "已找到 " + n + " 篇综述，继续搜索…";
-    if (!n) return "没有找到与“" + q + "”匹配的综述。";
-    return "找到 " + n + " 篇综述（" + sections + " 个匹配章节）" + (pages > 1 ? "，第 " + Math.min(page, pages) + " / " + pages + " 页" : "");
+  // text as written, with the folded spans (UTF-16 offsets of the folded text) marked and
+  // citation markers ([start, end, id] in code points of the text) shown as superscripts;
+  // `window`: [first piece, end piece] or null for the whole text. -> DocumentFragment
+  function marked(text, spans, cites, win, hot) {
+    var fm = L.foldMapped(text), pieces = fm.pieces, n = pieces.length;
+    var inMark = new Uint8Array(n + 1), cite = new Array(n + 1);
+    merge(spans).forEach(function (s) {
+      if (s[1] <= s[0]) return;
+      for (var i = fm.owner[s[0]]; i <= fm.owner[s[1] - 1]; i++) inMark[i] = 1;
+    });
+    var cpToPiece = [], p = 0;
+    pieces.forEach(function (pc, i) { for (var k = 0; k < Array.from(pc).length; k++) cpToPiece[p++] = i; });
+    cpToPiece[p] = n;
+    (cites || []).forEach(function (m) {
+      var a = cpToPiece[m[0]], b = cpToPiece[m[1]];
+      if (a === undefined || b === undefined) return;
+      cite[a] = { end: b, label: pieces.slice(a, b).join("").replace(/[\[\]^]/g, ""), hot: hot && hot.has(m[2]) };
+    });
+    var a = win ? win[0] : 0, b = win ? win[1] : n, frag = document.createDocumentFragment();
+    if (a > 0) frag.appendChild(document.createTextNode("…"));
+    var i = a;
+    while (i < b) {
+      if (cite[i]) {
+        var sup = el("sup", "cite", cite[i].label);
+        if (cite[i].hot || inMark[i]) { var mk = el("mark"); mk.appendChild(sup); frag.appendChild(mk); }
+        else frag.appendChild(sup);
+        i = cite[i].end;
+        continue;
+      }
+      var j = i + 1;
+      while (j < b && inMark[j] === inMark[i] && !cite[j]) j++;
+      var t = pieces.slice(i, j).join("").replace(/\s+/g, " ");
+      frag.appendChild(inMark[i] ? el("mark", null, t) : document.createTextNode(t));
+      i = j;
+    }
+    if (b < n) frag.appendChild(document.createTextNode("…"));
+    return frag;
   }
-  function renderItem(x, plan, chunk, phrases) {
-    var li = el("li", "result");
-    if (!chunk) { li.appendChild(el("p", "meta", "无法加载这篇综述的摘要数据")); return li; }
-    var head = chunk.info, uuid = head[0];  // [uuid, received, title, topic]
-    li.dataset.uuid = uuid;
-    var h = el("h2", "result-title"), a = el("a", null, head[2]);
-    a.href = reviewBase + uuid + ".html";
+  // index/search.py snippet(): about SNIP pieces around the first span
+  function windowOf(text, spans) {
+    var fm = L.foldMapped(text), n = fm.pieces.length, ps = merge(spans).map(function (s) {
+      return [fm.owner[s[0]], fm.owner[s[1] - 1] + 1];
+    });
+    var start = ps.length ? Math.max(0, ps[0][0] - SNIP / 4) : 0, end = Math.min(n, start + SNIP);
+    if (ps.length) start = Math.max(0, end - SNIP);
+    if (ps.length && ps[0][1] > end) end = ps[0][1];
+    return [start, end];
+  }
+  var SENTENCE_END = /[。！？；!?\n]/;
+  // the sentence holding the first marker citing one of `ids`, as a window of pieces
+  function citingWindow(text, cites, ids) {
+    var m = cites.filter(function (c) { return ids.has(c[2]); })[0];
+    if (!m) return null;
+    var cps = Array.from(text), a = m[0], b = m[1];
+    while (a > 0 && !SENTENCE_END.test(cps[a - 1])) a--;
+    while (b < cps.length && !SENTENCE_END.test(cps[b])) b++;
+    if (b < cps.length) b++;
+    var fm = L.foldMapped(text), cpToPiece = [], p = 0;
+    fm.pieces.forEach(function (pc, i) { for (var k = 0; k < Array.from(pc).length; k++) cpToPiece[p++] = i; });
+    cpToPiece[p] = fm.pieces.length;
+    return [cpToPiece[a], cpToPiece[b]];
+  }
+  var highlightQuery = "";
+  function reviewHref(uuid, key) {
+    return reviewBase + uuid + ".html" + (highlightQuery ? "?highlight=" + encodeURIComponent(highlightQuery) : "") +
+      (key ? "#" + anchor(key) : "");
+  }
+  function renderItem(x, sec, ids) {
+    var li = el("li", "result"), inf = sec.info;  // [uuid, received, title, topic, chapters]
+    li.dataset.uuid = inf[0];
+    var h = el("h2", "result-title"), a = el("a", "result-link", inf[2]);
+    a.href = reviewHref(inf[0], null);
     h.appendChild(a); li.appendChild(h);
-    li.appendChild(el("p", "meta", head[1].slice(0, 10) + " · " + head[3] + " · " + x.docs.length + " 个匹配章节"));
-    var ul = el("ul", "hits"), byIndex = new Map(chunk.docs.map(function (d) { return [d[0], d]; }));
-    plan.docs.forEach(function (d) {
-      var doc = byIndex.get(d[0]);
-      if (!doc) return;
-      // the match in the body; else in the section's own title, marked in the link (and the
-      // body's beginning below it); else in the review's title (the abstract)
-      var hi = el("li", "hit"), link = el("a", "hit-link", doc[1] === "abstract" || doc[1] === "references" ? "" : doc[1] + " ");
-      var body = snippet(doc[4], phrases, true), heading = !body && doc[2] === doc[3] ? snippet(doc[2], phrases, true) : null;
-      link.appendChild(heading || document.createTextNode(doc[2]));
-      link.href = reviewBase + uuid + ".html#" + anchor(doc[1]);
+    li.appendChild(el("p", "meta", inf[1].slice(0, 10) + " · " + inf[3]));
+    var ul = el("ul", "hits");
+    sec.hits.forEach(function (hit) {
+      var u = hit.unit, hi = el("li", "hit");
+      var link = el("a", "hit-link", u[1] === "abstract" || u[1] === "references" ? "" : u[1] + " ");
+      var titleSpans = [].concat.apply([], hit.spans.map(function (s) { return s[0]; }));
+      var heading = u[2];
+      link.appendChild(titleSpans.length && u[2] === u[3] ? marked(u[3], titleSpans, [], null) : document.createTextNode(heading));
+      link.href = reviewHref(inf[0], u[1]);
       hi.appendChild(link);
-      var text = body || (heading ? (doc[4] ? snippet(doc[4], phrases) : null)
-                                  : snippet(doc[3], phrases, true) || snippet(doc[4] || doc[3], phrases));
-      if (text) { var p = el("p", "snippet"); p.appendChild(text); hi.appendChild(p); }
+      var bodySpans = [].concat.apply([], hit.spans.map(function (s) { return s[1]; }));
+      var win = bodySpans.length ? windowOf(u[4], bodySpans) : citingWindow(u[4], u[5], ids) || windowOf(u[4], []);
+      if (u[4]) { var p = el("p", "snippet"); p.appendChild(marked(u[4], bodySpans, u[5], win, ids)); hi.appendChild(p); }
       ul.appendChild(hi);
     });
     li.appendChild(ul);
     return li;
   }
-  function pageOf(res, page) { return res.reviews.slice((page - 1) * PAGE, page * PAGE); }
-  // start loading the texts of the page's results found so far (before the page is full)
-  function prefetch(res, page) {
-    pageOf(res, page).forEach(function (x) { load(shownDocs(x).file, true); });
+  function status(q, res, page) {
+    var n = res.reviews.length, pages = Math.max(1, Math.ceil(n / PAGE));
+    if (!res.complete) return "已找到 " + n + " 篇综述，继续搜索…";
+    if (!n) return "没有找到与“" + q + "”匹配的综述。";
+    return "找到 " + n + " 篇综述" + (pages > 1 ? "，第 " + Math.min(page, pages) + " / " + pages + " 页" : "");
   }
-  // the results of one page (final once rendered), each shown, in order, once its text is in
-  function renderList(q, res, page) {
+  function pageOf(res, page) { return res.reviews.slice((page - 1) * PAGE, page * PAGE); }
+  // the results of one page, each shown, in order, once its sections are in
+  function renderList(res, page, gen) {
     var list = document.getElementById("results");
     list.textContent = "";
-    var shown = pageOf(res, page), phrases = phrasesOf(res.ast), plans = shown.map(shownDocs);
-    var next = 0, ready = plans.map(function () { return false; });
+    var shown = pageOf(res, page), ids = queryIds(res.plan), per = META.spec.ranking.per_review;
+    var next = 0, ready = shown.map(function () { return null; });
     var flush = function () {
+      if (gen !== generation) return;
       for (; next < shown.length && ready[next]; next++) {
-        list.appendChild(renderItem(shown[next], plans[next], cache[plans[next].file], phrases));
+        list.appendChild(renderItem(shown[next], ready[next], ids));
         if (!RA.t.first) { RA.t.first = performance.now(); document.body.dataset.searchFirst = "1"; }
       }
     };
-    return Promise.all(plans.map(function (pl, k) {
-      return load(pl.file, true).then(function () { ready[k] = true; flush(); });
-    })).then(function () { RA.t.page = performance.now(); });
+    return Promise.all(shown.map(function (x, k) {
+      return sectionsOf(res.plan, x, per).then(function (sec) { ready[k] = sec; flush(); });
+    })).then(function () { RA.t.page = performance.now(); select(-1); });
   }
   function renderPager(q, res, page) {
     var pager = document.getElementById("pager"), pages = Math.ceil(res.reviews.length / PAGE);
@@ -643,37 +662,103 @@
     if (page < pages) mk(page + 1, "下一页", "next");
   }
 
-  RA.start = function (opts) {
-    base = opts.base.replace(/\/?$/, "/");
-    reviewBase = opts.reviewBase.replace(/\/?$/, "/");
-    var params = new URLSearchParams(location.search), q = (params.get("q") || "").trim();
-    var input = document.getElementById("q"), st = document.getElementById("status");
-    var page = Math.max(1, parseInt(params.get("p") || "1", 10) || 1);
-    input.value = q;
-    document.addEventListener("keydown", function (e) {
-      if (e.key === "/" && document.activeElement !== input) { e.preventDefault(); input.focus(); input.select(); }
-    });
-    if (!q) { st.textContent = "输入关键词后按回车搜索。"; return; }
+  // ---- keyboard: ↑/↓ through results, Enter opens, / focuses, Esc clears ----------------
+  var selected = -1;
+  function results() { return Array.from(document.querySelectorAll("#results > li.result")); }
+  function select(i) {
+    var items = results();
+    items.forEach(function (li) { li.classList.remove("selected"); li.removeAttribute("aria-selected"); });
+    selected = Math.max(-1, Math.min(i, items.length - 1));
+    if (selected >= 0) {
+      items[selected].classList.add("selected");
+      items[selected].setAttribute("aria-selected", "true");
+      items[selected].scrollIntoView({ block: "nearest" });
+    }
+  }
+  function openSelected() {
+    var li = results()[selected];
+    if (!li) return false;
+    var a = li.querySelector("a.hit-link") || li.querySelector("a.result-link");
+    if (a) location.href = a.href;
+    return !!a;
+  }
+
+  var generation = 0;
+  function search(q, page) {
+    var gen = ++generation, st = document.getElementById("status");
+    highlightQuery = q;
+    document.getElementById("results").textContent = "";
+    document.getElementById("pager").textContent = "";
+    delete document.body.dataset.searchDone; delete document.body.dataset.complete; delete document.body.dataset.searchFirst;
+    if (!q) { st.textContent = "输入关键词后按回车搜索。"; return Promise.resolve(); }
     document.title = q + " · 搜索 · 综述档案";
     st.textContent = "搜索中…";
     RA.done = false;
-    var listed = null;  // the promise of the rendered list, once started
-    // performance.now() of the start, the first result shown, the whole first page shown and
-    // the complete count (bench/site.py)
+    var listed = null;
     RA.t = { start: performance.now() };
-    var finish = function () { RA.t.complete = performance.now(); RA.done = true; document.body.dataset.searchDone = "1"; document.body.dataset.complete = "1"; };
-    RA.run(q, function (res) {
+    var finish = function () {
+      if (gen !== generation) return;
+      RA.t.complete = performance.now(); RA.done = true;
+      document.body.dataset.searchDone = "1"; document.body.dataset.complete = "1";
+    };
+    return RA.run(q, function (res) {
+      if (gen !== generation) return;
       st.textContent = status(q, res, page);
-      if (!listed && res.reviews.length >= page * PAGE) return (listed = renderList(q, res, page));
-      if (!listed) prefetch(res, page);
+      if (!listed && res.reviews.length >= page * PAGE) listed = renderList(res, page, gen);
     }, page * PAGE).then(function (res) {
+      if (gen !== generation) return;
       RA.last = res;
       if (res.error) { st.textContent = "查询有误：" + res.error; return; }
       if (!listed) {
         page = Math.min(page, Math.max(1, Math.ceil(res.reviews.length / PAGE)));
-        listed = res.reviews.length ? renderList(q, res, page) : Promise.resolve();
+        listed = res.reviews.length ? renderList(res, page, gen) : Promise.resolve();
       }
-      return listed.then(function () { st.textContent = status(q, res, page); renderPager(q, res, page); });
-    }).then(finish, function (err) { st.textContent = "搜索失败：" + err.message; finish(); });
+      return listed.then(function () {
+        if (gen !== generation) return;
+        st.textContent = status(q, res, page); renderPager(q, res, page);
+      });
+    }).then(finish, function (err) { if (gen === generation) { st.textContent = "搜索失败：" + err.message; } finish(); });
+  }
+
+  RA.start = function (opts) {
+    base = opts.base.replace(/\/?$/, "/");
+    reviewBase = opts.reviewBase.replace(/\/?$/, "/");
+    var params = new URLSearchParams(location.search), q = (params.get("q") || "").trim();
+    var input = document.getElementById("q"), form = document.getElementById("search-form");
+    var page = Math.max(1, parseInt(params.get("p") || "1", 10) || 1);
+    input.value = q;
+    var timer = null, current = q;
+    function submit(push) {
+      clearTimeout(timer);
+      var v = input.value.trim();
+      if (v === current && push !== "force") return;
+      current = v;
+      var url = v ? "?q=" + encodeURIComponent(v) : location.pathname;
+      if (push === true) history.pushState(null, "", url); else history.replaceState(null, "", url);
+      search(v, 1);
+    }
+    input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { submit(false); }, DEBOUNCE); });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (selected >= 0 && openSelected()) return;
+      submit(true);
+    });
+    window.addEventListener("popstate", function () {
+      var v = (new URLSearchParams(location.search).get("q") || "").trim();
+      input.value = current = v;
+      search(v, Math.max(1, parseInt(new URLSearchParams(location.search).get("p") || "1", 10) || 1));
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "/" && document.activeElement !== input) { e.preventDefault(); input.focus(); input.select(); return; }
+      if (e.key === "ArrowDown") { e.preventDefault(); select(selected + 1); return; }
+      if (e.key === "ArrowUp") { e.preventDefault(); select(selected - 1); return; }
+      if (e.key === "Enter" && selected >= 0 && document.activeElement !== input) { e.preventDefault(); openSelected(); return; }
+      if (e.key === "Escape") {
+        input.value = ""; current = ""; clearTimeout(timer);
+        history.replaceState(null, "", location.pathname);
+        search("", 1); select(-1); input.focus();
+      }
+    });
+    return search(q, page);
   };
 })();
