@@ -67,6 +67,12 @@ class Sentences:
         return max(lo, pos - _WINDOW)
 
     def around(self, start: int, end: int) -> str:
+        lo, hi = self.span(start, end)
+        return _BULLET.sub("", self.text[lo:hi].strip()).strip()
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Where the sentence around ``text[start:end]`` starts and ends (the site shows
+        a citing sentence from these offsets)."""
         text = self.text
         lo = self._prev_end(start)
         if lo > 0 and not MARKER.sub("", text[lo:start]).strip():
@@ -83,8 +89,7 @@ class Sentences:
             if not m:
                 break
             hi = m.end()
-        s = text[lo:hi].strip()
-        return _BULLET.sub("", s).strip()
+        return lo, hi
 
 
 def sentence_at(text: str, start: int, end: int) -> str:

@@ -71,7 +71,7 @@ def sizes(out: Path) -> dict:
 
 
 _TIMING = """() => {
-  const t = RA.t || {}, first = t.first || t.complete, page = t.page || t.complete;
+  const t = RA.timing || {}, first = t.first || t.complete, page = t.page || t.complete;
   const res = performance.getEntriesByType("resource").filter(e => e.name.includes("/search/"));
   const upto = lim => res.filter(e => e.responseEnd <= lim + 1).reduce((a, e) => a + e.encodedBodySize, 0);
   const kinds = {};

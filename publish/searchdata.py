@@ -44,8 +44,9 @@ inflates with ``DecompressionStream``):
 ``search/t/<o/100>/<o>-<c>.js``  ``RA.t(o, c, "z64")``: chapter ``c`` of review ``o``:
                           JSON ``[info, units]``, info ``[uuid, received, title, topic,
                           chapters]``, each unit ``[index, key, heading, title, body,
-                          citations]`` with citations ``[[start, end, ref id], ...]``
-                          (markers in the body; ref id ``""`` when dangling).
+                          citations]`` with citations ``[[start, end, ref id, sentence
+                          start, sentence end], ...]`` (markers in the body, in code
+                          points; ref id ``""`` when dangling).
 
 A posting is varints: per review the ordinal's delta from the previous one (the first
 from -1) and, for ``g`` ``w`` ``p`` ``c``, its value (summary, count, chapter map); an
@@ -60,6 +61,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from archive.citations import Sentences
 from archive.model import ABSTRACT, Record
 from index.analysis import fold
 from index.codec import varint
@@ -158,17 +160,24 @@ def chapter_files(ordinal: int, rec: Record) -> list[tuple[str, bytes]]:
     starts = chapter_starts(us)
     marks: dict[str, list] = defaultdict(list)
     for cit in rec.citations:
-        marks[cit.section].append([cit.offset, cit.offset + len(cit.marker), cit.ref_id or ""])
+        marks[cit.section].append((cit.offset, cit.offset + len(cit.marker), cit.ref_id or ""))
     info = [rec.uuid, rec.received_at, rec.title or rec.topic, rec.topic, len(starts)]
     out = []
     for c, s in enumerate(starts):
         e = starts[c + 1] if c + 1 < len(starts) else len(us)
         rows = [[i, us[i].key, us[i].heading, us[i].title, us[i].body,
-                 sorted(marks.get(us[i].key, [])) if us[i].key != REFERENCES else []]
+                 _citations(us[i].body, marks.get(us[i].key, [])) if us[i].key != REFERENCES else []]
                 for i in range(s, e)]
         data = json.dumps([info, rows], ensure_ascii=False, separators=(",", ":"))
         out.append((text_path(ordinal, c), js("RA.t", ordinal, c, z64(data.encode("utf-8")))))
     return out
+
+
+def _citations(body: str, marks: list[tuple[int, int, str]]) -> list[list]:
+    """``[start, end, ref id, sentence start, sentence end]`` of each marker in a body
+    (the sentence as :class:`archive.citations.Sentences` finds it for ``reviews refs``)."""
+    sentences = Sentences(body)
+    return [[a, b, rid, *sentences.span(a, b)] for a, b, rid in sorted(marks)]
 
 
 @dataclass

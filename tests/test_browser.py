@@ -4,6 +4,7 @@ Needs Debian's /usr/bin/chromium and the playwright package (never `playwright i
 """
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -11,17 +12,18 @@ from urllib.parse import quote
 import pytest
 
 from archive.parser import parse
-from index.indexer import rebuild
 from index.search import search
 from publish import urls
 from publish.serve import make_server
 from publish.site import build_site
-from tests.test_site import SAMPLE, XSS_UUID, broken_links, make_store
+from index.literal import Literal
+from index.analysis import fold
+from tests.conformance.tables import corpus, load
+from tests.test_site import SAMPLE, XSS_UUID, broken_links
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 SUBPATH = "some/sub/path"
-N_GENERATED = 20
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 
@@ -29,10 +31,9 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/ch
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
-    store = make_store(tmp, N_GENERATED, seed=11)
-    rebuild(store, tmp / "index")
+    store, _ = corpus(tmp)  # the corpus of the conformance tables
     out = tmp / "www" / SUBPATH
-    build_site(store, out, block=4, group=2, workers=2)  # 6 partitions in 3 groups
+    build_site(store, out, block=4, workers=2)  # 6 partitions
     server = make_server(tmp / "www", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -111,22 +112,45 @@ def _js_query(q: str, opts: dict) -> str:
     return q + extra
 
 
-def _cli(site, q, opts) -> set[str]:
-    return {r.uuid for r in search(site["index"], q, limit=None, **opts).reviews}
+def _cli(site, q, opts) -> list[str]:
+    return search(site["index"], q, ids_only=True, **opts).uuids
 
 
 def test_search_matches_cli(site, page):
+    """Every match, in the same order: the site ranks as `reviews search` does."""
     page.goto(site["base"] + "search.html")
-    page.wait_for_function("window.RA && RA.run")
+    page.wait_for_function("window.RA && RA.run && RA.L")
     nonempty = 0
     for q, opts in _queries(site["records"]):
         expected = _cli(site, q, opts)
         got = page.evaluate("q => RA.run(q).then(r => r.error ? ['ERROR ' + r.error] : RA.uuids(r))",
                             _js_query(q, opts))
-        assert set(got) == expected, (q, opts)
-        assert len(got) == len(set(got))
-        nonempty += bool(expected)
-    assert nonempty >= 20  # the queries do find things
+        assert got == expected, (q, opts)
+        nonempty += len(expected) > 1
+    assert nonempty >= 20  # the queries do find things, and rank several
+    assert page.errors == []
+
+
+def test_conformance_tables_in_the_browser(site, page):
+    """The tables of tests/conformance/, answered by lang.js and search.js."""
+    page.goto(site["base"] + "search.html")
+    page.wait_for_function("window.RA && RA.run && RA.L")
+    for row in load("analysis.json"):
+        got = page.evaluate("""t => { const f = RA.L.fold(t);
+            return {text: t, folded: f, tokens: RA.L.primary(f).map(x => x.text), grams: Array.from(RA.L.grams(f))}; }""",
+                            row["text"])
+        got["grams"] = sorted(got["grams"])
+        assert got == row, row["text"]
+    for row in load("queries.json"):
+        got = page.evaluate("""q => { try { const p = RA.L.parse(q);
+                return {query: q, parsed: {groups: p.groups.map(g => g.map(a => [a.field, a.value, a.quoted, a.negated])),
+                                           since: p.since, until: p.until}};
+            } catch (e) { if (e instanceof RA.L.QueryError) return {query: q, error: e.code}; throw e; } }""",
+                            row["query"])
+        assert got == row, row["query"]
+    for row in load("ranking.json")["queries"]:
+        got = page.evaluate("q => RA.run(q).then(r => RA.uuids({reviews: r.reviews.slice(0, 10)}))", row["query"])
+        assert got == row["first_page"], row["query"]
     assert page.errors == []
 
 
@@ -137,29 +161,98 @@ def test_search_box_by_keyboard(site, page):
     box.press("Enter")
     page.wait_for_selector("body[data-search-done]")
     assert "search.html?q=" in page.url and "q=%E8%BF%81" in page.url
-    expected = search(site["index"], "迁移学习", limit=None)
-    status = page.locator("#status").inner_text()
-    assert f"找到 {expected.total_reviews} 篇综述" in status
+    expected = search(site["index"], "迁移学习", limit=10)
+    assert f"找到 {expected.total_reviews} 篇综述" in page.locator("#status").inner_text()
     shown = page.locator("li.result").evaluate_all("els => els.map(e => e.dataset.uuid)")
-    assert 0 < len(shown) <= 10 and set(shown) <= {r.uuid for r in expected.reviews}
-    assert page.locator("li.result mark").count() > 0
+    assert shown == [r.uuid for r in expected.reviews]  # the CLI's first page, in its order
+    # the sections shown are the CLI's, in its order
+    for r, li in zip(expected.reviews, page.locator("li.result").all()):
+        hrefs = li.locator("a.hit-link").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+        anchors = [h.split("#")[1] for h in hrefs]
+        assert anchors == [s.number if s.number in ("abstract", "references") else "s-" + s.number
+                           for s in r.sections], r.uuid
     assert set(page.locator("li.result mark").all_inner_texts()) == {"迁移学习"}
-    # a match in a section's own title is marked in its link; the snippet then shows the
-    # beginning of the body instead of repeating the title
-    in_heading = [h for h in page.locator("li.hit").all() if h.locator("a.hit-link mark").count()]
-    assert in_heading
-    for h in in_heading:
-        snip = h.locator("p.snippet")
-        assert snip.count() == 0 or "迁移学习" not in snip.inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "search-results.png"), full_page=True)
-    # a hit links to its section anchor, and the anchor is on the review page
+    # a hit links to its section anchor with the query, and the anchor is on the review page
     link = page.locator("a.hit-link").first
     href = link.get_attribute("href")
+    assert "?highlight=" in href
     link.click()
-    page.wait_for_load_state()
+    page.wait_for_selector("body[data-highlighted]")
     anchor = href.split("#")[1]
     assert page.url.endswith(href.split("/")[-1]) and page.locator(f"[id='{anchor}']").count() == 1
+    assert page.errors == []
+
+
+def _unmarked(page, selector: str) -> list[str]:
+    """The texts of ``selector`` elements with every <mark> cut out (a NUL in its place)."""
+    return page.locator(selector).evaluate_all("""els => els.map(e => { const c = e.cloneNode(true);
+        c.querySelectorAll('mark').forEach(m => m.replaceWith('\u0000')); return c.textContent; })""")
+
+
+@pytest.mark.parametrize("q", ["研究", "学习", "ResNet", "数据 模型"])
+def test_every_occurrence_in_a_snippet_is_marked(site, page, q):
+    page.goto(site["base"] + "search.html?q=" + quote(q))
+    page.wait_for_selector("body[data-search-done]")
+    lits = [Literal(w) for w in q.split()]
+    snippets = _unmarked(page, "p.snippet") + _unmarked(page, "a.hit-link")
+    assert snippets and page.locator("li.result mark").count() > 0
+    for text in snippets:
+        for piece in text.split("\u0000"):  # what is left between the marks holds no match
+            assert not any(lit.occurs(fold(piece)) for lit in lits), (q, piece)
+    texts = page.locator("p.snippet").all_inner_texts()
+    assert not any("[^" in t for t in texts)  # citation markers: superscripts, never [^3]
+    assert page.locator("p.snippet sup.cite").count() > 0
+    assert page.errors == []
+
+
+def test_ref_hits_show_the_citing_sentence(site, page):
+    rec = next(r for r in site["records"] if r.uuid != XSS_UUID and any(
+        c.ref_id and c.section not in ("abstract",) for c in r.citations))
+    cit = next(c for c in rec.citations if c.ref_id and c.section != "abstract")
+    page.goto(site["base"] + "search.html?q=" + quote("ref:" + cit.ref_id))
+    page.wait_for_selector("body[data-search-done]")
+    uses = site["store"].citations_of([cit.ref_id])
+    sentences = {re.sub(r"\s+", "", re.sub(r"\[\^?\d+\]", "", u.sentence)) for u in uses}
+    hits = page.locator("li.hit").all()
+    assert hits
+    for hit in hits:
+        snip = hit.locator("p.snippet")
+        assert snip.locator("mark sup.cite").count() >= 1  # the marker, marked
+        text = snip.evaluate("e => { const c = e.cloneNode(true); c.querySelectorAll('sup').forEach(s => s.remove()); return c.textContent; }")
+        text = re.sub(r"\s+", "", text.strip("…"))
+        assert any(text == s or text in s or s in text for s in sentences), text
+    assert page.errors == []
+
+
+def test_results_update_as_you_type_and_arrows_open_one(site, page):
+    page.goto(site["base"] + "search.html")
+    box = page.locator("#q")
+    box.type("迁移学习", delay=20)  # no Enter: results follow the typing
+    page.wait_for_selector("body[data-search-done]")
+    page.wait_for_function("document.querySelectorAll('li.result').length > 0")
+    assert "q=%E8%BF%81" in page.url
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    selected = page.locator("li.result.selected")
+    assert selected.count() == 1
+    assert selected.get_attribute("data-uuid") == page.locator("li.result").nth(1).get_attribute("data-uuid")
+    box.press("ArrowUp")
+    first = page.locator("li.result").first
+    assert "selected" in first.get_attribute("class")
+    target = first.locator("a.hit-link").first.get_attribute("href")
+    box.press("Enter")
+    page.wait_for_selector("body[data-highlighted]")
+    assert page.url.endswith(target.split("/")[-1])
+    # the landing page marks the query's occurrences, and only them
+    marks = page.locator("mark.hl").all_inner_texts()
+    assert marks and all(fold(m) == "迁移学习" for m in marks)
+    assert int(page.locator("body").get_attribute("data-highlighted")) == len(marks)
+    page.go_back()
+    page.wait_for_selector("#q")
+    page.locator("#q").press("Escape")
+    assert page.locator("#q").input_value() == "" and page.locator("li.result").count() == 0
     assert page.errors == []
 
 
@@ -187,32 +280,30 @@ def test_search_from_file_url(site, page):
 
 def test_first_query_transfer(site, page):
     sizes = []
-    page.on("response", lambda r: sizes.append((r.url, len(r.body()))) if "/search/" in r.url else None)
+    page.on("response", lambda r: sizes.append((r.url.split("/search/")[1], len(r.body()))) if "/search/" in r.url else None)
     page.goto(site["base"] + "search.html?q=" + quote("深度学习"))
     page.wait_for_selector("body[data-complete]")
     total = sum(n for _, n in sizes)
     print(f"first query transferred {total} bytes of search data in {len(sizes)} files")
-    assert not any(u.endswith("/search/meta.js") for u, _ in sizes)  # inlined in search.html
-    # only what the query needs: group entries, the shards of partitions whose postings are
-    # large, one text file per hit shown; the rows only with a date filter
-    assert 0 < sum(1 for u, _ in sizes if "/search/d/" in u) <= 10
-    assert sum(1 for u, _ in sizes if "/search/p/" in u) <= 6 * 3  # 深度 度学 学习
-    assert not any(u.endswith("/r.js") for u, _ in sizes)
+    assert "meta.js" not in {u for u, _ in sizes}  # inlined in search.html
+    kinds = {u.split("/")[0] for u, _ in sizes}
+    assert kinds <= {"k", "x", "l.js", "t"}, kinds  # dictionary, postings, lengths, texts
+    assert 0 < sum(1 for u, _ in sizes if u.startswith("t/")) <= 3 * 10
     assert total < 150 * 1024
     assert page.locator("body[data-search-first]").count() == 1
 
 
 def test_snippets_show_the_text_as_written(site, page):
-    """Matching is on folded text; the snippet and its mark keep the original case and width."""
+    """Matching is on folded text; the snippet and its marks keep the original case and width."""
     page.goto(site["base"] + "search.html")
-    page.wait_for_function("window.RA && !!RA.snippetText")
+    page.wait_for_function("window.RA && !!RA.snippetText && !!RA.L")
     cases = [
-        ("模型采用 ResNet 作为骨干网络", "resnet", ["模型采用 ", "ResNet", " 作为骨干网络"]),
-        ("模型采用 ResNet-50 作为骨干", "resnet", ["模型采用 ", "ResNet-50", " 作为骨干"]),  # the token
-        ("基于ＧＡＮ的生成模型", "gan", ["基于", "ＧＡＮ", "的生成模型"]),
-        ("深度学习方法", "学习", ["深度", "学习", "方法"]),
-        ("Straße und STRASSE", "strasse", ["", "Straße", " und STRASSE"]),
-        ("e\u0301tude de l'É\u0301TUDE", "\u00e9tude", ["", "e\u0301tude", " de l'É\u0301TUDE"]),
+        ("模型采用 ResNet 作为骨干网络", "resnet", ["模型采用 ", "<ResNet>", " 作为骨干网络"]),
+        ("模型采用 ResNet-50 作为骨干", "resnet", ["模型采用 ", "<ResNet>", "-50 作为骨干"]),  # a part
+        ("基于ＧＡＮ的生成模型", "gan", ["基于", "<ＧＡＮ>", "的生成模型"]),
+        ("深度学习方法", "学习", ["深度", "<学习>", "方法"]),
+        ("Straße und STRASSE", "strasse", ["<Straße>", " und ", "<STRASSE>"]),  # every one
+        ("e\u0301tude de l'É\u0301TUDE", "\u00e9tude", ["<e\u0301tude>", " de l'É\u0301TUDE"]),  # é + ́ is not é
     ]
     for text, q, expected in cases:
         assert page.evaluate("([t, q]) => RA.snippetText(t, q)", [text, q]) == expected, q
@@ -223,18 +314,17 @@ def test_snippets_show_the_text_as_written(site, page):
     assert marks and all(m.lower() == "resnet" for m in marks) and "ResNet" in marks, marks
 
 
-def test_rare_term_skips_partitions(site, page):
-    """A term held by one review is answered by its group file: no partition postings
-    are loaded, and one text file of that review for the snippet."""
+def test_rare_term_loads_little(site, page):
+    """A term one review holds: its dictionary shard (the posting is inline there) and the
+    one chapter of that review that holds it, nothing else."""
     rec = next(r for r in site["records"] if r.uuid == XSS_UUID)
     urls_ = []
     page.on("response", lambda r: urls_.append(r.url.split("/search/")[1]) if "/search/" in r.url else None)
     page.goto(site["base"] + "search.html?q=" + quote("注入测试"))
     page.wait_for_selector("body[data-complete]")
     assert page.locator("li.result").evaluate_all("els => els.map(e => e.dataset.uuid)") == [rec.uuid]
-    assert [u for u in urls_ if u.startswith("p/")] == []
-    assert len([u for u in urls_ if u.startswith("d/")]) == 1
-    assert {u.split("/")[0] for u in urls_} == {"g", "d"}  # meta is inlined in the page
+    assert {u.split("/")[0] for u in urls_} == {"k", "t"}, urls_
+    assert len([u for u in urls_ if u.startswith("t/")]) == 1
 
 
 def test_citation_and_reference_links_land(site, page):

@@ -13,6 +13,7 @@ from archive.parser import parse
 from archive.store import Store
 from bench.corpus import generate
 from publish import urls
+from publish.resources import TEMPLATES
 from publish.searchdata import shard_of
 from publish.site import build_site
 
@@ -135,7 +136,8 @@ def _sample_uuid() -> str:
 def test_report_counts(built):
     store, out, report = built
     assert report.reviews == 8
-    assert report.written == report.pages + report.search_files + 2  # + style.css, search.js
+    static = len(list((TEMPLATES / "static").iterdir()))  # style.css, lang.js, search.js ...
+    assert report.written == report.pages + report.search_files + static
     assert report.unchanged == 0 and report.removed == 0
     assert (out / "index.html").is_file() and (out / "search.html").is_file()
 
@@ -210,16 +212,16 @@ def test_links_are_relative_from_nested_pages(built):
 def test_incremental_rebuild(tmp_path):
     store = make_store(tmp_path, 4)  # 6 reviews: partitions of 4 -> [4, 2]
     out = tmp_path / "out"
-    first = build_site(store, out, block=4, group=2)
+    first = build_site(store, out, block=4)
     assert (first.partitions, first.partitions_rebuilt) == (2, 2)
     old_review = out / urls.review(_sample_uuid())
     mtime = old_review.stat().st_mtime_ns
-    again = build_site(store, out, block=4, group=2)
+    again = build_site(store, out, block=4)
     assert (again.written, again.removed, again.partitions_rebuilt) == (0, 0, 0)
     assert again.unchanged == first.written
     for g in generate(2, seed=7, start=4):  # two more records arrive
         add_bytes(store, g.data, g.name)
-    more = build_site(store, out, block=4, group=2)
+    more = build_site(store, out, block=4)
     assert (more.partitions, more.partitions_rebuilt) == (2, 1)  # only the last one
     assert 0 < more.written and "2 of" not in more.summary()
     assert more.reviews == first.reviews + 2
@@ -228,14 +230,10 @@ def test_incremental_rebuild(tmp_path):
     assert {urls.review(u) for u in new_uuids} <= written
     assert urls.review(_sample_uuid()) not in written and old_review.stat().st_mtime_ns == mtime
     assert "index.html" in written and "search/meta.js" in written
-    search = {p for p in written if p.startswith("search/")}
-    allowed = ("search/p/1/", "search/g/0/", "search/f/", "search/u/", "search/meta.js",
-               "search/d/1/2-", "search/d/1/3-")  # the new reviews: 3rd and 4th of partition 1
-    assert search and all(p.startswith(allowed) for p in search), sorted(search)
-    assert any(p.startswith("search/d/1/2-") for p in search)
-    # the reviews already in the last partition keep their pages and texts
+    # texts: only those of the new reviews (ordinals 6 and 7); the archive-wide files may change
+    texts = {p for p in written if p.startswith("search/t/")}
+    assert texts and all(p.startswith(("search/t/0/6-", "search/t/0/7-")) for p in texts), sorted(texts)
     old_last = [u for u, _ in store.review_order()[4:6]]
-    assert not any(p.startswith(("search/d/1/0-", "search/d/1/1-")) for p in written)
     assert not any(urls.review(u) in written for u in old_last)
     assert broken_links(out) == []
     store.close()
@@ -255,34 +253,58 @@ def test_review_order_is_first_added(tmp_path):
     store.close()
 
 
-def test_term_positions_equal_the_index_terms():
-    from collections import defaultdict
+def test_search_data_summaries_are_the_index_part_maps(tmp_path):
+    """What the site ships per gram, section path and cited id is what the CLI's ranking
+    and evaluation derive from the index (index.rank.summary of the part maps)."""
+    from index.indexer import open_index, rebuild
+    from index.postings import Column, doc_values
+    from index.rank import chapters, summary
+    from publish.searchdata import review_values
 
-    from index.analysis import fold, index_terms, is_cjk
-    from publish.searchdata import term_positions
-
-    text = fold(SAMPLE.read_text("utf-8") + " F1-Score PM2.5 a.b.a x_y ResNet的 𠀀𠀁 ß")
-    expected: dict[str, list[int]] = defaultdict(list)
-    for t in index_terms(text):
-        for key in ((t.text, t.text[0] + "*") if is_cjk(t.text[0]) else (t.text,)):
-            if not expected[key] or expected[key][-1] != t.pos:
-                expected[key].append(t.pos)
-    assert dict(term_positions(text)) == dict(expected)
+    store = make_store(tmp_path, 4)
+    rebuild(store, tmp_path / "index")
+    records = {r.uuid: r for _, r in store.iter_current()}
+    with open_index(tmp_path / "index").reader() as reader:
+        keys = {}
+        for d, value in Column(reader, "key").many(range(reader.doc_count_all())).items():
+            if value:
+                _, uuid, _, starts = value.decode("ascii").split("|")
+                keys[d] = (uuid, tuple(int(s) for s in starts.split(",")))
+        expected: dict[str, dict[str, int]] = {u: {} for u in records}
+        for field, prefix in (("g", "g|"), ("path", "p|")):
+            for term in reader.lexicon(field):
+                term = term.decode("utf-8")
+                for d, v in doc_values(reader, field, term).items():
+                    uuid, starts = keys[d]
+                    from index.document import part_map
+                    m = part_map(v)
+                    expected[uuid][prefix + term] = summary(m, starts) if field == "g" else chapters(m, starts)
+    checked = 0
+    for uuid, rec in records.items():
+        got = {k: v for k, v in review_values(rec).items() if k[0] in "gp"}
+        assert got == expected[uuid], uuid
+        checked += len(got)
+    assert checked > 5000
+    store.close()
 
 
 def test_removed_things_are_deleted(tmp_path):
-    store = make_store(tmp_path, 3)
+    store = make_store(tmp_path / "a", 3)
     out = tmp_path / "out"
     build_site(store, out)
     (out / "mine.txt").write_text("not the builder's")
-    records = [r for _, r in store.iter_current() if r.uuid != XSS_UUID]
-    report = build_site(records, out)
+    assert (out / urls.review(XSS_UUID)).exists()
+    smaller = Store(tmp_path / "b" / "archive.sqlite3")  # another archive, without the XSS record
+    for _, rec in store.iter_current():
+        if rec.uuid != XSS_UUID:
+            add_bytes(smaller, store.raw(store.current_version(rec.uuid).id), rec.uuid + ".txt")
+    report = build_site(smaller, out)
     assert report.removed > 0
     assert not (out / urls.review(XSS_UUID)).exists()
-    assert not (out / "search" / "d" / XSS_UUID).exists()
     assert (out / "mine.txt").read_text() == "not the builder's"
     assert broken_links(out) == []
     store.close()
+    smaller.close()
 
 
 def _fnv(units) -> int:
@@ -300,43 +322,26 @@ def test_shard_hash():
     assert shard_of("\U00020000*", big) == _fnv([0xD840, 0xDC00, ord("*")]) % big
 
 
-def test_group_entries_and_shards_hold_every_posting_once():
-    """A key's posting in a partition is either inline in its group's entry or in the
-    partition's shard (mask bit set), never both, and equals the posting the partition
-    encodes with nothing inlined; the group files name each key of the group."""
-    import json
+def test_partition_chunks_join_into_the_whole_posting():
+    """Postings joined from partitions' chunks equal the postings encoded in one piece."""
+    from publish.searchdata import Postings, encode_partition
 
-    from publish.searchdata import encode_partition, group_files
-
-    def calls(files, prefix):
-        out = {}
-        for rel, blob in files:
-            if rel.startswith(prefix) and not rel.endswith("/r.js"):
-                text = blob.decode("utf-8")
-                out.update(json.loads("[" + text[text.index("(") + 1:text.rindex(")")] + "]")[-1])
-        return out
-
-    records = [parse(g.data, g.name)[0].record for g in generate(6, seed=3)]
-    parts = [encode_partition(pid, records[pid * 3:(pid + 1) * 3]) for pid in range(2)]
-    full = [calls(encode_partition(pid, records[pid * 3:(pid + 1) * 3], inline=0).files, "search/p/")
-            for pid in range(2)]
-    n, files = group_files(0, [(p.pid, p.keys) for p in parts], group=2)
-    entries = calls(files, "search/g/0/")
-    assert set(entries) == set(full[0]) | set(full[1])
-    inlined = sharded = 0
-    for pid, part in enumerate(parts):
-        shard = calls(part.files, "search/p/")
-        for key, posting in full[pid].items():
-            mask, *inline = entries[key].split("!")
-            inline = dict(x.split(">", 1) for x in inline)
-            in_shard = bool(int(mask, 36) >> pid & 1)
-            assert in_shard != (str(pid) in inline), key
-            assert (shard[key] if in_shard else inline[str(pid)]) == posting
-            assert (key in shard) == in_shard
-            inlined += not in_shard
-            sharded += in_shard
-    assert inlined and sharded  # both ways are exercised
-    assert n == len(files)
+    records = [parse(g.data, g.name)[0].record for g in generate(7, seed=3)]
+    joined, whole = Postings(), Postings()
+    for pid in range(3):
+        joined.add_chunks(encode_partition(pid, pid * 3, records[pid * 3:(pid + 1) * 3]).chunks)
+    whole.add_chunks(encode_partition(0, 0, records).chunks)
+    assert joined.data == whole.data and len(joined.data) > 1000
+    # and the encoding is: delta from the previous ordinal (from -1), then the value
+    from index.codec import read_varint
+    key = next(k for k, v in whole.data.items() if len(v) > 6)
+    data, i, o, seen = bytes(whole.data[key]), 0, -1, []
+    while i < len(data):
+        delta, i = read_varint(data, i)
+        _, i = read_varint(data, i)
+        o += delta
+        seen.append(o)
+    assert seen == sorted(set(seen)) and seen[-1] < len(records)
 
 
 def test_serve_serves_the_site_and_nothing_else(built):

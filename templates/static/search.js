@@ -289,23 +289,26 @@
     if (part !== "body" && lit.occurs(L.fold(u[3]))) return true;
     return part !== "title" && lit.occurs(L.fold(u[4]));
   }
-  // the units of review o in the chapters of bits w (all chapters when w is ALL)
-  function unitsIn(o, w, nchapters) {
-    var cs = w === ALL ? range(nchapters) : bitsOf(w >> 2n);
-    return Promise.all(cs.map(function (c) { return chapter(o, c); })).then(function (chs) {
+  // the units of review o in the chapters of bits w
+  function unitsIn(o, w) {
+    return Promise.all(bitsOf(w >> 2n).map(function (c) { return chapter(o, c); })).then(function (chs) {
       return [].concat.apply([], chs.map(function (ch) { return ch.units; }));
     });
   }
   function range(n) { var out = []; for (var i = 0; i < n; i++) out.push(i); return out; }
-  function info(o) { return chapter(o, 0).then(function (ch) { return ch.info; }); }
+  // the review's info (every chapter file has it): from the first chapter of w, else chapter 0
+  function info(o, w) {
+    var cs = w === undefined || w === ALL ? [] : bitsOf(w >> 2n);
+    return chapter(o, cs.length ? cs[0] : 0).then(function (ch) { return ch.info; });
+  }
   // the units section: items allow (index/search.py _section_scope), or null: no scope
   function sectionScope(plan, o) {
     if (!plan.sections.length) return Promise.resolve(null);
-    return info(o).then(function (inf) {
+    return Promise.resolve().then(function () {
       return Promise.all(plan.sections.map(function (s) {
         var w = s.map.get(o);
         if (w === undefined) return new Set();
-        return unitsIn(o, w, inf[4]).then(function (units) {
+        return unitsIn(o, w).then(function (units) {
           var ids = new Set();
           units.forEach(function (u) {
             if (s.path !== undefined ? (u[1] === s.path || u[1].indexOf(s.path + ".") === 0) : s.lit.occurs(L.fold(u[3])))
@@ -326,16 +329,16 @@
     if (w === undefined) return Promise.resolve(false);
     var f = a.atom.field;
     if (f === null && scope) {
-      return info(o).then(function (inf) { return unitsIn(o, w, inf[4]); }).then(function (units) {
+      return unitsIn(o, w).then(function (units) {
         return units.some(function (u) { return scope.has(u[0]) && unitHolds(a.lit, u); });
       });
     }
     if (a.lit === null || f === "ref") return Promise.resolve(true);
     if (a.exact) return Promise.resolve(true);
-    return info(o).then(function (inf) {
+    return info(o, w).then(function (inf) {
       if (f === "topic") return a.lit.occurs(L.fold(inf[3]));
       if (f !== "section" && (w & 1n) && a.lit.occurs(L.fold(inf[3]))) return true;
-      return unitsIn(o, w, inf[4]).then(function (units) {
+      return unitsIn(o, w).then(function (units) {
         return units.some(function (u) { return unitHolds(a.lit, u, f === "section" ? "title" : undefined); });
       });
     });
@@ -366,6 +369,7 @@
   }
   function latinListed(word) { return entryOf("w|" + word) !== undefined; }
   function score(plan, found) {
+    if (found.length < 2) return Promise.resolve(found.map(function (o) { return { o: o, score: 0, key: 0 }; }));
     var R = META.spec.ranking, n = META.n, items = [];
     plan.positive.forEach(function (g, gi) { g.forEach(function (a) {
       if (a.lit && (a.atom.field === null || a.atom.field === "topic")) items.push({ a: a, group: gi });
@@ -457,6 +461,15 @@
       return next();
     }).then(function () { res.complete = true; return res; });
   };
+  // for tests: the pieces of a snippet of `text` for query q, marks in upper case keys
+  RA.snippetText = function (text, q) {
+    var ast = L.parse(q), ls = [];
+    ast.groups.forEach(function (g) { g.forEach(function (a) { if (!a.negated && a.field === null) ls.push(new L.Literal(a.value)); }); });
+    var f = L.fold(text), spans = [].concat.apply([], ls.map(function (l) { return l.spans(f); }));
+    if (!spans.length) return null;
+    var frag = marked(text, spans, [], windowOf(text, spans));
+    return Array.from(frag.childNodes).map(function (n) { return n.nodeName === "MARK" ? "<" + n.textContent + ">" : n.textContent; });
+  };
   RA.uuids = function (res) {  // the review ids of a result, in order (for tests)
     var blocks = res.reviews.map(function (x) { return "o/" + Math.floor(x.o / META.uuidBlock); });
     return loadAll(blocks).then(function () {
@@ -465,18 +478,24 @@
   };
 
   // ---- sections of a shown review (index/search.py _sections, chapter_order) -----------
-  function chapterOrder(plan, o, nch) {
-    var weight = new Array(nch).fill(0);
+  // each chapter's weight: the items that may stand in it (index/search.py chapter_order)
+  function chapterWeights(plan, o) {
+    var weight = [];
+    function add(c) { weight[c] = (weight[c] || 0) + 1; }
     plan.positive.forEach(function (g) { g.forEach(function (a) {
       if (!a.lit || a.atom.field !== null || !a.grams.length) return;
       var held = ALL;
       a.grams.forEach(function (gm) { held &= (gm.get(o) || 0n) >> 2n; });
-      bitsOf(held).forEach(function (c) { if (c < nch) weight[c]++; });
+      bitsOf(held).forEach(add);
     }); });
     var cited = 0n;
     plan.positive.forEach(function (g) { g.forEach(function (a) { if (a.ids.length) cited |= (a.map.get(o) || 0n) >> 2n; }); });
-    bitsOf(cited).forEach(function (c) { if (c < nch) weight[c]++; });
-    return { order: range(nch).sort(function (x, y) { return weight[y] - weight[x] || x - y; }), weight: weight };
+    bitsOf(cited).forEach(add);
+    return weight;
+  }
+  function chapterOrder(weight, nch) {
+    var w = range(nch).map(function (c) { return weight[c] || 0; });
+    return { order: range(nch).sort(function (x, y) { return w[y] - w[x] || x - y; }), weight: w };
   }
   function lits(plan) {
     var out = [];
@@ -490,9 +509,11 @@
   }
   // -> Promise<{info, hits: [{unit, titleSpans, bodySpans, ...}]}>
   function sectionsOf(plan, x, perReview) {
-    var ls = lits(plan), ids = queryIds(plan), scope = x.scope;
-    return info(x.o).then(function (inf) {
-      var co = chapterOrder(plan, x.o, inf[4]), ranked = [], k = 0;
+    var ls = lits(plan), ids = queryIds(plan), scope = x.scope, weight = chapterWeights(plan, x.o);
+    var best = 0;  // the best chapter is loaded first, and tells how many there are
+    weight.forEach(function (w, c) { if (w > (weight[best] || 0)) best = c; });
+    return chapter(x.o, best).then(function (ch) {
+      var inf = ch.info, co = chapterOrder(weight, inf[4]), ranked = [], k = 0;
       var scopeOnly = scope && !ls.length;
       function step() {
         if (k >= co.order.length || ranked.length >= perReview) return Promise.resolve();
@@ -583,19 +604,15 @@
     if (ps.length && ps[0][1] > end) end = ps[0][1];
     return [start, end];
   }
-  var SENTENCE_END = /[。！？；!?\n]/;
-  // the sentence holding the first marker citing one of `ids`, as a window of pieces
+  // the sentence holding the first marker citing one of `ids` (its bounds come with the
+  // text: archive/citations.py Sentences), as a window of pieces
   function citingWindow(text, cites, ids) {
     var m = cites.filter(function (c) { return ids.has(c[2]); })[0];
     if (!m) return null;
-    var cps = Array.from(text), a = m[0], b = m[1];
-    while (a > 0 && !SENTENCE_END.test(cps[a - 1])) a--;
-    while (b < cps.length && !SENTENCE_END.test(cps[b])) b++;
-    if (b < cps.length) b++;
     var fm = L.foldMapped(text), cpToPiece = [], p = 0;
     fm.pieces.forEach(function (pc, i) { for (var k = 0; k < Array.from(pc).length; k++) cpToPiece[p++] = i; });
     cpToPiece[p] = fm.pieces.length;
-    return [cpToPiece[a], cpToPiece[b]];
+    return [cpToPiece[m[3]], cpToPiece[m[4]]];
   }
   var highlightQuery = "";
   function reviewHref(uuid, key) {
@@ -643,12 +660,12 @@
       if (gen !== generation) return;
       for (; next < shown.length && ready[next]; next++) {
         list.appendChild(renderItem(shown[next], ready[next], ids));
-        if (!RA.t.first) { RA.t.first = performance.now(); document.body.dataset.searchFirst = "1"; }
+        if (!RA.timing.first) { RA.timing.first = performance.now(); document.body.dataset.searchFirst = "1"; }
       }
     };
     return Promise.all(shown.map(function (x, k) {
       return sectionsOf(res.plan, x, per).then(function (sec) { ready[k] = sec; flush(); });
-    })).then(function () { RA.t.page = performance.now(); select(-1); });
+    })).then(function () { RA.timing.page = performance.now(); select(-1); });
   }
   function renderPager(q, res, page) {
     var pager = document.getElementById("pager"), pages = Math.ceil(res.reviews.length / PAGE);
@@ -695,10 +712,10 @@
     st.textContent = "搜索中…";
     RA.done = false;
     var listed = null;
-    RA.t = { start: performance.now() };
+    RA.timing = { start: performance.now() };
     var finish = function () {
       if (gen !== generation) return;
-      RA.t.complete = performance.now(); RA.done = true;
+      RA.timing.complete = performance.now(); RA.done = true;
       document.body.dataset.searchDone = "1"; document.body.dataset.complete = "1";
     };
     return RA.run(q, function (res) {

@@ -1,0 +1,52 @@
+"""The Python half of the conformance suite (tests/conformance/): the search language
+answers as its tables say. The browser half runs the same tables in Chromium
+(tests/test_browser.py::test_conformance_tables_in_the_browser)."""
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from index.spec import error, generate_tables, spec
+from tests.conformance.tables import (QUERIES, RANKING, TEXTS, analysis_row, corpus, load,
+                                      query_row, ranking_rows)
+
+
+def test_analysis_table():
+    rows = load("analysis.json")
+    assert [r["text"] for r in rows] == TEXTS
+    for row in rows:
+        assert analysis_row(row["text"]) == row
+
+
+def test_query_table():
+    rows = load("queries.json")
+    assert [r["query"] for r in rows] == QUERIES
+    for row in rows:
+        assert query_row(row["query"]) == row
+    codes = {r["error"] for r in rows if "error" in r}
+    assert len(codes) >= 14  # most error codes are exercised
+
+
+def test_ranking_table(tmp_path):
+    table = load("ranking.json")
+    assert [r["query"] for r in table["queries"]] == RANKING
+    store, index_dir = corpus(tmp_path)
+    assert ranking_rows(index_dir) == table["queries"]
+    store.close()
+
+
+def test_every_error_has_both_messages():
+    for code, messages in spec()["errors"].items():
+        assert set(messages) == {"en", "zh"}, code
+        assert error(code, field="f:", value="v", text="t", op="OR", item="i")
+
+
+@pytest.mark.skipif(spec()["analysis"]["unicode"] != unicodedata.unidata_version,
+                    reason="the spec's tables were generated from another Unicode version")
+def test_spec_tables_are_this_pythons_unicode():
+    """The committed character tables are what this Python's unicodedata gives (else
+    run `python -m index.spec` and review the diff)."""
+    tables = generate_tables()
+    for key, value in tables.items():
+        assert spec()["analysis"][key] == value, key
