@@ -26,10 +26,18 @@
     function isSpace(ch) { return SPACE.test(ch); }
     function lowerOne(cp) { var e = EXC[cp]; return e !== undefined ? e : cp.toLowerCase(); }
     // index/analysis.py fold: cluster by cluster, NFKC then casefold
+    var memo = new Map();
     function foldPiece(piece) {
-      var n = piece.normalize("NFKC"), out = "";
-      for (var ch of n) out += lowerOne(ch);
-      return out;
+      var c = piece.charCodeAt(0);
+      if (piece.length === 1 && ((c >= 0x4e00 && c <= 0x9fff) || (c >= 0x61 && c <= 0x7a) || (c >= 0x20 && c < 0x41)))
+        return piece;  // CJK ideographs, lower case ASCII, digits and punctuation: unchanged
+      var f = memo.get(piece);
+      if (f === undefined) {
+        f = "";
+        for (var ch of piece.normalize("NFKC")) f += lowerOne(ch);
+        if (memo.size < 100000) memo.set(piece, f);
+      }
+      return f;
     }
     function clusters(text) {  // [piece, ...]: a code point and its combining marks
       var cps = Array.from(text), out = [], i = 0;
@@ -41,10 +49,25 @@
       }
       return out;
     }
+    function same(c) {  // a UTF-16 unit that folding leaves as it is and that is no mark
+      return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x61 && c <= 0x7a) || (c >= 0x20 && c < 0x41) || c === 10;
+    }
+    function isMarkAt(text, j) {
+      var d = text.charCodeAt(j);
+      if (d < 0x300 || same(d)) return false;
+      return MARK.test(String.fromCodePoint(text.codePointAt(j)));
+    }
     function fold(text) {
-      var out = "";
-      for (var p of clusters(text)) out += foldPiece(p);
-      return out;
+      var out = "", n = text.length, i = 0, start = 0;
+      while (i < n) {
+        if (same(text.charCodeAt(i)) && !(i + 1 < n && isMarkAt(text, i + 1))) { i++; continue; }
+        out += text.slice(start, i);
+        var j = i + (text.codePointAt(i) > 0xffff ? 2 : 1);
+        while (j < n && isMarkAt(text, j)) j += text.codePointAt(j) > 0xffff ? 2 : 1;
+        out += foldPiece(text.slice(i, j));
+        i = start = j;
+      }
+      return start === 0 ? text : out + text.slice(start);
     }
     // the folded text and, per UTF-16 unit of it, the index of the original piece it
     // comes from (index/analysis.py normalize)

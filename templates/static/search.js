@@ -285,9 +285,15 @@
       return g.some(function (a) { return !a.exact && a.atom.field !== "section"; });
     });
   }
+  // folded title and body of a unit, once
+  function ft(u) { return u.ft === undefined ? (u.ft = L.fold(u[3])) : u.ft; }
+  function fb(u) { return u.fb === undefined ? (u.fb = L.fold(u[4])) : u.fb; }
+  function holds(lit, text, folded) {  // a run of ideographs found as written is found folded too
+    return (lit.plain !== null && text.indexOf(lit.plain) >= 0) || lit.occurs(folded());
+  }
   function unitHolds(lit, u, part) {  // part: "title" | "body" | undefined (either)
-    if (part !== "body" && lit.occurs(L.fold(u[3]))) return true;
-    return part !== "title" && lit.occurs(L.fold(u[4]));
+    if (part !== "body" && holds(lit, u[3], function () { return ft(u); })) return true;
+    return part !== "title" && holds(lit, u[4], function () { return fb(u); });
   }
   // the units of review o in the chapters of bits w
   function unitsIn(o, w) {
@@ -311,7 +317,7 @@
         return unitsIn(o, w).then(function (units) {
           var ids = new Set();
           units.forEach(function (u) {
-            if (s.path !== undefined ? (u[1] === s.path || u[1].indexOf(s.path + ".") === 0) : s.lit.occurs(L.fold(u[3])))
+            if (s.path !== undefined ? (u[1] === s.path || u[1].indexOf(s.path + ".") === 0) : s.lit.occurs(ft(u)))
               ids.add(u[0]);
           });
           return ids;
@@ -338,8 +344,11 @@
     return info(o, w).then(function (inf) {
       if (f === "topic") return a.lit.occurs(L.fold(inf[3]));
       if (f !== "section" && (w & 1n) && a.lit.occurs(L.fold(inf[3]))) return true;
-      return unitsIn(o, w).then(function (units) {
-        return units.some(function (u) { return unitHolds(a.lit, u, f === "section" ? "title" : undefined); });
+      // chapter by chapter, stopping at the first that holds it
+      return some(bitsOf(w >> 2n), function (c) {
+        return chapter(o, c).then(function (ch) {
+          return ch.units.some(function (u) { return unitHolds(a.lit, u, f === "section" ? "title" : undefined); });
+        });
       });
     });
   }
@@ -448,7 +457,7 @@
       var i = 0;
       function next() {
         if (i >= ranked.length) return Promise.resolve();
-        var batch = ranked.slice(i, i + (res.reviews.length < need ? 4 : 16));
+        var batch = ranked.slice(i, i + (res.reviews.length < need ? Math.max(4, need - res.reviews.length) : 48));
         i += batch.length;
         return Promise.all(batch.map(function (x) { return verify(res.plan, x.o).then(function (v) { checks[x.o] = v; }); }))
           .then(function () {
@@ -522,8 +531,7 @@
         return chapter(x.o, c).then(function (ch) {
           ch.units.forEach(function (u) {
             if (scope && !scope.has(u[0])) return;
-            var ft = L.fold(u[3]), fb = L.fold(u[4]);
-            var spans = ls.map(function (l) { return [l.spans(ft), l.spans(fb)]; });
+            var spans = ls.map(function (l) { return [l.spans(ft(u)), l.spans(fb(u))]; });
             var present = spans.filter(function (s) { return s[0].length || s[1].length; }).length;
             var cites = new Set(u[5].filter(function (m) { return ids.has(m[2]); }).map(function (m) { return m[2]; })).size;
             if (!present && !cites && !scopeOnly) return;
