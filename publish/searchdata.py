@@ -18,14 +18,16 @@ Files (classic scripts calling ``RA.*``, so they load over http and from ``file:
 ``b64`` value is base64 of bytes, ``z64`` base64 of raw-deflated bytes, which the client
 inflates with ``DecompressionStream``):
 
-``search/meta.js``        ``RA.meta({format, n, dict, spellings, spec, ...})`` (also
+``search/meta.js``        ``RA.meta({format, n, dict, spec, ...})`` (also
                           inlined in search.html): counts, shard counts, the search
                           language (``index/spec.json``).
 ``search/k/<s>.js``       ``RA.k(s, {key: value})``: the dictionary, sharded by
                           :func:`shard_of` of the term (the key without its ``<field>|``,
                           so every field of a term shares a shard). Keys: ``g|gram``,
-                          ``w|word``, ``p|3.1`` (section paths), ``c|r0123456789``
-                          (cited ids), ``f|gram`` (reference-title grams), and ``l|xy``:
+                          ``w|word``, ``p|3.1`` (section paths), ``c|<n>`` (``[ref id,
+                          posting]``: the reviews citing reference number ``n``, base 36),
+                          ``i|r0123456789`` (a
+                          reference id's number), ``f|gram`` (reference-title grams), ``l|xy``:
                           the listed CJK words starting with ``xy``, as suffixes
                           (``""`` = ``xy`` itself: the query's words are found by
                           forward maximum matching). A posting value is its ``b64``
@@ -36,26 +38,29 @@ inflates with ``DecompressionStream``):
                           uuid), varints.
 ``search/r.js``           ``RA.r("z64")``: per ordinal its received day (days since
                           1970); loaded for date filters only.
-``search/s/<b>.js``       ``RA.s(b, [[ref id, folded title], ...])``: reference
-                          spellings ``b*SPELLINGS ...`` (``ref:words`` checks titles).
+``search/s/<b>.js``       ``RA.s(b, [[folded title, ...], ...])``: the spellings of
+                          references ``b*REFS ...`` (``ref:words`` that a run of ideographs
+                          does not answer from positions checks titles).
 ``search/u/<x>.js``       ``RA.u(x, [[uuid, ordinal], ...])``: the uuids starting with
                           hex digit ``x`` (``uuid:`` prefixes).
 ``search/o/<b>.js``       ``RA.o(b, [uuid, ...])``: the uuids of ordinals ``b*UUIDS ...``.
 ``search/t/<o/100>/<o>-<c>.js``  ``RA.t(o, c, "z64")``: chapter ``c`` of review ``o``:
-                          JSON ``[info, units]``, info ``[uuid, received, title, topic,
-                          chapters]``, each unit ``[index, key, heading, title, body,
-                          citations]`` with citations ``[[start, end, ref id, sentence
+                          JSON ``[info, units]``, info ``[uuid, received, title, topic
+                          (null: the title), chapters]``, each unit ``[index, key,
+                          heading (null: the title), title, body, citations]`` with citations ``[[start, end, ref id, sentence
                           start, sentence end], ...]`` (markers in the body, in code
                           points; ref id ``""`` when dangling).
 
 A posting is varints: per review the ordinal's delta from the previous one (the first
 from -1) and, for ``g`` ``w`` ``p`` ``c``, its value (summary, count, chapter map); an
-``f`` posting lists spelling numbers as deltas alone.
+``f`` posting lists spellings (:meth:`Postings.add_spellings`): reference number,
+spelling, where the gram stands in the title.
 """
 from __future__ import annotations
 
 import base64
 import json
+import re
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -66,7 +71,7 @@ from archive.model import ABSTRACT, Record
 from index.analysis import fold
 from index.codec import varint
 from index.document import clean
-from index.literal import grams
+from index.literal import _run as _literal_run, grams
 from index.spec import spec
 from index.units import REFERENCES, chapter_starts, paths, units
 
@@ -74,7 +79,7 @@ FORMAT = 4
 BLOCK = 128  # reviews per partition (a unit of work and of caching)
 SHARD_TARGET = 8 * 1024  # bytes per dictionary shard, on average
 INLINE = 256  # a posting of at most this many base64 characters stays in the dictionary
-SPELLINGS = 512  # spellings per s/ file
+REFS = 256  # references per s/ file
 UUIDS = 2048  # uuids per o/ file
 VALUED = ("g", "w", "p", "c")  # fields whose postings carry a value per review
 
@@ -112,6 +117,9 @@ def z64(data: bytes) -> str:
     """Raw deflate (deterministic: same bytes, same output), base64."""
     c = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
     return b64(c.compress(data) + c.flush())
+
+
+_RUN = _literal_run()  # runs of ideographs, and words: what grams() cuts
 
 
 def text_path(ordinal: int, chapter: int) -> str:
@@ -161,11 +169,12 @@ def chapter_files(ordinal: int, rec: Record) -> list[tuple[str, bytes]]:
     marks: dict[str, list] = defaultdict(list)
     for cit in rec.citations:
         marks[cit.section].append((cit.offset, cit.offset + len(cit.marker), cit.ref_id or ""))
-    info = [rec.uuid, rec.received_at, rec.title or rec.topic, rec.topic, len(starts)]
+    title = rec.title or rec.topic
+    info = [rec.uuid, rec.received_at, title, rec.topic if rec.topic != title else None, len(starts)]
     out = []
     for c, s in enumerate(starts):
         e = starts[c + 1] if c + 1 < len(starts) else len(us)
-        rows = [[i, us[i].key, us[i].heading, us[i].title, us[i].body,
+        rows = [[i, us[i].key, us[i].heading if us[i].heading != us[i].title else None, us[i].title, us[i].body,
                  _citations(us[i].body, marks.get(us[i].key, [])) if us[i].key != REFERENCES else []]
                 for i in range(s, e)]
         data = json.dumps([info, rows], ensure_ascii=False, separators=(",", ":"))
@@ -221,6 +230,8 @@ class Postings:
     def __init__(self):
         self.data: dict[str, bytearray] = {}
         self.last: dict[str, int] = {}
+        self.numbers: dict[str, int] = {}  # i|<ref id> -> the reference's number
+        self.names: dict[str, str] = {}  # c|<number> -> the reference's id
 
     def add_chunks(self, chunks: dict[str, tuple[int, int, bytes]]) -> None:
         for key, (first, last, data) in chunks.items():
@@ -244,12 +255,21 @@ class Postings:
         if buf:
             self.data[key] = buf
 
-    def add_ids(self, key: str, ids: Iterable[int]) -> None:
+    def add_spellings(self, key: str, entries: Iterable[tuple[int, int, list[int]]]) -> None:
+        """A posting of reference spellings with positions: per spelling the delta of its
+        reference number (0: the same reference), its number among the reference's
+        spellings, the count of positions, the positions as deltas (from -1)."""
         buf = bytearray()
         prev = -1
-        for i in ids:
-            varint(i - prev, buf)
-            prev = i
+        for n, sub, pos in entries:
+            varint(n - prev, buf)
+            varint(sub, buf)
+            varint(len(pos), buf)
+            last = -1
+            for q in pos:
+                varint(q - last, buf)
+                last = q
+            prev = n
         self.data[key] = buf
 
 
@@ -296,8 +316,11 @@ def dictionary(post: Postings, prefixes: dict[str, list[str]], inline: int = INL
             x = len(files)
             files.append((f"search/x/{x}.js", js("RA.x", x, z64(data))))
             entries[key] = x
+        if key in post.names:  # c|<number>: [ref id, posting]
+            entries[key] = [post.names[key], entries[key]]
     for pre, suffixes in prefixes.items():
         entries["l|" + pre] = sorted(suffixes)
+    entries.update(post.numbers)
     size = sum(len(k) + (len(v) if isinstance(v, str) else 8) + 6 for k, v in entries.items())
     n = shard_count(size)
     by_shard: dict[int, dict] = defaultdict(dict)
@@ -335,23 +358,69 @@ def review_tables(lengths: list[int], received: list[str], uuids: list[str]
     return files
 
 
-def spelling_files(spellings: list[tuple[str, str]], post: Postings) -> list[tuple[str, bytes]]:
-    """``s/`` files and the ``f|`` postings from every ``(ref id, folded title)``
-    spelling in the archive (sorted)."""
-    holders: dict[str, list[int]] = defaultdict(list)
-    for i, (_, title) in enumerate(spellings):
-        for g in grams(title):
-            holders[g].append(i)
-    for g, ids in holders.items():
-        post.add_ids("f|" + g, ids)
-    return [(f"search/s/{b}.js", js("RA.s", b, [list(s) for s in spellings[b * SPELLINGS:(b + 1) * SPELLINGS]]))
-            for b in range(-(-len(spellings) // SPELLINGS))]
+def gram_positions(norm: str) -> dict[str, list[int]]:
+    """Where each gram (:func:`index.literal.grams`) of a folded text starts, in code
+    points: a run of ideographs is then found in a title from the positions of its
+    pairs alone (``ref:`` words need no title text)."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for m in _RUN.finditer(norm):
+        run, at = m.group(), m.start()
+        if m.group(1):
+            for i, ch in enumerate(run):
+                out[ch].append(at + i)
+                if i + 1 < len(run):
+                    out[run[i:i + 2]].append(at + i)
+            continue
+        out[run].append(at)
+        if any(c in run for c in "-._/"):
+            k = 0
+            for part in re.split(r"([-._/])", run):
+                if part and part not in "-._/" and part != run:
+                    out[part].append(at + k)
+                k += len(part)
+    return out
 
 
-def meta(n: int, shards: int, spellings: int) -> dict:
+def b36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if not n:
+            return out
+
+
+def reference_files(spellings: list[tuple[str, str]], post: Postings) -> list[tuple[str, bytes]]:
+    """Reference numbers, ``s/`` files and ``f|`` postings from every ``(ref id, folded
+    title)`` spelling in the archive; the ``c|<id>`` postings become ``c|<number>`` and
+    each id gets an ``i|<id>`` entry (its number)."""
+    ids = sorted({rid for rid, _ in spellings} | {k[2:] for k in post.data if k.startswith("c|")})
+    number = {rid: n for n, rid in enumerate(ids)}
+    titles: list[list[str]] = [[] for _ in ids]
+    for rid, title in sorted(set(spellings)):
+        titles[number[rid]].append(title)
+    holders: dict[str, list[tuple[int, int, list[int]]]] = defaultdict(list)
+    for n, ts in enumerate(titles):
+        for sub, title in enumerate(ts):
+            for g, pos in gram_positions(title).items():
+                holders[g].append((n, sub, sorted(set(pos))))
+    for g, entries in holders.items():
+        post.add_spellings("f|" + g, entries)
+    for rid in ids:
+        data = post.data.pop("c|" + rid, None)
+        if data is not None:
+            post.data["c|" + b36(number[rid])] = data
+            post.names["c|" + b36(number[rid])] = rid
+        post.numbers["i|" + rid] = number[rid]
+    return [(f"search/s/{b}.js", js("RA.s", b, titles[b * REFS:(b + 1) * REFS]))
+            for b in range(-(-len(ids) // REFS))]
+
+
+def meta(n: int, shards: int) -> dict:
     """What the client needs first (also inlined into search.html, saving a round trip)."""
-    return {"format": FORMAT, "n": n, "dict": shards, "spellings": spellings,
-            "spellingBlock": SPELLINGS, "uuidBlock": UUIDS, "spec": spec()}
+    return {"format": FORMAT, "n": n, "dict": shards, "refBlock": REFS, "uuidBlock": UUIDS,
+            "spec": spec()}
 
 
 def meta_file(payload: dict) -> tuple[str, bytes]:

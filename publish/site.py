@@ -39,7 +39,7 @@ from .catalog import Catalog
 from .partitions import Job, fingerprint, partition_key, run_jobs
 from .resources import TEMPLATES
 from .searchdata import (BLOCK, Postings, dictionary, meta, meta_file, review_tables,
-                         spelling_files, words_from_index)
+                         reference_files, words_from_index)
 
 MANIFEST = ".site-manifest.json"
 CACHE = ".site-cache"
@@ -406,14 +406,14 @@ def _search_files(writer: _Writer, postings: Postings, ix, items: list[tuple[str
         lengths, prefixes = words_from_index(reader, ordinal_of, postings)
         spellings = sorted({(f["refid"], f["rtitle"]) for f in (
             reader.stored_fields(d) for d in doc_set(reader, "kind", "ref"))})
-    for rel, data in spelling_files(spellings, postings):
+    for rel, data in reference_files(spellings, postings):
         writer.write(rel, data)
     shards, files = dictionary(postings, prefixes)
     for rel, data in files:
         writer.write(rel, data)
     for rel, data in review_tables(lengths, [received[u] for u in uuids], uuids):
         writer.write(rel, data)
-    search_meta = meta(len(uuids), shards, len(spellings))
+    search_meta = meta(len(uuids), shards)
     writer.write(*meta_file(search_meta))
     return search_meta
 

@@ -100,6 +100,7 @@
   function posting(key) {
     if (postings[key]) return postings[key];
     var v = entryOf(key), p;
+    if (Array.isArray(v) && key[0] === "c") v = v[1];  // c|<number>: [ref id, posting]
     if (v === undefined) p = Promise.resolve(null);
     else if (typeof v === "string") p = Promise.resolve(decode(key, bytesOf(v)));
     else p = load("x/" + v).then(function (z) { return inflate("x/" + v, z); }).then(function (b) { return decode(key, b); });
@@ -107,10 +108,16 @@
   }
   function decode(key, bytes) {
     var vals = varints(bytes), field = key[0], o = -1, i;
-    if (field === "f") {
-      var ids = [];
-      for (i = 0; i < vals.length; i++) { o += vals[i]; ids.push(o); }
-      return ids;
+    if (field === "f") {  // spellings: [{n: reference number, sub, pos: [...]}]
+      var out = [];
+      for (i = 0; i < vals.length;) {
+        o += vals[i];
+        var e = { n: o, sub: vals[i + 1], pos: [] }, count = vals[i + 2], q = -1;
+        i += 3;
+        for (var k = 0; k < count; k++) { q += vals[i++]; e.pos.push(q); }
+        out.push(e);
+      }
+      return out;
     }
     var m = new Map();
     for (i = 0; i < vals.length; i += 2) {
@@ -187,11 +194,11 @@
       });
     }
     if (field === "ref" && L.isRefId(value)) {
-      out.ids = [value.trim().toLowerCase()];
-      return citing(out);
+      var number = entryOf("i|" + value.trim().toLowerCase());
+      return citing(out, number === undefined ? [] : [number]);
     }
     var lit = (out.lit = new L.Literal(value));
-    if (field === "ref") return refIds(lit).then(function (ids) { out.ids = ids; return citing(out); });
+    if (field === "ref") return refNumbers(lit).then(function (ns) { return citing(out, ns); });
     out.exact = lit.exact();
     return Promise.all(gramKeys(lit).map(posting)).then(function (lists) {
       lists = lists.map(function (m) { return m || new Map(); });
@@ -215,9 +222,12 @@
       return out;
     });
   }
-  function citing(out) {
-    return loadAll(out.ids.map(function (id) { return shardKey("c|" + id); })).then(function () {
-      return Promise.all(out.ids.map(function (id) { return posting("c|" + id); }));
+  // the reviews citing references `numbers` (their ids come with their postings)
+  function citing(out, numbers) {
+    var keys = numbers.map(function (n) { return "c|" + n.toString(36); });
+    return loadAll(keys.map(shardKey)).then(function () {
+      out.ids = keys.map(function (k) { var e = entryOf(k); return e ? e[0] : null; }).filter(Boolean).sort();
+      return Promise.all(keys.map(posting));
     }).then(function (lists) {
       lists.forEach(function (m) {
         if (m) m.forEach(function (c, o) { out.map.set(o, (out.map.get(o) || 0n) | (c << 2n)); });
@@ -225,20 +235,40 @@
       return out;
     });
   }
-  // ref:words -> the reference ids one of whose spellings holds the words (index/search.py _ref_ids)
-  function refIds(lit) {
-    return Promise.all(lit.grams().map(function (g) { return posting("f|" + g); })).then(function (lists) {
+  // ref:words -> the numbers of the references one of whose spellings holds the words
+  // (index/search.py _ref_ids): a run of ideographs from the positions of its pairs,
+  // anything else checked on the titles
+  function refNumbers(lit) {
+    var grams = lit.grams();
+    return Promise.all(grams.map(function (g) { return posting("f|" + g); })).then(function (lists) {
       if (!lists.length || lists.some(function (l) { return !l; })) return [];
-      lists.sort(function (a, b) { return a.length - b.length; });
-      var found = lists[0].filter(function (i) { return lists.every(function (l) { return l.indexOf(i) >= 0; }); });
-      var blocks = found.map(function (i) { return "s/" + Math.floor(i / META.spellingBlock); });
+      var maps = {};
+      lists.forEach(function (l, k) {
+        var m = new Map();
+        l.forEach(function (e) { m.set(e.n + "." + e.sub, e); });
+        maps[grams[k]] = m;
+      });
+      var smallest = lists.slice().sort(function (a, b) { return a.length - b.length; })[0];
+      var found = smallest.filter(function (e) {
+        return grams.every(function (g) { return maps[g].has(e.n + "." + e.sub); });
+      });
+      var numbers = function (es) { return Array.from(new Set(es.map(function (e) { return e.n; }))); };
+      if (lit.exact()) return numbers(found);
+      if (lit.plain !== null) {
+        var cps = Array.from(lit.plain), pairs = [];
+        for (var i = 0; i + 1 < cps.length; i++) pairs.push(cps[i] + cps[i + 1]);
+        return numbers(found.filter(function (e) {
+          var key = e.n + "." + e.sub;
+          return maps[pairs[0]].get(key).pos.some(function (p) {
+            return pairs.every(function (pair, i) { return maps[pair].get(key).pos.indexOf(p + i) >= 0; });
+          });
+        }));
+      }
+      var blocks = found.map(function (e) { return "s/" + Math.floor(e.n / META.refBlock); });
       return loadAll(blocks).then(function () {
-        var ids = new Set();
-        found.forEach(function (i) {
-          var row = cache["s/" + Math.floor(i / META.spellingBlock)][i % META.spellingBlock];
-          if (lit.exact() || lit.occurs(row[1])) ids.add(row[0]);
-        });
-        return Array.from(ids).sort();
+        return numbers(found.filter(function (e) {
+          return lit.occurs(cache["s/" + Math.floor(e.n / META.refBlock)][e.n % META.refBlock][e.sub]);
+        }));
       });
     });
   }
@@ -249,7 +279,7 @@
       if (a.field === "uuid") return;
       var path = a.field === "section" ? L.sectionPath(a.value) : null;
       if (path !== null) { keys.push("p|" + path); return; }
-      if (a.field === "ref" && L.isRefId(a.value)) { keys.push("c|" + a.value.trim().toLowerCase()); return; }
+      if (a.field === "ref" && L.isRefId(a.value)) { keys.push("i|" + a.value.trim().toLowerCase()); return; }
       var lit = new L.Literal(a.value);
       if (a.field === "ref") { lit.grams().forEach(function (g) { keys.push("f|" + g); }); return; }
       keys = keys.concat(gramKeys(lit), bigrams(lit), latinParts(lit));
@@ -342,8 +372,9 @@
     if (a.lit === null || f === "ref") return Promise.resolve(true);
     if (a.exact) return Promise.resolve(true);
     return info(o, w).then(function (inf) {
-      if (f === "topic") return a.lit.occurs(L.fold(inf[3]));
-      if (f !== "section" && (w & 1n) && a.lit.occurs(L.fold(inf[3]))) return true;
+      var topic = L.fold(inf[3] === null ? inf[2] : inf[3]);
+      if (f === "topic") return a.lit.occurs(topic);
+      if (f !== "section" && (w & 1n) && a.lit.occurs(topic)) return true;
       // chapter by chapter, stopping at the first that holds it
       return some(bitsOf(w >> 2n), function (c) {
         return chapter(o, c).then(function (ch) {
@@ -521,6 +552,8 @@
     var ls = lits(plan), ids = queryIds(plan), scope = x.scope, weight = chapterWeights(plan, x.o);
     var best = 0;  // the best chapter is loaded first, and tells how many there are
     weight.forEach(function (w, c) { if (w > (weight[best] || 0)) best = c; });
+    // the chapters that may hold an item are fetched at once, then read best first
+    weight.forEach(function (w, c) { if (w) chapter(x.o, c); });
     return chapter(x.o, best).then(function (ch) {
       var inf = ch.info, co = chapterOrder(weight, inf[4]), ranked = [], k = 0;
       var scopeOnly = scope && !ls.length;
@@ -633,14 +666,14 @@
     var h = el("h2", "result-title"), a = el("a", "result-link", inf[2]);
     a.href = reviewHref(inf[0], null);
     h.appendChild(a); li.appendChild(h);
-    li.appendChild(el("p", "meta", inf[1].slice(0, 10) + " · " + inf[3]));
+    li.appendChild(el("p", "meta", inf[1].slice(0, 10) + " · " + (inf[3] === null ? inf[2] : inf[3])));
     var ul = el("ul", "hits");
     sec.hits.forEach(function (hit) {
       var u = hit.unit, hi = el("li", "hit");
       var link = el("a", "hit-link", u[1] === "abstract" || u[1] === "references" ? "" : u[1] + " ");
       var titleSpans = [].concat.apply([], hit.spans.map(function (s) { return s[0]; }));
-      var heading = u[2];
-      link.appendChild(titleSpans.length && u[2] === u[3] ? marked(u[3], titleSpans, [], null) : document.createTextNode(heading));
+      link.appendChild(titleSpans.length && u[2] === null ? marked(u[3], titleSpans, [], null)
+                       : document.createTextNode(u[2] === null ? u[3] : u[2]));
       link.href = reviewHref(inf[0], u[1]);
       hi.appendChild(link);
       var bodySpans = [].concat.apply([], hit.spans.map(function (s) { return s[1]; }));
