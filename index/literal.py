@@ -29,18 +29,20 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from index.analysis import CJK_RANGES, MARKS, WORD_CHAR, fold, primary_tokens
+from index.analysis import CJK_RANGES, MARKS, fold, may_have_marks, primary_tokens, word_char
 
 SEP = "\x1e"  # joins the units of a review's stored text; no match spans it
-_WC = WORD_CHAR  # a word character (a letter, digit or mark, not CJK)
-_GAP = f"(?:[^\\w{SEP}{MARKS}]|_)"  # neither a word character nor CJK, nor a unit's end
-_GAP_SOME = _GAP + "+"  # between two CJK characters that are apart
-_GAP_ANY = _GAP + "*"  # next to a Latin word
+
+
+def _gap(marks: bool) -> str:
+    """Neither a word character nor CJK (``\\w``), nor a unit's end."""
+    return f"(?:[^\\w{SEP}{MARKS if marks else ''}]|_)"
 
 
 @functools.cache
-def _run() -> re.Pattern:  # compiled when first indexing, not when a search imports this
-    return re.compile(f"([{CJK_RANGES}]+)|({_WC}+(?:[-._/]{_WC}+)*)")
+def _run(marks: bool = True) -> re.Pattern:  # compiled when first needed, not on import
+    w = word_char(marks)
+    return re.compile(f"([{CJK_RANGES}]+)|({w}+(?:[-._/]{w}+)*)")
 
 _CONNECTORS = "-._/"
 
@@ -49,7 +51,7 @@ def grams(norm: str) -> set[str]:
     """The index terms of a folded text (existence only): every CJK character, every
     pair of adjacent CJK characters, every Latin word and every part of a joined word."""
     out: set[str] = set()
-    for m in _run().finditer(norm):
+    for m in _run(may_have_marks(norm)).finditer(norm):
         run = m.group(1)
         if run:
             out.update(run)
@@ -73,7 +75,7 @@ class Literal:
     def __post_init__(self):
         self.folded = fold(self.text)
         self.tokens = primary_tokens(self.folded)
-        self._pattern: re.Pattern | None = None
+        self._patterns: dict[bool, re.Pattern] = {}
         toks = self.tokens
         self.plain: str | None = None  # the substring to look for, for one run of CJK
         if toks and all(t.kind == "cjk" for t in toks) and all(
@@ -106,38 +108,44 @@ class Literal:
             return True
         return len(toks) == 2 and self.plain is not None
 
-    @property
-    def pattern(self) -> re.Pattern:
-        if self._pattern is None:
+    def pattern(self, marks: bool = True) -> re.Pattern:
+        """The literal as a regular expression; ``marks``: for a text that may hold
+        combining marks (:func:`index.analysis.may_have_marks`)."""
+        got = self._patterns.get(marks)
+        if got is None:
+            wc, gap = word_char(marks), _gap(marks)
             parts, prev = [], None
             for t in self.tokens:
                 if prev is not None:
                     if prev.kind == "cjk" and t.kind == "cjk":
-                        parts.append("" if prev.nend == t.nstart else _GAP_SOME)
+                        parts.append("" if prev.nend == t.nstart else gap + "+")
                     else:
-                        parts.append(_GAP_ANY)
+                        parts.append(gap + "*")
                 tok = re.escape(t.text)
                 if t.kind == "word" and any(c in t.text for c in _CONNECTORS):
-                    tok = f"(?<!{_WC})(?<!{_WC}[-._/]){tok}(?![-._/]?{_WC})"
+                    tok = f"(?<!{wc})(?<!{wc}[-._/]){tok}(?![-._/]?{wc})"
                 elif t.kind == "word":
-                    tok = f"(?<!{_WC}){tok}(?!{_WC})"
+                    tok = f"(?<!{wc}){tok}(?!{wc})"
                 parts.append(tok)
                 prev = t
-            self._pattern = re.compile("".join(parts))
-        return self._pattern
+            got = self._patterns[marks] = re.compile("".join(parts))
+        return got
+
+    def _for(self, norm: str) -> re.Pattern:
+        return self.pattern(may_have_marks(norm) or may_have_marks(self.folded))
 
     def occurs(self, norm: str) -> bool:
         """Does the literal occur in the folded text ``norm``?"""
         plain = self.plain
         if plain is not None:
             return plain in norm
-        return self.pattern.search(norm) is not None
+        return self._for(norm).search(norm) is not None
 
     def count(self, norm: str) -> int:
         plain = self.plain
         if plain is not None:
             return norm.count(plain)
-        return sum(1 for _ in self.pattern.finditer(norm))
+        return sum(1 for _ in self._for(norm).finditer(norm))
 
     def spans(self, norm: str) -> list[tuple[int, int]]:
         """Every occurrence in the folded text, as ``(start, end)`` offsets."""
@@ -148,4 +156,4 @@ class Literal:
                 out.append((at, at + len(plain)))
                 at = norm.find(plain, at + 1)
             return out
-        return [m.span() for m in self.pattern.finditer(norm)]
+        return [m.span() for m in self._for(norm).finditer(norm)]

@@ -35,7 +35,8 @@ inflates with ``DecompressionStream``):
 ``search/x/<x>.js``       ``RA.x(x, "z64")``: one long posting.
 ``search/l.js``           ``RA.l("z64")``: per ordinal its word count (BM25's ``dl``) and
                           its place in the tie-break order (newest received first, then
-                          uuid), varints.
+                          uuid) as a zigzag delta from ``n - 1 - ordinal`` (0 for an archive
+                          filled in the order of delivery), varints.
 ``search/r.js``           ``RA.r("z64")``: per ordinal its received day (days since
                           1970); loaded for date filters only.
 ``search/s/<b>.js``       ``RA.s(b, [[folded title, ...], ...])``: the spellings of
@@ -341,9 +342,11 @@ def review_tables(lengths: list[int], received: list[str], uuids: list[str]
     for k, o in enumerate(order):
         place[o] = k
     buf = bytearray()
-    for n, p in zip(lengths, place):
+    last = len(uuids) - 1
+    for o, (n, p) in enumerate(zip(lengths, place)):
         varint(n, buf)
-        varint(p, buf)
+        d = p - (last - o)  # 0 when reviews were added in the order they were received
+        varint(2 * d if d >= 0 else -2 * d - 1, buf)
     epoch = dt.date(1970, 1, 1)
     rbuf = bytearray()
     for o in range(len(uuids)):

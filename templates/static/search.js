@@ -130,8 +130,12 @@
   function reviewTable() {
     if (tables) return Promise.resolve(tables);
     return load("l").then(function (z) { return inflate("l", z); }).then(function (b) {
-      var v = varints(b), dl = [], place = [];
-      for (var i = 0; i < v.length; i += 2) { dl.push(v[i]); place.push(v[i + 1]); }
+      var v = varints(b), dl = [], place = [], last = v.length / 2 - 1;
+      for (var i = 0; i < v.length; i += 2) {
+        var z = v[i + 1], o = i / 2;
+        dl.push(v[i]);
+        place.push(last - o + (z % 2 ? -(z + 1) / 2 : z / 2));
+      }
       return (tables = { dl: dl, place: place });
     });
   }
@@ -552,8 +556,6 @@
     var ls = lits(plan), ids = queryIds(plan), scope = x.scope, weight = chapterWeights(plan, x.o);
     var best = 0;  // the best chapter is loaded first, and tells how many there are
     weight.forEach(function (w, c) { if (w > (weight[best] || 0)) best = c; });
-    // the chapters that may hold an item are fetched at once, then read best first
-    weight.forEach(function (w, c) { if (w) chapter(x.o, c); });
     return chapter(x.o, best).then(function (ch) {
       var inf = ch.info, co = chapterOrder(weight, inf[4]), ranked = [], k = 0;
       var scopeOnly = scope && !ls.length;
