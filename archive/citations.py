@@ -90,8 +90,3 @@ class Sentences:
                 break
             hi = m.end()
         return lo, hi
-
-
-def sentence_at(text: str, start: int, end: int) -> str:
-    """The sentence around ``text[start:end]``, markers kept, markdown bullets dropped."""
-    return Sentences(text).around(start, end)

@@ -46,24 +46,6 @@ class IngestReport:
     changed: list[str] = field(default_factory=list)  # uuids added or given a new version
     notes: list[str] = field(default_factory=list)  # e.g. a file that held two records
 
-    @property
-    def stored(self) -> int:
-        return self.added + self.versions
-
-    def merge(self, other: "IngestReport") -> None:
-        self.added += other.added
-        self.versions += other.versions
-        self.unchanged += other.unchanged
-        self.refused.extend(other.refused)
-        self.notes.extend(other.notes)
-        for uuid in other.changed:
-            if uuid not in self.changed:
-                self.changed.append(uuid)
-
-    def summary(self) -> str:
-        return (f"{self.added} added, {self.versions} new versions, "
-                f"{self.unchanged} unchanged, {len(self.refused)} refused")
-
 
 def ignored(name: str) -> bool:
     """Hidden or still-being-written names (``.x``, ``x.tmp``, ``x.part``, ``x.crdownload``)."""

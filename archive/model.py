@@ -172,16 +172,6 @@ class Record:
     def flag_codes(self) -> list[str]:
         return sorted({f.code for f in self.flags})
 
-    def text(self) -> str:
-        """All searchable text of the record (topic, abstract, headings, bodies)."""
-        parts = [self.topic, self.title, self.abstract, " ".join(self.keywords)]
-        for s in self.sections:
-            parts.append(s.title)
-            parts.append(s.body)
-        parts.extend(r.title for r in self.references)
-        return "\n".join(p for p in parts if p)
-
-    # -- serialisation -----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         # A shallow copy per object: dataclasses.asdict deep-copies and was two thirds
         # of the time of a store add.

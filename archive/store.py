@@ -672,6 +672,12 @@ class Store:
                 out.add((rid, title))
         return out
 
+    def all_spellings(self) -> set[tuple[str, str]]:
+        """Every distinct ``(ref_id, title)`` the current versions list."""
+        return set(self._db.execute(
+            "SELECT DISTINCT f.ref_id, f.title FROM refs f"
+            " JOIN reviews r ON r.current_version = f.version_id"))
+
     def spellings_of(self, version_ids: Iterable[int]) -> set[tuple[str, str]]:
         """Distinct ``(ref_id, title)`` listed by the given versions."""
         out: set[tuple[str, str]] = set()

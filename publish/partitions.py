@@ -8,7 +8,6 @@ and its ``(uuid, version)`` list: same key, same output, nothing to recompute.
 from __future__ import annotations
 
 import hashlib
-import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor

@@ -72,7 +72,7 @@ from archive.model import ABSTRACT, Record
 from index.analysis import fold
 from index.codec import varint
 from index.document import clean
-from index.literal import _run as _literal_run, grams
+from index.literal import SEP, _run as _literal_run, grams
 from index.spec import spec
 from index.units import REFERENCES, chapter_starts, paths, units
 
@@ -135,31 +135,25 @@ def review_values(rec: Record) -> dict[str, int]:
     index's part map), ``p|path`` and ``c|ref id`` the chapters holding that section or
     citing that reference (bit ``c``)."""
     us = units(rec)
-    starts = chapter_starts(us)
-    out: dict[str, int] = dict.fromkeys(("g|" + g for g in grams(fold(clean(rec.topic)))), 1)
-    titles: set[str] = set()
-    per_chapter: list[set[str]] = [set() for _ in starts]
-    c = -1
-    for i, u in enumerate(us):
-        if c + 1 < len(starts) and starts[c + 1] == i:
-            c += 1
-        t = grams(fold(clean(u.title)))
-        titles |= t
-        per_chapter[c] |= t
-        per_chapter[c] |= grams(fold(clean(u.body)))
+    starts = chapter_starts(us) + [len(us)]
+    g: dict[str, int] = {}  # gram -> summary
+    out: dict[str, int] = {}
+    for c in range(len(starts) - 1):  # the grams of a chapter: of its parts joined by SEP,
+        bit = 4 << c  # across which no gram runs (index.literal.grams)
+        chapter = us[starts[c]:starts[c + 1]]
+        for x in grams(fold(SEP.join(clean(t) for u in chapter for t in (u.title, u.body)))):
+            g[x] = g.get(x, 0) | bit
         bit = 1 << c
-        for p in [u.key] if u.key in (ABSTRACT, REFERENCES) else paths(u.key):
-            out["p|" + p] = out.get("p|" + p, 0) | bit
-        for r in u.refs:
-            out["c|" + r] = out.get("c|" + r, 0) | bit
-    for g in titles:
-        k = "g|" + g
-        out[k] = out.get(k, 0) | 2
-    for c, gs in enumerate(per_chapter):
-        bit = 4 << c
-        for g in gs:
-            k = "g|" + g
-            out[k] = out.get(k, 0) | bit
+        for u in chapter:
+            for p in [u.key] if u.key in (ABSTRACT, REFERENCES) else paths(u.key):
+                out["p|" + p] = out.get("p|" + p, 0) | bit
+            for r in u.refs:
+                out["c|" + r] = out.get("c|" + r, 0) | bit
+    for x in grams(fold(SEP.join(clean(u.title) for u in us))):
+        g[x] = g.get(x, 0) | 2
+    for x in grams(fold(clean(rec.topic))):
+        g[x] = g.get(x, 0) | 1
+    out.update(("g|" + x, v) for x, v in g.items())
     return out
 
 
@@ -216,9 +210,17 @@ def encode_partition(pid: int, first_ordinal: int, records: list[Record]) -> Par
                 buf = entries[key] = bytearray()
                 bounds[key] = [o, o]
             else:
-                varint(o - bounds[key][1], buf)
-                bounds[key][1] = o
-            varint(value, buf)
+                b = bounds[key]
+                d = o - b[1]
+                if d < 128:
+                    buf.append(d)
+                else:
+                    varint(d, buf)
+                b[1] = o
+            if value < 128:
+                buf.append(value)
+            else:
+                varint(value, buf)
     part.chunks = {key: (b[0], b[1], bytes(entries[key])) for key, b in bounds.items()}
     return part
 

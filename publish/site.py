@@ -397,15 +397,15 @@ def _search_files(writer: _Writer, postings: Postings, ix, items: list[tuple[str
                   store: Any) -> dict:
     """The archive-wide search files: word postings and counts from the index, reference
     spellings, the dictionary, the review tables, the meta."""
-    from index.postings import doc_set
+    from index.analysis import fold
 
     uuids = [u for u, _ in items]
     ordinal_of = {u: o for o, u in enumerate(uuids)}
     received = store.received_of()
     with ix.reader() as reader:
         lengths, prefixes = words_from_index(reader, ordinal_of, postings)
-        spellings = sorted({(f["refid"], f["rtitle"]) for f in (
-            reader.stored_fields(d) for d in doc_set(reader, "kind", "ref"))})
+    # the spellings the index's reference documents hold (index.document.reference_document)
+    spellings = sorted({(rid, fold(title)) for rid, title in store.all_spellings()})
     for rel, data in reference_files(spellings, postings):
         writer.write(rel, data)
     shards, files = dictionary(postings, prefixes)

@@ -124,3 +124,27 @@ def test_author_only_entries_are_not_one_work_across_reviews(archive):
         rid = next(r.ref_id for r in store.current(uuid).references if r.scope == scope and r.n == n)
         ids.setdefault(rid, set()).add(uuid)
     assert all(len(us) == 1 for us in ids.values())  # never shared by two reviews
+
+
+def test_refs_words_mean_what_ref_words_mean(archive, tmp_path):
+    """`reviews refs WORDS` and `search ref:WORDS` name the same works: a Chinese string
+    as a substring, a Latin word as a whole word (`Net` is not in `ResNet`)."""
+    from index.indexer import rebuild
+    from index.literal import Literal
+    from index.search import _ref_ids, search
+    from index.indexer import open_index
+
+    store, _ = archive
+    rebuild(store, tmp_path / "index")
+    titles = [t for rid in store.find_references(["any"], needles=[]) for t in store.reference_spellings(rid)]
+    latin = next(w for t in titles for w in t.split() if w.isascii() and w.isalpha() and len(w) > 4)
+    words = ["学习", "的研究", latin, latin[1:], latin.lower(), "不存在的标题词"]
+    with open_index(tmp_path / "index").reader() as reader:
+        for w in words:
+            via_refs = {g.ref_id for g in find_uses(store, w)}
+            via_search = set(_ref_ids(reader, Literal(w)))
+            assert via_refs == via_search, w
+            cited = {u for g in find_uses(store, w) for u in {x.uuid for x in g.uses}}
+            assert set(search(tmp_path / "index", f"ref:{w}", ids_only=True).uuids) == cited, w
+    assert not {g.ref_id for g in find_uses(store, latin[1:])}  # a part of a word is not a word
+    assert {g.ref_id for g in find_uses(store, latin)}

@@ -482,10 +482,13 @@
       throw e;
     }
     var res = { reviews: [], ast: ast, complete: false, candidates: 0 };
+    var mark = function (name) { if (RA.timing) RA.timing[name] = performance.now(); };
     return evaluate(ast).then(function (ev) {
+      mark("candidates");
       res.plan = ev.plan;
       return score(ev.plan, ev.found);
     }).then(function (ranked) {
+      mark("ranked");
       res.candidates = ranked.length;
       var checks = {};
       // check in rank order, a few at a time; report progress
