@@ -19,9 +19,10 @@ from archive.model import Record
 
 from . import urls
 from .catalog import Catalog
+from .files import put
 from .pages import review_context
 from .resources import TEMPLATES
-from .searchdata import FORMAT, Partition, encode_partition
+from .searchdata import FORMAT, encode_partition
 
 _CODE = Path(__file__).resolve().parent
 
@@ -52,12 +53,15 @@ class Job:
     first: int  # the ordinal of its first review
     versions: list[int]  # store version ids
     render: set[str]  # uuids whose review page must be rendered
+    out: str  # where the files go (the staging folder)
+    live: str  # the site as published (unchanged files are linked from it)
 
 
 @dataclass
 class Result:
-    part: Partition
-    pages: list[tuple[str, str]]  # (path, html)
+    files: list[tuple[str, int, bool]]  # (path, size, written) of its texts and pages
+    rendered: set[str]  # the review pages among them
+    chunks: dict  # its posting chunks (Partition.chunks)
     catalog: dict  # Catalog.state()
 
 
@@ -85,20 +89,24 @@ def _records(job: Job, store_path: str | None, store: Any = None) -> list[Record
 
 def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Result:
     records = _records(job, store_path, store)
+    out, live = Path(job.out), Path(job.live)
     part = encode_partition(job.pid, job.first, records)
+    files = [(rel, len(data), put(out, live, rel, data)) for rel, data in part.files]
     env = _env()
     template = env.get_template("review.html")
-    pages = []
+    rendered = set()
     catalog = Catalog()
     for rec in records:
         catalog.add(rec)
         if rec.uuid in job.render:
             path = urls.review(rec.uuid)
             ctx = review_context(rec)
-            pages.append((path, template.render(url=urls.Linker(path), hide_search_box=False, **ctx)))
+            html = template.render(url=urls.Linker(path), hide_search_box=False, **ctx).encode("utf-8")
+            files.append((path, len(html), put(out, live, path, html)))
+            rendered.add(path)
     state = catalog.state()
     catalog.close()
-    return Result(part, pages, state)
+    return Result(files, rendered, part.chunks, state)
 
 
 def _run_in_worker(args: tuple[Job, str | None]) -> Result:

@@ -79,7 +79,7 @@ from index.units import REFERENCES, chapter_starts, paths, units
 FORMAT = 4
 BLOCK = 128  # reviews per partition (a unit of work and of caching)
 SHARD_TARGET = 8 * 1024  # bytes per dictionary shard, on average
-INLINE = 256  # a posting of at most this many base64 characters stays in the dictionary
+INLINE = 512  # a posting of at most this many base64 characters stays in the dictionary
 REFS = 256  # references per s/ file
 UUIDS = 2048  # uuids per o/ file
 VALUED = ("g", "w", "p", "c")  # fields whose postings carry a value per review

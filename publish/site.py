@@ -36,6 +36,7 @@ from archive.errors import ArchiveError
 
 from . import urls
 from .catalog import Catalog
+from .files import link, put
 from .partitions import Job, fingerprint, partition_key, run_jobs
 from .resources import TEMPLATES
 from .searchdata import (BLOCK, Postings, dictionary, meta, meta_file, review_tables,
@@ -95,30 +96,21 @@ class _Writer:
             self.report.search_bytes += size
 
     def _link(self, rel: str) -> None:
-        if self.out != self.live:
-            target = self.out / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(self.live / rel, target)
+        link(self.out, self.live, rel)
 
     def write(self, rel: str, data: bytes | str) -> None:
         if isinstance(data, str):
             data = data.encode("utf-8")
-        self._count(rel, len(data))
-        live = self.live / rel
-        try:
-            if live.stat().st_size == len(data) and live.read_bytes() == data:
-                self._link(rel)
-                self.report.unchanged += 1
-                return
-        except FileNotFoundError:
-            pass
-        path = self.out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-        self.report.written += 1
-        self.report.written_paths.append(rel)
+        self.done(rel, len(data), put(self.out, self.live, rel, data))
+
+    def done(self, rel: str, size: int, written: bool) -> None:
+        """A file put in place (:func:`publish.files.put`), here or by a worker."""
+        self._count(rel, size)
+        if written:
+            self.report.written += 1
+            self.report.written_paths.append(rel)
+        else:
+            self.report.unchanged += 1
 
     def present(self, files: dict[str, int]) -> bool:
         """Are these files (path -> size) all in the live site with those sizes?"""
@@ -338,7 +330,8 @@ def build_site(store: Any, out_dir: str | Path,
             continue
         render = {u for u, v in chunk
                   if old_pages.get(u) != v or not (out / urls.review(u)).is_file()}
-        jobs.append(Job(pid, pid * block, [int(v) for _, v in chunk], render))
+        jobs.append(Job(pid, pid * block, [int(v) for _, v in chunk], render,
+                        str(writer.out), str(writer.live)))
     n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     results = run_jobs(jobs, store, n_workers)
 
@@ -355,22 +348,19 @@ def build_site(store: Any, out_dir: str | Path,
             parts_state[str(pid)] = entry
         else:
             res = next(results)
-            part = res.part
-            rendered = {p for p, _ in res.pages}
-            for rel, data in part.files + res.pages:
-                writer.write(rel, data)
+            for rel, size, written in res.files:  # texts and pages, put in place by the worker
+                writer.done(rel, size, written)
             reused = {urls.review(u): (out / urls.review(u)).stat().st_size for u, _ in chunk
-                      if urls.review(u) not in rendered}
+                      if urls.review(u) not in res.rendered}
             writer.keep(reused)
-            files = {rel: len(data) for rel, data in part.files}
-            files.update({rel: writer.produced[rel] for rel, _ in res.pages})
+            files = {rel: size for rel, size, _ in res.files}
             files.update(reused)
-            cache.save(pid, key, res.catalog, part.chunks)
+            cache.save(pid, key, res.catalog, res.chunks)
             catalog.merge(res.catalog)
-            postings.add_chunks(part.chunks)
+            postings.add_chunks(res.chunks)
             parts_state[str(pid)] = {"key": key, "files": files}
             report.partitions_rebuilt += 1
-            del res, part
+            del res
         if on_progress:
             on_progress("reviews", min((pid + 1) * block, len(items)), len(items))
     report.partitions = len(chunks)
