@@ -12,8 +12,9 @@ fields such as ``uuid:`` or ``ref:`` only filter), in query order, of
   characters or more); for each word ``x``, in that order,
   ``idf(x) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / AVGDL))``, with
   ``idf(x) = ln(1 + (N - df + 0.5) / (df + 0.5))``, ``tf`` the word's count in the
-  review, ``dl`` the review's word count, ``N`` the number of reviews and ``df`` the
-  number holding ``x``;
+  review, ``dl`` the review's word count as one byte keeps it (:func:`dl_code`: the
+  largest ``dl_table`` entry not above it, 6% steps), ``N`` the number of reviews and
+  ``df`` the number holding ``x``;
 * **field boosts**: ``idf`` of the item's rarest gram (``df`` = the reviews holding
   it) times ``topic_boost`` when the topic holds every gram of the item, plus
   ``title_boost`` when every gram stands in some title (the review's title or a
@@ -34,6 +35,7 @@ rebuilt one.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
@@ -45,10 +47,17 @@ from index.postings import doc_weights, has_term
 from index.schema import B, K1, MEET_BOOST, TITLE_BOOST, TOPIC_BOOST
 from index.spec import spec
 
+DL_TABLE: list[int] = spec()["ranking"]["dl_table"]
 MAX_WORD: int = spec()["ranking"]["max_word"]
 MIN_LATIN: int = spec()["ranking"]["min_latin_word"]
 AVGDL: float = spec()["ranking"]["avgdl"]
 SCALE: int = spec()["ranking"]["scale"]
+
+
+def dl_code(words: int) -> int:
+    """The one-byte code of a review's word count: the largest ``DL_TABLE`` entry not
+    above it (the site ships the code; both sides score with ``DL_TABLE[code]``)."""
+    return max(0, bisect.bisect_right(DL_TABLE, words) - 1)
 
 
 def idf(n: int, df: int) -> float:
@@ -143,7 +152,7 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
             wi = idf(n, len(weights))
             for d, tf in weights.items():
                 if d in total:
-                    dl = lengths[d] or 1
+                    dl = DL_TABLE[dl_code(lengths[d])] or 1
                     total[d] += wi * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / AVGDL))
         gi = idf(n, item.gram_df)
         group = meets.setdefault(item.group, {})

@@ -33,10 +33,11 @@ inflates with ``DecompressionStream``):
                           forward maximum matching). A posting value is its ``b64``
                           bytes, or a number ``x``: the posting is ``search/x/<x>.js``.
 ``search/x/<x>.js``       ``RA.x(x, "z64")``: one long posting.
-``search/l.js``           ``RA.l("z64")``: per ordinal its word count (BM25's ``dl``) and
-                          its place in the tie-break order (newest received first, then
-                          uuid) as a zigzag delta from ``n - 1 - ordinal`` (0 for an archive
-                          filled in the order of delivery), varints.
+``search/l.js``           ``RA.l("z64")``: per ordinal the one-byte code of its word count
+                          (BM25's ``dl``, :func:`index.rank.dl_code`); then per ordinal its
+                          place in the tie-break order (newest received first, then uuid)
+                          as a zigzag varint delta from ``n - 1 - ordinal`` (0 for an
+                          archive filled in the order of delivery).
 ``search/r.js``           ``RA.r("z64")``: per ordinal its received day (days since
                           1970); loaded for date filters only.
 ``search/s/<b>.js``       ``RA.s(b, [[folded title, ...], ...])``: the spellings of
@@ -73,6 +74,7 @@ from index.analysis import fold
 from index.codec import varint
 from index.document import clean
 from index.literal import SEP, _run as _literal_run, grams
+from index.rank import dl_code
 from index.spec import spec
 from index.units import REFERENCES, chapter_starts, paths, units
 
@@ -343,17 +345,17 @@ def review_tables(lengths: list[int], received: list[str], uuids: list[str]
     place = [0] * len(uuids)
     for k, o in enumerate(order):
         place[o] = k
+    codes = bytes(dl_code(n) for n in lengths)  # one byte each (index.rank.dl_code)
     buf = bytearray()
     last = len(uuids) - 1
-    for o, (n, p) in enumerate(zip(lengths, place)):
-        varint(n, buf)
+    for o, p in enumerate(place):
         d = p - (last - o)  # 0 when reviews were added in the order they were received
         varint(2 * d if d >= 0 else -2 * d - 1, buf)
     epoch = dt.date(1970, 1, 1)
     rbuf = bytearray()
     for o in range(len(uuids)):
         varint((dt.date.fromisoformat(received[o][:10]) - epoch).days, rbuf)
-    files = [("search/l.js", js("RA.l", z64(bytes(buf)))), ("search/r.js", js("RA.r", z64(bytes(rbuf))))]
+    files = [("search/l.js", js("RA.l", z64(codes + bytes(buf)))), ("search/r.js", js("RA.r", z64(bytes(rbuf))))]
     for b in range(0, max(1, -(-len(uuids) // UUIDS))):
         files.append((f"search/o/{b}.js", js("RA.o", b, uuids[b * UUIDS:(b + 1) * UUIDS])))
     by_prefix: dict[str, list] = {c: [] for c in "0123456789abcdef"}

@@ -130,12 +130,9 @@
   function reviewTable() {
     if (tables) return Promise.resolve(tables);
     return load("l").then(function (z) { return inflate("l", z); }).then(function (b) {
-      var v = varints(b), dl = [], place = [], last = v.length / 2 - 1;
-      for (var i = 0; i < v.length; i += 2) {
-        var z = v[i + 1], o = i / 2;
-        dl.push(v[i]);
-        place.push(last - o + (z % 2 ? -(z + 1) / 2 : z / 2));
-      }
+      var n = META.n, table = META.spec.ranking.dl_table, dl = [], place = [];
+      for (var o = 0; o < n; o++) dl.push(table[b[o]]);
+      varints(b.subarray(n)).forEach(function (z, o) { place.push(n - 1 - o + (z % 2 ? -(z + 1) / 2 : z / 2)); });
       return (tables = { dl: dl, place: place });
     });
   }
@@ -767,7 +764,8 @@
     return RA.run(q, function (res) {
       if (gen !== generation) return;
       st.textContent = status(q, res, page);
-      if (!listed && res.reviews.length >= page * PAGE) listed = renderList(res, page, gen);
+      // the page is final: show it, and check the rest only once it is shown
+      if (!listed && res.reviews.length >= page * PAGE) return (listed = renderList(res, page, gen));
     }, page * PAGE).then(function (res) {
       if (gen !== generation) return;
       RA.last = res;
