@@ -289,8 +289,23 @@
   }
 
   // ---- evaluation (index/search.py _evaluate, _matches) ---------------------------------
+  // start loading what ranking will read (the query's words' postings, the review table)
+  // while the candidates are computed
+  function prefetchRanking(ast) {
+    var words = [];
+    ast.groups.forEach(function (g) { g.forEach(function (a) {
+      if (!a.negated && (a.field === null || a.field === "topic"))
+        words = words.concat(L.queryWords(new L.Literal(a.value), listedIn, latinListed));
+    }); });
+    if (!words.length) return;
+    reviewTable();
+    loadAll(words.map(function (w) { return shardKey("w|" + w); })).then(function () {
+      words.forEach(function (w) { posting("w|" + w); });
+    });
+  }
   function evaluate(ast) {
     return loadAll(firstKeys(ast)).then(function () {
+      prefetchRanking(ast);
       return Promise.all(ast.groups.map(function (g) { return Promise.all(g.map(compileAtom)); }));
     }).then(function (groups) {
       var positive = groups.filter(function (g) { return !g[0].atom.negated; });
