@@ -292,12 +292,16 @@
   // start loading what ranking will read (the query's words' postings, the review table)
   // while the candidates are computed
   function prefetchRanking(ast) {
-    var words = [];
+    var words = [], common = false;
     ast.groups.forEach(function (g) { g.forEach(function (a) {
-      if (!a.negated && (a.field === null || a.field === "topic"))
-        words = words.concat(L.queryWords(new L.Literal(a.value), listedIn, latinListed));
+      if (a.negated || (a.field !== null && a.field !== "topic")) return;
+      var lit = new L.Literal(a.value);
+      words = words.concat(L.queryWords(lit, listedIn, latinListed));
+      // a long posting (its own file) means many candidates, hence ranking; a rare item may
+      // have one candidate, which needs none
+      if (gramKeys(lit).some(function (k) { return typeof entryOf(k) === "number"; })) common = true;
     }); });
-    if (!words.length) return;
+    if (!words.length || !common) return;
     reviewTable();
     loadAll(words.map(function (w) { return shardKey("w|" + w); })).then(function () {
       words.forEach(function (w) { posting("w|" + w); });
