@@ -21,22 +21,27 @@ def unindexed(data_dir: str | Path) -> int | None:
     path = archive_path(data_dir)
     if not path.exists():
         return 0
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+    for mode in ("mode=ro", "immutable=1"):  # (a read-only folder: WAL cannot be opened)
         try:
-            # Version ids only grow, and a review's current version only ever moves to a
-            # newer one, so the index holds exactly the current versions when the counts
-            # and the sums of ids agree: two quick aggregates, the join only when not.
-            a, b, c, d = db.execute(
-                "SELECT (SELECT count(*) FROM reviews), (SELECT total(current_version) FROM reviews),"
-                " (SELECT count(*) FROM index_state), (SELECT total(version_id) FROM index_state)"
-            ).fetchone()
-            if (a, b) == (c, d):
-                return 0
-            return db.execute(
-                "SELECT count(*) FROM reviews r LEFT JOIN index_state s ON s.uuid = r.uuid"
-                " WHERE s.version_id IS NULL OR s.version_id != r.current_version").fetchone()[0]
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return None
+            return _count(sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=1))
+        except sqlite3.Error:
+            continue
+    return None
+
+
+def _count(db: sqlite3.Connection) -> int:
+    try:
+        # Version ids only grow, and a review's current version only ever moves to a
+        # newer one, so the index holds exactly the current versions when the counts
+        # and the sums of ids agree: two quick aggregates, the join only when not.
+        a, b, c, d = db.execute(
+            "SELECT (SELECT count(*) FROM reviews), (SELECT total(current_version) FROM reviews),"
+            " (SELECT count(*) FROM index_state), (SELECT total(version_id) FROM index_state)"
+        ).fetchone()
+        if (a, b) == (c, d):
+            return 0
+        return db.execute(
+            "SELECT count(*) FROM reviews r LEFT JOIN index_state s ON s.uuid = r.uuid"
+            " WHERE s.version_id IS NULL OR s.version_id != r.current_version").fetchone()[0]
+    finally:
+        db.close()

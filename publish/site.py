@@ -236,11 +236,16 @@ class _Cache:
 
     It lives in the archive's data folder (``site-cache/<hash of the output path>``),
     derived data like the search index: not in the output folder, which a static host
-    publishes whole, and not beside it, outside the folder the user named."""
+    publishes whole, and not beside it, outside the folder the user named; only when the
+    archive cannot be written (a read-only backup) beside the output folder."""
 
     def __init__(self, out: Path, data_dir: Path):
         key = hashlib.sha1(str(out.resolve()).encode("utf-8")).hexdigest()[:16]
         self.dir = data_dir / "site-cache" / key
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except PermissionError:  # a read-only archive: beside the output folder instead
+            self.dir = out.resolve().parent / f".{out.resolve().name}{CACHE}"
 
     def save(self, pid: int, key: str, catalog: dict, chunks: dict) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -305,7 +310,7 @@ def build_site(store: Any, out_dir: str | Path,
                            "its files is overwritten")
     data_dir = Path(store.path).parent
     ix_dir = index_dir(data_dir)
-    update(store, ix_dir)
+    _index_up_to_date(store, data_dir, ix_dir, update)
     out.mkdir(parents=True, exist_ok=True)
     report = BuildReport()
     stage = _stage(out)
@@ -381,6 +386,23 @@ def build_site(store: Any, out_dir: str | Path,
     if on_progress:
         on_progress("done", report.pages, report.pages)
     return report
+
+
+def _index_up_to_date(store: Any, data_dir: Path, ix_dir: Path, update: Callable) -> None:
+    """Bring the search index up to date (the search data's word counts come from it).
+    On an archive that cannot be written here (a read-only backup), an index already up
+    to date is used as it is."""
+    from archive.lag import unindexed
+    from index.indexer import check
+
+    try:
+        update(store, ix_dir)
+    except PermissionError as err:
+        if unindexed(data_dir) == 0 and check(ix_dir, deep=False) is None:
+            return
+        raise ArchiveError(f"the search index at {ix_dir} is not up to date and cannot be "
+                           f"written here ({err.strerror}); run `reviews reindex` where the "
+                           "archive can be written, then build the site") from None
 
 
 def _search_files(writer: _Writer, postings: Postings, ix, items: list[tuple[str, str]],

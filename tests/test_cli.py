@@ -504,6 +504,10 @@ def test_read_commands_work_on_a_read_only_archive(tmp_path, drop):
             assert r.returncode in (0, 1) and "Traceback" not in r.stderr, (args, r.stderr)
             assert r.stdout and "read-only" not in r.stderr, (args, r.stderr)
         assert reviews("search", "-l", "残差网络").stdout == f"{UUID}\n"
+        # the site too: the index is up to date, so it is read as it is (not locked)
+        r = reviews("site", "--quiet", str(tmp_path / "site"))
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+        assert (tmp_path / "site" / "search.html").is_file()
         r = reviews("ingest", str(drop / "sub" / "b.txt"))
         assert r.returncode == 1 and "Traceback" not in r.stderr
         assert r.stderr.strip().splitlines()[-1].startswith(f"Error: the archive at {data}")
