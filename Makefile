@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-data
 
-.PHONY: venv demo test browser-deps bench clean
+.PHONY: venv demo test check browser-deps bench clean
 
 $(BIN)/reviews: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,10 @@ browser-deps:
 
 test: venv browser-deps
 	$(BIN)/python -m pytest -q
+
+# the fast loop: everything but the browser tier and the slow tests
+check: venv
+	$(BIN)/python -m pytest -q -m "not browser and not slow"
 
 demo: venv
 	rm -rf $(DEMO) _site
