@@ -268,6 +268,7 @@ def test_progress_bar_on_a_terminal_only(tmp_path, drop):
     assert out.strip() == "0 added, 0 new versions, 1 unchanged, 0 refused"
 
 
+@pytest.mark.slow
 def test_watch_until_interrupted(tmp_path, sample_bytes):
     import signal
     import time

@@ -5,6 +5,8 @@ database with plain SQL, independently of the Store code under test.
 """
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import json
 import os
@@ -82,6 +84,7 @@ def assert_consistent(db_file: Path) -> sqlite3.Connection:
     return db
 
 
+@pytest.mark.slow
 def test_sigkill_during_bulk_ingest_then_rerun(tmp_path):
     total = 300
     drop, data = tmp_path / "drop", tmp_path / "data"
@@ -118,6 +121,7 @@ def test_sigkill_during_bulk_ingest_then_rerun(tmp_path):
     db.close()
 
 
+@pytest.mark.slow
 def test_two_ingest_processes_at_once(tmp_path):
     a, b, data = tmp_path / "a", tmp_path / "b", tmp_path / "data"
     write_records(a, range(0, 200))

@@ -123,6 +123,7 @@ def test_a_20mb_file_is_stored(tmp_path, store):
 
 
 # -- watch -------------------------------------------------------------------
+@pytest.mark.slow
 def test_watch_ingests_settled_files_only(tmp_path):
     drop = tmp_path / "drop"
     drop.mkdir()

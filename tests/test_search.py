@@ -127,6 +127,7 @@ def probe_strings(records, seed: int = 5) -> list[str]:
     return sorted(out)
 
 
+@pytest.mark.slow
 def test_literal_recall_and_precision(corpus):
     store, index_dir, records = corpus
     holders = {r.uuid: texts(r) for r in records}
@@ -414,6 +415,7 @@ def test_incremental_update_equals_rebuild(tmp_path):
     store.close()
 
 
+@pytest.mark.slow
 def test_parallel_rebuild_equals_serial(tmp_path, corpus, monkeypatch):
     store, serial, _ = corpus
     rebuild(store, tmp_path / "par", procs=2)
@@ -481,6 +483,7 @@ def test_search_does_not_load_jieba(small):
     assert json.loads(out.stdout) == [False]
 
 
+@pytest.mark.slow
 def test_killed_index_update_leaves_a_searchable_index(tmp_path):
     """kill -9 in the middle of an index update: the last committed index answers,
     and the next update completes it."""
@@ -602,6 +605,7 @@ def _killed_worker(*args):  # module level: the process pool pickles what it run
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_a_dying_index_worker_fails_fast(tmp_path, corpus, monkeypatch):
     """A worker killed in the middle of a parallel build (as by the OOM killer): the
     build ends at once with one line, and the index in place is untouched."""

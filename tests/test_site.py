@@ -419,6 +419,7 @@ def _files(site: Path) -> dict[str, bytes]:
     return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_a_killed_update_leaves_the_published_site_whole(tmp_path):
     """kill -9 in the middle of a site update: the published folder is still exactly the
     previous site (the new one was being staged beside it); the next build publishes the

@@ -3,6 +3,8 @@
 and static files come from the wheel) and searches, run from outside the checkout."""
 from __future__ import annotations
 
+import pytest
+
 import os
 import shutil
 import subprocess
@@ -26,6 +28,7 @@ def _tracked_copy(dest: Path) -> Path:
     return dest
 
 
+@pytest.mark.slow
 def test_wheel_installs_and_runs(tmp_path):
     dist = tmp_path / "dist"
     source = _tracked_copy(tmp_path / "source")
