@@ -638,10 +638,11 @@
     });
     var a = win ? win[0] : 0, b = win ? win[1] : n, frag = document.createDocumentFragment();
     if (a > 0) frag.appendChild(document.createTextNode("…"));
-    var i = a;
+    var i = a, after = -1;  // after: where the last marker ended (a run of them: 1,2,3)
     while (i < b) {
       if (cite[i]) {
-        var sup = el("sup", "cite", cite[i].label);
+        var sup = el("sup", "cite", (after === i ? "," : "") + cite[i].label);
+        after = cite[i].end;
         if (cite[i].hot || inMark[i]) { var mk = el("mark"); mk.appendChild(sup); frag.appendChild(mk); }
         else frag.appendChild(sup);
         i = cite[i].end;
