@@ -112,6 +112,10 @@ def odd_bits(nbits: int) -> int:
     return _ODD[0]
 
 
+_FIXED_BITS = 4096
+_ODD_FIXED = odd_bits(_FIXED_BITS)  # the title bits of any review of up to 2,047 units
+
+
 @functools.lru_cache(maxsize=4096)
 def _chapter_masks(starts: tuple[int, ...]) -> tuple[int, ...]:
     """Per chapter, the part map of its units (titles and bodies)."""
@@ -120,6 +124,12 @@ def _chapter_masks(starts: tuple[int, ...]) -> tuple[int, ...]:
         e = starts[c + 1] if c + 1 < len(starts) else 1 << 12  # (units)
         out.append(((1 << (2 * e + 1)) - 1) ^ ((1 << (1 + 2 * s)) - 1))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=65536)
+def starts_of(written: str) -> tuple[int, ...]:
+    """Chapter starts as the index's key column writes them (``"0,1,5,9"``)."""
+    return tuple(int(s) for s in written.split(","))
 
 
 def chapters(parts: int, starts: tuple[int, ...]) -> int:
@@ -139,35 +149,44 @@ def summary(parts: int, starts: tuple[int, ...]) -> int:
 
 
 def scores(reader, items: list[Item], docs: set[int], n: int,
-           lengths: dict[int, int], starts: dict[int, tuple[int, ...]]) -> dict[int, float]:
+           lengths: dict[int, int], starts: dict[int, str]) -> dict[int, float]:
     """Score every document in ``docs``; ``n`` is the number of live reviews,
-    ``lengths`` each document's word count, ``starts`` its chapters' first units."""
+    ``lengths`` each document's word count, ``starts`` its chapters' first units (as
+    the key column writes them: :func:`starts_of`)."""
     total = dict.fromkeys(docs, 0.0)
     meets: dict[int, dict[int, int]] = {}  # group -> doc -> chapters holding an item
     listed = lambda w: has_term(reader, "w", w)  # noqa: E731
     several = len({i.group for i in items}) > 1  # two or more AND-ed items: may they meet?
+    norm: dict[int, float] = {}  # per document: K1 * (1 - B + B * dl / AVGDL), once
     for item in items:
         for x in query_words(item.literal, listed):
             weights = doc_weights(reader, "w", x)
             wi = idf(n, len(weights))
             for d, tf in weights.items():
                 if d in total:
-                    dl = DL_TABLE[dl_code(lengths[d])] or 1
-                    total[d] += wi * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / AVGDL))
+                    k = norm.get(d)
+                    if k is None:
+                        dl = DL_TABLE[dl_code(lengths[d])] or 1
+                        k = norm[d] = K1 * (1 - B + B * dl / AVGDL)
+                    total[d] += wi * tf * (K1 + 1) / (tf + k)
         gi = idf(n, item.gram_df)
         group = meets.setdefault(item.group, {})
+        titles = _ODD_FIXED
         for d in total:
             maps = [g.get(d, 0) for g in item.grams]
             if not all(maps):
                 continue
             if all(m & TOPIC for m in maps):
                 total[d] += gi * TOPIC_BOOST
-            if not item.topic_only and all(m & odd_bits(m.bit_length()) for m in maps):
+            if not item.topic_only and all(
+                    m & (titles if m.bit_length() <= _FIXED_BITS else odd_bits(m.bit_length()))
+                    for m in maps):
                 total[d] += gi * TITLE_BOOST
             if several and not item.topic_only:
                 held = -1
+                first = starts_of(starts[d])
                 for m in maps:
-                    held &= chapters(m, starts[d])
+                    held &= chapters(m, first)
                 group[d] = group.get(d, 0) | held
     if len(meets) > 1:
         groups = list(meets.values())

@@ -45,7 +45,7 @@ from index.literal import Literal
 from index.postings import Column, doc_set, doc_values, expand_prefix
 from archive.model import SECTION_NAMES
 from index.query import Atom, Parsed, is_ref_id, parse, section_path
-from index.rank import Item, chapters, odd_bits, order, scores
+from index.rank import Item, chapters, odd_bits, order, scores, starts_of
 
 SNIPPET = 120
 _SPACE = re.compile(r"\s+")
@@ -297,14 +297,14 @@ def _evaluate(reader, parsed: Parsed, reviews: set[int]) -> tuple[_Plan, set[int
 
 def _keys(reader, docs: set[int], since: str | None, until: str | None
           ) -> dict[int, tuple[str, str, int, tuple[int, ...]]]:
-    """``(received, uuid, words, chapter starts)`` of each document, those outside the
-    dates left out."""
+    """``(received, uuid, words, chapter starts as written: "0,1,5")`` of each document,
+    those outside the dates left out."""
     keys = {}
     lo, hi = since or "0000", (until or "9999") + "\uffff"
     for d, value in Column(reader, "key").many(docs).items():
         received, uuid, words, starts = value.decode("ascii").split("|")
         if lo <= received[:10] <= hi:
-            keys[d] = (received, uuid, int(words), tuple(int(s) for s in starts.split(",")))
+            keys[d] = (received, uuid, int(words), starts)  # (starts parsed when needed)
     return keys
 
 
@@ -497,7 +497,8 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
         for d in page:
             fields = reader.stored_fields(d)
             text_ = StoredText(fields, column[d])
-            count, sections = _sections(plan, d, text_, scopes.get(d), per_review, keys[d][3])
+            count, sections = _sections(plan, d, text_, scopes.get(d), per_review,
+                                        starts_of(keys[d][3]))
             result.reviews.append(ReviewHit(fields["uuid"], fields["topic"], fields["received"],
                                             count, round(scored[d], 4), sections))
     return result
