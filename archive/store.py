@@ -28,7 +28,6 @@ import os
 import re
 import sqlite3
 import time
-import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from archive.config import archive_path
 from archive.errors import Ambiguous, ArchiveError, NotFound
+from archive.fold import fold as _fold
 from archive.model import ABSTRACT, Flag, Record
 from archive.references import display_title
 
@@ -157,8 +157,9 @@ class Use:
 
 
 def fold(text: str | None) -> str:
-    """NFKC + casefold: the comparison form for titles, topics and query words."""
-    return unicodedata.normalize("NFKC", text or "").casefold()
+    """The comparison form for titles, topics and query words (:mod:`archive.fold`, the
+    one the index and the site use)."""
+    return _fold(text or "")
 
 
 def _now() -> str:

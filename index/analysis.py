@@ -4,8 +4,8 @@ a port in ``static/search.js``, from the same ``index/spec.json``) the site.
 Matching needs no dictionary: :mod:`index.literal` builds on the normalisation and
 primary tokens here. jieba words, for ranking only, are :mod:`index.words`.
 
-Normalisation (index and query alike)
--------------------------------------
+Normalisation (index and query alike; :mod:`archive.fold`, also the store's)
+---------------------------------------------------------------------------
 The text is cut into *clusters*: one code point plus the combining marks
 (``spec.analysis.marks``, Unicode category M*) that follow it. Each cluster is
 replaced by ``NFKC(cluster).casefold()`` (JS: NFKC, then per code point
@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
-from typing import Sequence
 
+from archive.fold import Normalized, fold, normalize  # noqa: F401 - the one fold, re-exported
 from index.spec import spec
 
 CJK_RANGES: str = spec()["analysis"]["cjk"]  # a regex class body
@@ -81,74 +80,6 @@ def _spans(ranges: str) -> tuple[tuple[int, int], ...]:
 
 
 _CJK_SPANS = _spans(CJK_RANGES)  # is_cjk without compiling a regex at import
-
-
-@dataclass(frozen=True)
-class Normalized:
-    """The normalised text and, per normalised character, its original span."""
-
-    text: str
-    starts: Sequence[int]
-    ends: Sequence[int]
-
-    def span(self, nstart: int, nend: int) -> tuple[int, int]:
-        """Original ``(start, end)`` of the normalised slice ``[nstart, nend)``."""
-        return self.starts[nstart], self.ends[nend - 1]
-
-
-_MARKS: set[str] = set()  # combining marks seen so far (they need the cluster path)
-
-
-class _FoldTable(dict):
-    """``str.translate`` table: code point -> NFKC + casefold of it, filled lazily."""
-
-    def __missing__(self, code: int) -> str:
-        ch = chr(code)
-        if unicodedata.category(ch)[0] == "M":
-            _MARKS.add(ch)
-        piece = unicodedata.normalize("NFKC", ch).casefold()
-        self[code] = piece
-        return piece
-
-
-_FOLD = _FoldTable()
-
-
-def fold(text: str) -> str:
-    """The normalised form alone (NFKC + casefold, cluster by cluster)."""
-    if _MARKS.isdisjoint(text):
-        folded = text.translate(_FOLD)
-        if _MARKS.isdisjoint(text):  # (the translation may have met its first marks)
-            return folded
-    return normalize(text).text
-
-
-def normalize(text: str) -> Normalized:
-    n = len(text)
-    folded = text.translate(_FOLD)
-    if _MARKS.isdisjoint(text):  # every cluster is one code point
-        if len(folded) == n:
-            return Normalized(folded, range(n), range(1, n + 1))
-        starts: list[int] = []
-        ends: list[int] = []
-        for i, ch in enumerate(text):
-            k = len(_FOLD[ord(ch)])
-            starts.extend([i] * k)
-            ends.extend([i + 1] * k)
-        return Normalized(folded, starts, ends)
-    out: list[str] = []
-    starts, ends = [], []
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and unicodedata.category(text[j])[0] == "M":
-            j += 1
-        piece = unicodedata.normalize("NFKC", text[i:j]).casefold()
-        out.append(piece)
-        starts.extend([i] * len(piece))
-        ends.extend([j] * len(piece))
-        i = j
-    return Normalized("".join(out), starts, ends)
 
 
 def is_cjk(ch: str) -> bool:

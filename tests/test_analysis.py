@@ -104,3 +104,12 @@ def test_literal_spans_every_occurrence():
     text = fold("深度学习与深度学习方法，Deep Learning；deep-learning")
     assert Literal("深度学习").spans(text) == [(0, 4), (5, 9)]
     assert [text[s:e] for s, e in Literal("learning").spans(text)] == ["learning", "learning"]
+
+
+def test_one_fold_for_store_and_index():
+    """The store compares titles with the fold the index matches with (combining
+    sequences included, where a whole-string NFKC would differ)."""
+    from archive.store import fold as store_fold
+
+    for text in ["e\u0301tude", "É\u0301TUDE", "ＲｅｓＮｅｔ", "Straße", "İstanbul", "ﬁ", "一"]:
+        assert store_fold(text) == fold(text)
