@@ -41,6 +41,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from index.codec import decode_parts
 from index.document import TOPIC
 from index.literal import Literal
 from index.postings import doc_weights, has_term
@@ -96,9 +97,14 @@ class Item:
 
     literal: Literal
     group: int  # the AND group it belongs to (items of one OR share it)
-    grams: list[dict[int, int]]  # per gram: document -> part map
+    grams: list[dict[int, bytes]]  # per gram: document -> part map, encoded
     gram_df: int
     topic_only: bool = False
+
+
+def part_maps(grams: list[dict[int, bytes]], d: int, only: int = -1) -> list[int]:
+    """Document ``d``'s part map of each gram (0 where it lacks one), ``& only``."""
+    return [decode_parts(g[d]) & only if d in g else 0 for g in grams]
 
 
 _ODD: list[int] = [0]
@@ -130,6 +136,13 @@ def _chapter_masks(starts: tuple[int, ...]) -> tuple[int, ...]:
 def starts_of(written: str) -> tuple[int, ...]:
     """Chapter starts as the index's key column writes them (``"0,1,5,9"``)."""
     return tuple(int(s) for s in written.split(","))
+
+
+def _bits(m: int):
+    while m:
+        low = m & -m
+        yield low.bit_length() - 1
+        m ^= low
 
 
 def chapters(parts: int, starts: tuple[int, ...]) -> int:
@@ -173,7 +186,7 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
         group = meets.setdefault(item.group, {})
         titles = _ODD_FIXED
         for d in total:
-            maps = [g.get(d, 0) for g in item.grams]
+            maps = part_maps(item.grams, d, TOPIC if item.topic_only else -1)
             if not all(maps):
                 continue
             if all(m & TOPIC for m in maps):
@@ -183,10 +196,17 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
                     for m in maps):
                 total[d] += gi * TITLE_BOOST
             if several and not item.topic_only:
-                held = -1
-                first = starts_of(starts[d])
-                for m in maps:
-                    held &= chapters(m, first)
+                masks = _chapter_masks(starts_of(starts[d]))
+                held = 0  # the chapters holding every gram: those of the first, then kept
+                for c, mask in enumerate(masks):  # while the others hold them too
+                    if maps[0] & mask:
+                        held |= 1 << c
+                for m in maps[1:]:
+                    for c in _bits(held):
+                        if not m & masks[c]:
+                            held &= ~(1 << c)
+                    if not held:
+                        break
                 group[d] = group.get(d, 0) | held
     if len(meets) > 1:
         groups = list(meets.values())

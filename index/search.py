@@ -45,7 +45,7 @@ from index.literal import Literal
 from index.postings import Column, doc_set, doc_values, expand_prefix
 from archive.model import SECTION_NAMES
 from index.query import Atom, Parsed, is_ref_id, parse, section_path
-from index.rank import Item, chapters, odd_bits, order, scores, starts_of
+from index.rank import Item, chapters, odd_bits, order, part_maps, scores, starts_of
 
 SNIPPET = 120
 _SPACE = re.compile(r"\s+")
@@ -103,7 +103,7 @@ class _Atom:
     literal: Literal | None = None
     ids: frozenset[str] = frozenset()  # ref: the reference ids it stands for
     gram_df: int = 0  # documents holding its rarest gram
-    grams: list[dict[int, int]] = field(default_factory=list)  # per gram: doc -> part map
+    grams: list[dict[int, bytes]] = field(default_factory=list)  # per gram: doc -> part map, encoded
 
     @property
     def text(self) -> bool:
@@ -115,33 +115,30 @@ def _everywhere(docs: set[int]) -> dict[int, int]:
 
 
 def _grams(reader, lit: Literal, allowed: int | None
-           ) -> tuple[dict[int, int], int, list[dict[int, int]]]:
+           ) -> tuple[dict[int, int], int, list[dict[int, bytes]]]:
     """Documents holding every gram of ``lit`` in one part (restricted to the parts
     ``allowed`` picks: None any, else a function of the map), with that part map; the
-    rarest gram's document count; each gram's part maps (restricted alike)."""
+    rarest gram's document count; each gram's postings, values still encoded (ranking
+    decodes them for the matches only: :func:`part_maps`)."""
+    each = [doc_values(reader, "g", g) for g in lit.grams()]
+    least = min((len(v) for v in each), default=0)
     maps: dict[int, int] | None = None
-    least = None
-    each: list[dict[int, int]] = []
-    for g in lit.grams():
-        values = doc_values(reader, "g", g)
-        least = len(values) if least is None else min(least, len(values))
-        gmaps = {d: part_map(v) for d, v in values.items()}
-        if allowed == TOPIC:
-            gmaps = {d: m & TOPIC for d, m in gmaps.items() if m & TOPIC}
-        each.append(gmaps)
+    for values in sorted(each, key=len):  # the rarest first: the fewest part maps decoded
         if maps is None:
-            maps = dict(gmaps)
+            maps = {d: part_map(v) for d, v in values.items()}
+            if allowed == TOPIC:
+                maps = {d: m & TOPIC for d, m in maps.items()}
         else:
-            maps = {d: m & gmaps[d] for d, m in maps.items() if d in gmaps}
+            maps = {d: m & part_map(values[d]) for d, m in maps.items() if d in values}
         maps = {d: m for d, m in maps.items() if m}
         if not maps:
-            return {}, least or 0, each
+            return {}, least, each
     maps = maps or {}
     if allowed is not None:
         maps = {d: m & (allowed if allowed != -2 else odd_bits(m.bit_length()))
                 for d, m in maps.items()}
         maps = {d: m for d, m in maps.items() if m}
-    return maps, least or 0, each
+    return maps, least, each
 
 
 def _ref_ids(reader, lit: Literal) -> frozenset[str]:
@@ -412,8 +409,8 @@ def chapter_order(plan: _Plan, d: int, starts: tuple[int, ...], cites: list[list
             if a.literal is None or a.atom.field is not None or not a.grams:
                 continue
             held = -1
-            for gm in a.grams:
-                held &= chapters(gm.get(d, 0), starts)
+            for m in part_maps(a.grams, d):
+                held &= chapters(m, starts)
             for c in bits(held):
                 weight[c] += 1
     ids = frozenset().union(*(a.ids for g in plan.positive for a in g))
