@@ -377,3 +377,22 @@ def test_hostile_record_shows_as_text(site, page):
 
 def test_site_links_resolve(site):
     assert broken_links(site["out"]) == []
+
+
+def test_sections_shown_are_the_clis(site, page):
+    """Under each result, the same sections in the same order as `reviews search` lists."""
+    rec = next(r for r in site["records"] if r.uuid != XSS_UUID and len(r.sections) > 5)
+    sec = next(s for s in rec.sections if s.depth == 2)
+    cited = next(c.ref_id for c in rec.citations if c.ref_id)
+    for q in [f"section:{sec.number}", "section:摘要 研究", f"ref:{cited}", "深度学习 模型", "研究"]:
+        page.goto(site["base"] + "search.html?q=" + quote(q))
+        page.wait_for_selector("body[data-search-done]")
+        expected = search(site["index"], q, limit=10)
+        items = page.locator("li.result").all()
+        assert [li.get_attribute("data-uuid") for li in items] == [r.uuid for r in expected.reviews], q
+        for r, li in zip(expected.reviews, items):
+            hrefs = li.locator("a.hit-link").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+            assert [h.split("#")[1] for h in hrefs] == [
+                s.number if s.number in ("abstract", "references") else "s-" + s.number
+                for s in r.sections], (q, r.uuid)
+    assert page.errors == []

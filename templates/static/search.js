@@ -577,11 +577,13 @@
     weight.forEach(function (w, c) { if (w > (weight[best] || 0)) best = c; });
     return chapter(x.o, best).then(function (ch) {
       var inf = ch.info, co = chapterOrder(weight, inf[4]), ranked = [], k = 0;
-      var scopeOnly = scope && !ls.length;
+      var scopeOnly = scope && !ls.length, scoped = 0n;
+      if (scopeOnly) plan.sections.forEach(function (s) { scoped |= (s.map.get(x.o) || 0n) >> 2n; });
       function step() {
         if (k >= co.order.length || ranked.length >= perReview) return Promise.resolve();
         var c = co.order[k++];
-        if (!co.weight[c] && !scopeOnly) return step();
+        // a chapter no item may stand in, or (only section: asked) outside the sections named
+        if (scopeOnly ? !((scoped >> BigInt(c)) & 1n) : !co.weight[c]) return step();
         return chapter(x.o, c).then(function (ch) {
           ch.units.forEach(function (u) {
             if (scope && !scope.has(u[0])) return;
