@@ -97,14 +97,31 @@ class Item:
 
     literal: Literal
     group: int  # the AND group it belongs to (items of one OR share it)
-    grams: list[dict[int, bytes]]  # per gram: document -> part map, encoded
+    grams: list["GramMaps"]  # per gram: document -> part map
     gram_df: int
     topic_only: bool = False
 
 
-def part_maps(grams: list[dict[int, bytes]], d: int, only: int = -1) -> list[int]:
+class GramMaps:
+    """One gram's part maps: the posting's encoded values, decoded on first use."""
+
+    __slots__ = ("raw", "decoded")
+
+    def __init__(self, raw: dict[int, bytes]):
+        self.raw = raw
+        self.decoded: dict[int, int] = {}
+
+    def get(self, d: int) -> int:
+        m = self.decoded.get(d)
+        if m is None:
+            v = self.raw.get(d)
+            m = self.decoded[d] = decode_parts(v) if v is not None else 0
+        return m
+
+
+def part_maps(grams: list[GramMaps], d: int, only: int = -1) -> list[int]:
     """Document ``d``'s part map of each gram (0 where it lacks one), ``& only``."""
-    return [decode_parts(g[d]) & only if d in g else 0 for g in grams]
+    return [g.get(d) & only for g in grams]
 
 
 _ODD: list[int] = [0]
@@ -175,13 +192,14 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
         for x in query_words(item.literal, listed):
             weights = doc_weights(reader, "w", x)
             wi = idf(n, len(weights))
-            for d, tf in weights.items():
-                if d in total:
-                    k = norm.get(d)
-                    if k is None:
-                        dl = DL_TABLE[dl_code(lengths[d])] or 1
-                        k = norm[d] = K1 * (1 - B + B * dl / AVGDL)
-                    total[d] += wi * tf * (K1 + 1) / (tf + k)
+            mine = (((d, weights[d]) for d in total if d in weights) if len(weights) > len(total)
+                    else ((d, tf) for d, tf in weights.items() if d in total))
+            for d, tf in mine:
+                k = norm.get(d)
+                if k is None:
+                    dl = DL_TABLE[dl_code(lengths[d])] or 1
+                    k = norm[d] = K1 * (1 - B + B * dl / AVGDL)
+                total[d] += wi * tf * (K1 + 1) / (tf + k)
         gi = idf(n, item.gram_df)
         group = meets.setdefault(item.group, {})
         titles = _ODD_FIXED

@@ -45,7 +45,7 @@ from index.literal import Literal
 from index.postings import Column, doc_set, doc_values, expand_prefix
 from archive.model import SECTION_NAMES
 from index.query import Atom, Parsed, is_ref_id, parse, section_path
-from index.rank import Item, chapters, odd_bits, order, part_maps, scores, starts_of
+from index.rank import GramMaps, Item, chapters, odd_bits, order, part_maps, scores, starts_of
 
 SNIPPET = 120
 _SPACE = re.compile(r"\s+")
@@ -103,7 +103,7 @@ class _Atom:
     literal: Literal | None = None
     ids: frozenset[str] = frozenset()  # ref: the reference ids it stands for
     gram_df: int = 0  # documents holding its rarest gram
-    grams: list[dict[int, bytes]] = field(default_factory=list)  # per gram: doc -> part map, encoded
+    grams: list[GramMaps] = field(default_factory=list)  # per gram: doc -> part map
 
     @property
     def text(self) -> bool:
@@ -115,21 +115,26 @@ def _everywhere(docs: set[int]) -> dict[int, int]:
 
 
 def _grams(reader, lit: Literal, allowed: int | None
-           ) -> tuple[dict[int, int], int, list[dict[int, bytes]]]:
+           ) -> tuple[dict[int, int], int, list[GramMaps]]:
     """Documents holding every gram of ``lit`` in one part (restricted to the parts
     ``allowed`` picks: None any, else a function of the map), with that part map; the
-    rarest gram's document count; each gram's postings, values still encoded (ranking
-    decodes them for the matches only: :func:`part_maps`)."""
-    each = [doc_values(reader, "g", g) for g in lit.grams()]
-    least = min((len(v) for v in each), default=0)
+    rarest gram's document count; each gram's postings (:class:`index.rank.GramMaps`:
+    decoded where this needed them, else when ranking asks)."""
+    each = [GramMaps(doc_values(reader, "g", g)) for g in lit.grams()]
+    least = min((len(v.raw) for v in each), default=0)
     maps: dict[int, int] | None = None
-    for values in sorted(each, key=len):  # the rarest first: the fewest part maps decoded
+    for gm in sorted(each, key=lambda g: len(g.raw)):  # the rarest first: fewest decoded
+        values, decoded = gm.raw, gm.decoded
         if maps is None:
-            maps = {d: part_map(v) for d, v in values.items()}
+            decoded.update((d, part_map(v)) for d, v in values.items())
+            maps = dict(decoded)
             if allowed == TOPIC:
                 maps = {d: m & TOPIC for d, m in maps.items()}
         else:
-            maps = {d: m & part_map(values[d]) for d, m in maps.items() if d in values}
+            for d in maps:
+                if d in values:
+                    decoded[d] = part_map(values[d])
+            maps = {d: m & decoded[d] for d, m in maps.items() if d in decoded}
         maps = {d: m for d, m in maps.items() if m}
         if not maps:
             return {}, least, each
