@@ -1,22 +1,16 @@
 """Plain-text and JSON renderings of archive objects for the CLI (no I/O here)."""
 from __future__ import annotations
 
-import datetime as _dt
 from collections import Counter
 from dataclasses import asdict
 
+from .days import parse_day
 from .errors import ArchiveError
 from .model import ABSTRACT, DEFECT, NOTE, REFERENCES, SECTION_NAMES, Flag, Record, Section
 
 
 def check_date(value: str | None, option: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        _dt.date.fromisoformat(value)
-    except ValueError:
-        raise ArchiveError(f"{option} {value!r} is not a date (expected YYYY-MM-DD)") from None
-    return value
+    return parse_day(option, value)
 
 
 def short(uuid: str) -> str:

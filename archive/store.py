@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from archive.config import archive_path
+from archive.days import parse_day
 from archive.errors import Ambiguous, ArchiveError, NotFound
 from archive.fold import fold as _fold
 from archive.model import ABSTRACT, Flag, Record
@@ -91,7 +92,6 @@ CREATE INDEX IF NOT EXISTS flags_code ON flags(code);
 
 _REF_ID = re.compile(r"^r[0-9a-f]{10}$")
 _REF_ID_PREFIX = re.compile(r"^r[0-9a-f]{4,10}$")  # at least 4 hex digits: not a word
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class ParsedLike(Protocol):
@@ -168,16 +168,6 @@ def _now() -> str:
 
 def _day_after(day: str) -> str:
     return (_dt.date.fromisoformat(day) + _dt.timedelta(days=1)).isoformat()
-
-
-def _check_date(name: str, value: str) -> str:
-    if not _DATE.match(value):
-        raise ArchiveError(f"{name} {value!r}: expected a date YYYY-MM-DD")
-    try:
-        _dt.date.fromisoformat(value)
-    except ValueError:
-        raise ArchiveError(f"{name} {value!r}: not a valid date") from None
-    return value
 
 
 def _is_busy(err: sqlite3.OperationalError) -> bool:
@@ -508,10 +498,10 @@ class Store:
             args.append(fold(topic))
         if since:
             where.append("r.received_at >= ?")
-            args.append(_check_date("--since", since))
+            args.append(parse_day("--since", since))
         if until:
             where.append("r.received_at < ?")
-            args.append(_day_after(_check_date("--until", until)))
+            args.append(_day_after(parse_day("--until", until)))
         if flag:
             where.append(
                 "EXISTS (SELECT 1 FROM flags f WHERE f.version_id = r.current_version"

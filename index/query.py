@@ -31,11 +31,11 @@ no searchable characters, a malformed ``uuid:`` or date.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from archive.days import parse_day
 from archive.errors import ArchiveError
 from index.analysis import class_chars
 from index.literal import Literal
@@ -48,7 +48,6 @@ _FIELD = re.compile(_Q["field"][1:])  # (matched at a position: no ^)
 _SECTION_PATH = re.compile(_Q["section_path"])
 _REF_ID = re.compile(_Q["ref_id"])
 _HEX = re.compile(_Q["uuid_prefix"])
-_DATE = re.compile(_Q["date"])
 SECTION_NAMES: dict[str, str] = _Q["section_names"]
 _OR, _NOT, _AND = (_Q["operators"][k] for k in ("or", "not", "and"))
 SPACE = class_chars(spec()["analysis"]["space"])  # what separates items (not str.isspace)
@@ -248,13 +247,9 @@ def is_ref_id(value: str) -> bool:
 
 
 def check_day(name: str, value: str | None) -> str | None:
-    """``value`` if it is a date ``YYYY-MM-DD``; else :class:`QueryError`."""
-    if value is None:
-        return None
+    """``value`` if it is a date ``YYYY-MM-DD`` (:func:`archive.days.parse_day`); else
+    :class:`QueryError` (code ``bad-date``)."""
     try:
-        ok = bool(_DATE.match(value)) and bool(_dt.date.fromisoformat(value))
-    except ValueError:
-        ok = False
-    if not ok:
-        raise QueryError("bad-date", field=name, value=value)
-    return value
+        return parse_day(name, value)
+    except ArchiveError:
+        raise QueryError("bad-date", field=name, value=value) from None

@@ -582,3 +582,20 @@ def test_versions_are_numbered_per_review(run, drop, tmp_path, sample_text):
     r = run("show", other[:8], "--version", "3")
     assert r.exit_code == 1 and "has 2 versions, not 3; see --versions" in r.output
     assert [v["number"] for v in json.loads(run("show", other[:8], "--versions", "--json").output)] == [1, 2]
+
+
+def test_one_reading_of_a_day(tmp_path, drop):
+    """`list --since`, `search --since` and `since:` refuse the same malformed days with
+    the same words (20251101 included, which Python's fromisoformat would take)."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    runner = CliRunner()
+    env = {"REVIEWS_DATA": str(tmp_path)}
+    runner.invoke(main, ["ingest", "--quiet", str(drop / "a.txt")], env=env)
+    for bad in ("20251101", "2025-13-01", "2025-02-30"):
+        outs = [runner.invoke(main, args, env=env) for args in (
+            ["list", "--since", bad], ["search", "--since", bad, "研究"], ["search", f"研究 since:{bad}"])]
+        for r in outs:
+            assert r.exit_code != 0 and "expected a date YYYY-MM-DD" in r.output, (bad, r.output)
