@@ -91,7 +91,7 @@ def test_list_exact(run, drop):
 def test_list_bad_date_is_one_line(run):
     r = run("list", "--since", "2025-13-01")
     assert r.exit_code == 1
-    assert r.output == "Error: --since '2025-13-01' is not a date (expected YYYY-MM-DD)\n"
+    assert r.output == "Error: --since '2025-13-01': expected a date YYYY-MM-DD\n"
 
 
 def test_show_and_section(run, drop):
