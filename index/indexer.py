@@ -28,15 +28,12 @@ import hashlib
 import json
 import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 from whoosh import index as windex
-from whoosh.writing import SegmentWriter
 
 from archive.config import dead_leftovers
 from archive.errors import ArchiveError
@@ -203,11 +200,13 @@ def _remove_stale_builds(index_dir: Path) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def _writer(ix, lock: bool = True) -> SegmentWriter:
+def _writer(ix, lock: bool = True):
     """A segment writer with this index's codec and pool (:mod:`index.codec`); ``lock``
     False for a worker whose parent holds the index's lock."""
     # compound=False: whoosh-reloaded 2.7.5 copies every sub-file of a compound segment
     # into a BytesIO each time a searcher opens it; plain files are read in place.
+    from whoosh.writing import SegmentWriter  # (not on the query path: a search only reads)
+
     writer = SegmentWriter(ix, _lk=lock, timeout=60.0, codec=FastCodec(), compound=False)
     writer.pool = CompactPool()
     return writer
@@ -272,6 +271,9 @@ def _write_parallel(ix, index_dir: Path, store, pairs: list[tuple[str, int]],
         shares = [pairs[i::procs] for i in range(procs)]
         # A worker that dies (killed, out of memory) breaks the pool at once instead of
         # leaving this process waiting for a result that never comes.
+        from concurrent.futures import ProcessPoolExecutor  # (only a bulk build needs them)
+        from concurrent.futures.process import BrokenProcessPool
+
         with ProcessPoolExecutor(procs, mp_context=mp.get_context("fork")) as pool:
             jobs = [pool.submit(_segment_worker, str(index_dir), str(store.path), share)
                     for share in shares if share]

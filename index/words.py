@@ -14,7 +14,6 @@ words are found by forward maximum matching against the index's own word list.
 """
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable
 
@@ -39,6 +38,8 @@ def jieba_cut(text: str) -> list[str]:
     import jieba
 
     if not jieba.dt.initialized:
+        import logging
+
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
     return jieba.lcut_for_search(text, HMM=False)
