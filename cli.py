@@ -293,11 +293,11 @@ def list_(topic, since, until, flag, limit, as_json, data_dir):
     """
     since, until = report.check_date(since, "--since"), report.check_date(until, "--until")
     if flag is not None:
-        from archive.model import SEVERITY
+        from archive.model import FLAG_KINDS
 
-        if flag not in SEVERITY:
+        if flag not in FLAG_KINDS:
             raise click.BadParameter(f"no quality flag {flag!r}; the flags are: "
-                                     + ", ".join(sorted(SEVERITY)), param_hint="--flag")
+                                     + ", ".join(sorted(FLAG_KINDS)), param_hint="--flag")
     with open_store(data_dir) as store:
         rows = store.list(topic=topic, since=since, until=until, flag=flag, limit=limit)
         empty = not rows and store.count() == 0

@@ -37,12 +37,14 @@ class Flag:
     @property
     def severity(self) -> str:
         """``defect`` (a reader of the review suffers from it) or ``note`` (a quirk of
-        the delivery format); see :data:`SEVERITY`."""
-        return SEVERITY.get(self.code, DEFECT)
+        the delivery format); see :data:`FLAG_KINDS`."""
+        kind = FLAG_KINDS.get(self.code)
+        return kind.severity if kind else DEFECT
 
     def describe(self) -> str:
         """The ``reviews check`` line: ``8.1.1 truncated``, ``[^16] dangling in 4.2.1``."""
-        template = _DESCRIBE.get(self.code)
+        kind = FLAG_KINDS.get(self.code)
+        template = kind.line if kind else ""
         if template:
             return template.format(where=self.where, detail=self.detail).strip()
         parts = [p for p in (self.where, self.code.replace("-", " ")) if p]
@@ -51,36 +53,69 @@ class Flag:
 
 DEFECT = "defect"
 NOTE = "note"
-#: What each flag code means for a reader. Defects: the review itself is damaged (cut
-#: off, missing or empty parts, citations that lead nowhere, placeholder tables, leaked
-#: <think> text, unreadable or missing references). Notes: the delivery's form (encoding,
-#: byte order mark, line ends, heading levels, colons, where a list or marker stands).
-SEVERITY = {
-    "truncated": DEFECT, "dangling-citation": DEFECT, "placeholder-table": DEFECT,
-    "missing-chapter": DEFECT, "empty-section": DEFECT, "think-not-empty": DEFECT,
-    "unclosed-think": DEFECT, "missing-references": DEFECT, "reference-no-year": DEFECT,
-    "bad-reference-line": DEFECT, "no-sections": DEFECT, "missing-topic": DEFECT,
-    "duplicate-section": DEFECT,
-    "bom": NOTE, "crlf": NOTE, "encoding": NOTE, "fullwidth-colon": NOTE,
-    "heading-level-mismatch": NOTE, "local-references": NOTE, "extra-chapter": NOTE,
-    "missing-end": NOTE, "missing-outline": NOTE, "split-record": NOTE,
-    "duplicate-reference": NOTE, "trailing-text": NOTE,
-}
 
-_DESCRIBE = {
-    "dangling-citation": "{detail} dangling in {where}",
-    "reference-no-year": "{detail} reference without a year",
-    "missing-chapter": "{where} missing from the content ({detail})",
-    "extra-chapter": "{where} not in the outline ({detail})",
-    "local-references": "{where} has its own reference list",
-    "heading-level-mismatch": "heading levels differ: {detail}",
-    "missing-references": "no 参考文献 list",
-    "missing-end": "no 对话结束 (end marker)",
-    "encoding": "encoded as {detail}",
-    "bom": "byte order mark",
-    "crlf": "CRLF line ends",
-    "fullwidth-colon": "full-width colon in the header",
-}
+
+@dataclass(frozen=True)
+class FlagKind:
+    """One quality flag code, defined once: what ``where`` holds, what it means, its
+    ``reviews check`` line, its label on the site, and its severity (``defect``: a reader
+    of the review suffers from it; ``note``: a quirk of the delivery's form)."""
+
+    code: str
+    severity: str
+    where: str
+    meaning: str
+    label: str  # zh-CN, for the site's pages
+    line: str = ""  # the check line's template ({where}, {detail}); "" = where + code
+
+
+_KINDS = [
+    FlagKind("truncated", DEFECT, "section path", "text ends mid-sentence", "正文中途截断"),
+    FlagKind("dangling-citation", DEFECT, "section path", "a marker beyond its reference list",
+             "悬空引用", "{detail} dangling in {where}"),
+    FlagKind("placeholder-table", DEFECT, "section path", "a table whose cells are just 1, 2, 3 ...",
+             "占位表格"),
+    FlagKind("missing-chapter", DEFECT, "outline number", "an outline chapter absent from the content",
+             "正文缺少大纲中的章节", "{where} missing from the content ({detail})"),
+    FlagKind("empty-section", DEFECT, "section path", "a heading with no body and no subsections",
+             "空章节"),
+    FlagKind("think-not-empty", DEFECT, "section path", "a <think> block with text (removed)",
+             "<think> 块含文字（已移除）"),
+    FlagKind("unclosed-think", DEFECT, "", "a <think> tag without </think> (tag removed)",
+             "<think> 标签未闭合"),
+    FlagKind("missing-references", DEFECT, "references", "no 参考文献 list", "缺少参考文献",
+             "no 参考文献 list"),
+    FlagKind("reference-no-year", DEFECT, "references", "a reference entry without a year",
+             "参考文献缺少年份", "{detail} reference without a year"),
+    FlagKind("bad-reference-line", DEFECT, "references or a chapter", "a line of a reference list that is no entry",
+             "无法解析的参考文献行"),
+    FlagKind("no-sections", DEFECT, "", "no numbered section in the content", "正文没有编号章节"),
+    FlagKind("missing-topic", DEFECT, "header", "no 主题 in the header", "缺少主题"),
+    FlagKind("duplicate-section", DEFECT, "section number", "two sections with one number (the second kept apart)",
+             "章节编号重复"),
+    FlagKind("bom", NOTE, "", "UTF-8/UTF-16 byte order mark", "字节顺序标记 (BOM)", "byte order mark"),
+    FlagKind("crlf", NOTE, "", "CRLF line ends", "CRLF 换行", "CRLF line ends"),
+    FlagKind("encoding", NOTE, "", "not UTF-8; detail names it (gb18030, utf-16)", "非 UTF-8 编码",
+             "encoded as {detail}"),
+    FlagKind("fullwidth-colon", NOTE, "header", "接收时间： style colon in the header",
+             "头部使用全角冒号", "full-width colon in the header"),
+    FlagKind("heading-level-mismatch", NOTE, "", "outline and content use different # levels",
+             "大纲与正文标题级别不一致", "heading levels differ: {detail}"),
+    FlagKind("local-references", NOTE, "chapter", "the chapter carries its own reference list",
+             "章节自带参考文献列表", "{where} has its own reference list"),
+    FlagKind("extra-chapter", NOTE, "section number", "a content chapter the outline lacks",
+             "正文多出大纲中没有的章节", "{where} not in the outline ({detail})"),
+    FlagKind("missing-end", NOTE, "", "no 对话结束", "缺少“对话结束”", "no 对话结束 (end marker)"),
+    FlagKind("missing-outline", NOTE, "", "no 大纲:", "缺少大纲"),
+    FlagKind("split-record", NOTE, "", "the file held two records; this is one of them", "一个文件含多条记录"),
+    FlagKind("duplicate-reference", NOTE, "references or a chapter", "two entries with one number in a list",
+             "参考文献编号重复"),
+    FlagKind("trailing-text", NOTE, "", "text after 对话结束", "“对话结束”之后还有文字"),
+]
+#: Every flag code the parser emits, defined once (``tests/test_parser.py`` checks that
+#: the parser emits none other and that docs/DESIGN.md lists them all).
+FLAG_KINDS: dict[str, FlagKind] = {k.code: k for k in _KINDS}
+SEVERITY = {code: k.severity for code, k in FLAG_KINDS.items()}
 
 
 @dataclass

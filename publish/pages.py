@@ -5,35 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from archive.model import Record
+from archive.model import FLAG_KINDS, Record
 
 from . import urls
 from .render import CiteContext, markdown
 
-FLAG_LABELS = {
-    "bom": "字节顺序标记 (BOM)",
-    "crlf": "CRLF 换行",
-    "encoding": "非 UTF-8 编码",
-    "fullwidth-colon": "头部使用全角冒号",
-    "think-not-empty": "<think> 块含文字（已移除）",
-    "heading-level-mismatch": "大纲与正文标题级别不一致",
-    "missing-chapter": "正文缺少大纲中的章节",
-    "extra-chapter": "正文多出大纲中没有的章节",
-    "truncated": "正文中途截断",
-    "placeholder-table": "占位表格",
-    "empty-section": "空章节",
-    "local-references": "章节自带参考文献列表",
-    "missing-references": "缺少参考文献",
-    "missing-end": "缺少“对话结束”",
-    "dangling-citation": "悬空引用",
-    "reference-no-year": "参考文献缺少年份",
-    "missing-outline": "缺少大纲",
-    "split-record": "一个文件含多条记录",
-}
-
-
 def flag_label(code: str) -> str:
-    return FLAG_LABELS.get(code, code)
+    kind = FLAG_KINDS.get(code)
+    return kind.label if kind else code
 
 
 @dataclass

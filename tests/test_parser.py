@@ -323,3 +323,21 @@ def test_a_chapter_list_covers_its_chapter_only_up_to_the_list(sample_text):
     local = {x.n: x.ref_id for x in r.references if x.scope == "7"}
     early = [c for c in r.citations if c.section.startswith("7.") and c.section != "7.3"]
     assert early and all(c.scope == "7" and c.ref_id == local.get(c.n) for c in early)
+
+
+def test_every_flag_code_is_defined_once_and_documented():
+    """The codes the archive's code can emit (every Flag("...") in it) are the codes of
+    FLAG_KINDS, each with a label and a severity, and DESIGN.md's table lists them all."""
+    import re
+    from pathlib import Path
+
+    from archive.model import DEFECT, FLAG_KINDS, NOTE
+
+    root = Path(__file__).resolve().parent.parent
+    emitted = {m for f in (root / "archive").glob("*.py")
+               for m in re.findall(r'Flag\("([a-z-]+)"', f.read_text("utf-8"))}
+    assert emitted == set(FLAG_KINDS)
+    design = (root / "docs" / "DESIGN.md").read_text("utf-8")
+    for code, kind in FLAG_KINDS.items():
+        assert f"| `{code}` |" in design, code
+        assert kind.severity in (DEFECT, NOTE) and kind.label and kind.meaning, code
