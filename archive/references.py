@@ -63,6 +63,12 @@ def display_title(spellings: list[str]) -> str:
     return spellings[0] if spellings else ""
 
 
+#: The shape of a reference id (``ref_id``, ``entry_id``): "r" and 10 hex digits. The
+#: query language's ``ref:`` reads the same pattern from index/spec.json (a test ties them).
+REF_ID = re.compile(r"^r[0-9a-f]{10}$")
+REF_ID_PREFIX = re.compile(r"^r[0-9a-f]{4,10}$")  # at least 4 hex digits: not a word
+
+
 @lru_cache(maxsize=1 << 16)
 def ref_id(title: str) -> str:
     key = normalize_title(title) or title

@@ -38,7 +38,7 @@ from archive.days import parse_day
 from archive.errors import Ambiguous, ArchiveError, NotFound
 from archive.fold import fold as _fold
 from archive.model import ABSTRACT, Flag, Record
-from archive.references import display_title
+from archive.references import REF_ID_PREFIX, display_title
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
@@ -90,8 +90,6 @@ CREATE INDEX IF NOT EXISTS flags_version ON flags(version_id);
 CREATE INDEX IF NOT EXISTS flags_code ON flags(code);
 """
 
-_REF_ID = re.compile(r"^r[0-9a-f]{10}$")
-_REF_ID_PREFIX = re.compile(r"^r[0-9a-f]{4,10}$")  # at least 4 hex digits: not a word
 
 
 class ParsedLike(Protocol):
@@ -697,7 +695,7 @@ class Store:
         if not words:
             return []
         cur = "JOIN reviews r ON r.current_version = f.version_id"
-        if all(_REF_ID_PREFIX.match(w.lower()) for w in words):  # ids or their prefixes
+        if all(REF_ID_PREFIX.match(w.lower()) for w in words):  # ids or their prefixes
             found: set[str] = set()
             for w in {w.lower() for w in words}:
                 found.update(r[0] for r in self._db.execute(

@@ -12,8 +12,9 @@ import hashlib
 import posixpath
 import re
 
+from archive.references import REF_ID
+
 _UUID = re.compile(r"^[0-9a-f]{32}$")
-_REF = re.compile(r"^r[0-9a-f]{10}$")
 
 HOME = "index.html"
 SEARCH = "search.html"
@@ -34,7 +35,7 @@ def review(uuid: str, anchor: str = "") -> str:
 
 
 def ref(ref_id: str) -> str:
-    if not _REF.match(ref_id):
+    if not REF_ID.match(ref_id):
         raise ValueError(f"not a reference id: {ref_id!r}")
     return f"refs/{ref_id}.html"
 

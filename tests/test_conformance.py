@@ -50,3 +50,10 @@ def test_spec_tables_are_this_pythons_unicode():
     tables = generate_tables()
     for key, value in tables.items():
         assert spec()["analysis"][key] == value, key
+
+
+def test_the_query_language_reads_the_archives_ref_id_shape():
+    from archive.references import REF_ID, ref_id
+
+    assert spec()["query"]["ref_id"] == REF_ID.pattern
+    assert REF_ID.match(ref_id("深度学习综述"))
