@@ -453,3 +453,13 @@ def test_a_killed_update_leaves_the_published_site_whole(tmp_path):
     assert report.reviews == 12 and not list(tmp_path.glob(".out.next-*"))
     assert broken_links(out) == [] and _files(out) != before
     store.close()
+
+
+def test_most_cited_order_is_the_clis(built):
+    """The site's reference listing ranks works as `reviews refs --top` does (ties: more
+    reviews, then id)."""
+    store, out, _ = built
+    html = (out / "refs" / "index.html").read_text("utf-8")
+    listed = re.findall(r'href="(r[0-9a-f]{10})\.html"', html)
+    top = [row[0] for row in store.top_references(len(listed))]
+    assert listed and listed == top
