@@ -21,7 +21,7 @@ from . import urls
 from .catalog import Catalog
 from .files import put
 from .pages import review_context
-from .resources import TEMPLATES
+from .resources import TEMPLATES, make_env
 from .searchdata import FORMAT, encode_partition
 
 _CODE = Path(__file__).resolve().parent
@@ -71,8 +71,6 @@ _ENV: list = []
 
 def _env():
     if not _ENV:
-        from .site import make_env  # noqa: PLC0415 - site imports this module
-
         _ENV.append(make_env())
     return _ENV[0]
 

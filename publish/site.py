@@ -18,7 +18,6 @@ between the two renames). Where the parent folder cannot be written, it writes i
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import marshal
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from jinja2.utils import htmlsafe_json_dumps
 
 from archive.config import dead_leftovers
@@ -38,7 +37,7 @@ from . import urls
 from .catalog import Catalog
 from .files import link, put
 from .partitions import Job, fingerprint, partition_key, run_jobs
-from .resources import TEMPLATES
+from .resources import TEMPLATES, csp, make_env
 from .searchdata import (BLOCK, Postings, dictionary, meta, meta_file, review_tables,
                          reference_files, words_from_index)
 
@@ -209,14 +208,6 @@ def _prune_empty_dirs(d: Path, root: Path) -> None:
         except OSError:
             return
         d = d.parent
-
-
-def make_env() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                      undefined=StrictUndefined, keep_trailing_newline=True)
-    env.globals["U"] = urls
-    env.globals["DEFAULT_CSP"] = csp()
-    return env
 
 
 class _Pages:
@@ -442,21 +433,6 @@ def _stats(catalog: Catalog, store: Any) -> dict:
     if hasattr(store, "stats"):
         stats["versions"] = store.stats().get("versions", stats["versions"])
     return stats
-
-
-#: The pages' Content-Security-Policy (a <meta>, so that it holds on any static host and
-#: from disk): scripts and styles from the site itself only, no plugins, no <base>, forms
-#: only to the site. ``file:`` is listed for pages opened from disk, where Chromium does
-#: not count other files as 'self'.
-CSP = ("default-src 'self' file:; script-src 'self' file:{hashes}; style-src 'self' file:; "
-       "img-src 'self' file: data:; object-src 'none'; base-uri 'none'; form-action 'self' file:")
-
-
-def csp(inline_scripts: list[str] = ()) -> str:
-    """The policy, allowing exactly these inline scripts (by their SHA-256)."""
-    hashes = "".join(" 'sha256-%s'" % base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode()
-                     for s in inline_scripts)
-    return CSP.format(hashes=hashes)
 
 
 def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dict) -> None:

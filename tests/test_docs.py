@@ -42,3 +42,47 @@ def test_design_names_every_module():
         for f in sorted((ROOT / package).glob("*.py")):
             if f.name != "__init__.py":
                 assert f"{package}/{f.name}" in design or f.name in design, f"{package}/{f.name}"
+
+
+def test_no_import_cycle_among_the_projects_modules():
+    """archive -> index -> publish, and no module imports one that imports it back
+    (directly or through others), lazily or not."""
+    import ast
+
+    mods: dict[str, Path] = {"cli": ROOT / "cli.py"}
+    for package in ("archive", "index", "publish"):
+        for f in (ROOT / package).glob("*.py"):
+            mods[f"{package}.{f.stem}" if f.stem != "__init__" else package] = f
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:  # from .x import y / from . import x
+                    pkg = name.rsplit(".", 1)[0]
+                    base = pkg if not node.module else f"{pkg}.{node.module}"
+                    targets = [base] + [f"{base}.{a.name}" for a in node.names]
+                else:
+                    targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            deps.update(t for t in targets if t in mods and t != name)
+        graph[name] = deps
+    order = {"archive": 0, "index": 1, "publish": 2, "cli": 3}
+    for name, deps in graph.items():  # one way: never a later layer from an earlier one
+        for d in deps:
+            assert order[d.split(".")[0]] <= order[name.split(".")[0]], (name, d)
+
+    def reach(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for d in graph[todo.pop()]:
+                if d not in seen:
+                    seen.add(d)
+                    todo.append(d)
+        return seen
+
+    cycles = [name for name in graph if name in reach(name)]
+    assert cycles == [], cycles
