@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from archive.model import FLAG_KINDS, Record
+from archive.model import ABSTRACT, FLAG_KINDS, Record
 
 from . import urls
 from .render import CiteContext, markdown
@@ -50,9 +50,9 @@ def _scopes(rec: Record) -> dict[str, set[int]]:
     return lists
 
 
-def _section_cites(rec: Record, chapter: str, lists: dict[str, set[int]]) -> CiteContext:
-    scope = chapter if chapter and chapter in lists else ""
-    return CiteContext(scope, lists.get(scope, set()), bracket=False)
+def _cites(rec: Record, where: str) -> CiteContext:
+    """The parsed citations of one section (or the abstract), in marker order."""
+    return CiteContext.of(c for c in rec.citations if c.section == where)
 
 
 def review_context(rec: Record) -> dict:
@@ -62,7 +62,7 @@ def review_context(rec: Record) -> dict:
         sections.append({
             "number": s.number, "title": s.title, "depth": s.depth,
             "anchor": urls.section_anchor(s.number),
-            "html": markdown(s.body, _section_cites(rec, s.chapter, lists)) if s.body.strip() else "",
+            "html": markdown(s.body, _cites(rec, s.number)) if s.body.strip() else "",
         })
     ref_lists = []
     for scope in sorted(lists, key=lambda x: (x != "", _num_key(x))):
@@ -82,7 +82,7 @@ def review_context(rec: Record) -> dict:
     return {
         "rec": rec,
         "summary": summarize(rec),
-        "abstract_html": markdown(rec.abstract, CiteContext("", lists.get("", set()), bracket=True))
+        "abstract_html": markdown(rec.abstract, _cites(rec, ABSTRACT))
         if rec.abstract.strip() else "",
         "sections": sections,
         "ref_lists": ref_lists,

@@ -2,32 +2,39 @@
 
 markdown-it-py with raw HTML disabled (``<script>`` in a record is shown as text), GFM
 tables on.  Citation markers are recognised by an inline rule (not by a regex over the
-produced HTML), so escaping is never bypassed: ``[^n]`` everywhere and ``[n]`` in the
-abstract become links to the entry of the review's reference list, or are marked
-dangling when the list has no such entry.
+produced HTML), so escaping is never bypassed, and with the archive's own pattern
+(:data:`archive.citations.MARKER`: ``[n]`` and ``[^n]``, not a markdown link ``[n](``
+or definition ``[n]:``). What a marker cites is not worked out again here: the k-th
+marker of a body is the k-th parsed :class:`archive.model.Citation` of that section,
+which already says which list it resolved against and whether it dangles.
 """
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from html import escape
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 
+from archive.citations import MARKER
+from archive.model import Citation
+
 from . import urls
 
-_CITE = re.compile(r"\[(\^?)(\d{1,4})\]")
 _THINK = re.compile(r"<think>.*?</think>|</?think>", re.S)
 
 
 @dataclass
 class CiteContext:
-    """How markers of one section resolve: ``lists[scope]`` = set of entry numbers."""
+    """The parsed citations of one section, in the order their markers stand."""
 
-    scope: str  # "" (the review's list) or the chapter whose own list applies
-    numbers: set[int] = field(default_factory=set)
-    bracket: bool = False  # also link [n] (the abstract's style)
+    cites: deque[Citation] = field(default_factory=deque)
+
+    @classmethod
+    def of(cls, citations) -> "CiteContext":
+        return cls(deque(sorted(citations, key=lambda c: c.offset)))
 
 
 def _cite_rule(state: StateInline, silent: bool) -> bool:
@@ -36,13 +43,12 @@ def _cite_rule(state: StateInline, silent: bool) -> bool:
     ctx: CiteContext | None = state.env.get("cite")
     if ctx is None:
         return False
-    m = _CITE.match(state.src, state.pos)
-    if not m or (not m.group(1) and not ctx.bracket):
+    m = MARKER.match(state.src, state.pos)
+    if not m:
         return False
     if not silent:
         tok = state.push("cite", "", 0)
         tok.content = m.group(0)
-        tok.meta = {"n": int(m.group(2))}
     state.pos = m.end()
     return True
 
@@ -50,12 +56,14 @@ def _cite_rule(state: StateInline, silent: bool) -> bool:
 def _render_cite(self, tokens, idx, options, env) -> str:
     tok = tokens[idx]
     ctx: CiteContext = env["cite"]
-    n = tok.meta["n"]
     text = escape(tok.content)
-    if n in ctx.numbers:
-        anchor = urls.ref_anchor(ctx.scope, n)
-        return f'<a class="cite" href="#{anchor}">{text}</a>'
-    return f'<span class="cite dangling" title="悬空引用：参考文献中没有第 {n} 条">{text}</span>'
+    while ctx.cites and ctx.cites[0].marker != tok.content:
+        ctx.cites.popleft()  # (a marker markdown kept from the inline text: code, say)
+    c = ctx.cites.popleft() if ctx.cites else None
+    if c is not None and c.ref_id is not None:
+        return f'<a class="cite" href="#{urls.ref_anchor(c.scope, c.n)}">{text}</a>'
+    n = c.n if c is not None else tok.content.strip("[]^")
+    return f'<span class="cite dangling" title="悬空引用：参考文献中没有第 {escape(str(n))} 条">{text}</span>'
 
 
 def _make_md() -> MarkdownIt:

@@ -463,3 +463,25 @@ def test_most_cited_order_is_the_clis(built):
     listed = re.findall(r'href="(r[0-9a-f]{10})\.html"', html)
     top = [row[0] for row in store.top_references(len(listed))]
     assert listed and listed == top
+
+
+def test_citation_links_come_from_the_parsed_citations():
+    """The site links exactly the markers the archive parsed, as it resolved them: `[3]`
+    in a chapter is a citation, `[^2](http://x)` is a markdown link (not followed), and a
+    marker past the chapter's own list resolves against the main list."""
+    from archive.parser import parse as parse_record
+    from publish.pages import review_context
+
+    text = SAMPLE.read_text("utf-8").replace(
+        "传统机器学习方法，如", "传统机器学习方法（见文献[3]。另见[^2](http://x)），如", 1)
+    rec = parse_record(text.encode("utf-8"), "t.txt")[0].record
+    where = next(s for s in rec.sections if "另见[^2](http://x)" in s.body)
+    parsed = [c.marker for c in rec.citations if c.section == where.number]
+    assert "[3]" in parsed and parsed.count("[^2]") == where.body.count("[^2]") - 1
+    html = next(s["html"] for s in review_context(rec)["sections"] if s["number"] == where.number)
+    assert '>[3]</a>' in html  # linked, as the archive counts it
+    assert "另见[^2](http://x)" in html and 'href="http' not in html  # plain text, not a citation
+    links = re.findall(r'class="cite"[^>]*>(\[[^<]*\])<', html)
+    dangling = re.findall(r'class="cite dangling"[^>]*>(\[[^<]*\])<', html)
+    assert sorted(links + dangling) == sorted(parsed)  # every parsed marker, and no other
+    assert len(dangling) == sum(1 for c in rec.citations if c.section == where.number and c.ref_id is None)
