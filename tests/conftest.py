@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "samples" / "000_a67d181a6c549fd0.txt"
+from tests.helpers import SAMPLE
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from publish.site import build_site
 from index.literal import Literal
 from index.analysis import fold
 from tests.conformance.tables import corpus, load
-from tests.test_site import SAMPLE, XSS_UUID, broken_links
+from tests.helpers import SAMPLE, XSS_UUID, broken_links
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"

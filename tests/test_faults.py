@@ -20,7 +20,7 @@ from pathlib import Path
 from archive.config import archive_path
 from archive.ingest import ingest
 from archive.store import Store
-from tests.test_store import numbered_uuid, variant
+from tests.helpers import numbered_uuid, variant
 
 ROOT = Path(__file__).resolve().parent.parent
 INGEST = (

@@ -11,7 +11,7 @@ import pytest
 from archive.errors import ArchiveError
 from archive.ingest import ingest, watch
 from archive.store import Store
-from tests.test_store import SAMPLE, SAMPLE_UUID, numbered_uuid, variant
+from tests.helpers import SAMPLE, SAMPLE_UUID, numbered_uuid, variant
 
 
 def write(path: Path, data: bytes | str) -> Path:
@@ -241,7 +241,7 @@ def test_a_full_disk_stops_the_ingest_in_one_line_and_keeps_what_was_stored(tmp_
     the store's own connection) in the middle of a bulk ingest: one clear error with how
     far it got; what was stored before stays; the same ingest again adds the rest."""
     from archive.ingest import DiskFull
-    from tests.test_store import variant as sample_variant
+    from tests.helpers import variant as sample_variant
 
     from archive.ingest import BATCH_FILES
 

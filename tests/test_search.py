@@ -20,20 +20,17 @@ from index.analysis import CJK_RANGES, fold, primary_tokens
 from index.indexer import IndexProblem, rebuild, update
 from index.query import QueryError
 from index.search import search
+from tests.helpers import ROOT, SAMPLE, SAMPLE_RECEIVED, SAMPLE_TOPIC, SAMPLE_UUID
+from tests.helpers import variant as sample_variant
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = (ROOT / "samples" / "000_a67d181a6c549fd0.txt").read_text("utf-8")
-SAMPLE_UUID = "e051ad472c3d4412ba23cc0b05bfdbab"
-SAMPLE_TOPIC = "深度学习在图像识别领域的最新进展"
 FIRST_SENTENCE = "图像识别技术是计算机视觉领域的重要研究方向"
 
 
-def variant(n: int, topic: str = SAMPLE_TOPIC, received: str = "2025-11-21 19:20:13",
+def variant(n: int, topic: str = SAMPLE_TOPIC, received: str = SAMPLE_RECEIVED,
             extra: str = "") -> bytes:
     """The sample with another uuid/topic/date and ``extra`` text opening section 1.1."""
-    text = SAMPLE.replace(SAMPLE_UUID, f"{n:032x}").replace(f"主题: {SAMPLE_TOPIC}", f"主题: {topic}")
-    text = text.replace("2025-11-21 19:20:13", received)
-    return text.replace(FIRST_SENTENCE, extra + FIRST_SENTENCE, 1).encode("utf-8")
+    return sample_variant(uuid=f"{n:032x}", received=received, topic=topic,
+                          replace=(FIRST_SENTENCE, extra + FIRST_SENTENCE)).encode("utf-8")
 
 
 def add(store: Store, data: bytes, name: str = "x") -> None:
@@ -53,7 +50,7 @@ def corpus(tmp_path_factory):
     store = Store.open(root)
     for g in generate(24, seed=11):
         add(store, g.data, g.name)
-    add(store, SAMPLE.encode("utf-8"), "sample")
+    add(store, SAMPLE.read_bytes(), "sample")
     records = [rec for _, rec in store.iter_current()]
     rebuild(store, root / "index")
     yield store, root / "index", records
@@ -206,7 +203,7 @@ def test_search_result_shape_and_json(corpus):
 def small(tmp_path_factory):
     root = tmp_path_factory.mktemp("small")
     store = Store.open(root)
-    add(store, SAMPLE.encode("utf-8"))
+    add(store, SAMPLE.read_bytes())
     add(store, variant(1, topic="量子计算的最新进展", received="2025-10-01 08:00:00",
                        extra="罕见词甲乙丙在此出现一次。"))
     add(store, variant(2, topic="罕见词甲乙丙的系统综述", received="2025-10-02 08:00:00"))
@@ -442,7 +439,7 @@ def _corrupt_segment(index_dir: Path) -> None:
 
 def test_corrupt_or_missing_index_is_rebuilt(tmp_path):
     store = Store.open(tmp_path / "a")
-    add(store, SAMPLE.encode("utf-8"))
+    add(store, SAMPLE.read_bytes())
     ix = tmp_path / "ix"
     assert update(store, ix).message is None  # first build: nothing to report
     _corrupt_segment(ix)
@@ -546,7 +543,7 @@ def test_index_writers_wait_for_each_other(tmp_path):
 
 def test_stale_building_folders_are_removed_live_ones_kept(tmp_path):
     store = Store.open(tmp_path / "a")
-    add(store, SAMPLE.encode("utf-8"))
+    add(store, SAMPLE.read_bytes())
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
@@ -569,7 +566,7 @@ def test_files_outside_the_manifest_are_not_corruption(tmp_path):
     """A stopped writer's leftovers (its temporary folder, an uncommitted segment file)
     do not make the index look corrupt, so they never trigger a rebuild."""
     store = Store.open(tmp_path / "a")
-    add(store, SAMPLE.encode("utf-8"))
+    add(store, SAMPLE.read_bytes())
     ix = tmp_path / "ix"
     update(store, ix)
     (ix / "MAIN.tmp").mkdir()

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -17,109 +15,7 @@ from publish.resources import TEMPLATES
 from publish.searchdata import shard_of
 from publish.site import build_site
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "samples" / "000_a67d181a6c549fd0.txt"
-XSS_UUID = "0123456789abcdef0123456789abcdef"
-XSS_RECORD = """回调数据记录
-==============================
-接收时间: 2025-10-01 08:00:00
-主题: 攻击<script>alert(1)</script>主题<img src=x onerror=alert(2)>
-UUID: 0123456789abcdef0123456789abcdef
-
-大纲:
-# 注入测试
-## 1. 引言
-### 1.1 背景
-
-内容:
-<think>
-
-</think>
-
-# 注入测试<script>alert(3)</script>
-**摘要**
-摘要文本<img src=x onerror=alert(4)>引用[1]。
-
-**关键词** : 注入, 测试
-
-<think>
-
-</think>
-
-### 1 引言
-
-#### 1.1 背景
-
-正文<script>alert(5)</script>含有<img src=x onerror="alert(6)">标记[^1]和悬空引用[^9]。
-
-# 参考文献:
-
-[1] 文献<script>alert(7)</script><img src=x onerror=alert(8)>标题. 2024.
-
-对话结束
-""".encode("utf-8")
-
-
-def add_bytes(store: Store, data: bytes, name: str) -> None:
-    for p in parse(data, name):
-        store.add(p, name)
-
-
-def make_store(path: Path, n: int, seed: int = 7, start: int = 0) -> Store:
-    """A real store holding the sample, the XSS record and ``n`` generated records."""
-    store = Store(path / "archive.sqlite3")
-    add_bytes(store, SAMPLE.read_bytes(), SAMPLE.name)
-    add_bytes(store, XSS_RECORD, "xss.txt")
-    for g in generate(n, seed=seed, start=start):
-        add_bytes(store, g.data, g.name)
-    return store
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[str] = []
-        self.ids: set[str] = set()
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if "id" in a:
-            self.ids.add(a["id"])
-        for key in ("href", "src"):
-            if a.get(key) is not None and not (tag == "form"):
-                self.links.append(a[key])
-        if tag == "form" and a.get("action"):
-            self.links.append(a["action"])
-
-
-def page_links(path: Path) -> _Links:
-    p = _Links()
-    p.feed(path.read_text("utf-8"))
-    return p
-
-
-def broken_links(site: Path) -> list[str]:
-    """Every href/src of every page must name an existing file (and anchor)."""
-    ids: dict[Path, set[str]] = {}
-    bad = []
-    pages = sorted(site.rglob("*.html"))
-    parsed = {p: page_links(p) for p in pages}
-    for p, links in parsed.items():
-        ids[p.resolve()] = links.ids
-    for p, links in parsed.items():
-        for link in links.links:
-            parts = urlsplit(link)
-            if parts.scheme or parts.netloc or link.startswith("/"):
-                bad.append(f"{p.relative_to(site)}: not relative: {link}")
-                continue
-            target = (p.parent / unquote(parts.path)).resolve() if parts.path else p.resolve()
-            if not target.is_file() or site.resolve() not in target.parents:
-                bad.append(f"{p.relative_to(site)}: missing {link}")
-            elif parts.fragment and target.suffix == ".html" and parts.fragment not in ids[target]:
-                bad.append(f"{p.relative_to(site)}: no anchor {link}")
-    return bad
-
-
+from tests.helpers import ROOT, SAMPLE, XSS_UUID, add_bytes, broken_links, make_store, page_links
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("site")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-from pathlib import Path
 
 import pytest
 
@@ -13,34 +12,7 @@ from archive.errors import Ambiguous, ArchiveError, NotFound
 from archive.parser import parse
 from archive.store import Store
 
-SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "000_a67d181a6c549fd0.txt"
-SAMPLE_UUID = "e051ad472c3d4412ba23cc0b05bfdbab"
-SAMPLE_RECEIVED = "2025-11-21 19:20:13"
-
-
-def variant(uuid: str | None = None, received: str | None = None, topic: str | None = None,
-            replace: tuple[str, str] | None = None) -> str:
-    """The sample's text with another UUID / 接收时间 / 主题 / a text replacement."""
-    text = SAMPLE.read_bytes().decode("utf-8")
-    if uuid:
-        text = text.replace(f"UUID: {SAMPLE_UUID}", f"UUID: {uuid}", 1)
-    if received:
-        text = text.replace(f"接收时间: {SAMPLE_RECEIVED}", f"接收时间: {received}", 1)
-    if topic:
-        text = re.sub(r"^主题: .*$", f"主题: {topic}", text, count=1, flags=re.M)
-    if replace:
-        assert replace[0] in text
-        text = text.replace(*replace, 1)
-    return text
-
-
-def numbered_uuid(i: int) -> str:
-    return hashlib.md5(f"review-{i}".encode()).hexdigest()
-
-
-def add_bytes(store: Store, data: bytes, source: str = "test.txt"):
-    (parsed,) = parse(data, source)
-    return store.add(parsed, source)
+from tests.helpers import SAMPLE, SAMPLE_RECEIVED, SAMPLE_UUID, add_bytes, numbered_uuid, variant
 
 
 @pytest.fixture

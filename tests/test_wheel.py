@@ -11,8 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "samples" / "000_a67d181a6c549fd0.txt"
+from tests.helpers import ROOT, SAMPLE
 
 
 def _tracked_copy(dest: Path) -> Path:

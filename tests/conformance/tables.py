@@ -77,7 +77,7 @@ def query_row(q: str) -> dict:
 def corpus(tmp: Path):
     """The fixed corpus of ``ranking.json``: a store and its index under ``tmp``."""
     from index.indexer import rebuild
-    from tests.test_site import make_store
+    from tests.helpers import make_store
 
     store = make_store(tmp, CORPUS["n"], seed=CORPUS["seed"])
     rebuild(store, tmp / "index")
