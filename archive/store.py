@@ -506,33 +506,25 @@ class Store:
                 " AND f.code = ?)"
             )
             args.append(flag)
+        # one statement for the whole listing (not a query per row and figure)
         sql = (
-            "SELECT r.uuid, r.received_at, r.topic, r.current_version FROM reviews r"
+            "SELECT r.uuid, r.received_at, r.topic,"
+            " (SELECT count(*) FROM versions v WHERE v.uuid = r.uuid),"
+            " (SELECT json_array_length(v.parsed, '$.sections') FROM versions v"
+            "   WHERE v.id = r.current_version),"
+            " (SELECT count(*) FROM refs f WHERE f.version_id = r.current_version),"
+            " (SELECT group_concat(DISTINCT g.code) FROM flags g WHERE g.version_id = r.current_version)"
+            " FROM reviews r"
             + (" WHERE " + " AND ".join(where) if where else "")
             + " ORDER BY r.received_at DESC, r.uuid"
         )
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
-        out = []
-        for uuid, received, topic_, vid in self._db.execute(sql, args).fetchall():
-            out.append(self._summary(uuid, received, topic_, vid))
-        return out
-
-    def _summary(self, uuid: str, received: str, topic: str, vid: int) -> Summary:
-        db = self._db
-        n_versions = db.execute("SELECT count(*) FROM versions WHERE uuid = ?", (uuid,))
-        n_sections = db.execute(
-            "SELECT json_array_length(parsed, '$.sections') FROM versions WHERE id = ?", (vid,)
-        )
-        n_refs = db.execute("SELECT count(*) FROM refs WHERE version_id = ?", (vid,))
-        codes = db.execute(
-            "SELECT DISTINCT code FROM flags WHERE version_id = ? ORDER BY code", (vid,)
-        )
-        return Summary(
-            uuid, received, topic or "", n_versions.fetchone()[0],
-            n_sections.fetchone()[0] or 0, n_refs.fetchone()[0], [c[0] for c in codes],
-        )
+        return [Summary(uuid, received, topic_ or "", n_versions, n_sections or 0, n_refs,
+                        sorted(codes.split(",")) if codes else [])
+                for uuid, received, topic_, n_versions, n_sections, n_refs, codes
+                in self._db.execute(sql, args).fetchall()]
 
     def count(self) -> int:
         return self._db.execute("SELECT count(*) FROM reviews").fetchone()[0]
