@@ -34,6 +34,9 @@ INLINE = 8  # posting lists this short live in the term dictionary
 
 
 def varint(n: int, out: bytearray) -> None:
+    if n < 0x80:  # (most values: one byte, no loop)
+        out.append(n)
+        return
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
         n >>= 7

@@ -64,6 +64,29 @@ def grams(norm: str) -> set[str]:
     return out
 
 
+def gram_positions(norm: str) -> dict[str, list[int]]:
+    """Where each of :func:`grams` stands in a folded text (code point offsets, the
+    start of the gram): the site's reference-title postings, from which a run of
+    ideographs is found by its pairs alone. Its keys are exactly :func:`grams`."""
+    out: dict[str, list[int]] = {}
+    for m in _run(may_have_marks(norm)).finditer(norm):
+        run, at = m.group(), m.start()
+        if m.group(1):
+            for i, ch in enumerate(run):
+                out.setdefault(ch, []).append(at + i)
+                if i + 1 < len(run):
+                    out.setdefault(run[i:i + 2], []).append(at + i)
+            continue
+        out.setdefault(run, []).append(at)
+        if any(c in run for c in _CONNECTORS):
+            k = 0
+            for part in re.split(r"([-._/])", run):
+                if part and part not in _CONNECTORS:
+                    out.setdefault(part, []).append(at + k)
+                k += len(part)
+    return out
+
+
 @dataclass
 class Literal:
     """One query string, compiled. ``text`` is as typed."""

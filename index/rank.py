@@ -42,7 +42,7 @@ import re
 from dataclasses import dataclass
 
 from index.codec import decode_parts
-from index.document import TOPIC
+from index.document import TOPIC, bits
 from index.literal import Literal
 from index.postings import doc_weights, has_term
 from index.schema import B, K1, MEET_BOOST, TITLE_BOOST, TOPIC_BOOST
@@ -155,13 +155,6 @@ def starts_of(written: str) -> tuple[int, ...]:
     return tuple(int(s) for s in written.split(","))
 
 
-def _bits(m: int):
-    while m:
-        low = m & -m
-        yield low.bit_length() - 1
-        m ^= low
-
-
 def chapters(parts: int, starts: tuple[int, ...]) -> int:
     """The chapter map (bit ``c``: chapter ``c`` holds a part of ``parts``)."""
     out = 0
@@ -214,13 +207,11 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
                     for m in maps):
                 total[d] += gi * TITLE_BOOST
             if several and not item.topic_only:
-                masks = _chapter_masks(starts_of(starts[d]))
-                held = 0  # the chapters holding every gram: those of the first, then kept
-                for c, mask in enumerate(masks):  # while the others hold them too
-                    if maps[0] & mask:
-                        held |= 1 << c
-                for m in maps[1:]:
-                    for c in _bits(held):
+                first = starts_of(starts[d])
+                masks = _chapter_masks(first)
+                held = chapters(maps[0], first)  # those of the first gram, then kept
+                for m in maps[1:]:  # while the others hold them too
+                    for c in bits(held):
                         if not m & masks[c]:
                             held &= ~(1 << c)
                     if not held:

@@ -423,7 +423,7 @@ def chapter_order(plan: _Plan, d: int, starts: tuple[int, ...], cites: list[list
         hit: set[int] = set()
         for i, cited in enumerate(cites):
             if ids.intersection(cited):
-                hit.add(chapter_of(list(starts), i))
+                hit.add(chapter_of(starts, i))
         for c in hit:
             weight[c] += 1
     ranked = sorted(range(len(starts)), key=lambda c: (-weight[c], c))
@@ -439,7 +439,7 @@ def _sections(plan: _Plan, d: int, text: StoredText, scope: int | None,
     lits = [a.literal for a in atoms]
     ids = frozenset().union(*(a.ids for g in plan.positive for a in g))
     place = chapter_order(plan, d, starts, text.cites)
-    chapter = [chapter_of(list(starts), i) for i in range(len(text.keys))]
+    chapter = [chapter_of(starts, i) for i in range(len(text.keys))]
     where = 0  # the parts that may hold an item (their grams say so)
     for a in atoms:
         where |= a.maps.get(d, 0)

@@ -13,6 +13,7 @@ a review contains.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from archive.model import ABSTRACT, REFERENCES, Record
@@ -62,7 +63,7 @@ def chapter_starts(us: list[Unit]) -> list[int]:
     return starts
 
 
-def chapter_of(starts: list[int], unit: int) -> int:
+def chapter_of(starts: Sequence[int], unit: int) -> int:
     """The chapter holding unit ``unit``."""
     return bisect.bisect_right(starts, unit) - 1
 

@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -73,7 +72,7 @@ from archive.model import ABSTRACT, Record
 from index.analysis import fold
 from index.codec import varint
 from index.document import clean
-from index.literal import SEP, _run as _literal_run, grams
+from index.literal import SEP, gram_positions, grams
 from index.rank import dl_code
 from index.spec import spec
 from index.units import REFERENCES, chapter_starts, paths, units
@@ -84,7 +83,6 @@ SHARD_TARGET = 8 * 1024  # bytes per dictionary shard, on average
 INLINE = 512  # a posting of at most this many base64 characters stays in the dictionary
 REFS = 256  # references per s/ file
 UUIDS = 2048  # uuids per o/ file
-VALUED = ("g", "w", "p", "c")  # fields whose postings carry a value per review
 
 
 def shard_of(term: str, shards: int) -> int:
@@ -120,9 +118,6 @@ def z64(data: bytes) -> str:
     """Raw deflate (deterministic: same bytes, same output), base64."""
     c = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
     return b64(c.compress(data) + c.flush())
-
-
-_RUN = _literal_run()  # runs of ideographs, and words: what grams() cuts
 
 
 def text_path(ordinal: int, chapter: int) -> str:
@@ -212,17 +207,9 @@ def encode_partition(pid: int, first_ordinal: int, records: list[Record]) -> Par
                 buf = entries[key] = bytearray()
                 bounds[key] = [o, o]
             else:
-                b = bounds[key]
-                d = o - b[1]
-                if d < 128:
-                    buf.append(d)
-                else:
-                    varint(d, buf)
-                b[1] = o
-            if value < 128:
-                buf.append(value)
-            else:
-                varint(value, buf)
+                varint(o - bounds[key][1], buf)
+                bounds[key][1] = o
+            varint(value, buf)
     part.chunks = {key: (b[0], b[1], bytes(entries[key])) for key, b in bounds.items()}
     return part
 
@@ -289,7 +276,7 @@ def words_from_index(reader, ordinal_of: dict[str, int], post: Postings
     docs: dict[int, int] = {}  # index document -> ordinal
     lengths = [0] * len(ordinal_of)
     for d, value in Column(reader, "key").many(sorted(doc_set(reader, "kind", "review"))).items():
-        received, uuid, words, _ = value.decode("ascii").split("|")
+        _, uuid, words, _ = value.decode("ascii").split("|")
         o = ordinal_of.get(uuid)
         if o is not None:
             docs[d] = o
@@ -363,29 +350,6 @@ def review_tables(lengths: list[int], received: list[str], uuids: list[str]
         by_prefix[u[0]].append([u, o])
     files += [(f"search/u/{p}.js", js("RA.u", p, by_prefix[p])) for p in sorted(by_prefix)]
     return files
-
-
-def gram_positions(norm: str) -> dict[str, list[int]]:
-    """Where each gram (:func:`index.literal.grams`) of a folded text starts, in code
-    points: a run of ideographs is then found in a title from the positions of its
-    pairs alone (``ref:`` words need no title text)."""
-    out: dict[str, list[int]] = defaultdict(list)
-    for m in _RUN.finditer(norm):
-        run, at = m.group(), m.start()
-        if m.group(1):
-            for i, ch in enumerate(run):
-                out[ch].append(at + i)
-                if i + 1 < len(run):
-                    out[run[i:i + 2]].append(at + i)
-            continue
-        out[run].append(at)
-        if any(c in run for c in "-._/"):
-            k = 0
-            for part in re.split(r"([-._/])", run):
-                if part and part not in "-._/" and part != run:
-                    out[part].append(at + k)
-                k += len(part)
-    return out
 
 
 def b36(n: int) -> str:

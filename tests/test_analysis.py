@@ -113,3 +113,14 @@ def test_one_fold_for_store_and_index():
 
     for text in ["e\u0301tude", "É\u0301TUDE", "ＲｅｓＮｅｔ", "Straße", "İstanbul", "ﬁ", "一"]:
         assert store_fold(text) == fold(text)
+
+
+def test_gram_positions_are_the_grams_where_they_stand(sample_record):
+    from index.literal import gram_positions
+
+    for text in _texts(sample_record) + [LATIN, "深度学习研究深度学习 F1-Score pm2.5 हिन्दी"]:
+        norm = fold(text)
+        pos = gram_positions(norm)
+        assert set(pos) == grams(norm)
+        for g, where in pos.items():
+            assert all(norm.startswith(g, at) for at in where), g

@@ -57,3 +57,9 @@ def test_the_query_language_reads_the_archives_ref_id_shape():
 
     assert spec()["query"]["ref_id"] == REF_ID.pattern
     assert REF_ID.match(ref_id("深度学习综述"))
+
+
+def test_the_query_languages_section_names_are_the_archives():
+    from archive.model import SECTION_NAMES
+
+    assert spec()["query"]["section_names"] == SECTION_NAMES

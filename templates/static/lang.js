@@ -12,7 +12,7 @@
   RA.lang = function (spec) {
     var A = spec.analysis, Q = spec.query, R = spec.ranking;
     var CJK_CLASS = "[" + A.cjk + "]", MARKS_CLASS = "[" + A.marks + "]";
-    var CJK = new RegExp(CJK_CLASS, "u"), MARK = new RegExp("^" + MARKS_CLASS + "$", "u");
+    var MARK = new RegExp("^" + MARKS_CLASS + "$", "u");
     // index/analysis.py WORD_CHAR: a letter or number that is not CJK, or a mark
     var WC = "(?:(?!" + CJK_CLASS + ")[\\p{L}\\p{N}]|" + MARKS_CLASS + ")";
     var PRIMARY = new RegExp("(" + CJK_CLASS + ")|(" + WC + "+(?:[-._/]" + WC + "+)*)", "gu");
@@ -22,7 +22,6 @@
     var SPACE = new RegExp("[" + A.space + "]", "u");
     var EXC = A.fold_exceptions, CONNECTORS = A.connectors;
 
-    function isCjk(ch) { return CJK.test(ch); }
     function isSpace(ch) { return SPACE.test(ch); }
     function lowerOne(cp) { var e = EXC[cp]; return e !== undefined ? e : cp.toLowerCase(); }
     // index/analysis.py fold: cluster by cluster, NFKC then casefold
@@ -321,7 +320,7 @@
     return {
       spec: spec, fold: fold, foldMapped: foldMapped, primary: primary, grams: grams,
       Literal: Literal, queryWords: queryWords, parse: parse, QueryError: QueryError,
-      sectionPath: sectionPath, isRefId: isRefId, show: show, isCjk: isCjk, SEP: SEP
+      sectionPath: sectionPath, isRefId: isRefId
     };
   };
 })();

@@ -31,7 +31,6 @@
   RA.u = function (p, rows) { arrived("u/" + p, rows); };
   RA.o = function (b, rows) { arrived("o/" + b, rows); };
   RA.t = function (o, c, z) { arrived(textKey(o, c), z); };
-  RA.loaded = function () { return Object.keys(cache); };
 
   function textKey(o, c) { return "t/" + Math.floor(o / 100) + "/" + o + "-" + c; }
   function load(key, missingOk) {
@@ -155,7 +154,6 @@
   // ---- bit maps (BigInt): bit 0 topic, bit 1 some title, bit 2+c chapter c -------------
   var ALL = -1n;
   function bitsOf(m) { var out = [], c = 0; for (; m > 0n; m >>= 1n, c++) if (m & 1n) out.push(c); return out; }
-  function chaptersOf(w) { return w === ALL ? null : bitsOf(w >> 2n); }
 
   // ---- compiling the query ----------------------------------------------------------
   function gramKeys(lit) { return lit.grams().map(function (g) { return "g|" + g; }); }
