@@ -260,10 +260,11 @@ def _waiting() -> None:
 
 
 def update_index(store, directory, quiet):
+    from index import state
     from index.indexer import index_dir, update
 
-    pending = len(store.pending_index())
-    if not pending:
+    pending = len(state.pending(store))
+    if not pending and not state.removed(store):
         return
     if quiet or not sys.stderr.isatty():
         res = update(store, index_dir(directory), on_wait=_waiting)
@@ -282,15 +283,32 @@ def update_index(store, directory, quiet):
 @click.option("--until", metavar="DATE", help="Received on or before DATE (YYYY-MM-DD).")
 @click.option("--flag", help="Only reviews with this quality flag (e.g. truncated).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many reviews.")
+@click.option("--retracted", is_flag=True, help="List the retracted reviews instead (hidden everywhere else).")
 @json_option
 @data_dir_option
-def list_(topic, since, until, flag, limit, as_json, data_dir):
+def list_(topic, since, until, flag, limit, retracted, as_json, data_dir):
     """List reviews, newest first.
 
     \b
-    Example:
+    Examples:
       reviews list --topic 图像识别 --since 2025-11-01 --limit 20
+      reviews list --retracted
     """
+    if retracted:
+        if topic or since or until or flag:
+            raise click.UsageError("--retracted lists every retracted review; it does not "
+                                   "combine with --topic, --since, --until or --flag")
+        with open_store(data_dir) as store:
+            rows = store.retracted()[:limit]
+        if as_json:
+            echo_json([dict(zip(("uuid", "topic", "retracted_at", "reason", "versions"), r))
+                       for r in rows])
+            return
+        for uuid, topic_, at, reason, n in rows:
+            say(f"{uuid[:8]}  retracted {at[:16]}  {topic_ or ''}  ({_n(n, 'version')}; {reason})")
+        if not rows:
+            say("no retracted reviews", err=True)
+        return
     since, until = report.check_date(since, "--since"), report.check_date(until, "--until")
     if flag is not None:
         from archive.model import FLAG_KINDS
@@ -298,8 +316,10 @@ def list_(topic, since, until, flag, limit, as_json, data_dir):
         if flag not in FLAG_KINDS:
             raise click.BadParameter(f"no quality flag {flag!r}; the flags are: "
                                      + ", ".join(sorted(FLAG_KINDS)), param_hint="--flag")
+    from archive import listing
+
     with open_store(data_dir) as store:
-        rows = store.list(topic=topic, since=since, until=until, flag=flag, limit=limit)
+        rows = listing.summaries(store, topic=topic, since=since, until=until, flag=flag, limit=limit)
         empty = not rows and store.count() == 0
     if as_json:
         echo_json([report.summary_dict(r) for r in rows])
@@ -386,10 +406,12 @@ def check(review_ids, strict, show_notes, as_json, data_dir):
     Example:
       reviews check --strict e051ad47
     """
+    from archive import listing
+
     with open_store(data_dir) as store:
         uuids = [store.resolve(r) for r in review_ids] if review_ids else None
-        flags = store.flags(uuids)
-        topics = store.topics(uuids) if flags else {}
+        flags = listing.flags(store, uuids)
+        topics = listing.topics(store, uuids) if flags else {}
     defects = sum(1 for v in flags.values() for f in v if f.severity == "defect")
     if as_json:
         echo_json([{"uuid": u, "topic": topics.get(u, ""),
@@ -413,13 +435,99 @@ def stats(as_json, data_dir):
     Example:
       reviews stats --json
     """
+    from archive import listing
+
     with open_store(data_dir) as store:
-        st = report.with_severity(store.stats())
+        st = report.with_severity(listing.stats(store))
     if as_json:
         echo_json(st)
         return
     for line in report.stats_lines(st):
         say(line)
+
+
+# -- retract, restore, purge --------------------------------------------------------
+def _follow(store, data_dir) -> None:
+    """Bring the search index up to the archive after a review left or came back (the
+    site follows on its next `reviews site`)."""
+    from index.indexer import check, index_dir
+
+    directory = resolve_data_dir(data_dir)
+    if check(index_dir(directory), deep=False) == "missing":
+        return  # no index yet: the first search or ingest builds it without the review
+    try:
+        update_index(store, directory, quiet=True)
+    except (OSError, ArchiveError) as err:
+        raise click.ClickException(
+            f"{str(err).split(';')[0]}: the archive is changed, but the search index could not "
+            "follow; `reviews reindex` does it once the cause is fixed") from None
+
+
+@main.command()
+@click.argument("review_id")
+@click.option("--reason", required=True, metavar="TEXT", help="Why (kept with the time).")
+@data_dir_option
+def retract(review_id, reason, data_dir):
+    """Hide a wrongly delivered review from list, search, refs, similar, export and the site.
+
+    Its versions stay in the archive with the reason and the time;
+    `reviews restore` undoes it, `reviews purge` deletes it for good.
+
+    \b
+    Example:
+      reviews retract e051ad47 --reason "delivered for the wrong topic"
+    """
+    with open_store(data_dir) as store:
+        uuid = store.resolve(review_id)
+        store.retract(uuid, reason)
+        _follow(store, data_dir)
+    say(f"retracted {uuid[:8]}: hidden from list, search, refs and exports now, and from "
+        "the site at its next `reviews site`; `reviews restore " + uuid[:8] + "` undoes it")
+
+
+@main.command()
+@click.argument("review_id")
+@data_dir_option
+def restore(review_id, data_dir):
+    """Bring back a retracted review (its latest version is current again).
+
+    \b
+    Example:
+      reviews restore e051ad47
+    """
+    with open_store(data_dir) as store:
+        uuid = store.resolve(review_id, among="retracted")
+        store.restore(uuid)
+        _follow(store, data_dir)
+    say(f"restored {uuid[:8]}")
+
+
+@main.command()
+@click.argument("review_id")
+@click.option("--yes", is_flag=True, help="Do not ask (needed when not on a terminal).")
+@data_dir_option
+def purge(review_id, yes, data_dir):
+    """Delete every stored byte of a review for good (retracted or not).
+
+    For content that must not be kept: the versions, their original bytes and
+    everything derived from them leave the archive file. The search index
+    follows now, the site at its next `reviews site`. This cannot be undone.
+
+    \b
+    Example:
+      reviews purge e051ad47 --yes
+    """
+    with open_store(data_dir) as store:
+        uuid = store.resolve(review_id, among="any")
+        if not yes:
+            if not (sys.stdin.isatty() and sys.stdout.isatty()):
+                raise click.ClickException(f"purging {uuid[:8]} deletes it for good; "
+                                           "not on a terminal, so add --yes to confirm")
+            if not click.confirm(f"delete every version of {uuid} for good?", default=False):
+                raise click.ClickException("nothing deleted")
+        n = store.purge(uuid)
+        _follow(store, data_dir)
+    say(f"purged {uuid[:8]}: {_n(n, 'version')} deleted from the archive")
 
 
 # -- search, refs, reindex ------------------------------------------------------------
@@ -530,22 +638,23 @@ def refs(query, top_n, show_dangling, limit, show_all, as_json, data_dir):
       reviews refs --top 10
       reviews refs --dangling
     """
+    from archive import citing
     from index import refs as refs_api
 
     if bool(query) + bool(top_n) + show_dangling != 1:
         raise click.UsageError("give title words or an id, or --top N, or --dangling")
     with open_store(data_dir) as store:
         if top_n:
-            rows = refs_api.top(store, top_n)
+            rows = citing.top_references(store, top_n)
             if as_json:
-                echo_json([r.to_dict() for r in rows])
+                echo_json([r._asdict() for r in rows])
             for r in [] if as_json else rows:
                 say(f"{r.ref_id}  {_n(r.citations, 'citation', 4)}  {_n(r.reviews, 'review', 3)}  {r.title}")
             if not rows and not as_json:
                 say(report.EMPTY if store.count() == 0 else "no cited works", err=True)
             return
         if show_dangling:
-            rows = refs_api.dangling(store)
+            rows = citing.dangling(store)
             if as_json:
                 echo_json([dict(uuid=d.uuid, topic=d.topic, section=d.section, marker=d.marker,
                                 sentence=d.sentence) for d in rows])

@@ -201,6 +201,12 @@ def _store(store: Store, name: str, prepared: list[Prepared] | None, reason: str
                 raise  # not this record's fault: the whole run stops (see ingest)
             report.refused.append((name, f"{type(err).__name__}: {err}"))
             continue
+        if result.retracted:
+            report.notes.append(
+                f"retracted {name}: {result.uuid[:12]} is retracted; "
+                + ("this version is stored and stays hidden" if result.status != "unchanged"
+                   else "these bytes were already stored")
+                + f" (`reviews restore {result.uuid[:8]}` shows it again)")
         if result.status == "unchanged":
             report.unchanged += 1
             continue
@@ -208,7 +214,7 @@ def _store(store: Store, name: str, prepared: list[Prepared] | None, reason: str
             report.added += 1
         else:
             report.versions += 1
-            if not result.current:
+            if not result.current and not result.retracted:
                 report.notes.append(
                     f"older {name}: a version of {result.uuid[:12]} received before the current "
                     "one; kept in its versions, the current one stays current")

@@ -29,18 +29,16 @@ import re
 import sqlite3
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from archive.config import archive_path
-from archive.days import parse_day
 from archive.errors import Ambiguous, ArchiveError, NotFound
 from archive.fold import fold as _fold
-from archive.model import ABSTRACT, Flag, Record
-from archive.references import REF_ID_PREFIX, display_title
+from archive.model import Record
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 _BUSY_RETRIES = 8  # after busy_timeout itself gave up, or busy without the handler
 
@@ -57,7 +55,8 @@ CREATE TABLE IF NOT EXISTS versions(
     encoding TEXT,
     topic TEXT,
     raw BLOB NOT NULL,
-    parsed TEXT NOT NULL
+    parsed TEXT NOT NULL,
+    n_sections INTEGER
 );
 CREATE TABLE IF NOT EXISTS reviews(
     uuid TEXT PRIMARY KEY,
@@ -78,6 +77,9 @@ CREATE TABLE IF NOT EXISTS flags(
     version_id INTEGER NOT NULL REFERENCES versions(id),
     code TEXT, "where" TEXT, detail TEXT
 );
+CREATE TABLE IF NOT EXISTS retracted(
+    uuid TEXT PRIMARY KEY, at TEXT NOT NULL, reason TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS index_state(uuid TEXT PRIMARY KEY, version_id INTEGER);
 CREATE INDEX IF NOT EXISTS versions_uuid ON versions(uuid, received_at, id);
 CREATE INDEX IF NOT EXISTS reviews_received ON reviews(received_at);
@@ -90,6 +92,15 @@ CREATE INDEX IF NOT EXISTS flags_version ON flags(version_id);
 CREATE INDEX IF NOT EXISTS flags_code ON flags(code);
 """
 
+#: What turns an archive of an older schema into the current one (run once, in one
+#: transaction, by the first process that may write it). A read-only archive of an older
+#: schema is read as it is: the read models look at ``Store.schema_version``.
+_MIGRATIONS = {
+    2: [  # the section count as a column (listing 10k reviews without parsing JSON), retraction
+        "ALTER TABLE versions ADD COLUMN n_sections INTEGER",
+        "UPDATE versions SET n_sections = json_array_length(parsed, '$.sections')",
+    ],
+}
 
 
 class ParsedLike(Protocol):
@@ -103,6 +114,7 @@ class AddResult:
     uuid: str
     version_id: int
     current: bool  # is this version now the review's current one
+    retracted: bool = False  # the review is retracted: stored, and it stays hidden
 
 
 @dataclass(frozen=True)
@@ -119,41 +131,6 @@ class VersionInfo:
     number: int = 0  # 1, 2, 3 ... in the order this review's versions were delivered
 
 
-@dataclass(frozen=True)
-class Summary:
-    uuid: str
-    received_at: str
-    topic: str
-    versions: int
-    n_sections: int
-    n_references: int
-    flags: list[str] = field(default_factory=list)  # distinct flag codes, sorted
-
-
-@dataclass(frozen=True)
-class Dangling:
-    uuid: str
-    topic: str
-    section: str
-    marker: str
-    sentence: str
-
-
-@dataclass(frozen=True)
-class Use:
-    """One citation of a reference, in a current version."""
-
-    uuid: str
-    topic: str
-    received_at: str
-    section: str  # section path or "abstract"
-    section_title: str
-    marker: str
-    sentence: str
-    n: int
-    scope: str
-
-
 def fold(text: str | None) -> str:
     """The comparison form for titles, topics and query words (:mod:`archive.fold`, the
     one the index and the site use)."""
@@ -162,10 +139,6 @@ def fold(text: str | None) -> str:
 
 def _now() -> str:
     return _dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _day_after(day: str) -> str:
-    return (_dt.date.fromisoformat(day) + _dt.timedelta(days=1)).isoformat()
 
 
 def _is_busy(err: sqlite3.OperationalError) -> bool:
@@ -185,6 +158,7 @@ class Prepared:
     raw: bytes
     sha256: str
     doc: str  # the Record as JSON
+    n_sections: int
     refs: list[tuple]
     citations: list[tuple]
     flags: list[tuple]
@@ -200,6 +174,7 @@ def prepare(parsed: ParsedLike) -> Prepared:
         raw=raw,
         sha256=hashlib.sha256(raw).hexdigest(),
         doc=json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":")),
+        n_sections=len(record.sections),
         refs=[(r.scope, r.n, r.ref_id, r.title, r.year, r.raw) for r in record.references],
         citations=[(i, c.section, c.marker, c.style, c.n, c.scope, c.ref_id, c.sentence)
                    for i, c in enumerate(record.citations)],
@@ -221,6 +196,7 @@ class Store:
         if self.read_only:  # a mounted backup, a read-only folder: reading still works
             self._db = self._connect_read_only(self.path)
             self._db.create_function("fold", 1, fold, deterministic=True)
+            self.schema_version = self._schema_on_disk()
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(
@@ -266,6 +242,24 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """Run one read statement on this store's connection (the read models in
+        :mod:`archive.listing` and :mod:`archive.citing` are functions over this)."""
+        return self._db.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
+        """Inside :meth:`write` only."""
+        return self._db.executemany(sql, rows)
+
+    def write(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn()`` (which writes with :meth:`execute`) as one transaction, retried
+        while another process holds the write lock; read-only archives refuse."""
+        return self._write(fn)
+
+    def _schema_on_disk(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else SCHEMA_VERSION
 
     def __enter__(self) -> "Store":
         return self
@@ -341,24 +335,27 @@ class Store:
 
     def _init_schema(self) -> None:
         def create() -> None:
+            existing = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
+            row = (self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                   if "meta" in existing else None)
+            on_disk = int(row[0]) if row else (1 if "versions" in existing else SCHEMA_VERSION)
+            if on_disk > SCHEMA_VERSION:
+                raise ArchiveError(
+                    f"{self.path}: archive schema version {on_disk} is newer than this "
+                    f"program supports ({SCHEMA_VERSION}); upgrade review-archive")
+            if "versions" in existing:  # an older archive: migrate before the new indexes
+                for version in range(on_disk + 1, SCHEMA_VERSION + 1):
+                    for stmt in _MIGRATIONS.get(version, ()):
+                        self._db.execute(stmt)
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     self._db.execute(stmt)
-            row = self._db.execute(
-                "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone()
-            if row is None:
-                self._db.execute(
-                    "INSERT INTO meta(key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise ArchiveError(
-                    f"{self.path}: archive schema version {row[0]} is newer than this "
-                    f"program supports ({SCHEMA_VERSION}); upgrade review-archive"
-                )
+            self._db.execute(
+                "INSERT INTO meta(key, value) VALUES ('schema_version', ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
 
         self._write(create)
+        self.schema_version = SCHEMA_VERSION
 
     # -- adding ------------------------------------------------------------
     def add(self, parsed: ParsedLike, source: str) -> AddResult:
@@ -374,15 +371,16 @@ class Store:
         row = db.execute("SELECT id, uuid FROM versions WHERE sha256 = ?", (p.sha256,)).fetchone()
         if row is not None:
             vid, uuid = row
-            cur = db.execute("SELECT current_version FROM reviews WHERE uuid = ?", (uuid,))
-            return AddResult("unchanged", uuid, vid, cur.fetchone()[0] == vid)
+            cur = db.execute("SELECT current_version FROM reviews WHERE uuid = ?", (uuid,)).fetchone()
+            return AddResult("unchanged", uuid, vid, cur is not None and cur[0] == vid,
+                             retracted=cur is None)
         uuid = p.uuid
-        known = db.execute("SELECT 1 FROM reviews WHERE uuid = ?", (uuid,)).fetchone()
+        known = db.execute("SELECT 1 FROM versions WHERE uuid = ?", (uuid,)).fetchone()
         vid = db.execute(
             "INSERT INTO versions(uuid, sha256, received_at, ingested_at, source, size,"
-            " encoding, topic, raw, parsed) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " encoding, topic, raw, parsed, n_sections) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (uuid, p.sha256, p.received_at, _now(), source, len(p.raw), p.encoding,
-             p.topic, p.raw, p.doc),
+             p.topic, p.raw, p.doc, p.n_sections),
         ).lastrowid
         db.executemany(
             "INSERT INTO refs(version_id, scope, n, ref_id, title, year, raw)"
@@ -398,37 +396,113 @@ class Store:
             'INSERT INTO flags(version_id, code, "where", detail) VALUES (?,?,?,?)',
             [(vid, *f) for f in p.flags],
         )
-        cur_id, cur_received, cur_topic = db.execute(
+        if self._retraction(uuid) is not None:  # stored, and the review stays hidden
+            return AddResult("version", uuid, vid, False, retracted=True)
+        cur_id = self._make_current(uuid)
+        return AddResult("version" if known else "added", uuid, vid, cur_id == vid)
+
+    def _make_current(self, uuid: str) -> int:
+        """Point ``reviews`` at the review's latest version (received, then ingested)."""
+        cur_id, cur_received, cur_topic = self._db.execute(
             "SELECT id, received_at, topic FROM versions WHERE uuid = ?"
-            " ORDER BY received_at DESC, id DESC LIMIT 1",
-            (uuid,),
-        ).fetchone()
-        db.execute(
+            " ORDER BY received_at DESC, id DESC LIMIT 1", (uuid,)).fetchone()
+        self._db.execute(
             "INSERT INTO reviews(uuid, current_version, received_at, topic) VALUES (?,?,?,?)"
             " ON CONFLICT(uuid) DO UPDATE SET current_version = excluded.current_version,"
             " received_at = excluded.received_at, topic = excluded.topic",
-            (uuid, cur_id, cur_received, cur_topic),
-        )
-        return AddResult("version" if known else "added", uuid, vid, cur_id == vid)
+            (uuid, cur_id, cur_received, cur_topic))
+        return cur_id
+
+    # -- retraction ----------------------------------------------------------
+    # A retracted review leaves ``reviews`` (every listing, search, reference count,
+    # export and page reads current versions through it) and is kept, with its versions,
+    # in ``retracted`` with the time and the reason; restoring puts it back.
+    def _retraction(self, uuid: str) -> tuple[str, str] | None:
+        if self.schema_version < 2:
+            return None
+        row = self._db.execute("SELECT at, reason FROM retracted WHERE uuid = ?", (uuid,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def retract(self, uuid: str, reason: str) -> None:
+        """Hide a review (a full UUID, see :meth:`resolve`) everywhere; keep its bytes."""
+        reason = " ".join((reason or "").split())
+        if not reason:
+            raise ArchiveError("a retraction needs a reason (--reason TEXT)")
+
+        def run() -> None:
+            self._db.execute("INSERT INTO retracted(uuid, at, reason) VALUES (?,?,?)",
+                             (uuid, _now(), reason))
+            self._db.execute("DELETE FROM reviews WHERE uuid = ?", (uuid,))
+        self._write(run)
+
+    def restore(self, uuid: str) -> None:
+        """Undo :meth:`retract`: the review's latest version is current again."""
+        def run() -> None:
+            self._db.execute("DELETE FROM retracted WHERE uuid = ?", (uuid,))
+            self._make_current(uuid)
+        self._write(run)
+
+    def purge(self, uuid: str) -> int:
+        """Delete every stored byte of a review (its versions, their derived rows, the
+        retraction), then rewrite the database file (VACUUM) and empty the journal, so
+        that no copy of the bytes stays in either. Returns the versions deleted."""
+        def run() -> int:
+            vids = [r[0] for r in self._db.execute("SELECT id FROM versions WHERE uuid = ?", (uuid,))]
+            for table in ("refs", "citations", "flags"):
+                self._db.executemany(f"DELETE FROM {table} WHERE version_id = ?", [(v,) for v in vids])
+            self._db.execute("DELETE FROM reviews WHERE uuid = ?", (uuid,))
+            self._db.execute("DELETE FROM retracted WHERE uuid = ?", (uuid,))
+            self._db.execute("DELETE FROM versions WHERE uuid = ?", (uuid,))
+            return len(vids)
+        self._db.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed, not left
+        n = self._write(run)
+        self._retry(lambda: self._db.execute("VACUUM"))
+        self._retry(lambda: self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return n
+
+    def retracted(self) -> list[tuple[str, str, str, str, int]]:
+        """``(uuid, topic, retracted at, reason, versions)`` of the retracted reviews,
+        latest retraction first."""
+        if self.schema_version < 2:
+            return []
+        return self._db.execute(
+            "SELECT t.uuid, (SELECT v.topic FROM versions v WHERE v.uuid = t.uuid"
+            "   ORDER BY v.received_at DESC, v.id DESC LIMIT 1), t.at, t.reason,"
+            " (SELECT count(*) FROM versions v WHERE v.uuid = t.uuid)"
+            " FROM retracted t ORDER BY t.at DESC, t.uuid").fetchall()
 
     # -- lookups -----------------------------------------------------------
-    def resolve(self, id_or_prefix: str) -> str:
-        """A full UUID from a UUID or unique prefix (case and dashes ignored)."""
+    def resolve(self, id_or_prefix: str, among: str = "shown") -> str:
+        """A full UUID from a UUID or unique prefix (case and dashes ignored), among the
+        ``shown`` reviews, the ``retracted`` ones, or ``any``."""
         key = (id_or_prefix or "").strip().lower().replace("-", "")
         if not key or not re.fullmatch(r"[0-9a-f]{1,32}", key):
             raise NotFound(
                 f"{id_or_prefix!r} is not a review id: expected hex digits of a UUID "
                 "(see `reviews list`)"
             )
-        rows = self._db.execute(
-            "SELECT uuid FROM reviews WHERE uuid >= ? AND uuid < ? ORDER BY uuid LIMIT 101",
-            (key, key + "g"),
-        ).fetchall()
+        tables = {"shown": ["reviews"], "retracted": ["retracted"],
+                  "any": ["reviews", "retracted"]}[among]
+        if self.schema_version < 2:
+            tables = [t for t in tables if t != "retracted"]
+        rows = sorted({r[0] for t in tables for r in self._db.execute(
+            f"SELECT uuid FROM {t} WHERE uuid >= ? AND uuid < ? ORDER BY uuid LIMIT 101",
+            (key, key + "g"))})
         if not rows:
-            raise NotFound(f"no review with id {id_or_prefix!r} (see `reviews list`)")
+            hidden = among == "shown" and self.schema_version >= 2 and self._db.execute(
+                "SELECT uuid, at, reason FROM retracted WHERE uuid >= ? AND uuid < ? LIMIT 2",
+                (key, key + "g")).fetchall()
+            if hidden and len(hidden) == 1:
+                uuid, at, reason = hidden[0]
+                raise NotFound(f"review {uuid[:8]} was retracted on {at[:10]} ({reason}); "
+                               f"`reviews restore {uuid[:8]}` brings it back")
+            where = {"shown": "`reviews list`", "retracted": "`reviews list --retracted`",
+                     "any": "`reviews list` and `reviews list --retracted`"}[among]
+            raise NotFound(f"no {'retracted ' if among == 'retracted' else ''}review with id "
+                           f"{id_or_prefix!r} (see {where})")
         if len(rows) > 1:
-            raise Ambiguous(id_or_prefix, [r[0] for r in rows])
-        return rows[0][0]
+            raise Ambiguous(id_or_prefix, rows)
+        return rows[0]
 
     def _current_id(self, uuid: str) -> int:
         row = self._db.execute(
@@ -480,52 +554,7 @@ class Store:
     def current_version(self, uuid: str) -> VersionInfo:
         return next(v for v in self.versions(uuid) if v.is_current)
 
-    # -- listing -----------------------------------------------------------
-    def list(
-        self,
-        topic: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        flag: str | None = None,
-        limit: int | None = None,
-    ) -> list[Summary]:
-        """Current reviews, newest first; filters are ANDed."""
-        where, args = [], []
-        if topic:
-            where.append("instr(fold(r.topic), ?) > 0")
-            args.append(fold(topic))
-        if since:
-            where.append("r.received_at >= ?")
-            args.append(parse_day("--since", since))
-        if until:
-            where.append("r.received_at < ?")
-            args.append(_day_after(parse_day("--until", until)))
-        if flag:
-            where.append(
-                "EXISTS (SELECT 1 FROM flags f WHERE f.version_id = r.current_version"
-                " AND f.code = ?)"
-            )
-            args.append(flag)
-        # one statement for the whole listing (not a query per row and figure)
-        sql = (
-            "SELECT r.uuid, r.received_at, r.topic,"
-            " (SELECT count(*) FROM versions v WHERE v.uuid = r.uuid),"
-            " (SELECT json_array_length(v.parsed, '$.sections') FROM versions v"
-            "   WHERE v.id = r.current_version),"
-            " (SELECT count(*) FROM refs f WHERE f.version_id = r.current_version),"
-            " (SELECT group_concat(DISTINCT g.code) FROM flags g WHERE g.version_id = r.current_version)"
-            " FROM reviews r"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY r.received_at DESC, r.uuid"
-        )
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(int(limit))
-        return [Summary(uuid, received, topic_ or "", n_versions, n_sections or 0, n_refs,
-                        sorted(codes.split(",")) if codes else [])
-                for uuid, received, topic_, n_versions, n_sections, n_refs, codes
-                in self._db.execute(sql, args).fetchall()]
-
+    # -- the whole archive --------------------------------------------------
     def count(self) -> int:
         return self._db.execute("SELECT count(*) FROM reviews").fetchone()[0]
 
@@ -536,10 +565,6 @@ class Store:
             "SELECT r.uuid, r.current_version FROM reviews r JOIN (SELECT uuid, min(id) AS"
             " first FROM versions GROUP BY uuid) f ON f.uuid = r.uuid ORDER BY f.first"
         ).fetchall()
-
-    def received_of(self) -> dict[str, str]:
-        """Every review's current ``received_at``, by uuid."""
-        return dict(self._db.execute("SELECT uuid, received_at FROM reviews"))
 
     def iter_current(self, batch: int = 100) -> Iterator[tuple[VersionInfo, Record]]:
         """Every review's current version, by uuid, fetched in batches (bounded memory)."""
@@ -556,260 +581,3 @@ class Store:
             for row in rows:
                 yield self._info(row), Record.from_dict(json.loads(row[9]))
             last = rows[-1][1]
-
-    # -- statistics and flags ---------------------------------------------
-    def stats(self) -> dict[str, Any]:
-        db = self._db
-        one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
-        cur = "JOIN reviews r ON r.current_version = t.version_id"
-        by_code = db.execute(
-            f"SELECT t.code, count(*) FROM flags t {cur} GROUP BY t.code ORDER BY t.code"
-        ).fetchall()
-        return {
-            "reviews": one("SELECT count(*) FROM reviews"),
-            "versions": one("SELECT count(*) FROM versions"),
-            "references": one(f"SELECT count(DISTINCT t.ref_id) FROM refs t {cur}"),
-            "citations": one(f"SELECT count(*) FROM citations t {cur}"),
-            "dangling": one(f"SELECT count(*) FROM citations t {cur} WHERE t.ref_id IS NULL"),
-            "flags": sum(n for _, n in by_code),
-            "flags_by_code": dict(by_code),
-        }
-
-    def flags(self, uuids: list[str] | None = None) -> dict[str, list[Flag]]:
-        """Flags of the current versions (of the given reviews, or all), in record order."""
-        sql = (
-            'SELECT r.uuid, f.code, f."where", f.detail FROM flags f'
-            " JOIN reviews r ON r.current_version = f.version_id"
-        )
-        out: dict[str, list[Flag]] = {}
-        if uuids is not None:
-            for u in uuids:
-                out[u] = []
-            rows: Iterable[tuple[str, str, str, str]] = (
-                row for u in uuids
-                for row in self._db.execute(sql + " WHERE r.uuid = ? ORDER BY f.rowid", (u,))
-            )
-        else:
-            rows = self._db.execute(sql + " ORDER BY r.uuid, f.rowid")
-        for uuid, code, where, detail in rows:
-            out.setdefault(uuid, []).append(Flag(code, where or "", detail or ""))
-        return out
-
-    def topics(self, uuids: Iterable[str] | None = None) -> dict[str, str]:
-        """The topic of each current review (of the given ones, or all)."""
-        if uuids is None:
-            return dict(self._db.execute("SELECT uuid, topic FROM reviews"))
-        out: dict[str, str] = {}
-        for u in uuids:
-            row = self._db.execute("SELECT topic FROM reviews WHERE uuid = ?", (u,)).fetchone()
-            if row is not None:
-                out[u] = row[0]
-        return out
-
-    # -- references --------------------------------------------------------
-    def top_references(self, limit: int = 20) -> list[tuple[str, str, int, int]]:
-        """``(ref_id, title, citations, reviews)``, most cited first (current versions).
-
-        ``reviews`` counts the reviews whose reference lists hold the work,
-        ``citations`` the markers resolving to it; ties go to more reviews, then id.
-        """
-        rows = self._db.execute(
-            "WITH cur AS (SELECT current_version AS vid FROM reviews),"
-            " listed AS (SELECT f.ref_id, count(DISTINCT f.version_id) AS nrev FROM refs f"
-            "   JOIN cur ON cur.vid = f.version_id GROUP BY f.ref_id),"
-            " cited AS (SELECT c.ref_id, count(*) AS ncit FROM citations c"
-            "   JOIN cur ON cur.vid = c.version_id WHERE c.ref_id IS NOT NULL"
-            "   GROUP BY c.ref_id)"
-            " SELECT listed.ref_id, coalesce(cited.ncit, 0) AS ncit, listed.nrev FROM listed"
-            " LEFT JOIN cited ON cited.ref_id = listed.ref_id"
-            " ORDER BY ncit DESC, listed.nrev DESC, listed.ref_id LIMIT ?",
-            (int(limit),),
-        ).fetchall()
-        return [(rid, display_title(self.reference_spellings(rid)), ncit, nrev)
-                for rid, ncit, nrev in rows]
-
-    def reference_spellings(self, ref_id: str) -> list[str]:
-        """The titles under which a reference appears, most frequent first."""
-        rows = self._db.execute(
-            "SELECT f.title, count(*) AS n FROM refs f"
-            " JOIN reviews r ON r.current_version = f.version_id WHERE f.ref_id = ?"
-            " GROUP BY f.title ORDER BY n DESC, length(f.title), f.title",
-            (ref_id,),
-        ).fetchall()
-        return [t for t, _ in rows]
-
-    def current_spellings(self, among: Iterable[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
-        """Distinct ``(ref_id, title)`` of the current versions (only those ``among``
-        the given pairs, when given)."""
-        if among is None:
-            return set(self._db.execute(
-                "SELECT DISTINCT f.ref_id, f.title FROM refs f"
-                " JOIN reviews r ON r.current_version = f.version_id"))
-        out = set()
-        for rid, title in set(among):
-            if self._db.execute(
-                    "SELECT 1 FROM refs f JOIN reviews r ON r.current_version = f.version_id"
-                    " WHERE f.ref_id = ? AND f.title = ? LIMIT 1", (rid, title)).fetchone():
-                out.add((rid, title))
-        return out
-
-    def all_spellings(self) -> set[tuple[str, str]]:
-        """Every distinct ``(ref_id, title)`` the current versions list."""
-        return set(self._db.execute(
-            "SELECT DISTINCT f.ref_id, f.title FROM refs f"
-            " JOIN reviews r ON r.current_version = f.version_id"))
-
-    def spellings_of(self, version_ids: Iterable[int]) -> set[tuple[str, str]]:
-        """Distinct ``(ref_id, title)`` listed by the given versions."""
-        out: set[tuple[str, str]] = set()
-        for vid in set(version_ids):
-            out.update(self._db.execute(
-                "SELECT ref_id, title FROM refs WHERE version_id = ?", (vid,)))
-        return out
-
-    def indexed_versions(self, uuids: Iterable[str]) -> list[int]:
-        """The version ids the search index holds for these reviews (none for new ones)."""
-        out = []
-        for u in set(uuids):
-            row = self._db.execute("SELECT version_id FROM index_state WHERE uuid = ?", (u,)).fetchone()
-            if row:
-                out.append(row[0])
-        return out
-
-    def find_references(self, words: list[str], needles: list[str] | None = None,
-                        holds: Callable[[str], bool] | None = None) -> list[str]:
-        """Reference ids, most-listed first: the ids themselves when every word is a
-        reference id (or a prefix of one); else the ids of which one spelling's folded
-        title holds every needle (default: the folded words) as a substring and, given
-        ``holds``, passes ``holds(title)`` (the query language's matching, which
-        this package does not know)."""
-        words = [w for w in (w.strip() for w in words) if w]
-        if not words:
-            return []
-        cur = "JOIN reviews r ON r.current_version = f.version_id"
-        if all(REF_ID_PREFIX.match(w.lower()) for w in words):  # ids or their prefixes
-            found: set[str] = set()
-            for w in {w.lower() for w in words}:
-                found.update(r[0] for r in self._db.execute(
-                    f"SELECT DISTINCT f.ref_id FROM refs f {cur} WHERE f.ref_id >= ? AND f.ref_id < ?",
-                    (w, w + "g")))
-            return sorted(found)
-        needles = [fold(w) for w in words] if needles is None else needles
-        conds = " AND ".join("instr(fold(f.title), ?) > 0" for _ in needles) or "1"
-        rows = self._db.execute(
-            f"SELECT f.ref_id, f.title, count(*) FROM refs f {cur} WHERE {conds}"
-            " GROUP BY f.ref_id, f.title", needles).fetchall()
-        counts: dict[str, int] = {}
-        for rid, title, n in rows:
-            if holds is None or holds(title):
-                counts[rid] = counts.get(rid, 0) + n
-        return sorted(counts, key=lambda rid: (-counts[rid], rid))
-
-    def dangling_citations(self) -> list[Dangling]:
-        rows = self._db.execute(
-            "SELECT r.uuid, r.topic, c.section, c.marker, c.sentence FROM citations c"
-            " JOIN reviews r ON r.current_version = c.version_id WHERE c.ref_id IS NULL"
-            " ORDER BY r.received_at DESC, r.uuid, c.ordinal"
-        ).fetchall()
-        return [Dangling(*row) for row in rows]
-
-    def citations_of(self, ref_ids: list[str]) -> list[Use]:
-        """Where the given references are cited (current versions), newest review first."""
-        if not ref_ids:
-            return []
-        marks = ",".join("?" * len(ref_ids))
-        rows = self._db.execute(
-            "SELECT r.uuid, r.topic, r.received_at, c.section, c.marker, c.sentence, c.n,"
-            " c.scope, c.version_id FROM citations c"
-            " JOIN reviews r ON r.current_version = c.version_id"
-            f" WHERE c.ref_id IN ({marks}) ORDER BY r.received_at DESC, r.uuid, c.ordinal",
-            list(ref_ids),
-        ).fetchall()
-        titles: dict[int, dict[str, str]] = {}
-        out = []
-        for uuid, topic, received, section, marker, sentence, n, scope, vid in rows:
-            if vid not in titles:
-                titles[vid] = self._section_titles(vid)
-            out.append(Use(uuid, topic or "", received, section, titles[vid].get(section, ""),
-                           marker, sentence or "", n, scope or ""))
-        return out
-
-    def _section_titles(self, version_id: int) -> dict[str, str]:
-        rows = self._db.execute(
-            "SELECT json_extract(s.value, '$.number'), json_extract(s.value, '$.title')"
-            " FROM versions v, json_each(v.parsed, '$.sections') s WHERE v.id = ?",
-            (version_id,),
-        ).fetchall()
-        titles = {num: title for num, title in rows}
-        titles.setdefault(ABSTRACT, "摘要")
-        return titles
-
-    # -- search-index bookkeeping -----------------------------------------
-    def pending_index(self) -> list[tuple[str, int]]:
-        """``(uuid, current version id)`` of reviews the index does not hold as current."""
-        return [tuple(r) for r in self._db.execute(  # type: ignore[misc]
-            "SELECT r.uuid, r.current_version FROM reviews r"
-            " LEFT JOIN index_state s ON s.uuid = r.uuid"
-            " WHERE s.version_id IS NULL OR s.version_id != r.current_version ORDER BY r.uuid"
-        )]
-
-    def mark_indexed(self, pairs: Iterable[tuple[str, int]]) -> None:
-        pairs = [(u, int(v)) for u, v in pairs]
-        self._write(lambda: self._db.executemany(
-            "INSERT INTO index_state(uuid, version_id) VALUES (?, ?)"
-            " ON CONFLICT(uuid) DO UPDATE SET version_id = excluded.version_id",
-            pairs,
-        ))
-
-    def reset_index_state(self) -> None:
-        self._write(lambda: self._db.execute("DELETE FROM index_state"))
-
-    def removed_from_index(self) -> list[str]:
-        """UUIDs the index holds that the archive no longer has (none unless deleted)."""
-        return [r[0] for r in self._db.execute(
-            "SELECT s.uuid FROM index_state s LEFT JOIN reviews r ON r.uuid = s.uuid"
-            " WHERE r.uuid IS NULL ORDER BY s.uuid"
-        )]
-
-    # -- verification ------------------------------------------------------
-    def verify(self) -> list[str]:
-        """Problems found by a full check (empty = healthy): SQLite integrity, raw
-        bytes against their sha256, derived rows against the parsed JSON, and each
-        review's current version."""
-        db = self._db
-        problems = [r[0] for r in db.execute("PRAGMA integrity_check") if r[0] != "ok"]
-        problems += [f"foreign key: {tuple(r)}" for r in db.execute("PRAGMA foreign_key_check")]
-        last = 0
-        while True:
-            rows = db.execute(
-                "SELECT id, sha256, raw, parsed,"
-                " (SELECT count(*) FROM refs WHERE version_id = v.id),"
-                " (SELECT count(*) FROM citations WHERE version_id = v.id),"
-                " (SELECT count(*) FROM flags WHERE version_id = v.id)"
-                " FROM versions v WHERE id > ? ORDER BY id LIMIT 100",
-                (last,),
-            ).fetchall()
-            if not rows:
-                break
-            for vid, sha, raw, parsed, nref, ncit, nflag in rows:
-                if hashlib.sha256(raw).hexdigest() != sha:
-                    problems.append(f"version {vid}: raw bytes do not match sha256")
-                d = json.loads(parsed)
-                want = (len(d["references"]), len(d["citations"]), len(d["flags"]))
-                if (nref, ncit, nflag) != want:
-                    problems.append(
-                        f"version {vid}: derived rows (refs, citations, flags) "
-                        f"{(nref, ncit, nflag)} != parsed {want}"
-                    )
-            last = rows[-1][0]
-        wrong = db.execute(
-            "SELECT r.uuid FROM reviews r WHERE r.current_version IS NOT ("
-            " SELECT id FROM versions v WHERE v.uuid = r.uuid"
-            " ORDER BY received_at DESC, id DESC LIMIT 1)"
-        ).fetchall()
-        problems += [f"review {u}: current version is not the latest" for (u,) in wrong]
-        orphans = db.execute(
-            "SELECT DISTINCT uuid FROM versions WHERE uuid NOT IN (SELECT uuid FROM reviews)"
-        ).fetchall()
-        problems += [f"review {u}: versions without a reviews row" for (u,) in orphans]
-        return problems

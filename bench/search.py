@@ -59,11 +59,12 @@ def in_process(data: Path) -> dict[str, list[float]]:
     from index.indexer import index_dir
     from index.search import search
 
+    from archive import citing
     from archive.store import Store
 
     ix = index_dir(data)
     with Store.open(data) as store:
-        top = store.top_references(1)[0][0]
+        top = citing.top_references(store, 1)[0][0]
     for k, q in QUERIES.items():
         QUERIES[k] = q.replace("{top}", top)
     times: dict[str, list[float]] = {k: [] for k in QUERIES}

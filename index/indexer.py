@@ -1,8 +1,8 @@
 """Build and update the Whoosh index from the store.
 
 One document per review (:mod:`index.document`). ``update`` indexes what
-``store.pending_index()`` lists (new and changed reviews) in batches: delete the
-review's documents, add the new ones, commit, then ``store.mark_indexed`` the batch. A run killed midway leaves the index holding
+``index.state.pending`` lists (new and changed reviews) in batches: delete the
+review's documents, add the new ones, commit, then ``index.state.mark_indexed`` the batch. A run killed midway leaves the index holding
 whole committed batches; the next run redoes whatever was not marked (delete+add
 is idempotent).
 
@@ -35,11 +35,13 @@ from typing import Callable, Iterable
 
 from whoosh import index as windex
 
+from archive import citing
 from archive.config import dead_leftovers
 from archive.errors import ArchiveError
 from archive.model import Record
 from index.codec import CompactPool, FastCodec
 from index.document import reference_document, review_document
+from index import state
 from index.schema import FORMAT, make_schema
 
 MANIFEST = "manifest.json"
@@ -223,7 +225,7 @@ def _sync_spellings(writer, store, touched: set[tuple[str, str]], fresh: bool = 
     """Make the reference documents of the ``touched`` spellings match the archive:
     one for each still listed by a current version, none for the others (``fresh``:
     a new index, and ``touched`` is every current spelling)."""
-    keep = touched if fresh else store.current_spellings(touched)
+    keep = touched if fresh else citing.current_spellings(store, touched)
     for rid, title in () if fresh else touched:
         writer.delete_by_term("rkey", f"{rid}|{title}")
     for rid, title in sorted(keep):
@@ -299,11 +301,31 @@ def _write_parallel(ix, index_dir: Path, store, pairs: list[tuple[str, int]],
     _write_manifest(index_dir)
 
 
+def _rewrite_deleted(writer, segments):
+    """A merge policy: rewrite every segment that holds deleted documents without them.
+
+    Whoosh only marks a deleted document; its stored text and terms stay in the segment
+    files until a merge. A review taken out of the archive (retracted, purged: content
+    that must not be kept) must leave the index files too, not only its answers."""
+    from whoosh.reading import SegmentReader
+
+    kept = []
+    for seg in segments:
+        if seg.has_deletions():
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+        else:
+            kept.append(seg)
+    return kept
+
+
 def _write(ix, index_dir: Path, store, items: Iterable[tuple[str, int | None, Record | None]],
            spellings: set[tuple[str, str]], on_each: Callable[[], None] | None = None,
-           fresh: bool = False) -> None:
+           fresh: bool = False, drop_deleted: bool = False) -> None:
     """Replace the documents of each uuid in one process, bring the ``spellings``
-    in step, then commit."""
+    in step, then commit (``drop_deleted``: rewriting the segments that hold deleted
+    documents, so that nothing of them stays on disk)."""
     writer = _writer(ix)  # waits for a concurrent indexer
     try:
         for uuid, vid, record in items:
@@ -314,14 +336,17 @@ def _write(ix, index_dir: Path, store, items: Iterable[tuple[str, int | None, Re
     except BaseException:
         writer.cancel()
         raise
-    writer.commit()
+    if drop_deleted:
+        writer.commit(mergetype=_rewrite_deleted)
+    else:
+        writer.commit()
     _write_manifest(index_dir)
 
 
 def _touched(store, pairs: list[tuple[str, int]]) -> set[tuple[str, str]]:
     """The reference spellings that indexing ``pairs`` may add or retire: those of the
     new versions and of the versions the index held until now."""
-    return store.spellings_of([v for _, v in pairs] + store.indexed_versions(u for u, _ in pairs))
+    return citing.spellings_of(store, [v for _, v in pairs] + state.indexed_versions(store, (u for u, _ in pairs)))
 
 
 def _batches(items: list, size: int) -> Iterable[list]:
@@ -341,7 +366,7 @@ def update(store, index_dir: str | Path, on_progress: Progress = None,
 def _update(store, index_dir: Path, on_progress: Progress, batch: int) -> IndexReport:
     problem = check(index_dir, deep=True)  # before writing on top of it: every checksum
     if problem:
-        first_build = problem == "missing" and len(store.pending_index()) == store.count()
+        first_build = problem == "missing" and len(state.pending(store)) == store.count()
         report = _rebuild(store, index_dir, on_progress, None)
         if first_build:
             report.message = None
@@ -354,24 +379,25 @@ def _update(store, index_dir: Path, on_progress: Progress, batch: int) -> IndexR
         return report
     ix = windex.open_dir(str(index_dir), indexname=INDEX_NAME)
     report = IndexReport()
-    removed = store.removed_from_index()
+    removed = state.removed(store)
     if removed:
         _write(ix, index_dir, store, [(u, None, None) for u in removed],
-               store.spellings_of(store.indexed_versions(removed)))
+               citing.spellings_of(store, state.indexed_versions(store, removed)), drop_deleted=True)
+        state.forget(store, removed)
         report.removed = len(removed)
-    pending = store.pending_index()
+    pending = state.pending(store)
     if len(pending) >= PARALLEL_MIN and PROCS > 1:  # a bulk ingest: all processes
         touched = _touched(store, pending)
         _write_parallel(ix, index_dir, store, pending, touched, PROCS,
                         (lambda n: on_progress(n, len(pending))) if on_progress else None)
-        store.mark_indexed(pending)
+        state.mark_indexed(store, pending)
         report.indexed = len(pending)
         return report
     done = 0
     for chunk in _batches(pending, batch):
         _write(ix, index_dir, store, [(u, v, store.record(v)) for u, v in chunk],
                _touched(store, chunk))
-        store.mark_indexed(chunk)
+        state.mark_indexed(store, chunk)
         done += len(chunk)
         if on_progress:
             on_progress(done, len(pending))
@@ -394,13 +420,13 @@ def _rebuild(store, index_dir: Path, on_progress: Progress, procs: int | None) -
     tmp = index_dir.with_name(index_dir.name + f".building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    store.reset_index_state()
+    state.reset(store)
     ix = windex.create_in(str(tmp), make_schema(), indexname=INDEX_NAME)
     pairs = store.review_order()
     total = len(pairs)
     if procs is None:
         procs = PROCS if total >= PARALLEL_MIN else 1
-    spellings = store.current_spellings()
+    spellings = citing.current_spellings(store)
     try:
         if procs > 1:
             _write_parallel(ix, tmp, store, pairs, spellings, procs,
@@ -423,5 +449,5 @@ def _rebuild(store, index_dir: Path, on_progress: Progress, procs: int | None) -
         os.replace(index_dir, old)
     os.replace(tmp, index_dir)
     shutil.rmtree(old, ignore_errors=True)
-    store.mark_indexed(pairs)
+    state.mark_indexed(store, pairs)
     return IndexReport(indexed=total, rebuilt=True)

@@ -1,6 +1,7 @@
-"""Reference queries over the archive: where is a work cited, most cited works,
-dangling markers. Answered from the store's derived tables (not the Whoosh index),
-so they are exact and need no index.
+"""``reviews refs WORDS``: the works whose titles match WORDS in the query language
+(``ref:WORDS`` of a search), each with every citation of it. The matching is the
+index's (:class:`index.literal.Literal`), the citations come from the archive's
+derived tables (:mod:`archive.citing`), so the answer is exact and needs no index.
 
 A work is identified by ``archive.references.ref_id`` (its normalised title), so
 the same work listed as [3] in one review and [11] in another, spelled with other
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from archive import citing
+from archive.citing import Use
 from archive.references import display_title
-from archive.store import Dangling, Use
 from index.analysis import fold
 from index.literal import Literal
 from index.query import QueryError
@@ -48,17 +50,6 @@ class RefGroup:
                 "uses": uses}
 
 
-@dataclass
-class TopRef:
-    ref_id: str
-    title: str
-    citations: int  # markers resolving to it
-    reviews: int  # reviews listing it
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def find_uses(store, query: str) -> list[RefGroup]:
     """Works whose title holds every word of ``query``, matched as ``search ref:word``
     matches it (:class:`index.literal.Literal`: a Chinese string as a substring, a
@@ -72,16 +63,7 @@ def find_uses(store, query: str) -> list[RefGroup]:
     needles = [t.text for lit in lits for t in lit.tokens]
     holds = lambda title: all(lit.occurs(fold(title)) for lit in lits)  # noqa: E731
     groups = []
-    for rid in store.find_references(words, needles, holds):
-        groups.append(RefGroup(rid, store.reference_spellings(rid), store.citations_of([rid])))
+    for rid in citing.find(store, words, needles, holds):
+        groups.append(RefGroup(rid, citing.spellings(store, rid), citing.uses(store, [rid])))
     return groups
 
-
-def top(store, n: int = 20) -> list[TopRef]:
-    """The ``n`` most cited works (ties: listed in more reviews, then id)."""
-    return [TopRef(*row) for row in store.top_references(n)]
-
-
-def dangling(store) -> list[Dangling]:
-    """Markers that resolve to no reference list entry, newest review first."""
-    return store.dangling_citations()

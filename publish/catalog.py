@@ -131,7 +131,7 @@ class Catalog:
 
     def refs_by_citations(self) -> list[RefInfo]:
         return sorted(self.refs.values(),
-                      key=lambda r: (-r.n_uses, -r.n_listed, r.ref_id))  # as store.top_references
+                      key=lambda r: (-r.n_uses, -r.n_listed, r.ref_id))  # as archive.citing.top_references
 
     def ref_context(self, info: RefInfo) -> dict:
         if not self._indexed:

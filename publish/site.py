@@ -30,6 +30,7 @@ from typing import Any, Callable
 from jinja2 import Environment
 from jinja2.utils import htmlsafe_json_dumps
 
+from archive import citing, listing
 from archive.config import dead_leftovers
 from archive.errors import ArchiveError
 
@@ -404,11 +405,11 @@ def _search_files(writer: _Writer, postings: Postings, ix, items: list[tuple[str
 
     uuids = [u for u, _ in items]
     ordinal_of = {u: o for o, u in enumerate(uuids)}
-    received = store.received_of()
+    received = listing.received_of(store)
     with ix.reader() as reader:
         lengths, prefixes = words_from_index(reader, ordinal_of, postings)
     # the spellings the index's reference documents hold (index.document.reference_document)
-    spellings = sorted({(rid, fold(title)) for rid, title in store.all_spellings()})
+    spellings = sorted({(rid, fold(title)) for rid, title in citing.current_spellings(store)})
     for rel, data in reference_files(spellings, postings):
         writer.write(rel, data)
     shards, files = dictionary(postings, prefixes)
@@ -430,8 +431,7 @@ def _stats(catalog: Catalog, store: Any) -> dict:
         "dangling": sum(s.n_dangling for s in catalog.summaries.values()),
         "topics": len({s.topic for s in catalog.summaries.values()}),
     }
-    if hasattr(store, "stats"):
-        stats["versions"] = store.stats().get("versions", stats["versions"])
+    stats["versions"] = listing.stats(store)["versions"]
     return stats
 
 

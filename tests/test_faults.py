@@ -20,6 +20,7 @@ from pathlib import Path
 from archive.config import archive_path
 from archive.ingest import ingest
 from archive.store import Store
+from archive.verify import verify
 from tests.helpers import numbered_uuid, variant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +113,7 @@ def test_sigkill_during_bulk_ingest_then_rerun(tmp_path):
         report = ingest(store, [str(drop)])
         assert (report.added, report.unchanged, report.refused) == (total - landed, landed, [])
         assert store.count() == total
-        assert store.verify() == []
+        assert verify(store) == []
     db = assert_consistent(db_file)
     assert db.execute("SELECT count(*), count(DISTINCT sha256) FROM versions").fetchone() == (
         total, total)

@@ -5,12 +5,13 @@ from collections import Counter
 
 import pytest
 
+from archive import citing
 from archive.parser import parse
 from archive.references import display_title, entry_id, normalize_title
 from archive.store import Store
 from bench.corpus import Quirks, generate
 from index.query import QueryError
-from index.refs import dangling, find_uses, marker_span, top
+from index.refs import find_uses, marker_span
 
 
 def _sentence(s: str) -> str:
@@ -85,10 +86,10 @@ def test_dangling_and_top(archive):
     want = Counter((t.uuid, c["section"], c["marker"]) for t in truths for c in t.citations
                    if c["ref_title"] is None)
     assert want
-    assert Counter((d.uuid, d.section, d.marker) for d in dangling(store)) == want
+    assert Counter((d.uuid, d.section, d.marker) for d in citing.dangling(store)) == want
     counts = Counter(entry_id(c["ref_title"], t.uuid, c["scope"], c["n"]) for t in truths
                      for c in t.citations if c["ref_title"])
-    best = top(store, 5)
+    best = citing.top_references(store, 5)
     assert [b.citations for b in best] == sorted(counts.values(), reverse=True)[:5]
     for b in best:
         assert b.citations == counts[b.ref_id]
@@ -105,8 +106,8 @@ def test_display_title_prefers_a_clean_spelling():
 
 def test_shown_titles_are_clean_where_a_clean_spelling_exists(archive):
     store, _ = archive
-    for t in top(store, 50):
-        spellings = store.reference_spellings(t.ref_id)
+    for t in citing.top_references(store, 50):
+        spellings = citing.spellings(store, t.ref_id)
         assert t.title == display_title(spellings) and t.title in spellings
         if any(".pdf" not in s and "发布时间" not in s for s in spellings):
             assert ".pdf" not in t.title and "发布时间" not in t.title
@@ -136,7 +137,7 @@ def test_refs_words_mean_what_ref_words_mean(archive, tmp_path):
 
     store, _ = archive
     rebuild(store, tmp_path / "index")
-    titles = [t for rid in store.find_references(["any"], needles=[]) for t in store.reference_spellings(rid)]
+    titles = [t for rid in citing.find(store, ["any"], needles=[]) for t in citing.spellings(store, rid)]
     latin = next(w for t in titles for w in t.split() if w.isascii() and w.isalpha() and len(w) > 4)
     words = ["学习", "的研究", latin, latin[1:], latin.lower(), "不存在的标题词"]
     with open_index(tmp_path / "index").reader() as reader:

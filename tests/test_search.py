@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from index import state
 from archive.parser import parse
 from archive.store import Store
 from bench.corpus import generate
@@ -399,7 +400,7 @@ def test_incremental_update_equals_rebuild(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         update(store, tmp_path / "ix", on_progress=die, batch=1)
-    assert len(store.pending_index()) == 2
+    assert len(state.pending(store)) == 2
     assert update(store, tmp_path / "ix").indexed == 2
     assert uuids(search(tmp_path / "ix", "新版本的文字")) == {f"{9:032x}"}
     rebuild(store, tmp_path / "full")
@@ -501,8 +502,8 @@ def test_killed_index_update_leaves_a_searchable_index(tmp_path):
     ) % (str(tmp_path / "a"), str(tmp_path / "ix"))
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == -9, p.stderr
-    assert 0 < len(store.pending_index()) < 40  # some, not all, were indexed
-    assert search(tmp_path / "ix", "的").total_reviews == 43 - len(store.pending_index())
+    assert 0 < len(state.pending(store)) < 40  # some, not all, were indexed
+    assert search(tmp_path / "ix", "的").total_reviews == 43 - len(state.pending(store))
     assert indexer.check(tmp_path / "ix") is None
     update(store, tmp_path / "ix")
     assert search(tmp_path / "ix", "的").total_reviews == 43
@@ -536,7 +537,7 @@ def test_index_writers_wait_for_each_other(tmp_path):
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0 and "rebuilt" not in err and "corrupt" not in err, err
     with Store.open(data) as store:
-        assert store.pending_index() == [] and store.count() == 4
+        assert state.pending(store) == [] and store.count() == 4
     assert indexer.check(data / "index") is None
     assert search(data / "index", "的").total_reviews == 4
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from archive import citing, listing
 from archive.errors import ArchiveError
 from archive.parser import parse
 from archive.store import Store
@@ -281,7 +282,7 @@ def test_quality_page_tells_defects_from_notes(built):
     """Every review has a note (heading levels); the page counts reviews without
     defects, not reviews without any flag, and labels each code's kind."""
     store, out, _ = built
-    flags = store.flags()
+    flags = listing.flags(store)
     clean = sum(1 for fl in flags.values() if not any(f.severity == "defect" for f in fl))
     defective = len(flags) - clean
     page = (out / "quality.html").read_text("utf-8")
@@ -357,7 +358,7 @@ def test_most_cited_order_is_the_clis(built):
     store, out, _ = built
     html = (out / "refs" / "index.html").read_text("utf-8")
     listed = re.findall(r'href="(r[0-9a-f]{10})\.html"', html)
-    top = [row[0] for row in store.top_references(len(listed))]
+    top = [row[0] for row in citing.top_references(store, len(listed))]
     assert listed and listed == top
 
 

@@ -7,11 +7,14 @@ import sqlite3
 
 import pytest
 
+from archive import citing, listing
 from archive.config import archive_path, data_dir
 from archive.errors import Ambiguous, ArchiveError, NotFound
 from archive.parser import parse
 from archive.store import Store
+from archive.verify import verify
 
+from index import state
 from tests.helpers import SAMPLE, SAMPLE_RECEIVED, SAMPLE_UUID, add_bytes, numbered_uuid, variant
 
 
@@ -29,7 +32,7 @@ def test_connection_settings_and_idempotent_schema(tmp_path):
         assert s.count() == 1
     db = sqlite3.connect(archive_path(tmp_path))
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"versions", "reviews", "refs", "citations", "flags", "index_state"} <= tables
     db.close()
@@ -87,7 +90,7 @@ def test_add_unchanged_version(store):
     assert store.current_version(SAMPLE_UUID).id == newer.version_id
     assert store.current(SAMPLE_UUID).received_at == "2025-11-22 08:00:00"
     assert store.record(first.version_id).received_at == SAMPLE_RECEIVED
-    assert store.stats()["versions"] == 2
+    assert listing.stats(store)["versions"] == 2
 
 
 def test_current_is_latest_received_even_out_of_order(store):
@@ -103,9 +106,9 @@ def test_current_is_latest_received_even_out_of_order(store):
     assert [v.received_at for v in infos] == [
         "2025-11-20 10:00:00", "2025-11-23 10:00:00", "2025-11-23 10:00:00"]
     assert [v.is_current for v in infos] == [False, False, True]
-    summary = store.list()[0]
+    summary = listing.summaries(store)[0]
     assert (summary.received_at, summary.versions) == ("2025-11-23 10:00:00", 3)
-    assert store.verify() == []
+    assert verify(store) == []
 
 
 def test_version_info_fields(store):
@@ -137,7 +140,7 @@ def test_raw_bytes_round_trip_exactly(store, form):
     assert store.current_version(SAMPLE_UUID).size == len(data)
     # the parsed form survives the JSON round trip
     assert store.record(res.version_id).to_dict() == parse(data, f"{form}.txt")[0].record.to_dict()
-    assert store.verify() == []
+    assert verify(store) == []
 
 
 def test_missing_ids_raise_not_found(store):
@@ -184,7 +187,7 @@ def three(store):
 
 def test_list_filters(three):
     u1, u2, u3 = (numbered_uuid(i) for i in (1, 2, 3))
-    ids = lambda **kw: [s.uuid for s in three.list(**kw)]  # noqa: E731
+    ids = lambda **kw: [s.uuid for s in listing.summaries(three, **kw)]  # noqa: E731
     assert ids() == [u3, u2, u1]  # newest first
     assert ids(topic="resnet") == [u1]
     assert ids(topic="图像识别") == [u3, u2]
@@ -195,8 +198,8 @@ def test_list_filters(three):
     assert ids(flag="no-such-flag") == []
     assert ids(limit=2) == [u3, u2]
     with pytest.raises(ArchiveError, match="YYYY-MM-DD"):
-        three.list(since="15/11/2025")
-    s = three.list(topic="resnet")[0]
+        listing.summaries(three, since="15/11/2025")
+    s = listing.summaries(three, topic="resnet")[0]
     rec = three.current(u1)
     assert (s.topic, s.versions, s.n_sections, s.n_references) == (
         "ResNet 与迁移学习", 1, len(rec.sections), len(rec.references))
@@ -205,14 +208,14 @@ def test_list_filters(three):
 
 def test_topics(three):
     u1, u2, u3 = (numbered_uuid(i) for i in (1, 2, 3))
-    assert three.topics() == {s.uuid: s.topic for s in three.list()}
-    assert three.topics([u1, "0" * 32]) == {u1: "ResNet 与迁移学习"}
-    assert three.topics([u3]) == {u3: three.current(u3).topic}
+    assert listing.topics(three) == {s.uuid: s.topic for s in listing.summaries(three)}
+    assert listing.topics(three, [u1, "0" * 32]) == {u1: "ResNet 与迁移学习"}
+    assert listing.topics(three, [u3]) == {u3: three.current(u3).topic}
 
 
 def test_stats_flags_and_iteration(three):
     recs = {u: three.current(u) for u in (numbered_uuid(i) for i in (1, 2, 3))}
-    st = three.stats()
+    st = listing.stats(three)
     assert (st["reviews"], st["versions"]) == (3, 3)
     assert st["references"] == len({r.ref_id for rec in recs.values() for r in rec.references})
     assert st["citations"] == sum(len(rec.citations) for rec in recs.values())
@@ -223,9 +226,9 @@ def test_stats_flags_and_iteration(three):
     assert sum(st["flags_by_code"].values()) == st["flags"]
 
     u3 = numbered_uuid(3)
-    flags = three.flags([u3])
+    flags = listing.flags(three, [u3])
     assert list(flags) == [u3] and flags[u3] == recs[u3].flags
-    assert three.flags() == {u: rec.flags for u, rec in recs.items() if rec.flags}
+    assert listing.flags(three) == {u: rec.flags for u, rec in recs.items() if rec.flags}
 
     seen = list(three.iter_current(batch=2))
     assert [info.uuid for info, _ in seen] == sorted(recs)
@@ -235,12 +238,12 @@ def test_stats_flags_and_iteration(three):
 
 def test_only_current_versions_count(store):
     add_bytes(store, variant(replace=("[^13]", "[^99]")).encode())
-    assert store.stats()["dangling"] > 0
+    assert listing.stats(store)["dangling"] > 0
     add_bytes(store, variant(received="2025-12-01 00:00:00").encode())  # fixed in a newer one
-    assert store.stats()["dangling"] == 0
-    assert store.dangling_citations() == []
-    assert store.list(flag="dangling-citation") == []
-    assert store.stats()["versions"] == 2
+    assert listing.stats(store)["dangling"] == 0
+    assert citing.dangling(store) == []
+    assert listing.summaries(store, flag="dangling-citation") == []
+    assert listing.stats(store)["versions"] == 2
 
 
 # -- references --------------------------------------------------------------
@@ -249,9 +252,9 @@ def test_reference_queries(three):
     by_n = {r.n: r for r in rec.global_references()}
     # [11] and [12] are spelled differently but are one work
     assert by_n[11].ref_id == by_n[12].ref_id
-    assert set(three.reference_spellings(by_n[11].ref_id)) == {by_n[11].title, by_n[12].title}
+    assert set(citing.spellings(three, by_n[11].ref_id)) == {by_n[11].title, by_n[12].title}
 
-    top = three.top_references(limit=3)
+    top = citing.top_references(three, limit=3)
     assert len(top) == 3
     counts = {}
     for r in three.iter_current():
@@ -261,22 +264,22 @@ def test_reference_queries(three):
     best = max(counts.values())
     ref_id, title, n_cit, n_rev = top[0]
     assert (n_cit, n_rev) == (best, 3) and counts[ref_id] == best
-    assert title == three.reference_spellings(ref_id)[0]
+    assert title == citing.spellings(three, ref_id)[0]
     assert [t[2] for t in top] == sorted((t[2] for t in top), reverse=True)
 
     # every word a case-insensitive substring of the NFKC title
-    found = three.find_references(["efficientnet", "围岩"])
+    found = citing.find(three, ["efficientnet", "围岩"])
     assert found == [by_n[2].ref_id]
-    assert three.find_references(["ＮＰＪ", "science"]) == [by_n[7].ref_id]  # NFKC full-width
-    assert three.find_references([by_n[9].ref_id]) == [by_n[9].ref_id]
-    assert three.find_references(["r0000000000"]) == []
-    assert three.find_references(["不存在的标题词"]) == []
-    wide = three.find_references(["深度"])
+    assert citing.find(three, ["ＮＰＪ", "science"]) == [by_n[7].ref_id]  # NFKC full-width
+    assert citing.find(three, [by_n[9].ref_id]) == [by_n[9].ref_id]
+    assert citing.find(three, ["r0000000000"]) == []
+    assert citing.find(three, ["不存在的标题词"]) == []
+    wide = citing.find(three, ["深度"])
     assert {by_n[2].ref_id, by_n[3].ref_id, by_n[5].ref_id} <= set(wide)
     assert by_n[1].ref_id not in wide
-    assert three.find_references(["深度", "书籍"]) == [by_n[3].ref_id]
+    assert citing.find(three, ["深度", "书籍"]) == [by_n[3].ref_id]
 
-    uses = three.citations_of([by_n[13].ref_id])
+    uses = citing.uses(three, [by_n[13].ref_id])
     expected = [c for r in (three.current(numbered_uuid(i)) for i in (1, 2, 3))
                 for c in r.citations if c.ref_id == by_n[13].ref_id]
     assert len(uses) == len(expected) > 0
@@ -288,7 +291,7 @@ def test_reference_queries(three):
 
 
 def test_dangling_citations(three):
-    (d,) = three.dangling_citations()
+    (d,) = citing.dangling(three)
     assert (d.uuid, d.marker) == (numbered_uuid(3), "[^99]")
     assert d.section == "4.1.1" and "[^99]" in d.sentence
     assert d.topic == three.current(d.uuid).topic
@@ -296,27 +299,27 @@ def test_dangling_citations(three):
 
 # -- index bookkeeping -------------------------------------------------------
 def test_index_state(three):
-    pending = three.pending_index()
+    pending = state.pending(three)
     assert [u for u, _ in pending] == sorted(numbered_uuid(i) for i in (1, 2, 3))
-    three.mark_indexed(pending)
-    assert three.pending_index() == []
+    state.mark_indexed(three, pending)
+    assert state.pending(three) == []
     res = add_bytes(three, variant(uuid=numbered_uuid(2), received="2025-12-01 00:00:00").encode())
-    assert three.pending_index() == [(numbered_uuid(2), res.version_id)]
+    assert state.pending(three) == [(numbered_uuid(2), res.version_id)]
     # an older version arriving late does not make the review pending again
-    three.mark_indexed(three.pending_index())
+    state.mark_indexed(three, state.pending(three))
     add_bytes(three, variant(uuid=numbered_uuid(2), received="2025-10-01 00:00:00").encode())
-    assert three.pending_index() == []
-    assert three.removed_from_index() == []
-    three.reset_index_state()
-    assert len(three.pending_index()) == 3
+    assert state.pending(three) == []
+    assert state.removed(three) == []
+    state.reset(three)
+    assert len(state.pending(three)) == 3
 
 
 # -- integrity -----------------------------------------------------------------
 def test_verify_detects_damage(three):
-    assert three.verify() == []
+    assert verify(three) == []
     three._db.execute("UPDATE versions SET raw = X'00' WHERE id = 1")
     three._db.execute("DELETE FROM citations WHERE version_id = 2 AND ordinal = 0")
-    problems = three.verify()
+    problems = verify(three)
     assert any("version 1: raw bytes" in p for p in problems)
     assert any(p.startswith("version 2: derived rows") for p in problems)
 

@@ -1,0 +1,192 @@
+"""Who cites what: the reference read model, as functions over a
+:class:`~archive.store.Store`.
+
+Answered from the derived ``refs`` and ``citations`` tables the store writes with each
+version (exact, no search index needed), always for the *current* version of each
+review, so a retracted review drops out of every count and list here.
+
+A work is identified by :func:`archive.references.ref_id` (its normalised title): the
+same work listed as [3] in one review and [11] in another is one id.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, NamedTuple
+
+from archive.fold import fold
+from archive.model import ABSTRACT
+from archive.references import REF_ID_PREFIX, display_title
+
+_CURRENT = "JOIN reviews r ON r.current_version = f.version_id"
+
+
+@dataclass(frozen=True)
+class Dangling:
+    uuid: str
+    topic: str
+    section: str
+    marker: str
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Use:
+    """One citation of a reference, in a current version."""
+
+    uuid: str
+    topic: str
+    received_at: str
+    section: str  # section path or "abstract"
+    section_title: str
+    marker: str
+    sentence: str
+    n: int
+    scope: str
+
+
+class TopRef(NamedTuple):
+    ref_id: str
+    title: str
+    citations: int  # markers resolving to it
+    reviews: int  # reviews listing it
+
+
+def top_references(store, limit: int = 20) -> list[TopRef]:
+    """The most cited works first (current versions).
+
+    ``reviews`` counts the reviews whose reference lists hold the work, ``citations``
+    the markers resolving to it; ties go to more reviews, then id.
+    """
+    rows = store.execute(
+        "WITH cur AS (SELECT current_version AS vid FROM reviews),"
+        " listed AS (SELECT f.ref_id, count(DISTINCT f.version_id) AS nrev FROM refs f"
+        "   JOIN cur ON cur.vid = f.version_id GROUP BY f.ref_id),"
+        " cited AS (SELECT c.ref_id, count(*) AS ncit FROM citations c"
+        "   JOIN cur ON cur.vid = c.version_id WHERE c.ref_id IS NOT NULL"
+        "   GROUP BY c.ref_id)"
+        " SELECT listed.ref_id, coalesce(cited.ncit, 0) AS ncit, listed.nrev FROM listed"
+        " LEFT JOIN cited ON cited.ref_id = listed.ref_id"
+        " ORDER BY ncit DESC, listed.nrev DESC, listed.ref_id LIMIT ?",
+        (int(limit),),
+    ).fetchall()
+    return [TopRef(rid, display_title(spellings(store, rid)), ncit, nrev) for rid, ncit, nrev in rows]
+
+
+def spellings(store, ref_id: str) -> list[str]:
+    """The titles under which a reference appears, most frequent first."""
+    rows = store.execute(
+        f"SELECT f.title, count(*) AS n FROM refs f {_CURRENT} WHERE f.ref_id = ?"
+        " GROUP BY f.title ORDER BY n DESC, length(f.title), f.title",
+        (ref_id,),
+    ).fetchall()
+    return [t for t, _ in rows]
+
+
+def current_spellings(store, among: Iterable[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
+    """Distinct ``(ref_id, title)`` of the current versions (only those ``among`` the
+    given pairs, when given)."""
+    if among is None:
+        return set(store.execute(f"SELECT DISTINCT f.ref_id, f.title FROM refs f {_CURRENT}"))
+    return {(rid, title) for rid, title in set(among)
+            if store.execute(f"SELECT 1 FROM refs f {_CURRENT} WHERE f.ref_id = ? AND f.title = ?"
+                             " LIMIT 1", (rid, title)).fetchone()}
+
+
+def spellings_of(store, version_ids: Iterable[int]) -> set[tuple[str, str]]:
+    """Distinct ``(ref_id, title)`` listed by the given versions (current or not)."""
+    out: set[tuple[str, str]] = set()
+    for vid in set(version_ids):
+        out.update(store.execute("SELECT ref_id, title FROM refs WHERE version_id = ?", (vid,)))
+    return out
+
+
+def find(store, words: list[str], needles: list[str] | None = None,
+         holds: Callable[[str], bool] | None = None) -> list[str]:
+    """Reference ids, most-listed first: the ids themselves when every word is a
+    reference id (or a prefix of one); else the ids of which one spelling's folded title
+    holds every needle (default: the folded words) as a substring and, given ``holds``,
+    passes ``holds(title)`` (the query language's matching, which this package does not
+    know)."""
+    words = [w for w in (w.strip() for w in words) if w]
+    if not words:
+        return []
+    if all(REF_ID_PREFIX.match(w.lower()) for w in words):  # ids or their prefixes
+        found: set[str] = set()
+        for w in {w.lower() for w in words}:
+            found.update(r[0] for r in store.execute(
+                f"SELECT DISTINCT f.ref_id FROM refs f {_CURRENT} WHERE f.ref_id >= ? AND f.ref_id < ?",
+                (w, w + "g")))
+        return sorted(found)
+    needles = [fold(w) for w in words] if needles is None else needles
+    conds = " AND ".join("instr(fold(f.title), ?) > 0" for _ in needles) or "1"
+    rows = store.execute(f"SELECT f.ref_id, f.title, count(*) FROM refs f {_CURRENT} WHERE {conds}"
+                         " GROUP BY f.ref_id, f.title", needles).fetchall()
+    counts: dict[str, int] = {}
+    for rid, title, n in rows:
+        if holds is None or holds(title):
+            counts[rid] = counts.get(rid, 0) + n
+    return sorted(counts, key=lambda rid: (-counts[rid], rid))
+
+
+def dangling(store) -> list[Dangling]:
+    """Markers that resolve to no reference list entry, newest review first."""
+    rows = store.execute(
+        "SELECT r.uuid, r.topic, c.section, c.marker, c.sentence FROM citations c"
+        " JOIN reviews r ON r.current_version = c.version_id WHERE c.ref_id IS NULL"
+        " ORDER BY r.received_at DESC, r.uuid, c.ordinal").fetchall()
+    return [Dangling(*row) for row in rows]
+
+
+def uses(store, ref_ids: list[str]) -> list[Use]:
+    """Where the given references are cited (current versions), newest review first."""
+    if not ref_ids:
+        return []
+    marks = ",".join("?" * len(ref_ids))
+    rows = store.execute(
+        "SELECT r.uuid, r.topic, r.received_at, c.section, c.marker, c.sentence, c.n,"
+        " c.scope, c.version_id FROM citations c"
+        " JOIN reviews r ON r.current_version = c.version_id"
+        f" WHERE c.ref_id IN ({marks}) ORDER BY r.received_at DESC, r.uuid, c.ordinal",
+        list(ref_ids),
+    ).fetchall()
+    titles: dict[int, dict[str, str]] = {}
+    out = []
+    for uuid, topic, received, section, marker, sentence, n, scope, vid in rows:
+        if vid not in titles:
+            titles[vid] = section_titles(store, vid)
+        out.append(Use(uuid, topic or "", received, section, titles[vid].get(section, ""),
+                       marker, sentence or "", n, scope or ""))
+    return out
+
+
+def section_titles(store, version_id: int) -> dict[str, str]:
+    """``{section number: title}`` of one stored version (``abstract``: 摘要)."""
+    rows = store.execute(
+        "SELECT json_extract(s.value, '$.number'), json_extract(s.value, '$.title')"
+        " FROM versions v, json_each(v.parsed, '$.sections') s WHERE v.id = ?",
+        (version_id,),
+    ).fetchall()
+    titles = {num: title for num, title in rows}
+    titles.setdefault(ABSTRACT, "摘要")
+    return titles
+
+
+def references_of(store, uuids: Iterable[str]) -> list[tuple]:
+    """``(scope, n, ref_id, title, year, raw)`` of every reference list entry of the
+    given reviews' current versions, review by review in the given order, each in list
+    order (for an export of what a set of reviews cites)."""
+    out: list[tuple] = []
+    for u in uuids:
+        out.extend(store.execute(
+            "SELECT f.scope, f.n, f.ref_id, f.title, f.year, f.raw FROM refs f"
+            f" {_CURRENT} WHERE r.uuid = ? ORDER BY f.rowid", (u,)))
+    return out
+
+
+def entries_of(store, ref_id: str) -> list[tuple]:
+    """``(scope, n, ref_id, title, year, raw)`` of every listing of one work in the
+    current versions, newest review first."""
+    return store.execute(
+        "SELECT f.scope, f.n, f.ref_id, f.title, f.year, f.raw FROM refs f"
+        f" {_CURRENT} WHERE f.ref_id = ? ORDER BY r.received_at DESC, r.uuid, f.rowid",
+        (ref_id,)).fetchall()

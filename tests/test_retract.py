@@ -1,0 +1,167 @@
+"""Retract, restore and purge (issue 12): a retracted review is gone from every reader
+of the archive and the index, and comes back whole; a purge leaves no byte of it in the
+archive file, its journal, or the index files."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archive import citing, listing
+from archive.config import archive_path
+from archive.errors import NotFound
+from archive.parser import parse
+from archive.store import Store
+from archive.verify import verify
+from cli import main
+from index import state
+from index.indexer import index_dir, rebuild, update
+from index.search import search
+from tests.helpers import SAMPLE, SAMPLE_UUID, add_bytes, numbered_uuid, variant
+
+#: A word only the first review holds (added to its abstract)
+UNIQUE = "独有词汇甲乙丙丁"
+
+
+@pytest.fixture
+def two(tmp_path):
+    """An archive of two reviews sharing the sample's references, and its index."""
+    data = tmp_path / "data"
+    with Store.open(data) as store:
+        add_bytes(store, variant(uuid=numbered_uuid(1), replace=("**摘要**", f"**摘要**\n{UNIQUE}。"))
+                  .encode())
+        add_bytes(store, variant(uuid=numbered_uuid(2), received="2025-11-22 08:00:00").encode())
+        rebuild(store, index_dir(data))
+    return data
+
+
+def test_retract_hides_everywhere_and_restore_brings_back(two):
+    first = numbered_uuid(1)
+    with Store.open(two) as store:
+        before = {t.ref_id: t for t in citing.top_references(store, 5)}
+        store.retract(first, "wrong topic")
+        update(store, index_dir(two))
+        assert [s.uuid for s in listing.summaries(store)] == [numbered_uuid(2)]
+        assert listing.stats(store)["reviews"] == 1
+        assert search(index_dir(two), UNIQUE).total_reviews == 0
+        assert search(index_dir(two), "残差网络").total_reviews == 1
+        after = {t.ref_id: t for t in citing.top_references(store, 5)}
+        assert all(after[r].reviews == before[r].reviews - 1 for r in before)
+        assert {u.uuid for u in citing.uses(store, list(before))} == {numbered_uuid(2)}
+        with pytest.raises(NotFound, match="retracted on .*wrong topic.*reviews restore"):
+            store.resolve(first[:8])
+        (row,) = store.retracted()
+        assert row[0] == first and row[3] == "wrong topic" and row[4] == 1
+        assert verify(store) == []
+        assert state.removed(store) == []  # the index dropped it and forgot it
+
+        store.restore(store.resolve(first[:8], among="retracted"))
+        update(store, index_dir(two))
+        assert store.retracted() == []
+        assert search(index_dir(two), UNIQUE).total_reviews == 1
+        assert {t.ref_id: t.reviews for t in citing.top_references(store, 5)} == \
+            {r: t.reviews for r, t in before.items()}
+        assert verify(store) == []
+
+
+def test_a_redelivery_of_a_retracted_review_is_stored_and_stays_hidden(two):
+    first = numbered_uuid(1)
+    with Store.open(two) as store:
+        store.retract(first, "bad")
+        res = add_bytes(store, variant(uuid=first, received="2025-12-01 00:00:00").encode())
+        assert res.status == "version" and res.retracted and not res.current
+        assert first not in {s.uuid for s in listing.summaries(store)}
+        store.restore(first)
+        assert store.current_version(first).received_at == "2025-12-01 00:00:00"
+        assert len(store.versions(first)) == 2
+
+
+def test_retract_needs_a_reason(two):
+    with Store.open(two) as store, pytest.raises(Exception, match="reason"):
+        store.retract(numbered_uuid(1), "   ")
+
+
+def test_purge_leaves_no_copy_of_the_bytes(two):
+    first = numbered_uuid(1)
+    with Store.open(two) as store:
+        store.purge(first)
+        update(store, index_dir(two))
+        assert store.count() == 1 and verify(store) == []
+        assert search(index_dir(two), UNIQUE).total_reviews == 0
+    needles = [UNIQUE.encode(), first.encode()]
+    files = [p for p in two.rglob("*") if p.is_file()]
+    assert any(p.name == "archive.sqlite3" for p in files)
+    for p in files:
+        data = p.read_bytes()
+        for needle in needles:
+            assert needle not in data, (p.name, needle.decode())
+
+
+def test_migrates_a_schema_1_archive(tmp_path):
+    data = tmp_path / "old"
+    with Store.open(data) as store:
+        add_bytes(store, SAMPLE.read_bytes())
+    want = len(parse(SAMPLE.read_bytes())[0].record.sections)
+    db = sqlite3.connect(archive_path(data))
+    db.executescript("ALTER TABLE versions DROP COLUMN n_sections; DROP TABLE retracted;"
+                     "UPDATE meta SET value = '1' WHERE key = 'schema_version';")
+    db.close()
+    # a read-only old archive (a mounted backup) is read as it is (as root: without
+    # root's file-access capabilities, as in test_cli's read-only test)
+    for p in [data, *data.rglob("*")]:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    caps = "-dac_override,-dac_read_search,-fowner"
+    as_user = ([shutil.which("setpriv") or "setpriv", f"--inh-caps={caps}", f"--ambient-caps={caps}",
+                f"--bounding-set={caps}"] if os.geteuid() == 0 else [])
+    exe = str(Path(sys.executable).with_name("reviews"))
+    env = dict(os.environ, REVIEWS_DATA=str(data))
+    try:
+        for args in (["list", "--json"], ["list", "--retracted"]):
+            r = subprocess.run([*as_user, exe, *args], env=env, capture_output=True, text=True)
+            assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+            if args == ["list", "--json"]:
+                assert [s["n_sections"] for s in json.loads(r.stdout)] == [want]
+            else:
+                assert r.stderr == "no retracted reviews\n"
+    finally:
+        for p in [data, *data.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+    with Store.open(data) as store:  # a writable one is migrated on open
+        assert store.schema_version == 2
+        assert listing.summaries(store)[0].n_sections == want
+        assert verify(store) == []
+    db = sqlite3.connect(archive_path(data))
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert db.execute("SELECT n_sections FROM versions").fetchall() == [(want,)]
+
+
+def _cli(data, *args, input=None):
+    return CliRunner().invoke(main, list(args), input=input, env={"REVIEWS_DATA": str(data)})
+
+
+def test_cli_retract_restore_purge(two):
+    first = numbered_uuid(1)
+    r = _cli(two, "retract", first[:8], "--reason", "delivered twice")
+    assert r.exit_code == 0 and "retracted" in r.output
+    assert _cli(two, "search", "-l", UNIQUE).output == ""
+    assert first[:8] not in _cli(two, "list").output
+    listed = _cli(two, "list", "--retracted")
+    assert first[:8] in listed.output and "delivered twice" in listed.output
+    shown = _cli(two, "show", first[:8])
+    assert shown.exit_code == 1 and "restore" in shown.output
+    assert _cli(two, "retract", first[:8], "--reason", "x").exit_code == 1  # already hidden
+    assert _cli(two, "restore", first[:8]).exit_code == 0
+    assert _cli(two, "search", "-l", UNIQUE).output == first + "\n"
+    refused = _cli(two, "purge", first[:8])  # CliRunner: not a terminal
+    assert refused.exit_code == 1 and "--yes" in refused.output
+    assert _cli(two, "purge", first[:8], "--yes").exit_code == 0
+    assert _cli(two, "search", "-l", UNIQUE).output == ""
+    gone = _cli(two, "show", first[:8])
+    assert gone.exit_code == 1 and "no review" in gone.output
