@@ -55,14 +55,14 @@ CREATE TABLE IF NOT EXISTS versions(
     encoding TEXT,
     topic TEXT,
     raw BLOB NOT NULL,
-    parsed TEXT NOT NULL,
-    n_sections INTEGER
+    parsed TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS reviews(
     uuid TEXT PRIMARY KEY,
     current_version INTEGER NOT NULL REFERENCES versions(id),
     received_at TEXT,
-    topic TEXT
+    topic TEXT,
+    n_sections INTEGER
 );
 CREATE TABLE IF NOT EXISTS refs(
     version_id INTEGER NOT NULL REFERENCES versions(id),
@@ -96,9 +96,11 @@ CREATE INDEX IF NOT EXISTS flags_code ON flags(code);
 #: transaction, by the first process that may write it). A read-only archive of an older
 #: schema is read as it is: the read models look at ``Store.schema_version``.
 _MIGRATIONS = {
-    2: [  # the section count as a column (listing 10k reviews without parsing JSON), retraction
-        "ALTER TABLE versions ADD COLUMN n_sections INTEGER",
-        "UPDATE versions SET n_sections = json_array_length(parsed, '$.sections')",
+    2: [  # the current version's section count beside it (a listing of 10k reviews reads
+        # no JSON and no versions row, whose big columns come first), and retraction
+        "ALTER TABLE reviews ADD COLUMN n_sections INTEGER",
+        "UPDATE reviews SET n_sections = (SELECT json_array_length(v.parsed, '$.sections')"
+        " FROM versions v WHERE v.id = reviews.current_version)",
     ],
 }
 
@@ -158,7 +160,6 @@ class Prepared:
     raw: bytes
     sha256: str
     doc: str  # the Record as JSON
-    n_sections: int
     refs: list[tuple]
     citations: list[tuple]
     flags: list[tuple]
@@ -174,7 +175,6 @@ def prepare(parsed: ParsedLike) -> Prepared:
         raw=raw,
         sha256=hashlib.sha256(raw).hexdigest(),
         doc=json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":")),
-        n_sections=len(record.sections),
         refs=[(r.scope, r.n, r.ref_id, r.title, r.year, r.raw) for r in record.references],
         citations=[(i, c.section, c.marker, c.style, c.n, c.scope, c.ref_id, c.sentence)
                    for i, c in enumerate(record.citations)],
@@ -378,9 +378,9 @@ class Store:
         known = db.execute("SELECT 1 FROM versions WHERE uuid = ?", (uuid,)).fetchone()
         vid = db.execute(
             "INSERT INTO versions(uuid, sha256, received_at, ingested_at, source, size,"
-            " encoding, topic, raw, parsed, n_sections) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " encoding, topic, raw, parsed) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (uuid, p.sha256, p.received_at, _now(), source, len(p.raw), p.encoding,
-             p.topic, p.raw, p.doc, p.n_sections),
+             p.topic, p.raw, p.doc),
         ).lastrowid
         db.executemany(
             "INSERT INTO refs(version_id, scope, n, ref_id, title, year, raw)"
@@ -407,10 +407,13 @@ class Store:
             "SELECT id, received_at, topic FROM versions WHERE uuid = ?"
             " ORDER BY received_at DESC, id DESC LIMIT 1", (uuid,)).fetchone()
         self._db.execute(
-            "INSERT INTO reviews(uuid, current_version, received_at, topic) VALUES (?,?,?,?)"
+            "INSERT INTO reviews(uuid, current_version, received_at, topic, n_sections)"
+            " VALUES (?,?,?,?, (SELECT json_array_length(parsed, '$.sections') FROM versions"
+            "   WHERE id = ?))"
             " ON CONFLICT(uuid) DO UPDATE SET current_version = excluded.current_version,"
-            " received_at = excluded.received_at, topic = excluded.topic",
-            (uuid, cur_id, cur_received, cur_topic))
+            " received_at = excluded.received_at, topic = excluded.topic,"
+            " n_sections = excluded.n_sections",
+            (uuid, cur_id, cur_received, cur_topic, cur_id))
         return cur_id
 
     # -- retraction ----------------------------------------------------------

@@ -110,7 +110,7 @@ def test_migrates_a_schema_1_archive(tmp_path):
         add_bytes(store, SAMPLE.read_bytes())
     want = len(parse(SAMPLE.read_bytes())[0].record.sections)
     db = sqlite3.connect(archive_path(data))
-    db.executescript("ALTER TABLE versions DROP COLUMN n_sections; DROP TABLE retracted;"
+    db.executescript("ALTER TABLE reviews DROP COLUMN n_sections; DROP TABLE retracted;"
                      "UPDATE meta SET value = '1' WHERE key = 'schema_version';")
     db.close()
     # a read-only old archive (a mounted backup) is read as it is (as root: without
@@ -139,7 +139,7 @@ def test_migrates_a_schema_1_archive(tmp_path):
         assert verify(store) == []
     db = sqlite3.connect(archive_path(data))
     assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
-    assert db.execute("SELECT n_sections FROM versions").fetchall() == [(want,)]
+    assert db.execute("SELECT n_sections FROM reviews").fetchall() == [(want,)]
 
 
 def _cli(data, *args, input=None):
