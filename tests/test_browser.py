@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
+from archive import citing
 from archive.parser import parse
 from index.search import search
 from publish import urls
@@ -214,7 +215,7 @@ def test_ref_hits_show_the_citing_sentence(site, page):
     cit = next(c for c in rec.citations if c.ref_id and c.section != "abstract")
     page.goto(site["base"] + "search.html?q=" + quote("ref:" + cit.ref_id))
     page.wait_for_selector("body[data-search-done]")
-    uses = site["store"].citations_of([cit.ref_id])
+    uses = citing.uses(site["store"], [cit.ref_id])
     sentences = {re.sub(r"\s+", "", re.sub(r"\[\^?\d+\]", "", u.sentence)) for u in uses}
     hits = page.locator("li.hit").all()
     assert hits
