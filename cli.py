@@ -429,7 +429,8 @@ def check(review_ids, strict, show_notes, as_json, data_dir):
 @json_option
 @data_dir_option
 def stats(as_json, data_dir):
-    """Counts: reviews, versions, distinct references, citations, flags.
+    """Counts and the archive at a glance: reviews per month, most cited works,
+    biggest topics, defects by kind (as small bar charts; the site draws the same).
 
     \b
     Example:
@@ -439,11 +440,20 @@ def stats(as_json, data_dir):
 
     with open_store(data_dir) as store:
         st = report.with_severity(listing.stats(store))
+        figures = listing.figures(store) if st["reviews"] else {}
     if as_json:
-        echo_json(st)
+        echo_json({**st, "figures": figures})
         return
     for line in report.stats_lines(st):
         say(line)
+    if figures:
+        from publish.charts import text_bars
+
+        for title, rows in report.figure_rows(figures):
+            say()
+            say(title)
+            for line in text_bars(rows, width=30):
+                say("  " + line)
 
 
 # -- retract, restore, purge --------------------------------------------------------

@@ -125,3 +125,52 @@ def stats(store) -> dict[str, Any]:
         "flags": sum(n for _, n in by_code),
         "flags_by_code": dict(by_code),
     }
+
+
+def by_month(store) -> list[tuple[str, int]]:
+    """``(YYYY-MM, reviews received)`` for every month from the first to the last
+    (months with none included, so that a chart's axis is time)."""
+    rows = dict(store.execute(
+        "SELECT substr(received_at, 1, 7) AS m, count(*) FROM reviews"
+        " WHERE received_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]*' GROUP BY m ORDER BY m"))
+    if not rows:
+        return []
+    first, last = min(rows), max(rows)
+    out, (y, m) = [], (int(first[:4]), int(first[5:7]))
+    while f"{y:04d}-{m:02d}" <= last:
+        key = f"{y:04d}-{m:02d}"
+        out.append((key, rows.get(key, 0)))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def top_topics(store, limit: int = 10) -> list[tuple[str, int]]:
+    """The topics with the most reviews (exact topic text), ties by topic."""
+    return store.execute(
+        "SELECT topic, count(*) AS n FROM reviews WHERE coalesce(topic, '') != ''"
+        " GROUP BY topic ORDER BY n DESC, topic LIMIT ?", (int(limit),)).fetchall()
+
+
+def reviews_by_flag(store) -> dict[str, int]:
+    """``{flag code: reviews whose current version has it}``."""
+    return dict(store.execute(
+        "SELECT f.code, count(DISTINCT f.version_id) FROM flags f"
+        " JOIN reviews r ON r.current_version = f.version_id GROUP BY f.code ORDER BY f.code"))
+
+
+def figures(store, top: int = 10) -> dict[str, Any]:
+    """The archive at a glance, for the site's charts and ``reviews stats``: reviews per
+    month, the most cited works, the topics with most reviews, and the reviews with each
+    kind of defect (notes, quirks of the delivery format, are left out)."""
+    from archive.citing import top_references
+    from archive.model import FLAG_KINDS, DEFECT
+
+    defects = sorted(((code, n) for code, n in reviews_by_flag(store).items()
+                      if (FLAG_KINDS[code].severity if code in FLAG_KINDS else DEFECT) == DEFECT),
+                     key=lambda cn: (-cn[1], cn[0]))
+    return {
+        "months": by_month(store),
+        "cited": [r._asdict() for r in top_references(store, top)],
+        "topics": top_topics(store, top),
+        "defects": defects,
+    }

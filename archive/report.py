@@ -190,6 +190,17 @@ def with_severity(st: dict) -> dict:
             "notes": sum(n for c, n in by_code.items() if Flag(c).severity == NOTE)}
 
 
+def figure_rows(figures: dict) -> list[tuple[str, list[tuple[str, int]]]]:
+    """``(title, [(label, value)])`` of each figure of :func:`archive.listing.figures`."""
+    return [
+        ("reviews received per month", list(figures["months"])),
+        ("most cited works (citations)", [(f"{r['ref_id']} {r['title']}", r["citations"])
+                                          for r in figures["cited"]]),
+        ("topics with the most reviews", list(figures["topics"])),
+        ("reviews with each defect", list(figures["defects"])),
+    ]
+
+
 def stats_lines(st: dict) -> list[str]:
     """The archive's figures; quality flags as defects and notes, each by code."""
     keys = ["reviews", "versions", "references", "citations", "dangling"]

@@ -196,12 +196,20 @@ def test_check_counts_a_repeated_problem_once(run, tmp_path, sample_text):
 
 def test_stats_exact(run, drop):
     run("ingest", str(drop / "a.txt"))
-    assert run("stats").output == "\n".join([
+    counts, *charts = run("stats").output.split("\n\n")
+    assert counts == "\n".join([
         "reviews    1", "versions   1", "references 24", "citations  81", "dangling   0",
         "defects    12", "  missing-chapter         8", "  reference-no-year       2",
         "  placeholder-table       1", "  truncated               1",
-        "notes      2", "  heading-level-mismatch  1", "  local-references        1", "",
+        "notes      2", "  heading-level-mismatch  1", "  local-references        1",
     ])
+    assert [c.split("\n")[0] for c in charts] == [
+        "reviews received per month", "most cited works (citations)",
+        "topics with the most reviews", "reviews with each defect"]
+    assert charts[0] == "reviews received per month\n  2025-11 " + "█" * 30 + " 1"
+    assert charts[3].split("\n")[1:] == [
+        "  missing-chapter   " + "█" * 30 + " 1", "  placeholder-table " + "█" * 30 + " 1",
+        "  reference-no-year " + "█" * 30 + " 1", "  truncated         " + "█" * 30 + " 1", ""]
 
 
 def test_every_command_has_help_with_an_example():

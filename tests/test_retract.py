@@ -24,7 +24,7 @@ from cli import main
 from index import state
 from index.indexer import index_dir, rebuild, update
 from index.search import search
-from tests.helpers import SAMPLE, SAMPLE_UUID, add_bytes, numbered_uuid, variant
+from tests.helpers import SAMPLE, add_bytes, numbered_uuid, variant
 
 #: A word only the first review holds (added to its abstract)
 UNIQUE = "独有词汇甲乙丙丁"
