@@ -36,6 +36,7 @@ from archive.errors import ArchiveError
 
 from . import urls
 from .catalog import Catalog
+from .figures import home_charts, quality_charts
 from .files import link, put
 from .partitions import Job, fingerprint, partition_key, run_jobs
 from .resources import TEMPLATES, csp, make_env
@@ -439,9 +440,11 @@ def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dic
     newest = catalog.by_date()
     topics = catalog.topics()
     ranked = catalog.refs_by_citations()
+    figures = listing.figures(store)
     pages.render(urls.HOME, "index.html", hide_search_box=True, stats=_stats(catalog, store),
                  newest=newest[:NEWEST], topics=topics[:HOME_TOPICS],
-                 more_topics=len(topics) > HOME_TOPICS, top_refs=ranked[:HOME_REFS])
+                 more_topics=len(topics) > HOME_TOPICS, top_refs=ranked[:HOME_REFS],
+                 charts=home_charts(figures))
     n_pages = max(1, -(-len(newest) // PER_PAGE))
     for p in range(1, n_pages + 1):
         chunk = newest[(p - 1) * PER_PAGE: p * PER_PAGE]
@@ -462,7 +465,7 @@ def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dic
                      page_url=urls.refs_page)
     for info in ranked:
         pages.render(urls.ref(info.ref_id), "ref.html", **catalog.ref_context(info))
-    pages.render(urls.QUALITY, "quality.html", **catalog.quality())
+    pages.render(urls.QUALITY, "quality.html", charts=quality_charts(figures), **catalog.quality())
     linker = urls.Linker(urls.SEARCH)
     scripts = [f"RA.meta({htmlsafe_json_dumps(search_meta)});",
                f"RA.start({{base: {htmlsafe_json_dumps(linker('search/'))}, "
