@@ -456,6 +456,63 @@ def stats(as_json, data_dir):
                 say("  " + line)
 
 
+# -- export ---------------------------------------------------------------------------
+@main.command("export")
+@click.argument("review_id", required=False)
+@click.option("--format", "fmt", type=click.Choice(["bibtex", "ris", "csl-json"]), default="bibtex",
+              show_default=True, help="BibTeX (.bib), RIS (.ris) or CSL-JSON (.json).")
+@click.option("--ref", "ref_id", metavar="REF_ID", help="One work, by its id (r0123456789) or a unique prefix.")
+@click.option("--search", "query", metavar="QUERY", help="The works cited by every review this search finds.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@data_dir_option
+def export_(review_id, fmt, ref_id, query, output, data_dir):
+    """Export references for a reference manager (Zotero, EndNote...).
+
+    A review's reference list, one work (--ref), or the works cited by the
+    reviews a search finds (--search), each work once.
+
+    \b
+    Examples:
+      reviews export e051ad47 --format ris -o refs.ris
+      reviews export --ref r0123456789 --format csl-json
+      reviews export --search '联邦学习 -综述' > cited.bib
+    """
+    from archive import citing, export
+
+    if bool(review_id) + bool(ref_id) + bool(query) != 1:
+        raise click.UsageError("give a review id, or --ref REF_ID, or --search QUERY")
+    with open_store(data_dir) as store:
+        if review_id:
+            entries = list(citing.references_of(store, [store.resolve(review_id)]))
+        elif ref_id:
+            found = citing.find(store, [ref_id]) if re.fullmatch(r"r[0-9a-f]{1,10}", ref_id.lower()) else []
+            if len(found) != 1:
+                raise click.ClickException(
+                    f"{'no work' if not found else f'{len(found)} works'} with the id {ref_id!r}"
+                    + (" (give more of it)" if found else " (see `reviews refs WORDS` or `reviews refs --top`)"))
+            entries = citing.entries_of(store, found[0])
+        else:
+            from index.indexer import IndexProblem, index_dir
+            from index.search import search as run_search
+
+            directory = resolve_data_dir(data_dir)
+            try:
+                res = run_search(index_dir(directory), query, ids_only=True, limit=None, store=store)
+            except IndexProblem as err:
+                raise click.ClickException(str(err)) from None
+            entries = list(citing.references_of(store, res.uuids))
+        text = export.render(export.works(entries), fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, "utf-8")
+    except OSError as err:
+        raise click.ClickException(f"cannot write {output}: {err.strerror}") from None
+    say(f"wrote {output}", err=True)
+
+
 # -- retract, restore, purge --------------------------------------------------------
 def _follow(store, data_dir) -> None:
     """Bring the search index up to the archive after a review left or came back (the

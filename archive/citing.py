@@ -11,10 +11,10 @@ same work listed as [3] in one review and [11] in another is one id.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from archive.fold import fold
-from archive.model import ABSTRACT
+from archive.model import ABSTRACT, Reference
 from archive.references import REF_ID_PREFIX, display_title
 
 _CURRENT = "JOIN reviews r ON r.current_version = f.version_id"
@@ -171,22 +171,19 @@ def section_titles(store, version_id: int) -> dict[str, str]:
     return titles
 
 
-def references_of(store, uuids: Iterable[str]) -> list[tuple]:
-    """``(scope, n, ref_id, title, year, raw)`` of every reference list entry of the
-    given reviews' current versions, review by review in the given order, each in list
-    order (for an export of what a set of reviews cites)."""
-    out: list[tuple] = []
+_ENTRY = "SELECT f.n, f.title, f.year, f.raw, f.ref_id, coalesce(f.scope, '') FROM refs f"
+
+
+def references_of(store, uuids: Iterable[str]) -> Iterator[Reference]:
+    """Every reference list entry of the given reviews' current versions, review by
+    review in the given order, each in list order (what a set of reviews cites)."""
     for u in uuids:
-        out.extend(store.execute(
-            "SELECT f.scope, f.n, f.ref_id, f.title, f.year, f.raw FROM refs f"
-            f" {_CURRENT} WHERE r.uuid = ? ORDER BY f.rowid", (u,)))
-    return out
+        for row in store.execute(f"{_ENTRY} {_CURRENT} WHERE r.uuid = ? ORDER BY f.rowid", (u,)):
+            yield Reference(*row)
 
 
-def entries_of(store, ref_id: str) -> list[tuple]:
-    """``(scope, n, ref_id, title, year, raw)`` of every listing of one work in the
-    current versions, newest review first."""
-    return store.execute(
-        "SELECT f.scope, f.n, f.ref_id, f.title, f.year, f.raw FROM refs f"
-        f" {_CURRENT} WHERE f.ref_id = ? ORDER BY r.received_at DESC, r.uuid, f.rowid",
-        (ref_id,)).fetchall()
+def entries_of(store, ref_id: str) -> list[Reference]:
+    """Every listing of one work in the current versions, newest review first."""
+    return [Reference(*row) for row in store.execute(
+        f"{_ENTRY} {_CURRENT} WHERE f.ref_id = ? ORDER BY r.received_at DESC, r.uuid, f.rowid",
+        (ref_id,))]

@@ -55,6 +55,10 @@ def _cites(rec: Record, where: str) -> CiteContext:
     return CiteContext.of(c for c in rec.citations if c.section == where)
 
 
+#: The export formats a review's and a reference's page offer, with their labels
+EXPORTS = [("bibtex", "BibTeX"), ("ris", "RIS"), ("csl-json", "CSL-JSON")]
+
+
 def review_context(rec: Record) -> dict:
     lists = _scopes(rec)
     sections = []
@@ -86,6 +90,7 @@ def review_context(rec: Record) -> dict:
         if rec.abstract.strip() else "",
         "sections": sections,
         "ref_lists": ref_lists,
+        "exports": EXPORTS if rec.references else [],
         "toc": toc,
         "flags": [{"code": f.code, "label": flag_label(f.code), "text": f.describe(),
                    "severity": f.severity} for f in rec.flags],

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from archive import export
 from archive.model import Record
 
 from . import urls
@@ -102,6 +103,11 @@ def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Resul
             html = template.render(url=urls.Linker(path), hide_search_box=False, **ctx).encode("utf-8")
             files.append((path, len(html), put(out, live, path, html)))
             rendered.add(path)
+            if rec.references:  # its reference list as BibTeX, RIS and CSL-JSON, beside it
+                listed = export.works(rec.references)
+                for fmt in export.FORMATS:
+                    rel, data = urls.review_export(rec.uuid, fmt), export.render(listed, fmt).encode("utf-8")
+                    files.append((rel, len(data), put(out, live, rel, data)))
     state = catalog.state()
     catalog.close()
     return Result(files, rendered, part.chunks, state)

@@ -30,13 +30,14 @@ from typing import Any, Callable
 from jinja2 import Environment
 from jinja2.utils import htmlsafe_json_dumps
 
-from archive import citing, listing
+from archive import citing, export, listing
 from archive.config import dead_leftovers
 from archive.errors import ArchiveError
 
 from . import urls
 from .catalog import Catalog
 from .figures import home_charts, quality_charts
+from .pages import EXPORTS
 from .files import link, put
 from .partitions import Job, fingerprint, partition_key, run_jobs
 from .resources import TEMPLATES, csp, make_env
@@ -348,8 +349,9 @@ def build_site(store: Any, out_dir: str | Path,
             res = next(results)
             for rel, size, written in res.files:  # texts and pages, put in place by the worker
                 writer.done(rel, size, written)
-            reused = {urls.review(u): (out / urls.review(u)).stat().st_size for u, _ in chunk
-                      if urls.review(u) not in res.rendered}
+            reused = {rel: (out / rel).stat().st_size for u, _ in chunk
+                      if urls.review(u) not in res.rendered
+                      for rel in urls.review_files(u) if (out / rel).is_file()}
             writer.keep(reused)
             files = {rel: size for rel, size, _ in res.files}
             files.update(reused)
@@ -464,7 +466,10 @@ def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dic
                      offset=(p - 1) * REFS_PER_PAGE, total=len(ranked), page=p, pages=n_pages,
                      page_url=urls.refs_page)
     for info in ranked:
-        pages.render(urls.ref(info.ref_id), "ref.html", **catalog.ref_context(info))
+        pages.render(urls.ref(info.ref_id), "ref.html", exports=EXPORTS, **catalog.ref_context(info))
+        work = export.works(citing.entries_of(store, info.ref_id))
+        for fmt in export.FORMATS:  # the work as BibTeX, RIS and CSL-JSON, beside its page
+            pages.writer.write(urls.ref_export(info.ref_id, fmt), export.render(work, fmt))
     pages.render(urls.QUALITY, "quality.html", charts=quality_charts(figures), **catalog.quality())
     linker = urls.Linker(urls.SEARCH)
     scripts = [f"RA.meta({htmlsafe_json_dumps(search_meta)});",

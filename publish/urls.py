@@ -12,6 +12,7 @@ import hashlib
 import posixpath
 import re
 
+from archive.export import FORMATS, MEDIA_TYPES  # noqa: F401 (MEDIA_TYPES: for the templates)
 from archive.references import REF_ID
 
 _UUID = re.compile(r"^[0-9a-f]{32}$")
@@ -38,6 +39,21 @@ def ref(ref_id: str) -> str:
     if not REF_ID.match(ref_id):
         raise ValueError(f"not a reference id: {ref_id!r}")
     return f"refs/{ref_id}.html"
+
+
+def review_export(uuid: str, fmt: str) -> str:
+    """The reference list of a review in an export format, beside its page."""
+    return review(uuid)[: -len(".html")] + FORMATS[fmt]
+
+
+def review_files(uuid: str) -> list[str]:
+    """Every file the site may hold for a review: its page and its exports."""
+    return [review(uuid), *(review_export(uuid, fmt) for fmt in FORMATS)]
+
+
+def ref_export(ref_id: str, fmt: str) -> str:
+    """One work in an export format, beside its page."""
+    return ref(ref_id)[: -len(".html")] + FORMATS[fmt]
 
 
 def topic(name: str) -> str:
