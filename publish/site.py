@@ -60,6 +60,7 @@ class BuildReport:
     removed: int = 0  # stale files deleted
     pages: int = 0  # HTML pages produced
     search_files: int = 0  # search data files produced
+    exports: int = 0  # reference exports (BibTeX, RIS, CSL-JSON) beside review and reference pages
     reviews: int = 0
     references: int = 0
     bytes_total: int = 0  # size of everything produced
@@ -69,7 +70,8 @@ class BuildReport:
     written_paths: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"{self.pages} pages, {self.search_files} search files: {self.written} written, "
+        return (f"{self.pages} pages, {self.exports} exports, {self.search_files} search files: "
+                f"{self.written} written, "
                 f"{self.unchanged} unchanged, {self.removed} removed "
                 f"({self.partitions_rebuilt} of {self.partitions} search partitions recomputed)")
 
@@ -96,6 +98,8 @@ class _Writer:
         elif rel.startswith("search/"):
             self.report.search_files += 1
             self.report.search_bytes += size
+        elif rel.startswith(("reviews/", "refs/")):
+            self.report.exports += 1
 
     def _link(self, rel: str) -> None:
         link(self.out, self.live, rel)

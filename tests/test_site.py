@@ -34,7 +34,10 @@ def test_report_counts(built):
     store, out, report = built
     assert report.reviews == 8
     static = len(list((TEMPLATES / "static").iterdir()))  # style.css, lang.js, search.js ...
-    assert report.written == report.pages + report.search_files + static
+    assert report.written == report.pages + report.search_files + report.exports + static
+    with_refs = sum(1 for _, rec in store.iter_current() if rec.references)
+    assert report.exports == 3 * (with_refs + report.references)
+    assert len([*out.glob("reviews/*.ris"), *out.glob("refs/*.ris")]) == report.exports // 3
     assert report.unchanged == 0 and report.removed == 0
     assert (out / "index.html").is_file() and (out / "search.html").is_file()
 
