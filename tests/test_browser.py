@@ -397,3 +397,49 @@ def test_sections_shown_are_the_clis(site, page):
                 s.number if s.number in ("abstract", "references") else "s-" + s.number
                 for s in r.sections], (q, r.uuid)
     assert page.errors == []
+
+
+def test_a_retracted_review_leaves_the_site(tmp_path, page):
+    """Issue 12: after a retraction and the next build, the review's own words find
+    nothing in the browser (as in the CLI), its page is gone and the counts of the works
+    it cited drop; a restore and a build bring all of it back."""
+    from archive.store import Store
+    from index.indexer import index_dir, update
+    from tests.helpers import add_bytes, numbered_uuid, variant
+
+    unique = "撤回专用词语乙丙"
+    data, out = tmp_path / "data", tmp_path / "site"
+    store = Store.open(data)
+    gone = numbered_uuid(1)
+    add_bytes(store, variant(uuid=gone, replace=("**摘要**", f"**摘要**\n{unique}。")).encode())
+    add_bytes(store, variant(uuid=numbered_uuid(2), received="2025-11-22 08:00:00").encode())
+    top = citing.top_references(store, 1)[0]
+
+    def browser_finds(q):
+        page.goto((out / "search.html").as_uri() + "?q=" + quote(q))
+        page.wait_for_selector("body[data-search-done]")
+        return page.evaluate("RA.uuids(RA.last)")
+
+    def ref_page_counts():
+        text = (out / urls.ref(top.ref_id)).read_text("utf-8")
+        return re.search(r"被 (\d+) 篇综述引用 (\d+) 次 · 列于 (\d+) 篇综述", text).groups()
+
+    build_site(store, out)
+    assert browser_finds(unique) == [gone]
+    before = ref_page_counts()
+    store.retract(gone, "test")
+    update(store, index_dir(data))
+    build_site(store, out)
+    assert browser_finds(unique) == [] == search(index_dir(data), unique, ids_only=True).uuids
+    assert browser_finds("残差网络") == [numbered_uuid(2)]
+    assert not (out / urls.review(gone)).exists()
+    assert not (out / urls.review_export(gone, "ris")).exists()
+    after = ref_page_counts()
+    assert int(after[0]) == int(before[0]) - 1 and int(after[2]) == int(before[2]) - 1
+    assert broken_links(out) == []
+    store.restore(gone)
+    update(store, index_dir(data))
+    build_site(store, out)
+    assert browser_finds(unique) == [gone] and ref_page_counts() == before
+    assert page.errors == []
+    store.close()
