@@ -162,6 +162,7 @@ def uses(store, ref_ids: list[str]) -> list[Use]:
 def section_titles(store, version_id: int) -> dict[str, str]:
     """``{section number: title}`` of one stored version (``abstract``: 摘要)."""
     rows = store.execute(
+        "SELECT number, title FROM sections WHERE version_id = ?" if store.schema_version >= 3 else
         "SELECT json_extract(s.value, '$.number'), json_extract(s.value, '$.title')"
         " FROM versions v, json_each(v.parsed, '$.sections') s WHERE v.id = ?",
         (version_id,),
@@ -169,6 +170,34 @@ def section_titles(store, version_id: int) -> dict[str, str]:
     titles = {num: title for num, title in rows}
     titles.setdefault(ABSTRACT, "摘要")
     return titles
+
+
+def listings(store, ref_id: str, limit: int) -> list[tuple[str, list[tuple[str, int]], list[tuple]]]:
+    """The ``limit`` newest reviews that list a work: ``(uuid, [(scope, n)] where they
+    list it, [(section, section title, marker, sentence)] where they cite it)``, the
+    citations in document order (a reference page)."""
+    reviews: dict[str, tuple[int, list]] = {}
+    for uuid, vid, scope, n in store.execute(
+            f"SELECT r.uuid, r.current_version, coalesce(f.scope, ''), f.n FROM refs f {_CURRENT}"
+            " WHERE f.ref_id = ? ORDER BY r.received_at DESC, r.uuid DESC, f.rowid", (ref_id,)):
+        if uuid not in reviews:
+            if len(reviews) == limit:
+                break
+            reviews[uuid] = (vid, [])
+        reviews[uuid][1].append((scope, n))
+    if not reviews:
+        return []
+    by_version: dict[int, list] = {vid: [] for vid, _ in reviews.values()}
+    title = ("(SELECT s.title FROM sections s WHERE s.version_id = c.version_id AND s.number = c.section"
+             " ORDER BY s.rowid DESC LIMIT 1)" if store.schema_version >= 3 else "NULL")
+    for vid, section, section_title, marker, sentence in store.execute(
+            f"SELECT c.version_id, c.section, {title}, c.marker, c.sentence FROM citations c"
+            f" WHERE c.ref_id = ? AND c.version_id IN ({','.join('?' * len(by_version))})"
+            " ORDER BY c.version_id, c.ordinal", (ref_id, *by_version)):
+        if section_title is None:  # an archive of schema 2 or older, read-only
+            section_title = section_titles(store, vid).get(section, "")
+        by_version[vid].append((section, section_title, marker, sentence or ""))
+    return [(uuid, entries, by_version[vid]) for uuid, (vid, entries) in reviews.items()]
 
 
 _ENTRY = "SELECT f.n, f.title, f.year, f.raw, f.ref_id, coalesce(f.scope, '') FROM refs f"

@@ -38,7 +38,7 @@ from archive.errors import Ambiguous, ArchiveError, NotFound
 from archive.fold import fold as _fold
 from archive.model import Record
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 _BUSY_RETRIES = 8  # after busy_timeout itself gave up, or busy without the handler
 
@@ -73,6 +73,9 @@ CREATE TABLE IF NOT EXISTS citations(
     ordinal INTEGER, section TEXT, marker TEXT, style TEXT, n INTEGER,
     scope TEXT, ref_id TEXT, sentence TEXT
 );
+CREATE TABLE IF NOT EXISTS sections(
+    version_id INTEGER NOT NULL REFERENCES versions(id), number TEXT, title TEXT
+);
 CREATE TABLE IF NOT EXISTS flags(
     version_id INTEGER NOT NULL REFERENCES versions(id),
     code TEXT, "where" TEXT, detail TEXT
@@ -89,6 +92,7 @@ CREATE INDEX IF NOT EXISTS refs_ref_id ON refs(ref_id);
 CREATE INDEX IF NOT EXISTS citations_version ON citations(version_id, ordinal);
 CREATE INDEX IF NOT EXISTS citations_ref_id ON citations(ref_id);
 CREATE INDEX IF NOT EXISTS flags_version ON flags(version_id);
+CREATE INDEX IF NOT EXISTS sections_version ON sections(version_id);
 CREATE INDEX IF NOT EXISTS flags_code ON flags(code);
 """
 
@@ -101,6 +105,13 @@ _MIGRATIONS = {
         "ALTER TABLE reviews ADD COLUMN n_sections INTEGER",
         "UPDATE reviews SET n_sections = (SELECT json_array_length(v.parsed, '$.sections')"
         " FROM versions v WHERE v.id = reviews.current_version)",
+    ],
+    3: [  # section titles as rows (a reference page names the citing sections without JSON)
+        "CREATE TABLE sections(version_id INTEGER NOT NULL REFERENCES versions(id),"
+        " number TEXT, title TEXT)",
+        "INSERT INTO sections SELECT v.id, json_extract(s.value, '$.number'),"
+        " json_extract(s.value, '$.title') FROM versions v, json_each(v.parsed, '$.sections') s"
+        " ORDER BY v.id, s.key",
     ],
 }
 
@@ -163,6 +174,7 @@ class Prepared:
     refs: list[tuple]
     citations: list[tuple]
     flags: list[tuple]
+    sections: list[tuple]
 
 
 def prepare(parsed: ParsedLike) -> Prepared:
@@ -179,6 +191,7 @@ def prepare(parsed: ParsedLike) -> Prepared:
         citations=[(i, c.section, c.marker, c.style, c.n, c.scope, c.ref_id, c.sentence)
                    for i, c in enumerate(record.citations)],
         flags=[(f.code, f.where, f.detail) for f in record.flags],
+        sections=[(s.number, s.title) for s in record.sections],
     )
 
 
@@ -396,6 +409,8 @@ class Store:
             'INSERT INTO flags(version_id, code, "where", detail) VALUES (?,?,?,?)',
             [(vid, *f) for f in p.flags],
         )
+        db.executemany("INSERT INTO sections(version_id, number, title) VALUES (?,?,?)",
+                       [(vid, *s) for s in p.sections])
         if self._retraction(uuid) is not None:  # stored, and the review stays hidden
             return AddResult("version", uuid, vid, False, retracted=True)
         cur_id = self._make_current(uuid)
@@ -451,7 +466,7 @@ class Store:
         that no copy of the bytes stays in either. Returns the versions deleted."""
         def run() -> int:
             vids = [r[0] for r in self._db.execute("SELECT id FROM versions WHERE uuid = ?", (uuid,))]
-            for table in ("refs", "citations", "flags"):
+            for table in ("refs", "citations", "flags", "sections"):
                 self._db.executemany(f"DELETE FROM {table} WHERE version_id = ?", [(v,) for v in vids])
             self._db.execute("DELETE FROM reviews WHERE uuid = ?", (uuid,))
             self._db.execute("DELETE FROM retracted WHERE uuid = ?", (uuid,))

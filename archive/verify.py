@@ -18,18 +18,21 @@ def verify(store) -> list[str]:
             "SELECT id, sha256, raw, parsed,"
             " (SELECT count(*) FROM refs WHERE version_id = v.id),"
             " (SELECT count(*) FROM citations WHERE version_id = v.id),"
-            " (SELECT count(*) FROM flags WHERE version_id = v.id)"
-            " FROM versions v WHERE id > ? ORDER BY id LIMIT 100", (last,)).fetchall()
+            " (SELECT count(*) FROM flags WHERE version_id = v.id),"
+            + (" (SELECT count(*) FROM sections WHERE version_id = v.id)"
+               if store.schema_version >= 3 else " NULL")
+            + " FROM versions v WHERE id > ? ORDER BY id LIMIT 100", (last,)).fetchall()
         if not rows:
             break
-        for vid, sha, raw, parsed, nref, ncit, nflag in rows:
+        for vid, sha, raw, parsed, nref, ncit, nflag, nsec in rows:
             if hashlib.sha256(raw).hexdigest() != sha:
                 problems.append(f"version {vid}: raw bytes do not match sha256")
             d = json.loads(parsed)
-            want = (len(d["references"]), len(d["citations"]), len(d["flags"]))
-            if (nref, ncit, nflag) != want:
-                problems.append(f"version {vid}: derived rows (refs, citations, flags) "
-                                f"{(nref, ncit, nflag)} != parsed {want}")
+            want = (len(d["references"]), len(d["citations"]), len(d["flags"]),
+                    len(d["sections"]) if nsec is not None else None)
+            if (nref, ncit, nflag, nsec) != want:
+                problems.append(f"version {vid}: derived rows (refs, citations, flags, sections) "
+                                f"{(nref, ncit, nflag, nsec)} != parsed {want}")
         last = rows[-1][0]
     wrong = store.execute(
         "SELECT r.uuid FROM reviews r WHERE r.current_version IS NOT ("

@@ -1,21 +1,18 @@
 """What the listing, reference and quality pages need, fed one record (or one partition's
-state) at a time.
+state) at a time: a summary and the flags of each review, and per reference its
+spellings, years and counts (small, in memory, cached per partition by the site build).
 
-Small things stay in memory: a summary and the flags of each review, and per reference
-its spellings, years and counts.  The bulky part, where each reference is listed and
-every citing sentence, goes to a SQLite table (in memory by default; a scratch file when
-the site builder passes one, so the build's memory does not grow with the citations).
-A reference page reads the :data:`REF_REVIEWS` newest reviews that list it from there.
+Where a work is listed and cited, and the citing sentences, are not copied here: a
+reference page asks the archive (:func:`archive.citing.listings`), whose ``refs``,
+``citations`` and ``sections`` tables already hold them.
 """
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections import Counter, defaultdict, namedtuple
 from dataclasses import astuple, dataclass, field
-from pathlib import Path
 
-from archive.model import ABSTRACT, Record
+from archive.citing import listings
+from archive.model import Record
 from archive.references import display_title
 
 from . import urls
@@ -24,11 +21,6 @@ from .pages import Summary, flag_label, summarize
 REF_REVIEWS = 30  # citing reviews listed on a reference page (the newest); the rest: search
 Use = namedtuple("Use", "uuid section section_title anchor marker sentence")
 
-_SCHEMA = """
-CREATE TABLE listed(ref_id TEXT, uuid TEXT, received TEXT, entries TEXT);
-CREATE TABLE uses(ref_id TEXT, uuid TEXT, ordinal INTEGER, section TEXT, section_title TEXT,
-                  anchor TEXT, marker TEXT, sentence TEXT);
-"""
 
 
 @dataclass
@@ -48,18 +40,10 @@ class RefInfo:
 class Catalog:
     """Summaries, topics, references with their uses, and flags of a set of reviews."""
 
-    def __init__(self, scratch: str | Path | None = None) -> None:
+    def __init__(self) -> None:
         self.summaries: dict[str, Summary] = {}
         self.refs: dict[str, RefInfo] = {}
         self.flags: dict[str, list] = {}
-        if scratch is not None:
-            Path(scratch).unlink(missing_ok=True)
-        self.db = sqlite3.connect(str(scratch) if scratch is not None else ":memory:")
-        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-        self._indexed = False
-
-    def close(self) -> None:
-        self.db.close()
 
     def add(self, rec: Record) -> None:
         self.summaries[rec.uuid] = summarize(rec)
@@ -75,24 +59,14 @@ class Catalog:
             listed[r.ref_id].append((r.scope, r.n))
         for ref_id in listed:
             self.refs[ref_id].n_listed += 1
-        titles = {s.number: s.title for s in rec.sections}
-        titles[ABSTRACT] = "摘要"
-        uses, citing = [], set()
-        for i, c in enumerate(rec.citations):
+        citing = set()
+        for c in rec.citations:
             if c.ref_id is None or c.ref_id not in listed:
                 continue
             self.refs[c.ref_id].n_uses += 1
             citing.add(c.ref_id)
-            uses.append((c.ref_id, rec.uuid, i, c.section, titles.get(c.section, ""),
-                         urls.section_anchor(c.section), c.marker, c.sentence))
         for ref_id in citing:
             self.refs[ref_id].n_citing += 1
-        self._insert([(rid, rec.uuid, rec.received_at, json.dumps(e)) for rid, e in listed.items()],
-                     uses)
-
-    def _insert(self, listed: list, uses: list) -> None:
-        self.db.executemany("INSERT INTO listed VALUES (?,?,?,?)", listed)
-        self.db.executemany("INSERT INTO uses VALUES (?,?,?,?,?,?,?,?)", uses)
 
     # -- a catalog as plain JSON data, and merging one into another ---------
     def state(self) -> dict:
@@ -101,8 +75,6 @@ class Catalog:
             "flags": self.flags,
             "refs": [[r.ref_id, dict(r.spellings), sorted(r.years), r.n_uses, r.n_citing, r.n_listed]
                      for r in self.refs.values()],
-            "listed": self.db.execute("SELECT * FROM listed ORDER BY rowid").fetchall(),
-            "uses": self.db.execute("SELECT * FROM uses ORDER BY rowid").fetchall(),
         }
 
     def merge(self, state: dict) -> None:
@@ -117,7 +89,6 @@ class Catalog:
             info.n_uses += n_uses
             info.n_citing += n_citing
             info.n_listed += n_listed
-        self._insert(state["listed"], state["uses"])
 
     # -- views -------------------------------------------------------------
     def by_date(self) -> list[Summary]:
@@ -133,23 +104,14 @@ class Catalog:
         return sorted(self.refs.values(),
                       key=lambda r: (-r.n_uses, -r.n_listed, r.ref_id))  # as archive.citing.top_references
 
-    def ref_context(self, info: RefInfo) -> dict:
-        if not self._indexed:
-            self.db.executescript("CREATE INDEX listed_ref ON listed(ref_id, received, uuid);"
-                                  "CREATE INDEX uses_ref ON uses(ref_id, uuid, ordinal);")
-            self._indexed = True
-        newest = self.db.execute(
-            "SELECT uuid, entries FROM listed WHERE ref_id = ? ORDER BY received DESC, uuid DESC"
-            " LIMIT ?", (info.ref_id, REF_REVIEWS)).fetchall()
-        uuids = [u for u, _ in newest]
-        by_review: dict[str, list] = defaultdict(list)
-        for row in self.db.execute(
-                "SELECT uuid, section, section_title, anchor, marker, sentence FROM uses"
-                f" WHERE ref_id = ? AND uuid IN ({','.join('?' * len(uuids))}) ORDER BY ordinal",
-                (info.ref_id, *uuids)):
-            by_review[row[0]].append(Use(*row))
-        reviews = [{"summary": self.summaries[uuid], "uses": by_review.get(uuid, []),
-                    "entries": [tuple(e) for e in json.loads(entries)]} for uuid, entries in newest]
+    def ref_context(self, info: RefInfo, store) -> dict:
+        """A reference page: the work, and the :data:`REF_REVIEWS` newest reviews that list
+        it, each with where it cites it (from the archive)."""
+        reviews = []
+        for uuid, entries, uses in listings(store, info.ref_id, REF_REVIEWS):
+            reviews.append({"summary": self.summaries[uuid], "entries": entries,
+                            "uses": [Use(uuid, section, title, urls.section_anchor(section), marker, sentence)
+                                     for section, title, marker, sentence in uses]})
         return {"ref": info, "spellings": info.spellings.most_common(), "reviews": reviews,
                 "years": sorted(info.years), "more": info.n_listed - len(reviews)}
 

@@ -109,7 +109,6 @@ def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Resul
                     rel, data = urls.review_export(rec.uuid, fmt), export.render(listed, fmt).encode("utf-8")
                     files.append((rel, len(data), put(out, live, rel, data)))
     state = catalog.state()
-    catalog.close()
     return Result(files, rendered, part.chunks, state)
 
 

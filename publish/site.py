@@ -339,7 +339,7 @@ def build_site(store: Any, out_dir: str | Path,
     results = run_jobs(jobs, store, n_workers)
 
     cache.dir.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog(cache.dir / "catalog.sqlite3")  # scratch: the bulky part on disk
+    catalog = Catalog()
     parts_state: dict[str, dict] = {}
     postings = Postings()
     for pid, (chunk, key) in enumerate(zip(chunks, keys)):
@@ -380,8 +380,6 @@ def build_site(store: Any, out_dir: str | Path,
         _swap(stage, out)
     report.reviews = len(catalog.summaries)
     report.references = len(catalog.refs)
-    catalog.close()
-    (cache.dir / "catalog.sqlite3").unlink(missing_ok=True)
     if on_progress:
         on_progress("done", report.pages, report.pages)
     return report
@@ -470,7 +468,7 @@ def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dic
                      offset=(p - 1) * REFS_PER_PAGE, total=len(ranked), page=p, pages=n_pages,
                      page_url=urls.refs_page)
     for info in ranked:
-        pages.render(urls.ref(info.ref_id), "ref.html", exports=EXPORTS, **catalog.ref_context(info))
+        pages.render(urls.ref(info.ref_id), "ref.html", exports=EXPORTS, **catalog.ref_context(info, store))
         work = export.works(citing.entries_of(store, info.ref_id))
         for fmt in export.FORMATS:  # the work as BibTeX, RIS and CSL-JSON, beside its page
             pages.writer.write(urls.ref_export(info.ref_id, fmt), export.render(work, fmt))

@@ -111,6 +111,7 @@ def test_migrates_a_schema_1_archive(tmp_path):
     want = len(parse(SAMPLE.read_bytes())[0].record.sections)
     db = sqlite3.connect(archive_path(data))
     db.executescript("ALTER TABLE reviews DROP COLUMN n_sections; DROP TABLE retracted;"
+                     "DROP TABLE sections;"
                      "UPDATE meta SET value = '1' WHERE key = 'schema_version';")
     db.close()
     # a read-only old archive (a mounted backup) is read as it is (as root: without
@@ -134,12 +135,14 @@ def test_migrates_a_schema_1_archive(tmp_path):
         for p in [data, *data.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
     with Store.open(data) as store:  # a writable one is migrated on open
-        assert store.schema_version == 2
+        assert store.schema_version == 3
         assert listing.summaries(store)[0].n_sections == want
         assert verify(store) == []
     db = sqlite3.connect(archive_path(data))
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
     assert db.execute("SELECT n_sections FROM reviews").fetchall() == [(want,)]
+    titles = [(s.number, s.title) for s in parse(SAMPLE.read_bytes())[0].record.sections]
+    assert db.execute("SELECT number, title FROM sections ORDER BY rowid").fetchall() == titles
 
 
 def _cli(data, *args, input=None):
