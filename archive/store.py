@@ -423,8 +423,7 @@ class Store:
             " ORDER BY received_at DESC, id DESC LIMIT 1", (uuid,)).fetchone()
         self._db.execute(
             "INSERT INTO reviews(uuid, current_version, received_at, topic, n_sections)"
-            " VALUES (?,?,?,?, (SELECT json_array_length(parsed, '$.sections') FROM versions"
-            "   WHERE id = ?))"
+            " VALUES (?,?,?,?, (SELECT count(*) FROM sections WHERE version_id = ?))"
             " ON CONFLICT(uuid) DO UPDATE SET current_version = excluded.current_version,"
             " received_at = excluded.received_at, topic = excluded.topic,"
             " n_sections = excluded.n_sections",
