@@ -1,7 +1,8 @@
 """The archive: one SQLite file, the source of truth.
 
 Every delivery is kept as its exact original bytes (``versions.raw``) with their
-sha256, the parsed :class:`~archive.model.Record` as JSON, and derived rows
+sha256, the parsed :class:`~archive.model.Record` as JSON (zstd-compressed,
+:func:`dump_doc`; rows of older archives hold the JSON as text), and derived rows
 (``refs``, ``citations``, ``flags``) for fast queries. ``reviews`` points at the
 current version of each UUID: the one with the latest ``received_at``; ties go to
 the one ingested last (the higher version id).
@@ -170,11 +171,63 @@ class Prepared:
     encoding: str
     raw: bytes
     sha256: str
-    doc: str  # the Record as JSON
+    doc: bytes  # the Record as JSON, zstd-compressed (:func:`dump_doc`)
     refs: list[tuple]
     citations: list[tuple]
     flags: list[tuple]
     sections: list[tuple]
+
+
+def _json_pieces(doc: dict[str, Any]) -> Iterator[str]:
+    """``json.dumps(doc)`` (compact, UTF-8 as is) in pieces: each top-level value, and
+    each element of a top-level list, encoded by the C encoder on its own."""
+    dumps = lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
+    yield "{"
+    for i, (key, value) in enumerate(doc.items()):
+        yield ("," if i else "") + dumps(key) + ":"
+        if isinstance(value, list):
+            yield "["
+            for j, item in enumerate(value):
+                yield ("," if j else "") + dumps(item)
+            yield "]"
+        else:
+            yield dumps(value)
+    yield "}"
+
+
+def dump_doc(doc: dict[str, Any]) -> bytes:
+    """The parsed record as stored: compact JSON, zstd-compressed as it is encoded.
+
+    A record's JSON is about twice its delivery (the text, and every citation with its
+    sentence); compressed it is a fraction of it, and a 50 MB delivery's JSON (120 MB)
+    never exists whole in memory, neither as a Python string nor as a copy SQLite binds.
+    Archives written before hold the JSON as TEXT; :func:`load_doc` reads both."""
+    import zstandard  # noqa: PLC0415 (not on the query path)
+
+    out = bytearray()
+    comp = zstandard.ZstdCompressor(level=3).compressobj()
+    for piece in _json_pieces(doc):
+        out += comp.compress(piece.encode("utf-8"))
+    out += comp.flush()
+    return bytes(out)
+
+
+def load_doc(value: str | bytes) -> dict[str, Any]:
+    """A stored ``versions.parsed``: JSON text (older rows) or :func:`dump_doc` bytes."""
+    if isinstance(value, str):
+        return json.loads(value)
+    import zstandard  # noqa: PLC0415
+
+    return json.loads(zstandard.ZstdDecompressor().decompressobj().decompress(value))
+
+
+def _put_large(db: sqlite3.Connection, column: str, rowid: int, data: bytes) -> None:
+    """Write ``data`` into a value of its length already in place (incremental blob I/O,
+    in 1 MiB pieces): binding it would have SQLite copy the whole of it first."""
+    view = memoryview(data)
+    with db.blobopen("versions", column, rowid) as blob:
+        for at in range(0, len(view), 1 << 20):
+            blob.write(view[at:at + (1 << 20)])
 
 
 def prepare(parsed: ParsedLike) -> Prepared:
@@ -186,7 +239,7 @@ def prepare(parsed: ParsedLike) -> Prepared:
         encoding=record.encoding,
         raw=raw,
         sha256=hashlib.sha256(raw).hexdigest(),
-        doc=json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":")),
+        doc=dump_doc(record.to_dict()),
         refs=[(r.scope, r.n, r.ref_id, r.title, r.year, r.raw) for r in record.references],
         citations=[(i, c.section, c.marker, c.style, c.n, c.scope, c.ref_id, c.sentence)
                    for i, c in enumerate(record.citations)],
@@ -389,12 +442,15 @@ class Store:
                              retracted=cur is None)
         uuid = p.uuid
         known = db.execute("SELECT 1 FROM versions WHERE uuid = ?", (uuid,)).fetchone()
+        # the raw bytes go in as a placeholder of their length, then are written in place: a
+        # 50 MB delivery is not copied whole by SQLite's binding first
         vid = db.execute(
             "INSERT INTO versions(uuid, sha256, received_at, ingested_at, source, size,"
-            " encoding, topic, raw, parsed) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " encoding, topic, raw, parsed) VALUES (?,?,?,?,?,?,?,?, zeroblob(?), ?)",
             (uuid, p.sha256, p.received_at, _now(), source, len(p.raw), p.encoding,
-             p.topic, p.raw, p.doc),
+             p.topic, len(p.raw), p.doc),
         ).lastrowid
+        _put_large(db, "raw", vid, p.raw)
         db.executemany(
             "INSERT INTO refs(version_id, scope, n, ref_id, title, year, raw)"
             " VALUES (?,?,?,?,?,?,?)",
@@ -537,7 +593,7 @@ class Store:
         found = row.fetchone()
         if found is None:
             raise NotFound(f"no stored version {version_id}")
-        return Record.from_dict(json.loads(found[0]))
+        return Record.from_dict(load_doc(found[0]))
 
     def raw(self, version_id: int) -> bytes:
         found = self._db.execute(
@@ -596,5 +652,5 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield self._info(row), Record.from_dict(json.loads(row[9]))
+                yield self._info(row), Record.from_dict(load_doc(row[9]))
             last = rows[-1][1]

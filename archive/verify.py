@@ -5,7 +5,8 @@ every byte, so it is a function of its own and never on a command's hot path."""
 from __future__ import annotations
 
 import hashlib
-import json
+
+from archive.store import load_doc
 
 
 def verify(store) -> list[str]:
@@ -27,7 +28,7 @@ def verify(store) -> list[str]:
         for vid, sha, raw, parsed, nref, ncit, nflag, nsec in rows:
             if hashlib.sha256(raw).hexdigest() != sha:
                 problems.append(f"version {vid}: raw bytes do not match sha256")
-            d = json.loads(parsed)
+            d = load_doc(parsed)
             want = (len(d["references"]), len(d["citations"]), len(d["flags"]),
                     len(d["sections"]) if nsec is not None else None)
             if (nref, ncit, nflag, nsec) != want:

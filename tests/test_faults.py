@@ -19,7 +19,7 @@ from pathlib import Path
 
 from archive.config import archive_path
 from archive.ingest import ingest
-from archive.store import Store
+from archive.store import Store, load_doc
 from archive.verify import verify
 from tests.helpers import numbered_uuid, variant
 
@@ -67,7 +67,7 @@ def assert_consistent(db_file: Path) -> sqlite3.Connection:
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     for vid, sha, raw, parsed in db.execute("SELECT id, sha256, raw, parsed FROM versions"):
         assert hashlib.sha256(raw).hexdigest() == sha, vid
-        d = json.loads(parsed)
+        d = load_doc(parsed)
         for table, key in (("refs", "references"), ("citations", "citations"), ("flags", "flags")):
             n = db.execute(f"SELECT count(*) FROM {table} WHERE version_id = ?", (vid,))
             assert n.fetchone()[0] == len(d[key]), (vid, table)

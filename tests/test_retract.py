@@ -110,6 +110,10 @@ def test_migrates_a_schema_1_archive(tmp_path):
         add_bytes(store, SAMPLE.read_bytes())
     want = len(parse(SAMPLE.read_bytes())[0].record.sections)
     db = sqlite3.connect(archive_path(data))
+    # schema 1 held the parsed record as JSON text
+    db.execute("UPDATE versions SET parsed = ?", (json.dumps(parse(SAMPLE.read_bytes())[0].record.to_dict(),
+                                                            ensure_ascii=False),))
+    db.commit()
     db.executescript("ALTER TABLE reviews DROP COLUMN n_sections; DROP TABLE retracted;"
                      "DROP TABLE sections;"
                      "UPDATE meta SET value = '1' WHERE key = 'schema_version';")

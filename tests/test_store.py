@@ -332,3 +332,26 @@ def test_record_text_never_becomes_a_path(tmp_path):
         assert s.count() == 2
     assert {p.name for p in tmp_path.rglob("*")} <= {
         "data", "archive.sqlite3", "archive.sqlite3-wal", "archive.sqlite3-shm"}
+
+
+def test_parsed_json_is_stored_compressed_and_old_text_rows_still_read(tmp_path):
+    """Issue 10: the parsed record is zstd-compressed as it is encoded (a huge record's JSON
+    is never one string in memory); it decodes to exactly the JSON the record gives, and a
+    row of an older archive (JSON text) still reads."""
+    import json
+
+    from archive.store import dump_doc, load_doc
+
+    rec = parse(SAMPLE.read_bytes())[0].record
+    d = rec.to_dict()
+    packed = dump_doc(d)
+    text = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+    assert len(packed) < len(text.encode()) / 3
+    assert load_doc(packed) == d == load_doc(text)
+    import zstandard
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(packed).decode() == text
+    with Store.open(tmp_path) as s:
+        add_bytes(s, SAMPLE.read_bytes())
+        assert s.execute("SELECT typeof(parsed) FROM versions").fetchone() == ("blob",)
+        s.write(lambda: s.execute("UPDATE versions SET parsed = ?", (text,)))  # as written before
+        assert s.current(SAMPLE_UUID) == rec and verify(s) == []
