@@ -96,7 +96,8 @@ def section_key(rec: Record, number: str) -> str:
     if missing:
         raise ArchiveError(f"section {key} is in the outline ({missing.detail}) but missing "
                            f"from the content of review {rec.uuid[:8]}")
-    known = ", ".join(s.number for s in rec.chapters())
+    chapters = [s.number for s in rec.chapters()]
+    known = ", ".join(chapters[:20]) + (f", … ({len(chapters)} in all)" if len(chapters) > 20 else "")
     raise ArchiveError(f"review {rec.uuid[:8]} has no section {number} (chapters: {known}; "
                        "also abstract/摘要 and references/参考文献)")
 

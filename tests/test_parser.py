@@ -341,3 +341,17 @@ def test_every_flag_code_is_defined_once_and_documented():
     for code, kind in FLAG_KINDS.items():
         assert f"| `{code}` |" in design, code
         assert kind.severity in (DEFECT, NOTE) and kind.label and kind.meaning, code
+
+
+def test_an_unknown_section_of_a_huge_review_names_a_few_chapters(sample_text):
+    from archive.errors import ArchiveError
+    from archive.report import section_key
+
+    para = "正文。" * 10
+    chapters = "".join(f"### {i} 第{i}章\n\n{para}\n\n" for i in range(10, 200))
+    rec = one(sample_text.replace("# 参考文献:", chapters + "# 参考文献:", 1).encode())
+    with pytest.raises(ArchiveError) as err:
+        section_key(rec, "5000")
+    msg = str(err.value)
+    assert "1, 2, 3" in msg and "199" not in msg and f"({len(rec.chapters())} in all)" in msg
+    assert len(msg) < 300
