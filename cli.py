@@ -456,6 +456,46 @@ def stats(as_json, data_dir):
                 say("  " + line)
 
 
+# -- similar --------------------------------------------------------------------------
+@main.command()
+@click.argument("review_id")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1),
+              help="At most this many reviews.")
+@json_option
+@data_dir_option
+def similar(review_id, limit, as_json, data_dir):
+    """Reviews most like one review: shared distinctive words and shared references.
+
+    Two reviews that cite the same works are related even when worded
+    differently; the reason is given for each.
+
+    \b
+    Example:
+      reviews similar e051ad47 --limit 5
+    """
+    from index.indexer import IndexProblem, check, index_dir, update
+    from index.similar import similar as find_similar
+
+    directory = resolve_data_dir(data_dir)
+    with open_store(directory) as store:
+        uuid = store.resolve(review_id)
+        ix = index_dir(directory)
+        if check(ix, deep=False) is not None:  # no index yet, or unusable: build it first
+            try:
+                update(store, ix, on_wait=_waiting)
+            except IndexProblem as err:
+                raise click.ClickException(str(err)) from None
+        _say_if_index_behind(directory)
+        rows = find_similar(store, ix, uuid, limit=limit)
+    if as_json:
+        echo_json([r.to_dict() for r in rows])
+        return
+    for r in rows:
+        say(f"{r.uuid[:12]}  {r.score:6.3f}  {r.topic}  ({r.reason()})")
+    if not rows:
+        say("no related reviews (none shares distinctive words or references with it)", err=True)
+
+
 # -- export ---------------------------------------------------------------------------
 @main.command("export")
 @click.argument("review_id", required=False)

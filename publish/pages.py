@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from archive.model import ABSTRACT, FLAG_KINDS, Record
 
 from . import urls
 from .render import CiteContext, markdown
+
 
 def flag_label(code: str) -> str:
     kind = FLAG_KINDS.get(code)
@@ -59,7 +61,8 @@ def _cites(rec: Record, where: str) -> CiteContext:
 EXPORTS = [("bibtex", "BibTeX"), ("ris", "RIS"), ("csl-json", "CSL-JSON")]
 
 
-def review_context(rec: Record) -> dict:
+def review_context(rec: Record, related: Any = ()) -> dict:
+    """A review page; ``related``: its related reviews (:class:`index.similar.Related`)."""
     lists = _scopes(rec)
     sections = []
     for s in rec.sections:
@@ -91,6 +94,7 @@ def review_context(rec: Record) -> dict:
         "sections": sections,
         "ref_lists": ref_lists,
         "exports": EXPORTS if rec.references else [],
+        "related": [{"uuid": r.uuid, "topic": r.topic, "reason": r.reason()} for r in related],
         "toc": toc,
         "flags": [{"code": f.code, "label": flag_label(f.code), "text": f.describe(),
                    "severity": f.severity} for f in rec.flags],

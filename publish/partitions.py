@@ -11,7 +11,7 @@ import hashlib
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -56,6 +56,8 @@ class Job:
     render: set[str]  # uuids whose review page must be rendered
     out: str  # where the files go (the staging folder)
     live: str  # the site as published (unchanged files are linked from it)
+    related: dict[str, list] = field(default_factory=dict)  # uuid -> its related reviews
+    pages_only: bool = False  # the search data and catalog are cached: only render pages
 
 
 @dataclass
@@ -89,8 +91,12 @@ def _records(job: Job, store_path: str | None, store: Any = None) -> list[Record
 def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Result:
     records = _records(job, store_path, store)
     out, live = Path(job.out), Path(job.live)
-    part = encode_partition(job.pid, job.first, records)
-    files = [(rel, len(data), put(out, live, rel, data)) for rel, data in part.files]
+    if job.pages_only:
+        records = [r for r in records if r.uuid in job.render]
+        part, files = None, []
+    else:
+        part = encode_partition(job.pid, job.first, records)
+        files = [(rel, len(data), put(out, live, rel, data)) for rel, data in part.files]
     env = _env()
     template = env.get_template("review.html")
     rendered = set()
@@ -99,7 +105,7 @@ def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Resul
         catalog.add(rec)
         if rec.uuid in job.render:
             path = urls.review(rec.uuid)
-            ctx = review_context(rec)
+            ctx = review_context(rec, job.related.get(rec.uuid, ()))
             html = template.render(url=urls.Linker(path), hide_search_box=False, **ctx).encode("utf-8")
             files.append((path, len(html), put(out, live, path, html)))
             rendered.add(path)
@@ -108,8 +114,9 @@ def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Resul
                 for fmt in export.FORMATS:
                     rel, data = urls.review_export(rec.uuid, fmt), export.render(listed, fmt).encode("utf-8")
                     files.append((rel, len(data), put(out, live, rel, data)))
-    state = catalog.state()
-    return Result(files, rendered, part.chunks, state)
+    if part is None:
+        return Result(files, rendered, {}, {})
+    return Result(files, rendered, part.chunks, catalog.state())
 
 
 def _run_in_worker(args: tuple[Job, str | None]) -> Result:

@@ -290,6 +290,42 @@ class _Cache:
                     f.unlink()
 
 
+#: Related reviews listed on a review's page
+RELATED = 5
+
+
+def _related(store: Any, ix_dir: Path, cache: _Cache, build: str,
+             items: list[tuple[str, str]]) -> dict[str, list]:
+    """Every review's related reviews (:func:`index.similar.related_all`), computed again
+    only when a review was added, changed or removed since the last build (cached beside
+    the partitions, keyed by every review's current version)."""
+    from index.similar import Related, related_all  # noqa: PLC0415
+
+    key = hashlib.sha1((build + "".join(f"{u}:{v};" for u, v in items)).encode()).hexdigest()
+    path = cache.dir / "related.json"
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        if data.get("key") == key:
+            return {u: [Related(r[0], r[1], r[2], r[3], tuple(r[4])) for r in rows]
+                    for u, rows in data["related"].items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        pass
+    related = related_all(store, ix_dir, limit=RELATED)
+    rows = {u: [[r.uuid, r.topic, r.score, r.shared_refs, list(r.shared_terms)] for r in rs]
+            for u, rs in related.items()}
+    cache.dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "related": rows}, ensure_ascii=False), "utf-8")
+    os.replace(tmp, path)
+    return related
+
+
+def _related_key(related: Any) -> str:
+    """What of a review's related reviews its page shows, as a short key."""
+    shown = "|".join(f"{r.uuid}/{r.topic}/{r.reason()}" for r in related)
+    return hashlib.sha1(shown.encode("utf-8")).hexdigest()[:12]
+
+
 def build_site(store: Any, out_dir: str | Path,
                on_progress: Callable[[str, int, int], None] | None = None, *,
                block: int = BLOCK, workers: int | None = None) -> BuildReport:
@@ -324,19 +360,27 @@ def build_site(store: Any, out_dir: str | Path,
     chunks = [items[i:i + block] for i in range(0, len(items), block)]
     keys = [partition_key(build, c) for c in chunks]
 
+    related = _related(store, ix_dir, cache, build, items)
+    # a review page shows its related reviews: it is rendered again when its version or
+    # that list changed (a new review elsewhere can change it), not only its version
+    page_keys = {u: f"{v}:{_related_key(related.get(u, ()))}" for u, v in items}
+
     kept: set[int] = set()
-    jobs: list[Job] = []
+    jobs: dict[int, Job] = {}
     for pid, (chunk, key) in enumerate(zip(chunks, keys)):
         prev = old_parts.get(str(pid))
-        if prev and prev["key"] == key and writer.present(prev["files"]) and cache.has(pid, key):
+        cached = bool(prev and prev["key"] == key and writer.present(prev["files"])
+                      and cache.has(pid, key))
+        render = {u for u, _ in chunk
+                  if old_pages.get(u) != page_keys[u] or not (out / urls.review(u)).is_file()}
+        if cached and not render:
             kept.add(pid)
             continue
-        render = {u for u, v in chunk
-                  if old_pages.get(u) != v or not (out / urls.review(u)).is_file()}
-        jobs.append(Job(pid, pid * block, [int(v) for _, v in chunk], render,
-                        str(writer.out), str(writer.live)))
+        jobs[pid] = Job(pid, pid * block, [int(v) for _, v in chunk], render,
+                        str(writer.out), str(writer.live),
+                        related={u: related.get(u, []) for u in render}, pages_only=cached)
     n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    results = run_jobs(jobs, store, n_workers)
+    results = run_jobs(list(jobs.values()), store, n_workers)
 
     cache.dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog()
@@ -349,6 +393,18 @@ def build_site(store: Any, out_dir: str | Path,
             catalog.merge(cache.catalog(pid, key))
             postings.add_chunks(cache.chunks(pid, key))
             parts_state[str(pid)] = entry
+        elif jobs[pid].pages_only:  # search data cached; some review pages rendered again
+            res = next(results)
+            for rel, size, written in res.files:
+                writer.done(rel, size, written)
+            entry = old_parts[str(pid)]
+            again = {rel for u in jobs[pid].render for rel in urls.review_files(u)}
+            reused = {rel: size for rel, size in entry["files"].items() if rel not in again}
+            writer.keep(reused)
+            catalog.merge(cache.catalog(pid, key))
+            postings.add_chunks(cache.chunks(pid, key))
+            parts_state[str(pid)] = {"key": key, "files": {
+                **reused, **{rel: size for rel, size, _ in res.files}}}
         else:
             res = next(results)
             for rel, size, written in res.files:  # texts and pages, put in place by the worker
@@ -375,7 +431,7 @@ def build_site(store: Any, out_dir: str | Path,
     _listing_pages(pages, catalog, store, search_meta)
     _static_files(writer)
     cache.prune(len(chunks))
-    writer.finish({"build": build, "parts": parts_state, "pages": {u: v for u, v in items}})
+    writer.finish({"build": build, "parts": parts_state, "pages": page_keys})
     if stage is not None:
         _swap(stage, out)
     report.reviews = len(catalog.summaries)

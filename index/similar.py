@@ -1,0 +1,490 @@
+"""Related reviews ("more like this"): the reviews most like a given one, and why.
+
+``similar(store, index_dir, uuid)`` answers for one review (``reviews similar``);
+``related_all(store, index_dir)`` for every review at once (the site's pages). Both run
+one scoring function (:func:`_rank`) over the same numbers, so a review's list is the
+same from either (``tests/test_similar.py`` checks it).
+
+**The evidence.** Two kinds of *features*, each with a BM25 weight in each review:
+
+* *words*: the jieba words of the content, which the index keeps per review with their
+  counts (field ``w``: :mod:`index.document`). The weight of word ``t`` in review ``d``
+  is BM25's term weight as :mod:`index.rank` computes it for search,
+  ``idf(t) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / AVGDL))`` (its ``K1``, ``B``,
+  fixed ``AVGDL``, ``dl`` as the one-byte code). Only *distinctive* words count: held by
+  2 reviews or more and by at most :data:`MAX_SHARE` of them (a word in more than a
+  fifth of the archive is a theme of the archive, not of a review: ``研究``, ``方法``),
+  and with a letter or an ideograph (a number shared by two reviews is mostly a
+  coincidence of tables, years and sizes, and no reason to show a reader).
+* *works*: the references (``refs.ref_id``) the current version lists, anywhere in it.
+  Weight of work ``r`` in ``d``: ``idf(r)`` times BM25's saturation of one occurrence
+  against the length of ``d``'s list (:data:`AVG_WORKS` works as the fixed average): a
+  work listed by few reviews says more, one item of a 200-item list says less than one
+  of a 10-item list. The same :data:`MAX_SHARE` applies. Two reviews that list the same
+  works are related however differently they are worded.
+
+**The score** of review ``d`` for review ``q``, per kind: over ``q``'s asking features
+``f`` (below) that ``d`` answers to, the sum of ``w_q(f) * min(x_q, x_d) / max(x_q, x_d)``,
+divided by the sum of ``w_q(f)`` over all of ``q``'s asking features; ``x`` is the count
+normalised by length as BM25 normalises it, ``tf / (1 - B + B * dl / AVGDL)`` (for a
+work ``tf`` is 1 and the length is the list's). The two kinds are added
+(:data:`WORDS_WEIGHT`, :data:`REFS_WEIGHT`). Each part is in [0, 1]: the share of
+``q``'s weight on which ``d`` agrees, a feature counting fully when ``d`` uses it as
+much as ``q`` does and less the more the two differ either way, so that a review which
+merely uses ``q``'s words more (a long review of the same field) does not outrank
+``q``'s near duplicate; a review listing the same works as ``q`` scores 1.0 by them. (A
+first version, a plain dot product of the weights with ``q``'s self-score as the unit
+and no preference for a review's champion words, put 7 of 40 planted near duplicates
+first; this puts 29: ``bench/similar.py``.) Reviews are ordered
+by ``floor(score * 10^6 + 0.5)``, then uuid; a review is never related to itself; only
+reviews sharing something are listed. The reason shown is the number of works both list
+and the (up to :data:`SHOWN_TERMS`) words that scored most, a word inside another shown
+one left out (jieba's search mode also gives the parts of a long word: ``二氧化碳`` stands
+for ``二氧`` and ``二氧化``).
+
+**What keeps it fast.** The site computes 10,000 lists inside its build and
+``reviews similar`` must answer well under a second. Scoring every pair by words is the
+sparse product of the review-by-word matrix with itself, ``sum(df^2)`` additions: 1.25
+billion at 10k synthetic reviews, hours of Python. The textbook remedy is *champion
+lists* (Manning, Raghavan, Schuetze, *Introduction to Information Retrieval*, 7.1.3): a
+word answers only with its :data:`CHAMPIONS` champions, the reviews where it weighs most
+(all its reviews when it has no more). A review asks with its :data:`TERMS` heaviest
+words among those it is a champion of (the champions of a word relate to each other
+through it), filled up, when it has fewer, with its heaviest other words. A word of
+1,500 reviews relates ``q`` to the 100 most about it, not to all 1,500. A list then costs
+at most ``TERMS * CHAMPIONS`` additions for its words, whatever the archive's size;
+works need no bound (a review lists ~20, each listed by few). ``similar`` reads only what
+its review needs: its words (its stored text segmented as the indexer did,
+:func:`index.words.count_words`), their document counts from the term dictionary (from
+the postings when the index holds deleted documents, so that every count is of live
+reviews, as in :mod:`index.rank`), the postings of its heaviest words until ``TERMS`` of
+them count it among their champions, and, from the archive, the reviews listing its
+works. At 10k a list costs ~6,000 additions (3,000 by words, 2,900 by works), 1.6 ms.
+(scipy computes the unpruned *dot products* of all 10k x 10k pairs of this synthetic
+corpus, 575 distinctive words, in ~6 s, numpy dense float32 in ~3 s; the agreement
+above is no matrix product, and a real archive's vocabulary is far larger: no reason to
+add either.)
+
+**Whoosh's ``Searcher.more_like_this``** (``more_like``: the document's key terms by the
+Bo1 model, an OR query of them, BM25F over their whole postings) was measured by
+``python -m bench.similar`` and is not used: neither fast nor better. Speed: 94 ms per
+review at 10k (p95 105 ms; 10 key terms), so ~950 s for the site's 10,000 lists against
+18.5 s here, and Whoosh's searcher modules on the command's path. Quality: it knows
+nothing of references (0 of 40 planted reference twins found, this: 40 of 40), and on
+words it found 25 of 40 planted near duplicates first (this: 29 of 40); both put
+0.9999-1.0 of their related reviews in the review's own research field of the
+synthetic corpus. It also needs the document's words given as text: the ``w`` field
+has no term vectors (they are passed as the field's ``{word: count}`` value).
+"""
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from archive.errors import NotFound
+from index.rank import AVGDL, DL_TABLE, dl_code, idf
+from index.schema import B, K1
+
+#: A word or work held by more than this share of the reviews never relates two reviews.
+MAX_SHARE = 0.2
+
+
+def _cap(n: int) -> float:
+    """The most reviews a linking word or work may be held by: :data:`MAX_SHARE` of the
+    archive, and never fewer than 2 (in an archive of 8 reviews, a word two of them
+    share still relates them)."""
+    return max(2.0, MAX_SHARE * n)
+#: A review asks with this many of its words: the heaviest of those it is a champion of.
+TERMS = 30
+#: A word's champions: the reviews where it weighs most (ties: uuid), the only ones it relates.
+CHAMPIONS = 100
+#: The fixed average length of a reference list (BM25's avgdl for works).
+AVG_WORKS = 20.0
+#: How the two kinds of evidence are added.
+WORDS_WEIGHT = 1.0
+REFS_WEIGHT = 1.0
+#: Words shown as the reason.
+SHOWN_TERMS = 3
+#: Scores are ordered (and reported) rounded to this many parts.
+SCALE = 10**6
+
+
+@dataclass(frozen=True)
+class Related:
+    uuid: str
+    topic: str
+    score: float
+    shared_refs: int  # works (ref_id) both reviews list
+    shared_terms: tuple[str, ...]  # up to 3 distinctive words both use, most telling first
+
+    def reason(self) -> str:
+        """Why, in a few Chinese words: ``共同引用 4 篇文献；共同关键词：残差网络、迁移学习``."""
+        parts = []
+        if self.shared_refs:
+            parts.append(f"共同引用 {self.shared_refs} 篇文献")
+        if self.shared_terms:
+            parts.append("共同关键词：" + "、".join(self.shared_terms))
+        return "；".join(parts)
+
+    def to_dict(self) -> dict:
+        return {"uuid": self.uuid, "topic": self.topic, "score": self.score,
+                "shared_refs": self.shared_refs, "shared_terms": list(self.shared_terms),
+                "reason": self.reason()}
+
+
+# -- weights ---------------------------------------------------------------------------
+
+def _length(length: float, average: float) -> float:
+    """BM25's length factor ``1 - B + B * length / average``."""
+    return 1 - B + B * length / average
+
+
+def _weight(idf_: float, x: float) -> float:
+    """BM25's term weight from the length-normalised count ``x = tf / _length(dl)``:
+    ``idf * tf * (K1 + 1) / (tf + K1 * _length(dl))``, as :mod:`index.rank` scores."""
+    return idf_ * x * (K1 + 1) / (x + K1)
+
+
+def _agree(a: float, x: float, y: float) -> float:
+    """A feature's part of the score (before the normalisation): its weight ``a`` in the
+    asking review, times how alike the two reviews' normalised counts are,
+    ``min(x, y) / max(x, y)`` (as :func:`_rank` adds it)."""
+    return a * y / x if y < x else a * x / y
+
+
+def distinctive(word: str) -> bool:
+    """A word that may relate reviews: it has a letter or an ideograph (not ``2016``)."""
+    return any(c.isalpha() for c in word)
+
+
+# -- references (the archive) ------------------------------------------------------------
+
+_CHUNK = 900  # parameters per IN (...) list
+
+
+class _Works:
+    """Topics and works of the reviews, and the linking works (held by 2 reviews or more
+    and by at most MAX_SHARE of them): for every review (:meth:`all`) or what one review
+    needs (:meth:`one`); the numbers are the same."""
+
+    def __init__(self, store):
+        self.topics: dict[str, str] = {u: t or "" for u, t in
+                                       store.execute("SELECT uuid, topic FROM reviews")}
+        self.n = len(self.topics)
+        #: linking work -> (holders, their normalised count: 1 / the list's length factor)
+        self.holders: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {}
+        #: review -> [(work, weight, normalised count)] of its linking works, by work
+        self.own: dict[str, list[tuple[str, float, float]]] = {}
+        self._works: dict[str, set[str]] = {}  # (all) review -> its works
+        self._shared: dict[str, int] = {}  # (one) review -> works it shares with the one
+
+    def _weigh(self, held: dict[str, set[str]], lengths: dict[str, int], reviews) -> None:
+        """``held``: work -> the reviews listing it; ``lengths``: review -> how many
+        works it lists; the linking works, and the weights of ``reviews``' works."""
+        cap = _cap(self.n)
+        x = {u: 1.0 / _length(k, AVG_WORKS) for u, k in lengths.items()}
+        for r in sorted(held):
+            if not 2 <= len(held[r]) <= cap:
+                continue
+            i = idf(self.n, len(held[r]))
+            us = tuple(sorted(held[r]))
+            self.holders[r] = (us, tuple(x[u] for u in us))
+            for u in us:
+                if u in reviews:
+                    self.own.setdefault(u, []).append((r, _weight(i, x[u]), x[u]))
+
+    @classmethod
+    def all(cls, store) -> "_Works":
+        out = cls(store)
+        held: dict[str, set[str]] = {}
+        works = out._works
+        for u, rid in store.execute(
+                "SELECT r.uuid, refs.ref_id FROM reviews r "
+                "JOIN refs ON refs.version_id = r.current_version WHERE refs.ref_id IS NOT NULL"):
+            works.setdefault(u, set()).add(rid)
+            held.setdefault(rid, set()).add(u)
+        out._weigh(held, {u: len(s) for u, s in works.items()}, works)
+        return out
+
+    @classmethod
+    def one(cls, store, uuid: str) -> "_Works":
+        out = cls(store)
+        mine = sorted(r for (r,) in store.execute(
+            "SELECT DISTINCT refs.ref_id FROM reviews r JOIN refs ON refs.version_id = "
+            "r.current_version WHERE r.uuid = ? AND refs.ref_id IS NOT NULL", (uuid,)))
+        held: dict[str, set[str]] = {}
+        version: dict[str, int] = {}
+        for part in _chunks(mine):
+            for rid, u, v in store.execute(
+                    "SELECT DISTINCT refs.ref_id, r.uuid, r.current_version FROM refs "
+                    "JOIN reviews r ON r.current_version = refs.version_id "
+                    f"WHERE refs.ref_id IN ({','.join('?' * len(part))})", part):
+                held.setdefault(rid, set()).add(u)
+                version[u] = v
+        lengths: dict[str, int] = {}
+        by_version = {v: u for u, v in version.items()}
+        for part in _chunks(sorted(by_version)):
+            for v, k in store.execute(
+                    "SELECT version_id, COUNT(DISTINCT ref_id) FROM refs WHERE version_id IN "
+                    f"({','.join('?' * len(part))}) AND ref_id IS NOT NULL GROUP BY version_id",
+                    part):
+                lengths[by_version[v]] = k
+        out._shared = Counter(u for us in held.values() for u in us)
+        out._weigh(held, lengths, {uuid})
+        return out
+
+    def shared(self, q: str, u: str) -> int:
+        """How many works ``q`` and ``u`` both list."""
+        if self._works:
+            return len(self._works.get(q, set()) & self._works.get(u, set()))
+        return self._shared.get(u, 0)
+
+
+def _chunks(items: list) -> list[list]:
+    return [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
+# -- words (the index) -------------------------------------------------------------------
+
+class _Words:
+    """Per distinctive word its champions ``{review: normalised count}``, and per review
+    its asking words ``[(word, weight, normalised count)]``, heaviest first: for every
+    review (:meth:`all`) or for one (:meth:`one`), with the same numbers."""
+
+    def __init__(self):
+        self.top: dict[str, list[tuple[str, float, float]]] = {}
+        self.champions: dict[str, dict[str, float]] = {}
+
+    @staticmethod
+    def _reviews(reader, topics) -> tuple[dict[int, str], dict[str, float], int]:
+        """``doc -> uuid`` and ``uuid -> BM25 length factor`` of the live review documents
+        of reviews in the archive; and how many live review documents there are."""
+        from index.postings import Column, doc_set
+
+        docs = doc_set(reader, "kind", "review")
+        uuid_of: dict[int, str] = {}
+        lengths: dict[str, float] = {}
+        for d, value in Column(reader, "key").many(docs).items():
+            _, u, words, _ = value.decode("ascii").split("|")
+            if u in topics:
+                uuid_of[d] = u
+                lengths[u] = _length(DL_TABLE[dl_code(int(words))] or 1, AVGDL)
+        return uuid_of, lengths, len(docs)
+
+    @staticmethod
+    def _posting(reader, word: str, uuid_of, lengths, n: int
+                 ) -> tuple[float, dict[str, float], dict[str, float]] | None:
+        """``(idf, champions, every holder)`` of ``word`` (review -> normalised count);
+        None if it is not distinctive (held by fewer than 2 or more than MAX_SHARE of
+        the ``n`` reviews)."""
+        from index.postings import doc_weights
+
+        held = {uuid_of[d]: tf / lengths[uuid_of[d]]
+                for d, tf in doc_weights(reader, "w", word).items() if d in uuid_of}
+        if not 2 <= len(held) <= _cap(n):
+            return None
+        champions = held
+        if len(held) > CHAMPIONS:  # (for one word, the weight grows with the normalised count)
+            champions = dict(sorted(held.items(), key=lambda p: (-p[1], p[0]))[:CHAMPIONS])
+        return idf(n, len(held)), champions, held
+
+    @classmethod
+    def all(cls, reader, topics) -> "_Words":
+        out = cls()
+        if not reader.doc_count_all():
+            return out
+        uuid_of, lengths, _ = cls._reviews(reader, topics)
+        n = len(uuid_of)
+        deleted = reader.doc_count_all() - reader.doc_count()
+        counts: Counter[bytes] = Counter()  # from the term infos: deleted documents too
+        for leaf, _ in reader.leaf_readers():
+            for term, info in leaf.iter_field("w"):
+                counts[term] += info.doc_frequency()
+        owned: dict[str, list[tuple[str, float, float]]] = {}  # words it is a champion of
+        others: dict[str, list] = {}  # heaps of its heaviest other words
+        for seq, term in enumerate(sorted(counts)):  # (UTF-8 order is code point order)
+            c = counts[term]
+            if c < 2 or c - deleted > _cap(n):
+                continue
+            word = term.decode("utf-8")
+            if not distinctive(word):
+                continue
+            found = cls._posting(reader, word, uuid_of, lengths, n)
+            if found is None:
+                continue
+            i, champions, held = found
+            out.champions[word] = champions
+            rank = -seq  # equal weights: the smaller word is kept
+            for u, x in held.items():
+                a = _weight(i, x)
+                if u in champions:
+                    owned.setdefault(u, []).append((word, a, x))
+                    continue
+                h = others.get(u)
+                if h is None:
+                    others[u] = [(a, rank, word, x)]
+                elif len(h) < TERMS:
+                    heapq.heappush(h, (a, rank, word, x))
+                elif (a, rank) > h[0][:2]:
+                    heapq.heapreplace(h, (a, rank, word, x))
+        for u in owned.keys() | others.keys():
+            top = sorted(owned.get(u, []), key=lambda w: (-w[1], w[0]))[:TERMS]
+            if len(top) < TERMS:
+                rest = sorted(((word, a, x) for a, _, word, x in others.get(u, [])),
+                              key=lambda w: (-w[1], w[0]))
+                top = sorted(top + rest[:TERMS - len(top)], key=lambda w: (-w[1], w[0]))
+            out.top[u] = top
+        return out
+
+    @classmethod
+    def one(cls, reader, topics, uuid: str) -> "_Words":
+        """What :func:`_rank` needs of the words for ``uuid``: its asking words and their
+        champions, from the postings of its own words only (heaviest first, until TERMS
+        of them count it among their champions)."""
+        out = cls()
+        if not reader.doc_count_all():
+            return out
+        uuid_of, lengths, live = cls._reviews(reader, topics)
+        doc = next((d for d, u in uuid_of.items() if u == uuid), None)
+        if doc is None:  # not indexed (yet): references only
+            return out
+        n = len(uuid_of)
+        # The term infos count the live reviews when no document is deleted and every
+        # live review is in the archive: then the words are ordered without their postings.
+        exact = reader.doc_count_all() == reader.doc_count() and live == n
+        tried = []
+        for word, tf in _review_words(reader, doc).items():
+            if not distinctive(word):
+                continue
+            if exact:
+                df = reader.doc_frequency("w", word)
+                if 2 <= df <= _cap(n):
+                    tried.append((-_weight(idf(n, df), tf / lengths[uuid]), word, None))
+            else:
+                found = cls._posting(reader, word, uuid_of, lengths, n)
+                if found is not None and uuid in found[2]:
+                    tried.append((-_weight(found[0], found[2][uuid]), word, found))
+        tried.sort(key=lambda t: t[:2])
+        owned, others = [], []
+        for _, word, found in tried:
+            if found is None:
+                found = cls._posting(reader, word, uuid_of, lengths, n)
+            if found is None or uuid not in found[2]:
+                continue
+            i, champions, held = found
+            x = held[uuid]
+            if uuid in champions:
+                owned.append((word, _weight(i, x), x))
+                out.champions[word] = champions
+                if len(owned) == TERMS:
+                    break
+            elif len(others) < TERMS:
+                others.append((word, _weight(i, x), x, champions))
+        top = owned
+        if len(top) < TERMS:
+            others.sort(key=lambda w: (-w[1], w[0]))
+            for word, a, x, champions in others[:TERMS - len(top)]:
+                top.append((word, a, x))
+                out.champions[word] = champions
+        top.sort(key=lambda w: (-w[1], w[0]))
+        out.top[uuid] = top
+        return out
+
+
+def _review_words(reader, doc: int) -> Counter:
+    """The words of an index document, counted as :func:`index.document.review_document`
+    counted them: the topic, then each unit's title and body (its stored parts)."""
+    from index.analysis import fold
+    from index.document import Texts, body_part, title_part
+    from index.postings import Column
+    from index.words import count_words
+
+    text = Texts(Column(reader, "text")[doc])
+    keys = reader.stored_fields(doc)["keys"]
+    units = len(keys.split("\x1f")) if keys else 0
+    tf: Counter = Counter()
+    count_words(fold(text.part(0)), tf)
+    for i in range(units):
+        count_words(fold(text.part(title_part(i))) + "\n" + fold(text.part(body_part(i))), tf)
+    return tf
+
+
+# -- scoring -----------------------------------------------------------------------------
+
+def _rank(q: str, words: _Words, works: _Works, limit: int) -> list[Related]:
+    """The related reviews of ``q``: the one scoring of both entry points. Each review's
+    sum is built in the same order (``q``'s words heaviest first, then its works by id)
+    from the same numbers, so it is the same double from either."""
+    if limit <= 0:
+        return []
+    acc: dict[str, float] = {}
+    get = acc.get
+    top = words.top.get(q, ())
+    if top:
+        inv = WORDS_WEIGHT / sum(a for _, a, _ in top)
+        for word, a, x in top:  # add a * min(x, y) / max(x, y) * inv (:func:`_agree`)
+            below, above = a * inv / x, a * inv * x
+            for u, y in words.champions[word].items():
+                acc[u] = get(u, 0.0) + (y * below if y < x else above / y)
+    own = works.own.get(q, ())
+    if own:
+        inv = REFS_WEIGHT / sum(a for _, a, _ in own)
+        for r, a, x in own:
+            below, above = a * inv / x, a * inv * x
+            for u, y in zip(*works.holders[r]):
+                acc[u] = get(u, 0.0) + (y * below if y < x else above / y)
+    acc.pop(q, None)
+    if not acc:
+        return []
+    floor = heapq.nlargest(limit, acc.values())[-1] - 1.0 / SCALE
+    ranked = sorted((-_key(v), u) for u, v in acc.items() if v >= floor)[:limit]
+    return [Related(u, works.topics.get(u, ""), -neg / SCALE, works.shared(q, u),
+                    _shown(u, top, words))
+            for neg, u in ranked if neg < 0]
+
+
+def _key(score: float) -> int:
+    return int(score * SCALE + 0.5)
+
+
+def _shown(u: str, top, words: _Words) -> tuple[str, ...]:
+    """The words that related ``u``, the largest part of the score first; a word inside
+    another one shown is left out (jieba's search mode also gives the parts of a long
+    word: ``二氧化碳`` stands for ``二氧`` and ``二氧化``)."""
+    scored = sorted((-_agree(a, x, words.champions[word][u]), word) for word, a, x in top
+                    if u in words.champions[word])
+    found = [word for _, word in scored]
+    kept: list[str] = []
+    for word in found:
+        if any(word in other for other in found if other != word):
+            continue
+        kept.append(word)
+        if len(kept) == SHOWN_TERMS:
+            break
+    return tuple(kept)
+
+
+# -- the API -----------------------------------------------------------------------------
+
+def similar(store, index_dir, uuid: str, limit: int = 10) -> list[Related]:
+    """The reviews most like review ``uuid`` (a full id), best first."""
+    from index.indexer import open_index
+
+    works = _Works.one(store, uuid)
+    if uuid not in works.topics:
+        raise NotFound(f"no review with id {uuid!r} (see `reviews list`)")
+    with open_index(Path(index_dir)).reader() as reader:
+        words = _Words.one(reader, works.topics, uuid)
+    return _rank(uuid, words, works, limit)
+
+
+def related_all(store, index_dir, limit: int = 5) -> dict[str, list[Related]]:
+    """Every review's related reviews (as :func:`similar` gives them), by uuid."""
+    from index.indexer import open_index
+
+    works = _Works.all(store)
+    with open_index(Path(index_dir)).reader() as reader:
+        words = _Words.all(reader, works.topics)
+    return {u: _rank(u, words, works, limit) for u in sorted(works.topics)}

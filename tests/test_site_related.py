@@ -1,0 +1,54 @@
+"""Related reviews on the site (issue 12): every review page lists the reviews
+`reviews similar` gives, with the reason; a new review re-renders only the pages whose
+list it changed, and a build without changes computes nothing again."""
+from __future__ import annotations
+
+import re
+
+from bench.corpus import generate
+from index.indexer import index_dir
+from index.similar import similar
+from publish import urls
+from publish.site import RELATED, build_site
+from tests.helpers import add_bytes, broken_links, make_store
+
+
+def _shown(path):
+    html = path.read_text("utf-8")
+    m = re.search(r'<section id="related".*?</section>', html, re.S)
+    if not m:
+        return []
+    return re.findall(r'<a class="related-link" href="([0-9a-f]{32})\.html">[^<]*</a> '
+                      r'<span class="meta reason">([^<]+)</span>', m.group(0))
+
+
+def test_pages_list_the_related_reviews_and_follow_changes(tmp_path):
+    store = make_store(tmp_path, 30, seed=21)
+    out = tmp_path / "site"
+    first = build_site(store, out, block=8)
+    ix = index_dir(tmp_path)
+    listed = 0
+    for uuid, _ in store.review_order():
+        want = [(r.uuid, r.reason()) for r in similar(store, ix, uuid, limit=RELATED)]
+        assert _shown(out / urls.review(uuid)) == want, uuid
+        listed += bool(want)
+    assert listed >= 20  # most generated reviews have related ones
+    assert broken_links(out) == []
+
+    again = build_site(store, out, block=8)
+    assert (again.written, again.partitions_rebuilt) == (0, 0)
+
+    before = {u: _shown(out / urls.review(u)) for u, _ in store.review_order()}
+    for g in generate(1, seed=21, start=30):  # one more review arrives
+        add_bytes(store, g.data, g.name)
+    more = build_site(store, out, block=8)
+    assert more.partitions_rebuilt == 1  # the search data of the last partition only
+    rendered = {p for p in more.written_paths if p.startswith("reviews/") and p.endswith(".html")}
+    now = {u: [(r.uuid, r.reason()) for r in similar(store, ix, u, limit=RELATED)]
+           for u, _ in store.review_order()}
+    assert all(_shown(out / urls.review(u)) == want for u, want in now.items())
+    new = set(now) - set(before)
+    assert len(new) == 1
+    assert rendered == {urls.review(u) for u in now if u in new or now[u] != before[u]}
+    assert broken_links(out) == []
+    store.close()
