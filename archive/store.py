@@ -93,7 +93,7 @@ CREATE INDEX IF NOT EXISTS refs_ref_id ON refs(ref_id);
 CREATE INDEX IF NOT EXISTS citations_version ON citations(version_id, ordinal);
 CREATE INDEX IF NOT EXISTS citations_ref_id ON citations(ref_id);
 CREATE INDEX IF NOT EXISTS flags_version ON flags(version_id);
-CREATE INDEX IF NOT EXISTS sections_version ON sections(version_id);
+CREATE INDEX IF NOT EXISTS sections_number ON sections(version_id, number);
 CREATE INDEX IF NOT EXISTS flags_code ON flags(code);
 """
 

@@ -15,17 +15,25 @@ from pathlib import Path
 def put(out: Path, live: Path, rel: str, data: bytes) -> bool:
     """Make ``out/rel`` hold ``data``; True when it was written, False when the live
     site's file was kept (hard-linked into ``out``)."""
+    current = os.path.join(live, rel)
     try:
-        current = live / rel
-        if current.stat().st_size == len(data) and current.read_bytes() == data:
-            link(out, live, rel)
-            return False
+        if os.stat(current).st_size == len(data):
+            with open(current, "rb") as fh:
+                same = fh.read() == data
+            if same:
+                link(out, live, rel)
+                return False
     except FileNotFoundError:
         pass
-    path = out / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+    path = os.path.join(out, rel)
+    tmp = path + ".tmp"
+    try:
+        fh = open(tmp, "wb")
+    except FileNotFoundError:  # its folder is not there yet (a folder is made once, not
+        os.makedirs(os.path.dirname(path), exist_ok=True)  # checked for every file)
+        fh = open(tmp, "wb")
+    with fh:
+        fh.write(data)
     os.replace(tmp, path)
     return True
 
@@ -33,6 +41,9 @@ def put(out: Path, live: Path, rel: str, data: bytes) -> bool:
 def link(out: Path, live: Path, rel: str) -> None:
     """The live site's file, kept: hard-linked into the staging folder."""
     if out != live:
-        target = out / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(live / rel, target)
+        target = os.path.join(out, rel)
+        try:
+            os.link(os.path.join(live, rel), target)
+        except FileNotFoundError:  # its folder is not there yet (made once, not checked each time)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.link(os.path.join(live, rel), target)

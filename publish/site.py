@@ -359,6 +359,11 @@ def build_site(store: Any, out_dir: str | Path,
     items = [(u, str(v)) for u, v in store.review_order()]
     chunks = [items[i:i + block] for i in range(0, len(items), block)]
     keys = [partition_key(build, c) for c in chunks]
+    # the archive-wide search files (dictionary, long postings, review tables...) depend on
+    # the current versions only: when none changed, the last build's are kept as they are
+    search_key = hashlib.sha1("".join(keys).encode()).hexdigest()
+    old_search = old.get("search") or {}
+    search_kept = old_search.get("key") == search_key and writer.present(old_search.get("files", {}))
 
     related = _related(store, ix_dir, cache, build, items)
     # a review page shows its related reviews: it is rendered again when its version or
@@ -391,7 +396,8 @@ def build_site(store: Any, out_dir: str | Path,
             entry = old_parts[str(pid)]
             writer.keep(entry["files"])
             catalog.merge(cache.catalog(pid, key))
-            postings.add_chunks(cache.chunks(pid, key))
+            if not search_kept:
+                postings.add_chunks(cache.chunks(pid, key))
             parts_state[str(pid)] = entry
         elif jobs[pid].pages_only:  # search data cached; some review pages rendered again
             res = next(results)
@@ -402,7 +408,8 @@ def build_site(store: Any, out_dir: str | Path,
             reused = {rel: size for rel, size in entry["files"].items() if rel not in again}
             writer.keep(reused)
             catalog.merge(cache.catalog(pid, key))
-            postings.add_chunks(cache.chunks(pid, key))
+            if not search_kept:
+                postings.add_chunks(cache.chunks(pid, key))
             parts_state[str(pid)] = {"key": key, "files": {
                 **reused, **{rel: size for rel, size, _ in res.files}}}
         else:
@@ -425,13 +432,20 @@ def build_site(store: Any, out_dir: str | Path,
             on_progress("reviews", min((pid + 1) * block, len(items)), len(items))
     report.partitions = len(chunks)
 
-    search_meta = _search_files(writer, postings, open_index(ix_dir), items, store)
+    if search_kept:
+        writer.keep(old_search["files"])
+        search_meta = old_search["meta"]
+    else:
+        before = set(writer.produced)
+        search_meta = _search_files(writer, postings, open_index(ix_dir), items, store)
+        old_search = {"key": search_key, "meta": search_meta,
+                      "files": {rel: size for rel, size in writer.produced.items() if rel not in before}}
     del postings
     pages = _Pages(make_env(), writer)
     _listing_pages(pages, catalog, store, search_meta)
     _static_files(writer)
     cache.prune(len(chunks))
-    writer.finish({"build": build, "parts": parts_state, "pages": page_keys})
+    writer.finish({"build": build, "parts": parts_state, "pages": page_keys, "search": old_search})
     if stage is not None:
         _swap(stage, out)
     report.reviews = len(catalog.summaries)
