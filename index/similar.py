@@ -79,6 +79,7 @@ has no term vectors (they are passed as the field's ``{word: count}`` value).
 from __future__ import annotations
 
 import heapq
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -480,11 +481,35 @@ def similar(store, index_dir, uuid: str, limit: int = 10) -> list[Related]:
     return _rank(uuid, words, works, limit)
 
 
-def related_all(store, index_dir, limit: int = 5) -> dict[str, list[Related]]:
-    """Every review's related reviews (as :func:`similar` gives them), by uuid."""
+_SHARED: list = []  # (words, works, limit), inherited by forked workers
+
+
+def _rank_slice(uuids: list[str]) -> list[list[Related]]:
+    words, works, limit = _SHARED[0]
+    return [_rank(u, words, works, limit) for u in uuids]
+
+
+def related_all(store, index_dir, limit: int = 5, procs: int = 1) -> dict[str, list[Related]]:
+    """Every review's related reviews (as :func:`similar` gives them), by uuid; the
+    scoring in ``procs`` processes (forked after the tables are read, so they share
+    them; each review's list is computed as in one process)."""
     from index.indexer import open_index
 
     works = _Works.all(store)
     with open_index(Path(index_dir)).reader() as reader:
         words = _Words.all(reader, works.topics)
-    return {u: _rank(u, words, works, limit) for u in sorted(works.topics)}
+    uuids = sorted(works.topics)
+    if procs <= 1 or len(uuids) < 2 * procs or os.name != "posix":
+        return {u: _rank(u, words, works, limit) for u in uuids}
+    import multiprocessing  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+    _SHARED[:] = [(words, works, limit)]
+    try:
+        step = -(-len(uuids) // (procs * 4))
+        slices = [uuids[i:i + step] for i in range(0, len(uuids), step)]
+        with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("fork")) as pool:
+            lists = [x for part in pool.map(_rank_slice, slices) for x in part]
+    finally:
+        _SHARED.clear()
+    return dict(zip(uuids, lists))

@@ -310,7 +310,7 @@ def _related(store: Any, ix_dir: Path, cache: _Cache, build: str,
                     for u, rows in data["related"].items()}
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         pass
-    related = related_all(store, ix_dir, limit=RELATED)
+    related = related_all(store, ix_dir, limit=RELATED, procs=min(2, os.cpu_count() or 1))
     rows = {u: [[r.uuid, r.topic, r.score, r.shared_refs, list(r.shared_terms)] for r in rs]
             for u, rs in related.items()}
     cache.dir.mkdir(parents=True, exist_ok=True)

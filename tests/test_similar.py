@@ -195,3 +195,14 @@ def test_a_small_archive_still_relates_reviews(tmp_path):
     related = related_all(store, index_dir(tmp_path))
     assert len(related) == 8 and sum(1 for v in related.values() if v) >= 4
     store.close()
+
+
+def test_related_all_in_two_processes_is_the_same(tmp_path):
+    from index.indexer import index_dir, rebuild
+    from tests.helpers import make_store
+
+    store = make_store(tmp_path, 20, seed=9)
+    rebuild(store, index_dir(tmp_path))
+    one = related_all(store, index_dir(tmp_path))
+    assert related_all(store, index_dir(tmp_path), procs=2) == one and any(one.values())
+    store.close()
