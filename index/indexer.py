@@ -35,7 +35,6 @@ from typing import Callable, Iterable
 
 from whoosh import index as windex
 
-from archive import citing
 from archive.config import dead_leftovers
 from archive.errors import ArchiveError
 from archive.model import Record
@@ -225,6 +224,7 @@ def _sync_spellings(writer, store, touched: set[tuple[str, str]], fresh: bool = 
     """Make the reference documents of the ``touched`` spellings match the archive:
     one for each still listed by a current version, none for the others (``fresh``:
     a new index, and ``touched`` is every current spelling)."""
+    from archive import citing  # noqa: PLC0415 (writing only: not on the query path)
     keep = touched if fresh else citing.current_spellings(store, touched)
     for rid, title in () if fresh else touched:
         writer.delete_by_term("rkey", f"{rid}|{title}")
@@ -346,6 +346,7 @@ def _write(ix, index_dir: Path, store, items: Iterable[tuple[str, int | None, Re
 def _touched(store, pairs: list[tuple[str, int]]) -> set[tuple[str, str]]:
     """The reference spellings that indexing ``pairs`` may add or retire: those of the
     new versions and of the versions the index held until now."""
+    from archive import citing  # noqa: PLC0415 (writing only: not on the query path)
     return citing.spellings_of(store, [v for _, v in pairs] + state.indexed_versions(store, (u for u, _ in pairs)))
 
 
@@ -364,6 +365,7 @@ def update(store, index_dir: str | Path, on_progress: Progress = None,
 
 
 def _update(store, index_dir: Path, on_progress: Progress, batch: int) -> IndexReport:
+    from archive import citing  # noqa: PLC0415 (writing only: not on the query path)
     problem = check(index_dir, deep=True)  # before writing on top of it: every checksum
     if problem:
         first_build = problem == "missing" and len(state.pending(store)) == store.count()
@@ -416,6 +418,7 @@ def rebuild(store, index_dir: str | Path, on_progress: Progress = None,
 
 
 def _rebuild(store, index_dir: Path, on_progress: Progress, procs: int | None) -> IndexReport:
+    from archive import citing  # noqa: PLC0415 (writing only: not on the query path)
     _remove_stale_builds(index_dir)
     tmp = index_dir.with_name(index_dir.name + f".building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -194,29 +194,41 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
                     k = norm[d] = K1 * (1 - B + B * dl / AVGDL)
                 total[d] += wi * tf * (K1 + 1) / (tf + k)
         gi = idf(n, item.gram_df)
+        topic_boost, title_boost = gi * TOPIC_BOOST, gi * TITLE_BOOST
         group = meets.setdefault(item.group, {})
         titles = _ODD_FIXED
+        gets = [g.get for g in item.grams]
+        only = TOPIC if item.topic_only else -1
+        meet = several and not item.topic_only
         for d in total:
-            maps = part_maps(item.grams, d, TOPIC if item.topic_only else -1)
-            if not all(maps):
-                continue
-            if all(m & TOPIC for m in maps):
-                total[d] += gi * TOPIC_BOOST
-            if not item.topic_only and all(
-                    m & (titles if m.bit_length() <= _FIXED_BITS else odd_bits(m.bit_length()))
-                    for m in maps):
-                total[d] += gi * TITLE_BOOST
-            if several and not item.topic_only:
-                first = starts_of(starts[d])
-                masks = _chapter_masks(first)
-                held = chapters(maps[0], first)  # those of the first gram, then kept
-                for m in maps[1:]:  # while the others hold them too
-                    for c in bits(held):
-                        if not m & masks[c]:
-                            held &= ~(1 << c)
-                    if not held:
-                        break
-                group[d] = group.get(d, 0) | held
+            maps = []
+            common = -1  # the bits every gram's map holds (a topic bit common to all)
+            for get in gets:
+                m = get(d) & only
+                if not m:
+                    break
+                maps.append(m)
+                common &= m
+            else:
+                if common & TOPIC:
+                    total[d] += topic_boost
+                if not item.topic_only:
+                    for m in maps:
+                        if not m & (titles if m.bit_length() <= _FIXED_BITS else odd_bits(m.bit_length())):
+                            break
+                    else:
+                        total[d] += title_boost
+                if meet:
+                    first = starts_of(starts[d])
+                    masks = _chapter_masks(first)
+                    held = chapters(maps[0], first)  # those of the first gram, then kept
+                    for m in maps[1:]:  # while the others hold them too
+                        for c in bits(held):
+                            if not m & masks[c]:
+                                held &= ~(1 << c)
+                        if not held:
+                            break
+                    group[d] = group.get(d, 0) | held
     if len(meets) > 1:
         groups = list(meets.values())
         for d in docs:
