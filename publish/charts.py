@@ -209,6 +209,27 @@ def _link(r: Bar, inner: Markup) -> Markup:
 
 # -- the charts ---------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Frame:
+    cid: str
+    rows: list[Bar]
+    vmax: int
+    top: int
+    ticks: list[int]
+    biggest: Bar  # the first row of the largest value (the default description names it)
+
+
+def _frame(title: str, rows: list[Bar], chart_id: str | None) -> _Frame | None:
+    """What both kinds of chart start from (None: no rows, draw :func:`_empty`)."""
+    rows = _check(rows)
+    if not rows:
+        return None
+    vmax = max(r.value for r in rows)
+    top, ticks = _ticks(vmax)
+    return _Frame(_chart_id(title, chart_id), rows, vmax, top, ticks,
+                  next(r for r in rows if r.value == vmax))
+
+
 def bars(title: str, rows: list[Bar], *, value_label: str, desc: str = "", axis_label: str = "",
          chart_id: str | None = None) -> Markup:
     """A horizontal bar chart, rows in the order given (most cited works, topics with most
@@ -217,15 +238,12 @@ def bars(title: str, rows: list[Bar], *, value_label: str, desc: str = "", axis_
     heads the rows when given. ``chart_id`` (default: from the title) must be unique on
     the page."""
     title, value_label, desc, axis_label = map(_clean, (title, value_label, desc, axis_label))
-    cid = _chart_id(title, chart_id)
-    rows = _check(rows)
-    if not rows:
-        return _empty(cid, title, "bars", desc)
-    vmax = max(r.value for r in rows)
-    top, ticks = _ticks(vmax)
+    f = _frame(title, rows, chart_id)
+    if f is None:
+        return _empty(_chart_id(title, chart_id), title, "bars", desc)
+    cid, rows, vmax, top, ticks = f.cid, f.rows, f.vmax, f.top, f.ticks
     if not desc:
-        big = next(r for r in rows if r.value == vmax)
-        desc = f"横向条形图，共 {len(rows)} 项，{value_label}最多的是“{big.label}”（{vmax}）。"
+        desc = f"横向条形图，共 {len(rows)} 项，{value_label}最多的是“{f.biggest.label}”（{vmax}）。"
     pad = 4.0
     value_room = max(_text_width(str(r.value), SMALL) for r in rows) + 6
     plot_w = WIDTH - 2 * pad - value_room
@@ -297,16 +315,13 @@ def columns(title: str, rows: list[Bar], *, value_label: str, axis_label: str, d
     category axis (``axis_label``) below; with many columns only every n-th label is
     written (a quarter, half a year, a year ... for months)."""
     title, value_label, axis_label, desc = map(_clean, (title, value_label, axis_label, desc))
-    cid = _chart_id(title, chart_id)
-    rows = _check(rows)
-    if not rows:
-        return _empty(cid, title, "columns", desc)
-    vmax = max(r.value for r in rows)
-    top, ticks = _ticks(vmax)
+    f = _frame(title, rows, chart_id)
+    if f is None:
+        return _empty(_chart_id(title, chart_id), title, "columns", desc)
+    cid, rows, vmax, top, ticks = f.cid, f.rows, f.vmax, f.top, f.ticks
     if not desc:
-        big = next(r for r in rows if r.value == vmax)
         desc = (f"柱状图，{axis_label}从 {rows[0].label} 到 {rows[-1].label}，共 {len(rows)} 列，"
-                f"{value_label}最多的是 {big.label}（{vmax}）。")
+                f"{value_label}最多的是 {f.biggest.label}（{vmax}）。")
     labels = [_truncate(r.label, 10 * NARROW_EM * SMALL, SMALL) for r in rows]
     label_half = max(_text_width(x, SMALL) for x in labels) / 2
     tick_w = max(_text_width(str(t), SMALL) for t in ticks)
