@@ -29,9 +29,10 @@ browser-deps:
 test: venv browser-deps
 	$(BIN)/python -m pytest -q
 
-# the fast loop: everything but the browser tier and the slow tests
+# the fast loop: everything but the browser tier and the slow tests, on both cores
+# (pytest-xdist; `make test` stays one process, as CI runs it)
 check: venv
-	$(BIN)/python -m pytest -q -m "not browser and not slow"
+	$(BIN)/python -m pytest -q -n 2 -m "not browser and not slow"
 
 demo: venv
 	rm -rf $(DEMO) _site

@@ -21,7 +21,7 @@ from tests.helpers import broken_links, make_store
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("figures")
-    store = make_store(root, 40, seed=12)
+    store = make_store(root, 20, seed=12)
     build_site(store, root / "site")
     yield store, root
     store.close()
