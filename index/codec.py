@@ -61,13 +61,13 @@ def encode_parts(bits: int) -> bytes:
     if bits.bit_count() * 2 >= len(bitmap):
         return b"\x00" + bitmap
     out = bytearray(b"\x01")
-    prev, j, m = 0, 0, bits
-    while m:
-        if m & 1:
-            varint(j - prev, out)
-            prev = j
-        m >>= 1
-        j += 1
+    prev, m = 0, bits
+    while m:  # (set bits only, lowest first: few of them on this branch)
+        low = m & -m
+        j = low.bit_length() - 1
+        varint(j - prev, out)
+        prev = j
+        m ^= low
     return bytes(out)
 
 

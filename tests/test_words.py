@@ -55,3 +55,14 @@ def test_counting_a_piece_at_a_time_gives_the_same_words(sample_text):
         c: Counter = Counter()
         count_words(text, c)
         assert c == Counter(words(text))
+
+
+def test_what_makes_a_token_a_word_is_a_letter_a_number_or_a_cjk_character():
+    """The one regex the segmenting keeps tokens by equals the rule it stands for, on
+    every code point: ``str.isalnum()`` or a CJK character."""
+    from index.analysis import is_cjk
+    from index.words import _WORDLIKE
+
+    wrong = [hex(i) for i in range(0x110000)
+             if (_WORDLIKE.search(chr(i)) is not None) != (is_cjk(chr(i)) or chr(i).isalnum())]
+    assert wrong == []
