@@ -54,6 +54,8 @@ demo: venv
 	REVIEWS_DATA=$(DEMO) $(BIN)/reviews search topic:图像识别 section:4.2
 	@echo; echo '$$ reviews refs 钻孔图像'
 	REVIEWS_DATA=$(DEMO) $(BIN)/reviews refs 钻孔图像
+	@echo; echo '$$ reviews similar e051ad47 --limit 3'
+	REVIEWS_DATA=$(DEMO) $(BIN)/reviews similar e051ad47 --limit 3
 	@echo; echo '$$ reviews refs --top 5'
 	REVIEWS_DATA=$(DEMO) $(BIN)/reviews refs --top 5
 	@echo; echo '$$ reviews site _site'
