@@ -85,6 +85,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archive.errors import NotFound
+from index.analysis import is_cjk
 from index.rank import AVGDL, DL_TABLE, dl_code, idf
 from index.schema import B, K1
 
@@ -155,9 +156,17 @@ def _agree(a: float, x: float, y: float) -> float:
     return a * y / x if y < x else a * x / y
 
 
+#: A word without a CJK character relates reviews from this many characters on: ``et``,
+#: ``al``, ``of`` and ``m2`` say nothing of what two reviews share.
+MIN_LATIN = 3
+
+
 def distinctive(word: str) -> bool:
-    """A word that may relate reviews: it has a letter or an ideograph (not ``2016``)."""
-    return any(c.isalpha() for c in word)
+    """A word that may relate reviews: it has a letter or an ideograph (not ``2016``),
+    and, when it has no CJK character, :data:`MIN_LATIN` characters or more."""
+    if not any(c.isalpha() for c in word):
+        return False
+    return len(word) >= MIN_LATIN or any(is_cjk(c) for c in word)
 
 
 # -- references (the archive) ------------------------------------------------------------

@@ -206,3 +206,9 @@ def test_related_all_in_two_processes_is_the_same(tmp_path):
     one = related_all(store, index_dir(tmp_path))
     assert related_all(store, index_dir(tmp_path), procs=2) == one and any(one.values())
     store.close()
+
+
+def test_short_latin_tokens_never_relate_reviews():
+    """``et al`` is in half the reference lists: two reviews sharing it are not alike."""
+    assert not sim.distinctive("et") and not sim.distinctive("al") and not sim.distinctive("2016")
+    assert sim.distinctive("resnet") and sim.distinctive("土壤") and sim.distinctive("n2o")
