@@ -61,3 +61,11 @@ def test_wheel_installs_and_runs(tmp_path):
     assert (site / "index.html").is_file() and (site / "search.html").is_file()
     assert (site / "static" / "search.js").read_bytes() == (ROOT / "templates" / "static" / "search.js").read_bytes()
     assert (site / "reviews" / "e051ad472c3d4412ba23cc0b05bfdbab.html").is_file()
+    # this session's parts, from the wheel: charts, downloads, export, similar, stats, retraction
+    assert 'id="chart-months"' in (site / "index.html").read_text("utf-8")
+    assert (site / "reviews" / "e051ad472c3d4412ba23cc0b05bfdbab.ris").read_text("utf-8") == \
+        reviews("export", "e051ad47", "--format", "ris")
+    assert reviews("similar", "e051ad47") == ""  # one review: none like it
+    assert "reviews received per month" in reviews("stats")
+    reviews("retract", "e051ad47", "--reason", "wheel test")
+    assert reviews("search", "-l", "残差网络") == ""
