@@ -519,6 +519,7 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
       reviews export --search '联邦学习 -综述' > cited.bib
     """
     from archive import citing, export
+    from archive.references import REF_ID_PREFIX
 
     if bool(review_id) + bool(ref_id) + bool(query) != 1:
         raise click.UsageError("give a review id, or --ref REF_ID, or --search QUERY")
@@ -526,7 +527,7 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
         if review_id:
             entries = list(citing.references_of(store, [store.resolve(review_id)]))
         elif ref_id:
-            found = citing.find(store, [ref_id]) if re.fullmatch(r"r[0-9a-f]{1,10}", ref_id.lower()) else []
+            found = citing.find(store, [ref_id]) if REF_ID_PREFIX.match(ref_id.lower()) else []
             if len(found) != 1:
                 raise click.ClickException(
                     f"{'no work' if not found else f'{len(found)} works'} with the id {ref_id!r}"

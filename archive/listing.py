@@ -14,7 +14,8 @@ from typing import Any, Iterable
 
 from archive.days import parse_day
 from archive.fold import fold
-from archive.model import Flag
+from archive.citing import top_references
+from archive.model import DEFECT, FLAG_KINDS, Flag
 
 
 @dataclass(frozen=True)
@@ -162,9 +163,6 @@ def figures(store, top: int = 10) -> dict[str, Any]:
     """The archive at a glance, for the site's charts and ``reviews stats``: reviews per
     month, the most cited works, the topics with most reviews, and the reviews with each
     kind of defect (notes, quirks of the delivery format, are left out)."""
-    from archive.citing import top_references
-    from archive.model import FLAG_KINDS, DEFECT
-
     defects = sorted(((code, n) for code, n in reviews_by_flag(store).items()
                       if (FLAG_KINDS[code].severity if code in FLAG_KINDS else DEFECT) == DEFECT),
                      key=lambda cn: (-cn[1], cn[0]))

@@ -23,6 +23,7 @@ Nothing taken from a record (topic, title, uuid) is ever used as a file path.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -218,9 +219,14 @@ def load_doc(value: str | bytes) -> dict[str, Any]:
     """A stored ``versions.parsed``: JSON text (older rows) or :func:`dump_doc` bytes."""
     if isinstance(value, str):
         return json.loads(value)
-    import zstandard  # noqa: PLC0415
+    return json.loads(_decompressor().decompressobj().decompress(value))
 
-    return json.loads(zstandard.ZstdDecompressor().decompressobj().decompress(value))
+
+@functools.cache
+def _decompressor():
+    import zstandard  # noqa: PLC0415 (not on the query path)
+
+    return zstandard.ZstdDecompressor()
 
 
 def _put_large(db: sqlite3.Connection, column: str, rowid: int, data: bytes) -> None:

@@ -177,6 +177,17 @@ def clean(text: str) -> str:
     return text.replace(SEP, " ")
 
 
+def unit_words(folded_part, n_units: int) -> Counter:
+    """A review's ranking words with their counts: the topic, then each unit's title and
+    body (``folded_part(j)``: part ``j``, folded). The index's ``w`` field, and what
+    :mod:`index.similar` counts again from the stored parts."""
+    tf: Counter[str] = Counter()
+    count_words(folded_part(0), tf)
+    for i in range(n_units):
+        count_words(folded_part(title_part(i)) + "\n" + folded_part(body_part(i)), tf)
+    return tf
+
+
 def review_document(record: Record, version_id: int) -> dict:
     """The review document."""
     us = units(record)
@@ -187,10 +198,7 @@ def review_document(record: Record, version_id: int) -> dict:
         bit = 1 << j
         for g in grams(part):
             maps[g] = maps.get(g, 0) | bit
-    tf: Counter[str] = Counter()
-    count_words(folded[0], tf)
-    for i in range(len(us)):
-        count_words(folded[title_part(i)] + "\n" + folded[body_part(i)], tf)
+    tf = unit_words(folded.__getitem__, len(us))
     subtree: dict[str, int] = {}
     for i, u in enumerate(us):
         bits = (1 << title_part(i)) | (1 << body_part(i))

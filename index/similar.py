@@ -404,21 +404,15 @@ class _Words:
 
 
 def _review_words(reader, doc: int) -> Counter:
-    """The words of an index document, counted as :func:`index.document.review_document`
-    counted them: the topic, then each unit's title and body (its stored parts)."""
+    """The words of an index document, counted from its stored parts as the indexer
+    counted them (:func:`index.document.unit_words`)."""
     from index.analysis import fold
-    from index.document import Texts, body_part, title_part
+    from index.document import Texts, unit_words
     from index.postings import Column
-    from index.words import count_words
 
     text = Texts(Column(reader, "text")[doc])
     keys = reader.stored_fields(doc)["keys"]
-    units = len(keys.split("\x1f")) if keys else 0
-    tf: Counter = Counter()
-    count_words(fold(text.part(0)), tf)
-    for i in range(units):
-        count_words(fold(text.part(title_part(i))) + "\n" + fold(text.part(body_part(i))), tf)
-    return tf
+    return unit_words(lambda j: fold(text.part(j)), len(keys.split("\x1f")) if keys else 0)
 
 
 # -- scoring -----------------------------------------------------------------------------
