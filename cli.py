@@ -534,7 +534,7 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
                     + (" (give more of it)" if found else " (see `reviews refs WORDS` or `reviews refs --top`)"))
             entries = citing.entries_of(store, found[0])
         else:
-            from index.indexer import IndexProblem, index_dir
+            from index.folder import IndexProblem, index_dir
             from index.search import search as run_search
 
             directory = resolve_data_dir(data_dir)
@@ -671,7 +671,7 @@ def search(query, since, until, limit, offset, ids_only, as_json, data_dir):
       reviews search topic:图像识别 section:2.1 模型
       reviews search -l 联邦学习 | wc -l
     """
-    from index.indexer import IndexProblem, index_dir
+    from index.folder import IndexProblem, index_dir
     from index.search import search as run_search
 
     directory = resolve_data_dir(data_dir)

@@ -81,11 +81,12 @@ class Mlt:
     """Whoosh's more_like on the ``w`` field of our index."""
 
     def __init__(self, index_dir: Path):
+        from index.folder import open_reader
         from index.indexer import open_index
         from index.postings import Column, doc_set
 
-        self.searcher = open_index(index_dir).searcher()
-        reader = self.searcher.reader()
+        self.searcher = open_index(index_dir).searcher()  # (Whoosh's, for more_like)
+        self.reader = reader = open_reader(index_dir)  # (ours: document numbers are the same)
         docs = doc_set(reader, "kind", "review")
         self.uuid_of = {d: v.decode("ascii").split("|")[1]
                         for d, v in Column(reader, "key").many(docs).items()}
@@ -94,7 +95,7 @@ class Mlt:
     def words(self, uuid: str) -> dict:
         from index.similar import _review_words
 
-        tf = _review_words(self.searcher.reader(), self.doc_of[uuid])
+        tf = _review_words(self.reader, self.doc_of[uuid])
         return {w: (n, float(n), b"") for w, n in tf.items()}
 
     def like(self, uuid: str, limit: int, words: dict) -> list[str]:

@@ -9,7 +9,7 @@ badly, so :class:`FastCodec` changes three things and nothing else:
   protocol 2, which writes every one as a ``_codecs.encode`` call on a latin-1 string
   (about 15 bytes per value). Here a block's values are one byte string: each value's
   length as a varint, then the value. Part maps are written by
-  :func:`encode_parts`/:func:`decode_parts`: a bitmap or, when shorter, the list of
+  :func:`index.encoding.encode_parts`/``decode_parts``: a bitmap or, when shorter, the list of
   set bits as varint deltas.
 * **short lists inline**: W3 meant to keep posting lists shorter than ``inlinelimit``
   in the term dictionary, but calls ``W3TermInfo.set_inline``, which does not exist
@@ -22,81 +22,17 @@ badly, so :class:`FastCodec` changes three things and nothing else:
   :mod:`index.rank`), and gathering them re-reads a field length for every posting.
 
 The codec object is pickled into every segment of the table of contents, so these
-classes live at module level and reading needs this module (it is imported with
-:mod:`index.indexer`). ``tests/test_index_codec.py`` checks that postings read back
-exactly as written.
+classes live at module level and Whoosh's own reader needs this module; this project's
+reader (:mod:`index.reader`) reads the same files without it.
+``tests/test_index_codec.py`` checks that postings read back exactly as written.
 """
 from __future__ import annotations
 
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter, W3TermInfo
 
+from index.encoding import pack_values, unpack_values, varint
+
 INLINE = 8  # posting lists this short live in the term dictionary
-
-
-def varint(n: int, out: bytearray) -> None:
-    if n < 0x80:  # (most values: one byte, no loop)
-        out.append(n)
-        return
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-
-
-def read_varint(data: bytes, i: int) -> tuple[int, int]:
-    n = shift = 0
-    while True:
-        b = data[i]
-        i += 1
-        n |= (b & 0x7F) << shift
-        if b < 0x80:
-            return n, i
-        shift += 7
-
-
-def encode_parts(bits: int) -> bytes:
-    """A part map as bytes: ``0`` then the little-endian bitmap, or ``1`` then the set
-    bits as varint deltas, whichever is shorter (never empty)."""
-    bitmap = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
-    if bits.bit_count() * 2 >= len(bitmap):
-        return b"\x00" + bitmap
-    out = bytearray(b"\x01")
-    prev, m = 0, bits
-    while m:  # (set bits only, lowest first: few of them on this branch)
-        low = m & -m
-        j = low.bit_length() - 1
-        varint(j - prev, out)
-        prev = j
-        m ^= low
-    return bytes(out)
-
-
-def decode_parts(value: bytes) -> int:
-    if value[0] == 0:
-        return int.from_bytes(value[1:], "little")
-    bits, at, i = 0, 0, 1
-    while i < len(value):
-        delta, i = read_varint(value, i)
-        at += delta
-        bits |= 1 << at
-    return bits
-
-
-def pack_values(values) -> bytes:
-    out = bytearray()
-    for v in values:
-        varint(len(v), out)
-        out += v
-    return bytes(out)
-
-
-def unpack_values(data: bytes) -> tuple[bytes, ...]:
-    out, i = [], 0
-    while i < len(data):
-        n, i = read_varint(data, i)
-        out.append(data[i:i + n])
-        i += n
-    return tuple(out)
 
 
 class CompactTermInfo(W3TermInfo):

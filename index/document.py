@@ -6,7 +6,7 @@ archive. Its text is a list of *parts*: part 0 the topic, then for each unit
 
 ``g``     every gram of every part (:func:`index.literal.grams`), with a *part map* as
           the posting's value: bit ``j`` set when part ``j`` holds the gram
-          (:func:`index.codec.encode_parts`). A literal's candidates are the AND of its grams' postings; the AND of
+          (:func:`index.encoding.encode_parts`). A literal's candidates are the AND of its grams' postings; the AND of
           their part maps says which parts may hold it, which answers ``topic:`` (bit 0),
           ``section:`` scopes, title boosts and "the terms meet in one section" without
           reading the text.
@@ -48,7 +48,7 @@ import zstandard
 
 from archive.model import ABSTRACT, Record
 from index.analysis import fold
-from index.codec import decode_parts, encode_parts
+from index.encoding import decode_parts, encode_parts
 from index.literal import SEP, grams
 from index.units import REFERENCES, chapter_starts, paths, units
 from index.words import count_words

@@ -6,13 +6,11 @@ review's documents, add the new ones, commit, then ``index.state.mark_indexed`` 
 whole committed batches; the next run redoes whatever was not marked (delete+add
 is idempotent).
 
-Integrity: after every commit the index directory gets ``manifest.json`` with the
-index format and the size and sha256 of every file. ``check(deep=True)`` (used by
-update and rebuild, before they write) verifies sizes and hashes and opens the index;
-``deep=False`` (used by every search, which never hashes the index) verifies presence
-and sizes only, and a search that still fails
-reading the index reports it as corrupt. A missing, corrupt or outdated index is
-rebuilt from the archive and the report's ``message`` says so.
+Integrity: after every commit the index directory gets ``manifest.json``
+(:mod:`index.folder`: the index format, the size and sha256 of every file), which
+``check`` verifies. A missing, corrupt or outdated index is rebuilt from the archive and
+the report's ``message`` says so. Reads never import this module (nor Whoosh): they go
+through :func:`index.folder.open_reader`.
 
 ``rebuild`` builds into a sibling temporary directory and swaps it in, so an
 interrupted rebuild never leaves a half index in place; it removes the building folders
@@ -24,8 +22,6 @@ index at once; the second waits, and ``on_wait`` is told. Searches take no lock.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 from contextlib import contextmanager
@@ -36,29 +32,22 @@ from typing import Callable, Iterable
 from whoosh import index as windex
 
 from archive.config import dead_leftovers
-from archive.errors import ArchiveError
 from archive.model import Record
 from index.codec import CompactPool, FastCodec
 from index.document import reference_document, review_document
 from index import state
-from index.schema import FORMAT, make_schema
+from index.folder import (
+    INDEX_DIR, INDEX_NAME, IndexProblem, check, index_dir,  # noqa: F401 (part of this API)
+    unusable, write_manifest as _write_manifest,
+)
+from index.schema import make_schema
 
-MANIFEST = "manifest.json"
-INDEX_DIR = "index"  # inside the data dir
-INDEX_NAME = "MAIN"
-#: Whoosh files that are never rewritten once a segment is committed (the TOC is).
-IMMUTABLE = (".seg", ".trm", ".pst", ".vps", ".fdt", ".fdx", ".col", ".cix", ".cmp",
-             ".dci", ".dcz", ".fvz", ".lln", ".pos", ".vpi")
 BATCH = 100  # reviews per commit
 #: A rebuild of at least PARALLEL_MIN reviews indexes in PROCS processes.
 PROCS = min(2, os.cpu_count() or 1)
 PARALLEL_MIN = 200
 
 Progress = Callable[[int, int], None] | None
-
-
-class IndexProblem(ArchiveError):
-    """The index is missing or unreadable; ``str()`` says which and what to do."""
 
 
 @dataclass
@@ -69,90 +58,12 @@ class IndexReport:
     message: str | None = None  # set when a missing/corrupt index was rebuilt
 
 
-def index_dir(data_dir: str | Path) -> Path:
-    """Where the index of the archive in ``data_dir`` lives."""
-    return Path(data_dir) / INDEX_DIR
-
-
-# -- manifest and checks --------------------------------------------------------
-
-def _files(index_dir: Path) -> list[str]:
-    return sorted(
-        f for f in os.listdir(index_dir)
-        if f != MANIFEST and not f.endswith("LOCK") and not f.startswith(".")
-    )
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _write_manifest(index_dir: Path) -> None:
-    """Sizes and checksums of the index files. Segment files never change once
-    written, so a file already listed with the same size keeps its checksum."""
-    try:
-        old = json.loads((index_dir / MANIFEST).read_text())["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        old = {}
-    files = {}
-    for f in _files(index_dir):
-        size = (index_dir / f).stat().st_size
-        known = old.get(f)
-        reuse = known and known[0] == size and f.endswith(IMMUTABLE)
-        files[f] = [size, known[1] if reuse else _sha256(index_dir / f)]
-    tmp = index_dir / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps({"format": FORMAT, "files": files}, indent=0))
-    os.replace(tmp, index_dir / MANIFEST)
-
-
-def check(index_dir: str | Path, deep: bool = True, probe: bool = True) -> str | None:
-    """``None`` if the index looks healthy, else what is wrong (one line).
-
-    ``deep`` also compares checksums; ``probe`` opens it (a search skips that: it
-    opens the index anyway, and any error then leads to a deep check).
-    """
-    index_dir = Path(index_dir)
-    if not index_dir.is_dir() or not windex.exists_in(str(index_dir), INDEX_NAME):
-        return "missing"
-    try:
-        manifest = json.loads((index_dir / MANIFEST).read_text())
-        files = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return "corrupt (no readable manifest: an indexing run was interrupted?)"
-    if manifest.get("format") != FORMAT:
-        return f"of an older format ({manifest.get('format')}, now {FORMAT})"
-    present = set(_files(index_dir))
-    for name, (size, digest) in sorted(files.items()):
-        if name not in present:
-            return f"corrupt (file {name} is missing)"
-        if (index_dir / name).stat().st_size != size:
-            return f"corrupt (file {name} changed size)"
-        if deep and _sha256(index_dir / name) != digest:
-            return f"corrupt (file {name} does not match its checksum)"
-    # Files the manifest does not list are a running writer's, or a stopped one's
-    # leftovers (Whoosh deletes unreferenced files at its next commit): not corruption.
-    if not probe:
-        return None
-    try:
-        ix = windex.open_dir(str(index_dir), indexname=INDEX_NAME)
-        with ix.reader() as r:
-            r.doc_count()
-    except Exception as err:  # noqa: BLE001 - any failure to read means unusable
-        return f"corrupt ({type(err).__name__}: {err})"
-    return None
-
-
 def open_index(index_dir: str | Path, deep: bool = False):
-    """Open the index for reading; raise :class:`IndexProblem` if it is unusable."""
+    """Open the index with Whoosh (for writing; reads go through
+    :func:`index.folder.open_reader`); raise :class:`IndexProblem` if it is unusable."""
     problem = check(index_dir, deep=deep, probe=deep)
     if problem:
-        raise IndexProblem(
-            f"search index at {index_dir} is {problem}; run `reviews reindex` to rebuild it"
-        )
+        raise unusable(index_dir, problem)
     return windex.open_dir(str(index_dir), indexname=INDEX_NAME)
 
 

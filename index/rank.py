@@ -41,12 +41,20 @@ import math
 import re
 from dataclasses import dataclass
 
-from index.codec import decode_parts
+from index.encoding import decode_parts
 from index.document import TOPIC, bits
 from index.literal import Literal
 from index.postings import doc_weights, has_term
-from index.schema import B, K1, MEET_BOOST, TITLE_BOOST, TOPIC_BOOST
 from index.spec import spec
+
+#: BM25 parameters and the field boosts of ranking, from the search language's one
+#: definition (``index/spec.json``, which the site reads too).
+_R = spec()["ranking"]
+K1: float = _R["k1"]
+B: float = _R["b"]
+TOPIC_BOOST: float = _R["topic_boost"]  # a query item in the review's topic
+TITLE_BOOST: float = _R["title_boost"]  # a query item in the review's title or section titles
+MEET_BOOST: float = _R["meet_boost"]  # extra share of the score when the items meet in a chapter
 
 DL_TABLE: list[int] = spec()["ranking"]["dl_table"]
 MAX_WORD: int = spec()["ranking"]["max_word"]

@@ -6,8 +6,7 @@ field is a :class:`Terms` field: its value is the terms themselves, computed onc
 does no tokenizing. Postings are existence postings with a weight (1.0, or a word's count
 for ``w``) and, for ``g`` and ``path``, a value: the part map. Whoosh pickles the schema into the index, so
 the field classes live at module level here.
-
-The ranking constants live here too; :mod:`index.rank` applies them.
+Whoosh writes with it; the index is read by :mod:`index.reader`, which skips it.
 """
 from __future__ import annotations
 
@@ -15,19 +14,6 @@ from whoosh import columns, formats
 from whoosh.analysis import IDTokenizer
 from whoosh.fields import COLUMN, ID, STORED, FieldType, Schema
 
-from index.spec import spec
-
-#: Bump when the schema or the analysis changes: an index of another format is rebuilt.
-FORMAT = 4
-
-#: BM25 parameters and the field boosts of ranking (see :mod:`index.rank`), from the
-#: search language's one definition (``index/spec.json``, which the site reads too).
-_R = spec()["ranking"]
-K1: float = _R["k1"]
-B: float = _R["b"]
-TOPIC_BOOST: float = _R["topic_boost"]  # a query item in the review's topic
-TITLE_BOOST: float = _R["title_boost"]  # a query item in the review's title or section titles
-MEET_BOOST: float = _R["meet_boost"]  # extra share of the score when the items meet in a chapter
 
 
 class Valued(formats.Existence):

@@ -28,7 +28,7 @@ names. Evaluation, with the index holding one document per review
 
 Given a ``store``, a missing or corrupt index is rebuilt and ``SearchResult.notice``
 says so; without one, :class:`IndexProblem` is raised. The query path never imports
-jieba and never hashes the index.
+jieba or Whoosh (it reads the index with :mod:`index.reader`) and never hashes the index.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from pathlib import Path
 from index.analysis import fold, normalize
 from index.document import TOPIC, StoredText, Texts, bits, body_part, part_map, title_part
 from index.units import chapter_of
-from index.indexer import IndexProblem, check, open_index, rebuild
+from index.folder import IndexProblem, check, open_reader, unusable
 from index.literal import Literal
 from index.postings import Column, doc_set, doc_values, expand_prefix
 from archive.model import SECTION_NAMES
@@ -476,9 +476,8 @@ _HEADINGS = {path: name for name, path in SECTION_NAMES.items()}  # abstract -> 
 
 def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: int,
          ids_only: bool) -> SearchResult:
-    ix = open_index(index_dir)
-    with ix.reader() as reader:  # a Searcher would import Whoosh's query and scoring modules
-        if not reader.doc_count():  # no segment at all (Whoosh's EmptyReader has no columns)
+    with open_reader(index_dir) as reader:
+        if not reader.doc_count():
             return SearchResult(text, 0, offset=offset, limit=limit, empty=True)
         reviews = doc_set(reader, "kind", "review")
         plan, candidates = _evaluate(reader, parsed, reviews)
@@ -519,7 +518,7 @@ def search(index_dir: str | Path, query: str, *, since: str | None = None,
         return _run(index_dir, query, parsed, limit, offset, per_review, ids_only)
     except Exception as err:  # noqa: BLE001 - decide below whether the index is at fault
         if isinstance(err, IndexProblem):
-            problem = check(index_dir, deep=False)
+            problem = err.problem or check(index_dir, deep=False) or "corrupt"
         else:
             problem = check(index_dir, deep=True)
             if problem is None:
@@ -527,8 +526,9 @@ def search(index_dir: str | Path, query: str, *, since: str | None = None,
         if store is None:
             if isinstance(err, IndexProblem):
                 raise
-            raise IndexProblem(f"search index at {index_dir} is {problem}; "
-                               "run `reviews reindex` to rebuild it") from err
+            raise unusable(index_dir, problem) from err
+    from index.indexer import rebuild  # (Whoosh, only to rebuild)
+
     report = rebuild(store, index_dir)
     verb = "built" if problem == "missing" else "rebuilt"
     result = _run(index_dir, query, parsed, limit, offset, per_review, ids_only)

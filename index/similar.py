@@ -86,8 +86,7 @@ from pathlib import Path
 
 from archive.errors import NotFound
 from index.analysis import is_cjk
-from index.rank import AVGDL, DL_TABLE, dl_code, idf
-from index.schema import B, K1
+from index.rank import AVGDL, B, DL_TABLE, K1, dl_code, idf
 
 #: A word or work held by more than this share of the reviews never relates two reviews.
 MAX_SHARE = 0.2
@@ -309,9 +308,9 @@ class _Words:
         n = len(uuid_of)
         deleted = reader.doc_count_all() - reader.doc_count()
         counts: Counter[bytes] = Counter()  # from the term infos: deleted documents too
-        for leaf, _ in reader.leaf_readers():
-            for term, info in leaf.iter_field("w"):
-                counts[term] += info.doc_frequency()
+        for seg in reader.segments:
+            for term, df in seg.field_terms("w"):
+                counts[term] += df
         owned: dict[str, list[tuple[str, float, float]]] = {}  # words it is a champion of
         others: dict[str, list] = {}  # heaps of its heaviest other words
         for seq, term in enumerate(sorted(counts)):  # (UTF-8 order is code point order)
@@ -474,12 +473,12 @@ def _shown(u: str, top, words: _Words) -> tuple[str, ...]:
 
 def similar(store, index_dir, uuid: str, limit: int = 10) -> list[Related]:
     """The reviews most like review ``uuid`` (a full id), best first."""
-    from index.indexer import open_index
+    from index.folder import open_reader
 
     works = _Works.one(store, uuid)
     if uuid not in works.topics:
         raise NotFound(f"no review with id {uuid!r} (see `reviews list`)")
-    with open_index(Path(index_dir)).reader() as reader:
+    with open_reader(Path(index_dir)) as reader:
         words = _Words.one(reader, works.topics, uuid)
     return _rank(uuid, words, works, limit)
 
@@ -496,10 +495,10 @@ def related_all(store, index_dir, limit: int = 5, procs: int = 1) -> dict[str, l
     """Every review's related reviews (as :func:`similar` gives them), by uuid; the
     scoring in ``procs`` processes (forked after the tables are read, so they share
     them; each review's list is computed as in one process)."""
-    from index.indexer import open_index
+    from index.folder import open_reader
 
     works = _Works.all(store)
-    with open_index(Path(index_dir)).reader() as reader:
+    with open_reader(Path(index_dir)) as reader:
         words = _Words.all(reader, works.topics)
     uuids = sorted(works.topics)
     if procs <= 1 or len(uuids) < 2 * procs or os.name != "posix":

@@ -70,7 +70,7 @@ from dataclasses import dataclass, field
 from archive.citations import Sentences
 from archive.model import ABSTRACT, Record
 from index.analysis import fold
-from index.codec import varint
+from index.encoding import varint
 from index.document import clean
 from index.literal import SEP, gram_positions, grams
 from index.rank import dl_code

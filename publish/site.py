@@ -335,7 +335,8 @@ def build_site(store: Any, out_dir: str | Path,
     total)`` is called as partitions are done; ``block`` reviews per partition;
     ``workers`` processes for the partitions (default: up to 2).
     """
-    from index.indexer import index_dir, open_index, update
+    from index.folder import open_reader
+    from index.indexer import index_dir, update
 
     out = Path(out_dir)
     if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
@@ -437,7 +438,7 @@ def build_site(store: Any, out_dir: str | Path,
         search_meta = old_search["meta"]
     else:
         before = set(writer.produced)
-        search_meta = _search_files(writer, postings, open_index(ix_dir), items, store)
+        search_meta = _search_files(writer, postings, open_reader(ix_dir), items, store)
         old_search = {"key": search_key, "meta": search_meta,
                       "files": {rel: size for rel, size in writer.produced.items() if rel not in before}}
     del postings
@@ -460,7 +461,7 @@ def _index_up_to_date(store: Any, data_dir: Path, ix_dir: Path, update: Callable
     On an archive that cannot be written here (a read-only backup), an index already up
     to date is used as it is."""
     from archive.lag import unindexed
-    from index.indexer import check
+    from index.folder import check
 
     try:
         update(store, ix_dir)
@@ -472,7 +473,7 @@ def _index_up_to_date(store: Any, data_dir: Path, ix_dir: Path, update: Callable
                            "archive can be written, then build the site") from None
 
 
-def _search_files(writer: _Writer, postings: Postings, ix, items: list[tuple[str, str]],
+def _search_files(writer: _Writer, postings: Postings, index_reader, items: list[tuple[str, str]],
                   store: Any) -> dict:
     """The archive-wide search files: word postings and counts from the index, reference
     spellings, the dictionary, the review tables, the meta."""
@@ -481,7 +482,7 @@ def _search_files(writer: _Writer, postings: Postings, ix, items: list[tuple[str
     uuids = [u for u, _ in items]
     ordinal_of = {u: o for o, u in enumerate(uuids)}
     received = listing.received_of(store)
-    with ix.reader() as reader:
+    with index_reader as reader:
         lengths, prefixes = words_from_index(reader, ordinal_of, postings)
     # the spellings the index's reference documents hold (index.document.reference_document)
     spellings = sorted({(rid, fold(title)) for rid, title in citing.current_spellings(store)})

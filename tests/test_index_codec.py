@@ -1,5 +1,6 @@
-"""The index's codec and pool (index/codec.py) and posting reads (index/postings.py):
-what is written reads back exactly, through Whoosh's own matchers and through ours."""
+"""The index's codec and pool (index/codec.py) and posting reads (index/reader.py,
+index/postings.py): what is written reads back exactly, through Whoosh's own matchers
+and through ours."""
 from __future__ import annotations
 
 import random
@@ -8,10 +9,10 @@ from whoosh import index as windex
 from whoosh.fields import ID, Schema
 from whoosh.writing import SegmentWriter
 
-from index.codec import (
-    INLINE, CompactPool, FastCodec, decode_parts, encode_parts, pack_values, unpack_values,
-)
+from index.codec import INLINE, CompactPool, FastCodec
+from index.encoding import decode_parts, encode_parts, pack_values, unpack_values
 from index.postings import doc_set, doc_values, doc_weights
+from index.reader import IndexReader
 from index.schema import Terms
 
 
@@ -68,14 +69,15 @@ def test_postings_read_back_exactly(tmp_path):
     for key in gone:
         writer.delete_by_term("key", key)
     writer.commit(merge=False)
-    with ix.searcher() as s:
+    with ix.searcher() as s, IndexReader(tmp_path, name="T") as ours:
         reader = s.reader()
-        assert len(list(reader.leaf_readers())) == 3
+        assert len(list(reader.leaf_readers())) == 3 == len(ours.segments)
         names = {d: f["key"] for d, f in reader.iter_docs()}
+        assert {d: ours.stored_fields(d)["key"] for d in names} == names
         for term, want in truth.items():
             live = {k: v for k, v in want.items() if k not in gone}
-            assert {names[d] for d in doc_set(reader, "v", term)} == set(live)
-            got = {names[d]: decode_parts(v) for d, v in doc_values(reader, "v", term).items()}
+            assert {names[d] for d in doc_set(ours, "v", term)} == set(live)
+            got = {names[d]: decode_parts(v) for d, v in doc_values(ours, "v", term).items()}
             assert got == {k: bits for k, (bits, _) in live.items()}, term
             m = reader.postings("v", term)  # Whoosh's own matcher, same answer
             seen = {}
@@ -84,7 +86,7 @@ def test_postings_read_back_exactly(tmp_path):
                 m.next()
             assert seen == got
             if term.startswith("t"):
-                weights = {names[d]: w for d, w in doc_weights(reader, "w", term).items()}
+                weights = {names[d]: w for d, w in doc_weights(ours, "w", term).items()}
                 assert weights == {k: w for k, (_, w) in live.items()}
 
 

@@ -133,14 +133,14 @@ def test_refs_words_mean_what_ref_words_mean(archive, tmp_path):
     from index.indexer import rebuild
     from index.literal import Literal
     from index.search import _ref_ids, search
-    from index.indexer import open_index
+    from index.folder import open_reader
 
     store, _ = archive
     rebuild(store, tmp_path / "index")
     titles = [t for rid in citing.find(store, ["any"], needles=[]) for t in citing.spellings(store, rid)]
     latin = next(w for t in titles for w in t.split() if w.isascii() and w.isalpha() and len(w) > 4)
     words = ["学习", "的研究", latin, latin[1:], latin.lower(), "不存在的标题词"]
-    with open_index(tmp_path / "index").reader() as reader:
+    with open_reader(tmp_path / "index") as reader:
         for w in words:
             via_refs = {g.ref_id for g in find_uses(store, w)}
             via_search = set(_ref_ids(reader, Literal(w)))

@@ -164,7 +164,8 @@ def test_review_order_is_first_added(tmp_path):
 def test_search_data_summaries_are_the_index_part_maps(tmp_path):
     """What the site ships per gram, section path and cited id is what the CLI's ranking
     and evaluation derive from the index (index.rank.summary of the part maps)."""
-    from index.indexer import open_index, rebuild
+    from index.folder import open_reader
+    from index.indexer import rebuild
     from index.postings import Column, doc_values
     from index.rank import chapters, summary
     from publish.searchdata import review_values
@@ -172,7 +173,7 @@ def test_search_data_summaries_are_the_index_part_maps(tmp_path):
     store = make_store(tmp_path, 4)
     rebuild(store, tmp_path / "index")
     records = {r.uuid: r for _, r in store.iter_current()}
-    with open_index(tmp_path / "index").reader() as reader:
+    with open_reader(tmp_path / "index") as reader:
         keys = {}
         for d, value in Column(reader, "key").many(range(reader.doc_count_all())).items():
             if value:
@@ -241,7 +242,7 @@ def test_partition_chunks_join_into_the_whole_posting():
     whole.add_chunks(encode_partition(0, 0, records).chunks)
     assert joined.data == whole.data and len(joined.data) > 1000
     # and the encoding is: delta from the previous ordinal (from -1), then the value
-    from index.codec import read_varint
+    from index.encoding import read_varint
     key = next(k for k, v in whole.data.items() if len(v) > 6)
     data, i, o, seen = bytes(whole.data[key]), 0, -1, []
     while i < len(data):

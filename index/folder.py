@@ -1,0 +1,133 @@
+"""The index folder: where it lives, its manifest, whether it is usable, opening it.
+
+No Whoosh here (a search imports this module): reading goes through
+:mod:`index.reader`; :mod:`index.indexer` writes with Whoosh and calls
+:func:`write_manifest` after every commit.
+
+Integrity: ``manifest.json`` holds the index format and the size and sha256 of every
+file. ``check(deep=True)`` (used by update and rebuild, before they write) verifies
+sizes and hashes and opens the index with this project's reader and with Whoosh;
+``deep=False`` (used by every search, which never hashes the index) verifies presence
+and sizes only, and a search that still fails reading the index reports it as corrupt.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from archive.errors import ArchiveError
+from index import reader as _reader
+
+#: Bump when the schema or the analysis changes: an index of another format is rebuilt.
+FORMAT = 4
+MANIFEST = "manifest.json"
+INDEX_DIR = "index"  # inside the data dir
+INDEX_NAME = _reader.INDEX_NAME
+#: Whoosh files that are never rewritten once a segment is committed (the TOC is).
+IMMUTABLE = (".seg", ".trm", ".pst", ".vps", ".fdt", ".fdx", ".col", ".cix", ".cmp",
+             ".dci", ".dcz", ".fvz", ".lln", ".pos", ".vpi")
+
+
+class IndexProblem(ArchiveError):
+    """The index is missing or unreadable; ``str()`` says which and what to do,
+    ``problem`` what :func:`check` found."""
+
+    def __init__(self, message: str, problem: str | None = None):
+        super().__init__(message)
+        self.problem = problem
+
+
+def unusable(index_dir, problem: str) -> IndexProblem:
+    return IndexProblem(f"search index at {index_dir} is {problem}; "
+                        "run `reviews reindex` to rebuild it", problem)
+
+
+def index_dir(data_dir: str | Path) -> Path:
+    """Where the index of the archive in ``data_dir`` lives."""
+    return Path(data_dir) / INDEX_DIR
+
+
+def _files(index_dir: Path) -> list[str]:
+    return sorted(
+        f for f in os.listdir(index_dir)
+        if f != MANIFEST and not f.endswith("LOCK") and not f.startswith(".")
+    )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_manifest(index_dir: Path) -> None:
+    """Sizes and checksums of the index files. Segment files never change once
+    written, so a file already listed with the same size keeps its checksum."""
+    try:
+        old = json.loads((index_dir / MANIFEST).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        old = {}
+    files = {}
+    for f in _files(index_dir):
+        size = (index_dir / f).stat().st_size
+        known = old.get(f)
+        reuse = known and known[0] == size and f.endswith(IMMUTABLE)
+        files[f] = [size, known[1] if reuse else _sha256(index_dir / f)]
+    tmp = index_dir / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps({"format": FORMAT, "files": files}, indent=0))
+    os.replace(tmp, index_dir / MANIFEST)
+
+
+def check(index_dir: str | Path, deep: bool = True, probe: bool = True) -> str | None:
+    """``None`` if the index looks healthy, else what is wrong (one line).
+
+    ``deep`` also compares checksums; ``probe`` opens it (a search skips that: it
+    opens the index anyway, and any error then leads to a deep check).
+    """
+    index_dir = Path(index_dir)
+    if not index_dir.is_dir() or _reader.generation(index_dir) < 0:
+        return "missing"
+    try:
+        manifest = json.loads((index_dir / MANIFEST).read_text())
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "corrupt (no readable manifest: an indexing run was interrupted?)"
+    if manifest.get("format") != FORMAT:
+        return f"of an older format ({manifest.get('format')}, now {FORMAT})"
+    present = set(_files(index_dir))
+    for name, (size, digest) in sorted(files.items()):
+        if name not in present:
+            return f"corrupt (file {name} is missing)"
+        if (index_dir / name).stat().st_size != size:
+            return f"corrupt (file {name} changed size)"
+        if deep and _sha256(index_dir / name) != digest:
+            return f"corrupt (file {name} does not match its checksum)"
+    # Files the manifest does not list are a running writer's, or a stopped one's
+    # leftovers (Whoosh deletes unreferenced files at its next commit): not corruption.
+    if not probe:
+        return None
+    try:
+        with _reader.IndexReader(index_dir) as r:
+            r.doc_count()
+        from whoosh import index as windex  # (the writer's view: deep checks only)
+
+        with windex.open_dir(str(index_dir), indexname=INDEX_NAME).reader() as r:
+            r.doc_count()
+    except Exception as err:  # noqa: BLE001 - any failure to read means unusable
+        return f"corrupt ({type(err).__name__}: {err})"
+    return None
+
+
+def open_reader(index_dir: str | Path, deep: bool = False) -> _reader.IndexReader:
+    """Open the index for reading; raise :class:`IndexProblem` if it is unusable."""
+    problem = check(index_dir, deep=deep, probe=deep)
+    if problem is None:
+        try:
+            return _reader.IndexReader(index_dir)
+        except (OSError, _reader.FormatError) as err:
+            problem = f"corrupt ({type(err).__name__}: {err})"
+    raise unusable(index_dir, problem)
