@@ -43,12 +43,24 @@ WORD_CHAR = f"(?:[^\\W_{CJK_RANGES}]|[{MARKS}])"
 WORD_CHAR_PLAIN = f"[^\\W_{CJK_RANGES}]"
 
 
+#: Strings up to this long (queries) are scanned by :func:`_scan` and gated by a set
+#: lookup: compiling the patterns with the CJK class costs 2-8 ms each, more than a
+#: command's whole query takes to scan. ``tests/test_analysis.py`` checks both ways agree.
+SHORT = 64
+
+
+@functools.cache
+def _mark_blocks() -> frozenset[int]:
+    """Every 16-code-point block that holds a combining mark."""
+    return frozenset(c >> 4 for lo, hi in _spans(MARKS) for c in range(lo, hi + 1))
+
+
 @functools.cache
 def _gate() -> re.Pattern:
-    """Every 16-code-point block that holds a combining mark, as one class (~150 ranges;
-    fine enough that Chinese punctuation, kana and general punctuation, which share
-    256-blocks with some marks, do not open the gate)."""
-    blocks = sorted({c >> 4 for lo, hi in _spans(MARKS) for c in range(lo, hi + 1)})
+    """:func:`_mark_blocks` as one class (~150 ranges; fine enough that Chinese
+    punctuation, kana and general punctuation, which share 256-blocks with some marks,
+    do not open the gate)."""
+    blocks = sorted(_mark_blocks())
     ranges: list[list[int]] = []
     for b in blocks:
         if ranges and b == ranges[-1][1] + 1:
@@ -61,6 +73,9 @@ def _gate() -> re.Pattern:
 
 def may_have_marks(text: str) -> bool:
     """Could ``text`` hold a combining mark (a character of a block that has marks)?"""
+    if len(text) <= SHORT:
+        blocks = _mark_blocks()
+        return any(ord(c) >> 4 in blocks for c in text)
     return _gate().search(text) is not None
 
 
@@ -105,10 +120,47 @@ def _primary(marks: bool) -> re.Pattern:
 
 def primary_tokens(norm: str) -> list[Primary]:
     """Scan a normalised string into primary tokens (see the module docstring)."""
+    if len(norm) <= SHORT:
+        return _scan(norm, may_have_marks(norm))
     return [
         Primary("cjk" if m.group(1) else "word", m.group(), m.start(), m.end())
         for m in _primary(may_have_marks(norm)).finditer(norm)
     ]
+
+
+@functools.cache
+def _marks() -> frozenset[str]:
+    return class_chars(MARKS)
+
+
+def _scan(norm: str, marks: bool) -> list[Primary]:
+    """:func:`primary_tokens` of a short string, character by character: the same
+    tokens as the pattern (``\\w`` is ``str.isalnum()`` or ``_``)."""
+    mark_set = _marks() if marks else frozenset()
+
+    def word(ch: str) -> bool:
+        return (ch.isalnum() and not is_cjk(ch)) or ch in mark_set
+
+    out, i, n = [], 0, len(norm)
+    while i < n:
+        ch = norm[i]
+        if is_cjk(ch):
+            out.append(Primary("cjk", ch, i, i + 1))
+            i += 1
+        elif word(ch):
+            j = i + 1
+            while True:
+                while j < n and word(norm[j]):
+                    j += 1
+                if j + 1 < n and norm[j] in CONNECTORS and word(norm[j + 1]):
+                    j += 2
+                    continue
+                break
+            out.append(Primary("word", norm[i:j], i, j))
+            i = j
+        else:
+            i += 1
+    return out
 
 
 def class_chars(body: str) -> frozenset[str]:

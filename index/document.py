@@ -22,7 +22,7 @@ archive. Its text is a list of *parts*: part 0 the topic, then for each unit
 
 Stored: ``version`` (the archive version indexed), ``topic``, ``received``, ``keys``
 (unit keys, ``\x1f``-joined) and ``cites`` (cited ids per unit, ``;`` between units,
-``,`` between ids). The parts as written are a column, ``text`` (:class:`Texts`):
+``,`` between ids). The parts as written are a column, ``text`` (:class:`index.texts.Texts`):
 consecutive parts joined by :data:`index.literal.SEP` and zstd-compressed in chunks of
 about :data:`CHUNK` bytes, behind a small table of where each chunk starts (zstd: the
 size of zlib at level 6, inflated 2.5x faster, which is most of what checking a
@@ -40,138 +40,15 @@ step with the archive.
 """
 from __future__ import annotations
 
-import bisect
-import struct
 from collections import Counter
-
-import zstandard
 
 from archive.model import ABSTRACT, Record
 from index.analysis import fold
-from index.encoding import decode_parts, encode_parts
+from index.encoding import encode_parts
 from index.literal import SEP, grams
+from index.texts import body_part, pack_text, title_part
 from index.units import REFERENCES, chapter_starts, paths, units
 from index.words import count_words
-
-TOPIC = 1  # part map bit of the topic
-
-
-def title_part(i: int) -> int:
-    return 1 + 2 * i
-
-
-def body_part(i: int) -> int:
-    return 2 + 2 * i
-
-
-part_map = decode_parts
-
-CHUNK = 8192  # bytes of text per compressed chunk
-_ZC = zstandard.ZstdCompressor(level=9)
-_ZD = zstandard.ZstdDecompressor()
-
-
-_COUNT = struct.Struct("<H")
-_CHUNK = struct.Struct("<HI")  # first part of the chunk, end of its bytes
-
-
-def pack_text(parts: list[str]) -> bytes:
-    """The ``text`` column value of a review's parts (see :class:`Texts`)."""
-    chunks: list[tuple[int, bytes]] = []
-    first, cur, size = 0, [], 0
-    for j, part in enumerate(parts):
-        cur.append(part)
-        size += len(part.encode("utf-8"))
-        if size >= CHUNK or j == len(parts) - 1:
-            chunks.append((first, _ZC.compress(SEP.join(cur).encode("utf-8"))))
-            first, cur, size = j + 1, [], 0
-    head = _COUNT.size + _CHUNK.size * len(chunks)
-    table, end = [], head
-    for start, data in chunks:
-        end += len(data)
-        table.append(_CHUNK.pack(start, end))
-    return _COUNT.pack(len(chunks)) + b"".join(table) + b"".join(data for _, data in chunks)
-
-
-class Texts:
-    """A review's parts as written, from its ``text`` column value: a table of chunks
-    (``<H`` count, then ``<HI`` per chunk: its first part and where its bytes end), then
-    the zstd chunks. Inflated a chunk at a time and folded a part at a time, on demand."""
-
-    def __init__(self, value: bytes):
-        (n,) = _COUNT.unpack_from(value, 0)
-        self._value = value
-        self._table = [_CHUNK.unpack_from(value, _COUNT.size + _CHUNK.size * c) for c in range(n)]
-        self._starts = [start for start, _ in self._table]
-        self._raw: dict[int, bytes] = {}
-        self._parts: dict[int, str] = {}
-        self._folded: dict[int, str] = {}
-
-    def _chunk_of(self, j: int) -> int:
-        return bisect.bisect_right(self._starts, j) - 1
-
-    def _inflate(self, c: int) -> bytes:
-        data = self._raw.get(c)
-        if data is None:
-            begin = self._table[c - 1][1] if c else _COUNT.size + _CHUNK.size * len(self._table)
-            data = self._raw[c] = _ZD.decompress(self._value[begin:self._table[c][1]])
-        return data
-
-    def part(self, j: int) -> str:
-        """Part ``j`` as written."""
-        p = self._parts.get(j)
-        if p is None:
-            c = self._chunk_of(j)
-            for k, text in enumerate(self._inflate(c).decode("utf-8").split(SEP)):
-                self._parts[self._starts[c] + k] = text
-            p = self._parts[j]
-        return p
-
-    def folded(self, j: int) -> str:
-        """Part ``j``, folded."""
-        f = self._folded.get(j)
-        if f is None:
-            f = self._folded[j] = fold(self.part(j))
-        return f
-
-    def holds(self, lit, j: int) -> bool:
-        """Does part ``j`` hold the literal? A run of CJK ideographs found in the text
-        as written is found in the folded text too (folding leaves them and their
-        neighbours in place), so the fold is paid only when that test fails."""
-        if lit.plain is not None and lit.plain in self.part(j):
-            return True
-        return lit.occurs(self.folded(j))
-
-    def anywhere(self, lit, parts: int, whole: bool) -> bool:
-        """Does any part in the map ``parts`` hold the literal? ``whole``: a match in any
-        part of the review will do (the map only says where to look first); then, for a
-        run of CJK ideographs, the inflated bytes of the parts' chunks are searched
-        (UTF-8 is self-synchronising, so a byte match is a character match)."""
-        if whole and lit.plain is not None:
-            needle = lit.plain.encode("utf-8")
-            ends = self._starts[1:] + [max(parts.bit_length(), self._starts[-1] + 1)]
-            for c, (start, end) in enumerate(zip(self._starts, ends)):
-                if parts & ((1 << end) - (1 << start)) and needle in self._inflate(c):
-                    return True
-        return any(self.holds(lit, j) for j in bits(parts))
-
-
-def bits(m: int):
-    """The set bits of a part map, lowest first."""
-    while m:
-        low = m & -m
-        yield low.bit_length() - 1
-        m ^= low
-
-
-class StoredText(Texts):
-    """A review's text with its unit keys and cited ids (stored fields)."""
-
-    def __init__(self, fields: dict, value: bytes):
-        super().__init__(value)
-        self.keys: list[str] = fields["keys"].split("\x1f")
-        self.cites: list[list[str]] = [c.split(",") if c else [] for c in fields["cites"].split(";")]
-
 
 def clean(text: str) -> str:
     return text.replace(SEP, " ")

@@ -12,7 +12,6 @@ and sizes only, and a search that still fails reading the index reports it as co
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -57,6 +56,8 @@ def _files(index_dir: Path) -> list[str]:
 
 
 def _sha256(path: Path) -> str:
+    import hashlib  # (deep checks and writers only: a search never hashes the index)
+
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

@@ -35,7 +35,6 @@ from __future__ import annotations
 import io
 import mmap
 import os
-import pickle
 import re
 import struct
 import sys
@@ -44,6 +43,11 @@ from array import array
 from bisect import bisect_left
 from itertools import accumulate
 from pathlib import Path
+
+try:  # the C unpickler itself: the pickle module around it costs a search ~2 ms to import
+    from _pickle import Unpickler as _CUnpickler
+except ImportError:  # pragma: no cover - not CPython
+    from pickle import Unpickler as _CUnpickler
 
 from index.encoding import unpack_values
 
@@ -76,7 +80,7 @@ class _StandIn:
         self.__dict__.update(state)
 
 
-class _Unpickler(pickle.Unpickler):
+class _Unpickler(_CUnpickler):
     """Plain data only; with ``stand_ins`` other classes become :class:`_StandIn`s
     (nothing is imported), else they are refused."""
 

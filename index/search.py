@@ -38,13 +38,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index.analysis import fold, normalize
-from index.document import TOPIC, StoredText, Texts, bits, body_part, part_map, title_part
-from index.units import chapter_of
+from index.texts import TOPIC, StoredText, Texts, bits, body_part, chapter_of, part_map, title_part
 from index.folder import IndexProblem, check, open_reader, unusable
 from index.literal import Literal
 from index.postings import Column, doc_set, doc_values, expand_prefix
-from archive.model import SECTION_NAMES
-from index.query import Atom, Parsed, is_ref_id, parse, section_path
+from index.query import SECTION_NAMES, Atom, Parsed, is_ref_id, parse, section_path
 from index.rank import GramMaps, Item, chapters, odd_bits, order, part_maps, scores, starts_of
 
 SNIPPET = 120
@@ -225,7 +223,7 @@ def _occurs(a: _Atom, d: int, text: StoredText | None, scope: int | None) -> boo
 
 
 class _Lazy:
-    """A document's text (:class:`index.document.Texts`), read on first use."""
+    """A document's text (:class:`index.texts.Texts`), read on first use."""
 
     def __init__(self, column, d: int):
         self.column, self.d, self._text = column, d, None

@@ -406,7 +406,8 @@ def _review_words(reader, doc: int) -> Counter:
     """The words of an index document, counted from its stored parts as the indexer
     counted them (:func:`index.document.unit_words`)."""
     from index.analysis import fold
-    from index.document import Texts, unit_words
+    from index.document import unit_words
+    from index.texts import Texts
     from index.postings import Column
 
     text = Texts(Column(reader, "text")[doc])

@@ -12,8 +12,6 @@ a review contains.
 """
 from __future__ import annotations
 
-import bisect
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from archive.model import ABSTRACT, REFERENCES, Record
@@ -61,11 +59,6 @@ def chapter_starts(us: list[Unit]) -> list[int]:
             starts.append(i)
             prev = top
     return starts
-
-
-def chapter_of(starts: Sequence[int], unit: int) -> int:
-    """The chapter holding unit ``unit``."""
-    return bisect.bisect_right(starts, unit) - 1
 
 
 def section_documents(record: Record) -> list[dict]:

@@ -124,3 +124,32 @@ def test_gram_positions_are_the_grams_where_they_stand(sample_record):
         assert set(pos) == grams(norm)
         for g, where in pos.items():
             assert all(norm.startswith(g, at) for at in where), g
+
+
+def test_short_strings_scan_as_the_pattern_does():
+    """A query-sized string is tokenised and gated without compiling the big patterns
+    (index.analysis._scan, a set lookup); both ways give the same, on strings built from
+    every kind of character the definition distinguishes."""
+    import random
+
+    from index import analysis
+
+    pool = (list("研究深度学习模型のカナ한국어") + list("abcXYZ019") + list("-._/") + ["_", " ", "，", "。",
+            "\u0301", "\u0915", "\u094d", "\u0130", "Ａ", "２", "½", "Ⅻ", "😀", "\u00b7", "ǅ", "\u200d",
+            "\U00020000", "\u3007", "ー", "\uff3f", "–", "ß", "ﬁ", "\u0663"])
+    rng = random.Random(5)
+    cases = ["", "F1-Score", "a-b-", "-a", "a--b", "pm2.5", "x/y_z", "हिन्दी", "i̇stanbul", "a\u0301-b"]
+    cases += ["".join(rng.choice(pool) for _ in range(rng.randint(1, analysis.SHORT))) for _ in range(4000)]
+    differ = 0  # cases where the combining marks change the tokens: the marks are exercised
+    for text in cases:
+        assert len(text) <= analysis.SHORT
+        differ += analysis._scan(text, True) != analysis._scan(text, False)
+        gated = analysis._gate().search(text) is not None
+        assert analysis.may_have_marks(text) == gated, text
+        for marks in (False, True):
+            pattern = [analysis.Primary("cjk" if m.group(1) else "word", m.group(), m.start(), m.end())
+                       for m in analysis._primary(marks).finditer(text)]
+            assert analysis._scan(text, marks) == pattern, (text, marks)
+        long = text + " " * analysis.SHORT  # past SHORT: the pattern itself
+        assert primary_tokens(long) == primary_tokens(text)
+    assert differ > 100

@@ -185,7 +185,7 @@ def test_search_data_summaries_are_the_index_part_maps(tmp_path):
                 term = term.decode("utf-8")
                 for d, v in doc_values(reader, field, term).items():
                     uuid, starts = keys[d]
-                    from index.document import part_map
+                    from index.texts import part_map
                     m = part_map(v)
                     expected[uuid][prefix + term] = summary(m, starts) if field == "g" else chapters(m, starts)
     checked = 0
