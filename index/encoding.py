@@ -8,6 +8,8 @@ the index with :mod:`index.reader` and never imports it.
 """
 from __future__ import annotations
 
+from itertools import accumulate
+
 
 def varint(n: int, out: bytearray) -> None:
     if n < 0x80:  # (most values: one byte, no loop)
@@ -50,7 +52,13 @@ def encode_parts(bits: int) -> bytes:
 def decode_parts(value: bytes) -> int:
     if value[0] == 0:
         return int.from_bytes(value[1:], "little")
-    bits, at, i = 0, 0, 1
+    body = value[1:]
+    bits = 0
+    if body and max(body) < 0x80:  # every delta one byte (nearly always): no varint loop
+        for at in accumulate(body):
+            bits |= 1 << at
+        return bits
+    at, i = 0, 1
     while i < len(value):
         delta, i = read_varint(value, i)
         at += delta
@@ -67,9 +75,13 @@ def pack_values(values) -> bytes:
 
 
 def unpack_values(data: bytes) -> tuple[bytes, ...]:
-    out, i = [], 0
-    while i < len(data):
-        n, i = read_varint(data, i)
+    out, i, end = [], 0, len(data)
+    while i < end:
+        n = data[i]
+        if n < 0x80:  # (a length of one byte: nearly always)
+            i += 1
+        else:
+            n, i = read_varint(data, i)
         out.append(data[i:i + n])
         i += n
     return tuple(out)

@@ -76,10 +76,13 @@ class Column:
         return col[d - offset]
 
     def many(self, docs) -> dict[int, bytes]:
-        """The values of ``docs``."""
+        """The values of ``docs``, read a segment at a time."""
         leaves, offsets, right = self._leaves, self._offsets, bisect.bisect_right
-        out: dict[int, bytes] = {}
+        per: dict[int, list[int]] = {}
         for d in docs:
-            offset, col = leaves[right(offsets, d) - 1]
-            out[d] = col[d - offset]
+            per.setdefault(right(offsets, d) - 1, []).append(d)
+        out: dict[int, bytes] = {}
+        for k, ds in per.items():
+            offset, col = leaves[k]
+            out.update(zip(ds, col.many([d - offset for d in ds])))
         return out

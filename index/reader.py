@@ -4,14 +4,17 @@ Whoosh writes the index (:mod:`index.indexer`, with :mod:`index.codec`); every r
 through this module. Why: a ``reviews search`` spent about 35 ms importing Whoosh and
 unpickling its schema (which imports its field, format and analysis modules) before it
 read a byte, more than half of what ``rg`` takes for the whole job over the raw files.
-This reader imports only the standard library, maps the files (``mmap``) and reads
-exactly what this index writes:
+This reader imports only the standard library and reads exactly what this index
+writes, with ``os.pread`` (each read a copy of the bytes it needs; mapping the files
+cost a cold process a page fault per 4 KB page it touched, ~3 us each on the
+2-core machine, which made a candidate's text slower to reach than to inflate):
 
 * the table of contents ``_MAIN_<generation>.toc`` (the newest generation, as Whoosh
   picks it): its pickled segment list is read with an unpickler that builds plain
   stand-ins for Whoosh's classes and never imports them; the pickled schema is skipped;
 * per segment ``MAIN_<id>.trm``, the term dictionary: an ordered hash file (CDB-like:
-  ``(key length, value length, key, value)`` records, a sorted array of their
+  ``(key length, value length, key, value)`` records, 256 hash tables of
+  ``(hash, position)`` slots found by an MD5 of the key, a sorted array of the records'
   positions, the ``fieldmap`` in its pickled extras), a key being the field's number
   (``!H``) and the term's UTF-8 bytes, a value a term info (``!BfIBBfII``: flags,
   weight, document frequency, lengths, max weight, first and last id) followed by the
@@ -33,14 +36,12 @@ and inlined lists.
 from __future__ import annotations
 
 import io
-import mmap
 import os
 import re
 import struct
 import sys
 import zlib
 from array import array
-from bisect import bisect_left
 from itertools import accumulate
 from pathlib import Path
 
@@ -58,6 +59,8 @@ _USHORT = struct.Struct("!H")
 _LENGTHS = struct.Struct("!ii")
 _TERMINFO = struct.Struct("!BfIBBfII")
 _EXTENT = struct.Struct("!qi")
+_SLOT = struct.Struct("!Iq")  # a hash table slot: the key's hash, its record's position
+_DIRECTORY = struct.Struct("!qi")  # a hash table: its position and number of slots
 _MAGIC = b"W3Bl"
 _LITTLE = sys.byteorder == "little"
 
@@ -119,12 +122,46 @@ def _array(typecode: str, data) -> array:
     return a
 
 
-def _map(path: Path):
-    """The file's bytes, mapped (an empty file: ``b""``)."""
-    with open(path, "rb") as fh:
-        if not os.fstat(fh.fileno()).st_size:
+class _File:
+    """A file read by position (``os.pread``: one system call, no seek, no mapping)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fh = open(path, "rb", buffering=0)  # (closed with the object)
+        self.size = os.fstat(self._fh.fileno()).st_size
+
+    def get(self, pos: int, n: int) -> bytes:
+        if n <= 0:
             return b""
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        data = os.pread(self._fh.fileno(), n, pos)
+        if len(data) != n:
+            raise FormatError(f"{self.path.name} ends at {self.size} bytes, before {pos + n}")
+        return data
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _md5_hash(key: bytes) -> int:
+    try:
+        from _md5 import md5  # (the built-in module: hashlib's import costs ~2 ms)
+    except ImportError:  # pragma: no cover
+        from hashlib import md5
+    return int(md5(key, usedforsecurity=False).hexdigest(), 16) & 0xFFFFFFFF
+
+
+def _crc_hash(key: bytes) -> int:
+    return zlib.crc32(key) & 0xFFFFFFFF
+
+
+def _cdb_hash(key: bytes) -> int:
+    h = 5381
+    for c in key:
+        h = (h + (h << 5)) & 0xFFFFFFFF ^ c
+    return h
+
+
+_HASHES = (_md5_hash, _crc_hash, _cdb_hash)  # Whoosh's hash types 0, 1, 2
 
 
 # -- the table of contents -------------------------------------------------------------
@@ -181,79 +218,148 @@ def read_toc(folder: Path, name: str = INDEX_NAME) -> tuple[int, list]:
 # -- one segment -----------------------------------------------------------------------
 
 class _Terms:
-    """A segment's term dictionary (Whoosh's ``OrderedHashReader``, read by its sorted
-    array of key positions: lookups and prefixes alike are a binary search)."""
+    """A segment's term dictionary (Whoosh's ``OrderedHashReader``): a key is found
+    through its hash table, as Whoosh finds it (two or three small reads); keys in order
+    (a field's terms, a prefix's) through the sorted array of record positions."""
 
-    def __init__(self, data):
-        if len(data) < 8 or data[:4] != b"HSH3":
-            raise FormatError("term dictionary without its HSH3 header")
-        self.data = data
-        end = len(data) - 4
-        (exlen,) = _INT.unpack_from(data, end)
-        buf = io.BytesIO(data[end - exlen:end])
-        extras = _Unpickler(buf).load()
-        at = end - exlen + buf.tell()
-        code, n = extras["indextype"], extras["indexlen"]
-        self.positions = _array(code, data[at:at + n * array(code).itemsize])
-        self.fieldmap: dict[str, int] = extras["fieldmap"]
+    _READ = 8 + 256  # bytes read at once from a record: lengths, key and a term info
 
-    def _key(self, pos: int) -> bytes:
-        keylen, _ = _LENGTHS.unpack_from(self.data, pos)
-        return self.data[pos + 8:pos + 8 + keylen]
+    def __init__(self, f: _File):
+        self.f = f
+        head = f.get(0, 13) if f.size >= 17 else b""
+        if head[:4] != b"HSH3" or head[4] >= len(_HASHES):
+            raise FormatError(f"{f.path.name}: a term dictionary without its HSH3 header")
+        self.hashfn = _HASHES[head[4]]
+        end = f.size - 4
+        (exlen,) = _INT.unpack(f.get(end, 4))
+        expos = end - exlen
+        if not 0 < exlen <= end or expos < 13 + _DIRECTORY.size * 256:
+            raise FormatError(f"{f.path.name}: a term dictionary without its extras")
+        directory = f.get(expos - _DIRECTORY.size * 256, _DIRECTORY.size * 256)
+        self.tables = list(_DIRECTORY.iter_unpack(directory))
+        buf = io.BytesIO(f.get(expos, min(exlen, 4096)))
+        try:
+            extras = _Unpickler(buf).load()
+        except FormatError:
+            raise
+        except Exception:  # noqa: BLE001 - longer than 4 KB (or damaged): read it all
+            buf = io.BytesIO(f.get(expos, exlen))
+            extras = _loads(buf)
+        try:
+            self.fieldmap: dict[str, int] = extras["fieldmap"]
+            self._index = (expos + buf.tell(), extras["indextype"], extras["indexlen"])
+        except (KeyError, TypeError) as err:
+            raise FormatError(f"{f.path.name}: unexpected extras ({err})") from err
+        self._positions: array | None = None
 
     def get(self, key: bytes):
         """The value of ``key``, or None."""
-        positions = self.positions
-        k = bisect_left(positions, key, key=self._key)
-        if k == len(positions):
+        f, h = self.f, self.hashfn(key)
+        start, slots = self.tables[h & 255]
+        if not slots:
             return None
-        pos = positions[k]
-        keylen, datalen = _LENGTHS.unpack_from(self.data, pos)
-        start = pos + 8
-        if self.data[start:start + keylen] != key:
-            return None
-        return self.data[start + keylen:start + keylen + datalen]
+        size = _SLOT.size
+        k = (h >> 8) % slots
+        for _ in range(slots):
+            slothash, pos = _SLOT.unpack(f.get(start + k * size, size))
+            if not pos:
+                return None
+            if slothash == h:
+                head = f.get(pos, min(self._READ, f.size - pos))
+                keylen, datalen = _LENGTHS.unpack_from(head)
+                if keylen == len(key) and head[8:8 + keylen] == key:
+                    if 8 + keylen + datalen > len(head):
+                        head = f.get(pos, 8 + keylen + datalen)
+                    return head[8 + keylen:8 + keylen + datalen]
+            k = k + 1 if k + 1 < slots else 0
+        return None
+
+    def positions(self) -> array:
+        if self._positions is None:
+            at, code, n = self._index
+            try:
+                size = array(code).itemsize
+            except (TypeError, ValueError) as err:
+                raise FormatError(f"{self.f.path.name}: unknown index type {code!r}") from err
+            self._positions = _array(code, self.f.get(at, n * size))
+        return self._positions
+
+    def _key(self, pos: int) -> bytes:
+        keylen, _ = _LENGTHS.unpack(self.f.get(pos, 8))
+        return self.f.get(pos + 8, keylen)
 
     def items_from(self, prefix: bytes):
-        """``(key, value)`` of every key starting with ``prefix``, in order."""
-        data, positions = self.data, self.positions
-        k = bisect_left(positions, prefix, key=self._key)
-        for pos in positions[k:]:
-            keylen, datalen = _LENGTHS.unpack_from(data, pos)
-            key = data[pos + 8:pos + 8 + keylen]
+        """``(key, value)`` of every key starting with ``prefix``, in order (records
+        read 64 KB at a time from the first one)."""
+        positions = self.positions()
+        lo, hi = 0, len(positions)
+        while lo < hi:  # the first key >= prefix
+            mid = (lo + hi) // 2
+            if self._key(positions[mid]) < prefix:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == len(positions):
+            return
+        pos, block, at = positions[lo], b"", 0
+        end = self.tables[0][0]  # the records end where the first hash table starts
+        while pos < end:
+            if at + 8 > len(block):
+                block, at = self.f.get(pos, min(1 << 16, end - pos)), 0
+            keylen, datalen = _LENGTHS.unpack_from(block, at)
+            if at + 8 + keylen + datalen > len(block):
+                block, at = self.f.get(pos, max(1 << 16, 8 + keylen + datalen)), 0
+            key = block[at + 8:at + 8 + keylen]
             if not key.startswith(prefix):
                 return
-            yield key, data[pos + 8 + keylen:pos + 8 + keylen + datalen]
+            yield key, block[at + 8 + keylen:at + 8 + keylen + datalen]
+            size = 8 + keylen + datalen
+            at += size
+            pos += size
 
 
 class _VarColumn:
     """A variable-length bytes column of one segment (Whoosh's ``VarBytesColumn``)."""
 
-    def __init__(self, data, doccount: int):
-        self.data = data
-        if not data:  # no document of the segment has a value
+    def __init__(self, f: _File | None, doccount: int):
+        self.f = f
+        if f is None or not f.size:  # no document of the segment has a value
             self.lengths = self.offsets = array("B", bytes(doccount))
+            if f is not None:
+                f.close()
+            self.f = None
             return
-        last = len(data) - 1
-        code = chr(data[last])
+        tail = f.get(max(0, f.size - 3), min(3, f.size))
+        last = f.size - 1
+        code = chr(tail[-1])
         offsets = None
-        if code == "X":  # offsets were written too
-            code, ocode = chr(data[last - 2]), chr(data[last - 1])
-            start = (last - 2) - doccount * array(ocode).itemsize
-            offsets = _array(ocode, data[start:last - 2])
-            last = start
-        size = array(code).itemsize
-        self.lengths = _array(code, data[last - size * doccount:last])
+        try:
+            if code == "X":  # offsets were written too
+                code, ocode = chr(tail[-3]), chr(tail[-2])
+                start = (last - 2) - doccount * array(ocode).itemsize
+                offsets = _array(ocode, f.get(start, last - 2 - start))
+                last = start
+            size = array(code).itemsize
+        except (ValueError, IndexError) as err:
+            raise FormatError(f"{f.path.name}: not a column ({err})") from err
+        self.lengths = _array(code, f.get(last - size * doccount, size * doccount))
         if offsets is None:
             offsets = array("q", accumulate(self.lengths, initial=0))
         self.offsets = offsets
 
     def __getitem__(self, d: int) -> bytes:
         n = self.lengths[d]
-        if not n:
-            return b""
-        a = self.offsets[d]
-        return self.data[a:a + n]
+        return self.f.get(self.offsets[d], n) if n else b""
+
+    def many(self, docs: list[int]) -> list[bytes]:
+        """The values of ``docs`` (local numbers); many of them: one read of the span."""
+        if len(docs) < 32 or self.f is None:
+            return [self[d] for d in docs]
+        lo, hi = min(docs), max(docs)
+        base = self.offsets[lo]
+        data = self.f.get(base, self.offsets[hi] + self.lengths[hi] - base)
+        offsets, lengths = self.offsets, self.lengths
+        return [data[offsets[d] - base:offsets[d] - base + lengths[d]] for d in docs]
 
 
 class Segment:
@@ -271,9 +377,19 @@ class Segment:
             raise FormatError(f"unknown segment ({err})") from err
         self.deleted: frozenset[int] | None = frozenset(deleted) if deleted else None
         self.folder = folder
-        self.terms = _Terms(_map(folder / f"{self.name}.trm"))
-        self._posts = None
+        f = _File(folder / f"{self.name}.trm")
+        try:
+            self.terms = _Terms(f)
+        except BaseException:
+            f.close()
+            raise
+        self._posts: _File | None = None
         self._columns: dict[str, _VarColumn] = {}
+
+    def close(self) -> None:
+        for f in (self.terms.f, self._posts, *(c.f for c in self._columns.values())):
+            if f is not None:
+                f.close()
 
     def live_count(self) -> int:
         return self.doccount - (len(self.deleted) if self.deleted else 0)
@@ -315,14 +431,14 @@ class Segment:
 
     def _blocks(self, offset: int, length: int, weights: bool, values: bool):
         if self._posts is None:
-            self._posts = _map(self.folder / f"{self.name}.pst")
-        data = self._posts
-        if data[offset:offset + 4] != _MAGIC:
+            self._posts = _File(self.folder / f"{self.name}.pst")
+        data = self._posts.get(offset, length)  # the term's blocks, in one read
+        if data[:4] != _MAGIC:
             raise FormatError(f"postings at {offset} of {self.name}.pst lack their header")
         ids: list[int] = []
         ws: list[float] | None = [] if weights else None
         vs: list[bytes] | None = [] if values else None
-        pos, end = offset + 4, offset + length
+        pos, end = 4, length
         while pos < end:
             (n,) = _INT.unpack_from(data, pos)
             last = n < 0
@@ -354,8 +470,13 @@ class Segment:
         col = self._columns.get(name)
         if col is None:
             path = self.folder / f"{self.name}.{name}.col"
-            data = _map(path) if path.exists() else b""
-            col = self._columns[name] = _VarColumn(data, self.doccount)
+            f = _File(path) if path.exists() else None
+            try:
+                col = self._columns[name] = _VarColumn(f, self.doccount)
+            except BaseException:
+                if f is not None:
+                    f.close()
+                raise
         return col
 
     def stored_fields(self, d: int) -> dict:
@@ -372,7 +493,13 @@ class IndexReader:
     def __init__(self, folder: str | Path, name: str = INDEX_NAME):
         self.folder = Path(folder)
         self.generation, stand_ins = read_toc(self.folder, name)
-        self.segments = [Segment(self.folder, s) for s in stand_ins]
+        self.segments: list[Segment] = []
+        try:
+            for s in stand_ins:
+                self.segments.append(Segment(self.folder, s))
+        except BaseException:
+            self.close()
+            raise
         self.leaves: list[tuple[Segment, int]] = []
         at = 0
         for seg in self.segments:
@@ -387,7 +514,8 @@ class IndexReader:
         self.close()
 
     def close(self) -> None:
-        self.segments = []  # (maps are closed when their last slice is gone)
+        for seg in self.segments:
+            seg.close()
 
     def doc_count_all(self) -> int:
         return sum(s.doccount for s in self.segments)

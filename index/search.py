@@ -38,7 +38,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index.analysis import fold, normalize
-from index.texts import TOPIC, StoredText, Texts, bits, body_part, chapter_of, part_map, title_part
+from index.texts import (
+    TOPIC, StoredText, Texts, bits, body_part, chapter_of, part_map, plain_in, title_part,
+)
 from index.folder import IndexProblem, check, open_reader, unusable
 from index.literal import Literal
 from index.postings import Column, doc_set, doc_values, expand_prefix
@@ -256,11 +258,24 @@ def _matches(reader, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[
     column = Column(reader, "text")
     needs_text = any(not a.exact and a.atom.field != "section"
                      for g in plan.positive for a in g) or plan.sections
+    # the usual case, checked without building Texts: every group one item, exact or an
+    # unspaced Chinese string anywhere in the review (plain_in), no section: scope
+    quick = []
+    if not plan.sections and all(
+            len(g) == 1 and (g[0].exact or (g[0].atom.field is None and g[0].literal is not None
+                                            and g[0].literal.plain is not None))
+            for g in plan.positive):
+        quick = [(g[0].maps, g[0].literal.plain.encode("utf-8")) for g in plan.positive if not g[0].exact]
     for d in candidates:
         suspects = [a for a in plan.negative if not a.exact and d in a.maps]
         if not needs_text and not suspects:
             out.add(d)
             continue
+        if quick and not suspects:
+            value = column[d]
+            if all(plain_in(value, needle, maps[d]) for maps, needle in quick):
+                out.add(d)
+                continue
         lazy = _Lazy(column, d)
         scope = _section_scope(plan, d, lazy)
         if scope is not None:

@@ -116,15 +116,26 @@ class Texts:
     def anywhere(self, lit, parts: int, whole: bool) -> bool:
         """Does any part in the map ``parts`` hold the literal? ``whole``: a match in any
         part of the review will do (the map only says where to look first); then, for a
-        run of CJK ideographs, the inflated bytes of the parts' chunks are searched
-        (UTF-8 is self-synchronising, so a byte match is a character match)."""
-        if whole and lit.plain is not None:
-            needle = lit.plain.encode("utf-8")
-            ends = self._starts[1:] + [max(parts.bit_length(), self._starts[-1] + 1)]
-            for c, (start, end) in enumerate(zip(self._starts, ends)):
-                if parts & ((1 << end) - (1 << start)) and needle in self._inflate(c):
-                    return True
+        run of CJK ideographs, the chunks are searched first (:func:`plain_in`)."""
+        if whole and lit.plain is not None and plain_in(self._value, lit.plain.encode("utf-8"), parts):
+            return True
         return any(self.holds(lit, j) for j in bits(parts))
+
+
+def plain_in(value: bytes, needle: bytes, parts: int) -> bool:
+    """Do the UTF-8 bytes ``needle`` stand in the inflated bytes of a chunk of the
+    ``text`` value ``value`` that holds a part of the map ``parts``? (UTF-8 is
+    self-synchronising, so a byte match is a character match.) The quick test of
+    :meth:`Texts.anywhere`, which a search makes of most candidates: no object built."""
+    (n,) = _COUNT.unpack_from(value, 0)
+    table = [_CHUNK.unpack_from(value, _COUNT.size + _CHUNK.size * c) for c in range(n)]
+    begin = _COUNT.size + _CHUNK.size * n
+    for c, (start, end_byte) in enumerate(table):
+        end = table[c + 1][0] if c + 1 < n else max(parts.bit_length(), start + 1)
+        if parts & ((1 << end) - (1 << start)) and needle in _ZD.decompress(value[begin:end_byte]):
+            return True
+        begin = end_byte
+    return False
 
 
 def bits(m: int):
