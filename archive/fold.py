@@ -48,17 +48,31 @@ _FOLD = _FoldTable()
 
 def fold(text: str) -> str:
     """The normalised form alone (NFKC + casefold, cluster by cluster)."""
-    if _MARKS.isdisjoint(text):
+    if not _MARKS or _MARKS.isdisjoint(text):  # (no mark met yet: none can be in text)
         folded = text.translate(_FOLD)
-        if _MARKS.isdisjoint(text):  # (the translation may have met its first marks)
+        if not _MARKS or _MARKS.isdisjoint(text):  # (the translation may have met its first)
             return folded
     return normalize(text).text
+
+
+def fold_many(texts: list[str], sep: str = "\x1e") -> list[str]:
+    """``[fold(t) for t in texts]``, in one translation where no text has a combining
+    mark (a code point alone then folds the same wherever it stands); ``sep``, a
+    character no text holds, joins them meanwhile."""
+    joined = sep.join(texts)
+    if not _MARKS or _MARKS.isdisjoint(joined):
+        folded = joined.translate(_FOLD)
+        if not _MARKS or _MARKS.isdisjoint(joined):
+            out = folded.split(sep)
+            if len(out) == len(texts):
+                return out
+    return [fold(t) for t in texts]
 
 
 def normalize(text: str) -> Normalized:
     n = len(text)
     folded = text.translate(_FOLD)
-    if _MARKS.isdisjoint(text):  # every cluster is one code point
+    if not _MARKS or _MARKS.isdisjoint(text):  # every cluster is one code point
         if len(folded) == n:
             return Normalized(folded, range(n), range(1, n + 1))
         starts: list[int] = []

@@ -36,6 +36,7 @@ from index.spec import spec
 CJK_RANGES: str = spec()["analysis"]["cjk"]  # a regex class body
 MARKS: str = spec()["analysis"]["marks"]
 CONNECTORS: str = spec()["analysis"]["connectors"]
+CJK_SOURCES: str = spec()["analysis"]["cjk_sources"]
 #: a word character (a regex): a letter or number that is not CJK, or a combining mark
 WORD_CHAR = f"(?:[^\\W_{CJK_RANGES}]|[{MARKS}])"
 #: the same for a text without combining marks: one class, not an alternation, so the
@@ -77,6 +78,28 @@ def may_have_marks(text: str) -> bool:
         blocks = _mark_blocks()
         return any(ord(c) >> 4 in blocks for c in text)
     return _gate().search(text) is not None
+
+
+@functools.cache
+def _sources() -> re.Pattern:
+    return re.compile(f"[{CJK_SOURCES}]")
+
+
+def may_fold_into_cjk(text: str) -> bool:
+    """Could folding make a CJK character appear in ``text`` that it does not hold as
+    written (does it hold a character of ``spec.analysis.cjk_sources``)? If not, a run
+    of CJK characters absent from ``text`` is absent from its fold too."""
+    return _sources().search(text) is not None
+
+
+@functools.cache
+def composing_marks() -> tuple[str, ...]:
+    """The marks among the sources (U+3099, U+309A): one right after a CJK run found as
+    written may compose with its last character (``か`` + U+3099 folds to ``が``)."""
+    import unicodedata
+
+    return tuple(sorted(c for lo, hi in _spans(CJK_SOURCES) for c in map(chr, range(lo, hi + 1))
+                        if unicodedata.category(c)[0] == "M"))
 
 
 def word_char(marks: bool) -> str:

@@ -77,12 +77,11 @@ class Column:
 
     def many(self, docs) -> dict[int, bytes]:
         """The values of ``docs``, read a segment at a time."""
-        leaves, offsets, right = self._leaves, self._offsets, bisect.bisect_right
-        per: dict[int, list[int]] = {}
-        for d in docs:
-            per.setdefault(right(offsets, d) - 1, []).append(d)
+        docs = sorted(docs)
         out: dict[int, bytes] = {}
-        for k, ds in per.items():
-            offset, col = leaves[k]
-            out.update(zip(ds, col.many([d - offset for d in ds])))
+        ends = self._offsets[1:] + [float("inf")]
+        for (offset, col), end in zip(self._leaves, ends):
+            ds = docs[bisect.bisect_left(docs, offset):bisect.bisect_left(docs, end)]
+            if ds:
+                out.update(zip(ds, col.many([d - offset for d in ds])))
         return out

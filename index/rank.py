@@ -189,6 +189,7 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
     listed = lambda w: has_term(reader, "w", w)  # noqa: E731
     several = len({i.group for i in items}) > 1  # two or more AND-ed items: may they meet?
     norm: dict[int, float] = {}  # per document: K1 * (1 - B + B * dl / AVGDL), once
+    chapter_masks: dict[int, tuple[int, ...]] = {}  # per document, once
     for item in items:
         for x in query_words(item.literal, listed):
             weights = doc_weights(reader, "w", x)
@@ -209,34 +210,31 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
         only = TOPIC if item.topic_only else -1
         meet = several and not item.topic_only
         for d in total:
-            maps = []
+            maps = [get(d) & only for get in gets]
+            if not all(maps):
+                continue
             common = -1  # the bits every gram's map holds (a topic bit common to all)
-            for get in gets:
-                m = get(d) & only
-                if not m:
-                    break
-                maps.append(m)
+            for m in maps:
                 common &= m
-            else:
-                if common & TOPIC:
-                    total[d] += topic_boost
-                if not item.topic_only:
+            if common & TOPIC:
+                total[d] += topic_boost
+            if not item.topic_only and all(
+                    m & (titles if m.bit_length() <= _FIXED_BITS else odd_bits(m.bit_length()))
+                    for m in maps):
+                total[d] += title_boost
+            if meet:  # the chapters where every gram stands
+                masks = chapter_masks.get(d)
+                if masks is None:
+                    masks = chapter_masks[d] = _chapter_masks(starts_of(starts[d]))
+                held, bit = 0, 1
+                for mask in masks:
                     for m in maps:
-                        if not m & (titles if m.bit_length() <= _FIXED_BITS else odd_bits(m.bit_length())):
+                        if not m & mask:
                             break
                     else:
-                        total[d] += title_boost
-                if meet:
-                    first = starts_of(starts[d])
-                    masks = _chapter_masks(first)
-                    held = chapters(maps[0], first)  # those of the first gram, then kept
-                    for m in maps[1:]:  # while the others hold them too
-                        for c in bits(held):
-                            if not m & masks[c]:
-                                held &= ~(1 << c)
-                        if not held:
-                            break
-                    group[d] = group.get(d, 0) | held
+                        held |= bit
+                    bit <<= 1
+                group[d] = group.get(d, 0) | held
     if len(meets) > 1:
         groups = list(meets.values())
         for d in docs:
@@ -258,8 +256,21 @@ def rank_key(score: float) -> int:
 
 def order(scored: dict[int, float], keys: dict[int, tuple]) -> list[int]:
     """Documents by :func:`rank_key`, then newest ``received`` first, then UUID
-    (``keys``: ``(received, uuid, ...)``)."""
-    docs = sorted(scored, key=lambda d: keys[d][1])
-    docs.sort(key=lambda d: keys[d][0], reverse=True)
-    docs.sort(key=lambda d: -rank_key(scored[d]))
-    return docs
+    (``keys``: ``(received, uuid, ...)``). Sorted by rank key alone, then each run of
+    equal keys by the tie-breaks (most runs are one document long)."""
+    rk = {d: rank_key(s) for d, s in scored.items()}
+    docs = sorted(rk, key=rk.__getitem__, reverse=True)
+    out: list[int] = []
+    i, n = 0, len(docs)
+    while i < n:
+        k, j = rk[docs[i]], i + 1
+        while j < n and rk[docs[j]] == k:
+            j += 1
+        if j - i == 1:
+            out.append(docs[i])
+        else:
+            tied = sorted(docs[i:j], key=lambda d: keys[d][1])
+            tied.sort(key=lambda d: keys[d][0], reverse=True)
+            out.extend(tied)
+        i = j
+    return out

@@ -265,17 +265,24 @@ def _matches(reader, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[
             len(g) == 1 and (g[0].exact or (g[0].atom.field is None and g[0].literal is not None
                                             and g[0].literal.plain is not None))
             for g in plan.positive):
-        quick = [(g[0].maps, g[0].literal.plain.encode("utf-8")) for g in plan.positive if not g[0].exact]
+        quick = [(g[0].maps, g[0].literal, g[0].literal.plain.encode("utf-8"))
+                 for g in plan.positive if not g[0].exact]
     for d in candidates:
         suspects = [a for a in plan.negative if not a.exact and d in a.maps]
         if not needs_text and not suspects:
             out.add(d)
             continue
         if quick and not suspects:
-            value = column[d]
-            if all(plain_in(value, needle, maps[d]) for maps, needle in quick):
+            value, inflated, text = column[d], {}, None
+            for maps, lit, needle in quick:
+                if plain_in(value, needle, maps[d], inflated):
+                    continue
+                text = text or Texts(value, inflated)  # (the chunks inflated so far, reused)
+                if not any(text.holds(lit, j) for j in bits(maps[d])):
+                    break
+            else:
                 out.add(d)
-                continue
+            continue
         lazy = _Lazy(column, d)
         scope = _section_scope(plan, d, lazy)
         if scope is not None:
@@ -458,6 +465,8 @@ def _sections(plan: _Plan, d: int, text: StoredText, scope: int | None,
         where |= a.maps.get(d, 0)
     if scope is not None:
         where = where & scope if lits else scope
+    if lits and (where < 0 or where.bit_count() > 8):  # most parts will be read
+        text.fold_all()
     ranked = []
     for i in range(len(text.keys)):
         t, b = title_part(i), body_part(i)

@@ -9,7 +9,7 @@ build writes the same file into ``search.html`` for ``search.js``, so neither si
 restates a constant, and ``tests/conformance/`` runs the same tables against both.
 
 The character tables (``analysis.marks``, ``analysis.space``,
-``analysis.fold_exceptions``) are generated from this Python's ``unicodedata`` by
+``analysis.fold_exceptions``, ``analysis.cjk_sources``) are generated from this Python's ``unicodedata`` by
 ``python -m index.spec`` and committed: the browser then uses the very same classes
 whatever Unicode version its engine has, and ``tests/test_spec.py`` fails when the
 running Python would generate different ones.
@@ -61,9 +61,17 @@ def generate_tables() -> dict:
       U+001C..U+001F, which Python's ``str.isspace`` counts, nor U+FEFF, which JS's
       ``\\s`` counts);
     * ``fold_exceptions``: characters whose ``casefold()`` differs from their
-      ``lower()`` (``ß`` -> ``ss``): JS has only ``toLowerCase``.
+      ``lower()`` (``ß`` -> ``ss``): JS has only ``toLowerCase``;
+    * ``cjk_sources``: the characters through which folding can make a CJK character
+      appear where the text as written has none: those whose fold holds a CJK
+      character other than themselves (``⼀`` -> ``一``, ``㊀``, ``豈``, half-width kana),
+      and the marks that compose with a character into a CJK one (``か`` + U+3099 ->
+      ``が``). A run of CJK characters absent from a text without them is absent from
+      its fold too, so a search need not fold it to know (:func:`index.texts.Texts.holds`).
     """
-    marks, exceptions = [], {}
+    cjk = [(ord(a), ord(b)) for a, b in _pairs(json.loads(PATH.read_text("utf-8"))["analysis"]["cjk"])]
+    is_cjk = lambda c: any(lo <= ord(c) <= hi for lo, hi in cjk)  # noqa: E731
+    marks, exceptions, sources = [], {}, set()
     for cp in range(0x110000):
         if 0xD800 <= cp <= 0xDFFF:
             continue
@@ -72,11 +80,31 @@ def generate_tables() -> dict:
             marks.append(cp)
         if ch.casefold() != ch.lower():
             exceptions[ch] = ch.casefold()
+        folded = unicodedata.normalize("NFKC", ch).casefold()
+        if folded != ch and any(is_cjk(c) for c in folded):
+            sources.add(cp)
+        decomposition = unicodedata.decomposition(ch)
+        if is_cjk(ch) and decomposition and not decomposition.startswith("<"):
+            sources.update(int(h, 16) for h in decomposition.split()[1:])
     space = [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
              0x2028, 0x2029, 0x202F, 0x205F, 0x3000]
     return {"marks": _ranges(marks), "space": _ranges(space),
             "fold_exceptions": dict(sorted(exceptions.items())),
+            "cjk_sources": _ranges(sorted(sources)),
             "unicode": unicodedata.unidata_version}
+
+
+def _pairs(body: str) -> list[tuple[str, str]]:
+    """A class body of characters and ranges as ``(first, last)`` pairs."""
+    out, i = [], 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-":
+            out.append((body[i], body[i + 2]))
+            i += 3
+        else:
+            out.append((body[i], body[i]))
+            i += 1
+    return out
 
 
 def main() -> None:

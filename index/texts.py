@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 import zstandard
 
-from index.analysis import fold
+from archive.fold import fold_many
+from index.analysis import composing_marks, fold, may_fold_into_cjk
 from index.encoding import decode_parts
 from index.literal import SEP
 
@@ -69,12 +70,12 @@ class Texts:
     (``<H`` count, then ``<HI`` per chunk: its first part and where its bytes end), then
     the zstd chunks. Inflated a chunk at a time and folded a part at a time, on demand."""
 
-    def __init__(self, value: bytes):
+    def __init__(self, value: bytes, inflated: dict[int, bytes] | None = None):
         (n,) = _COUNT.unpack_from(value, 0)
         self._value = value
         self._table = [_CHUNK.unpack_from(value, _COUNT.size + _CHUNK.size * c) for c in range(n)]
         self._starts = [start for start, _ in self._table]
-        self._raw: dict[int, bytes] = {}
+        self._raw: dict[int, bytes] = inflated if inflated is not None else {}
         self._parts: dict[int, str] = {}
         self._folded: dict[int, str] = {}
 
@@ -88,15 +89,27 @@ class Texts:
             data = self._raw[c] = _ZD.decompress(self._value[begin:self._table[c][1]])
         return data
 
+    def _chunk_parts(self, c: int) -> list[str]:
+        texts = self._inflate(c).decode("utf-8").split(SEP)
+        for k, text in enumerate(texts):
+            self._parts[self._starts[c] + k] = text
+        return texts
+
     def part(self, j: int) -> str:
         """Part ``j`` as written."""
         p = self._parts.get(j)
         if p is None:
-            c = self._chunk_of(j)
-            for k, text in enumerate(self._inflate(c).decode("utf-8").split(SEP)):
-                self._parts[self._starts[c] + k] = text
+            self._chunk_parts(self._chunk_of(j))
             p = self._parts[j]
         return p
+
+    def fold_all(self) -> None:
+        """Fold every part now, a chunk's parts in one translation
+        (:func:`archive.fold.fold_many`): cheaper than one at a time when most are needed."""
+        for c in range(len(self._table)):
+            texts = self._chunk_parts(c)
+            for k, f in enumerate(fold_many(texts, SEP)):
+                self._folded.setdefault(self._starts[c] + k, f)
 
     def folded(self, j: int) -> str:
         """Part ``j``, folded."""
@@ -106,36 +119,69 @@ class Texts:
         return f
 
     def holds(self, lit, j: int) -> bool:
-        """Does part ``j`` hold the literal? A run of CJK ideographs found in the text
-        as written is found in the folded text too (folding leaves them and their
-        neighbours in place), so the fold is paid only when that test fails."""
-        if lit.plain is not None and lit.plain in self.part(j):
-            return True
+        """Does part ``j`` hold the literal (in its fold)? For a run of CJK characters
+        the text as written answers without folding, unless it holds a character of
+        ``spec.analysis.cjk_sources`` (:func:`index.analysis.may_fold_into_cjk`): found
+        is found in the fold too (folding leaves the run and its neighbours in place),
+        unless a composing mark follows it; absent is absent."""
+        plain = lit.plain
+        if plain is not None:
+            part = self.part(j)
+            if _bare(part, plain, composing_marks()):
+                return True
+            if plain not in part and not may_fold_into_cjk(part):
+                return False
         return lit.occurs(self.folded(j))
 
     def anywhere(self, lit, parts: int, whole: bool) -> bool:
         """Does any part in the map ``parts`` hold the literal? ``whole``: a match in any
         part of the review will do (the map only says where to look first); then, for a
         run of CJK ideographs, the chunks are searched first (:func:`plain_in`)."""
-        if whole and lit.plain is not None and plain_in(self._value, lit.plain.encode("utf-8"), parts):
+        if whole and lit.plain is not None and plain_in(
+                self._value, lit.plain.encode("utf-8"), parts, self._raw):
             return True
         return any(self.holds(lit, j) for j in bits(parts))
 
 
-def plain_in(value: bytes, needle: bytes, parts: int) -> bool:
-    """Do the UTF-8 bytes ``needle`` stand in the inflated bytes of a chunk of the
-    ``text`` value ``value`` that holds a part of the map ``parts``? (UTF-8 is
-    self-synchronising, so a byte match is a character match.) The quick test of
-    :meth:`Texts.anywhere`, which a search makes of most candidates: no object built."""
+def plain_in(value: bytes, needle: bytes, parts: int, inflated: dict | None = None) -> bool:
+    """Do the UTF-8 bytes ``needle`` (a run of CJK characters) stand in the inflated
+    bytes of a chunk of the ``text`` value ``value`` that holds a part of the map
+    ``parts``, with no composing mark right after them? Then the fold holds the run
+    too. (UTF-8 is self-synchronising, so a byte match is a character match.) False
+    says only "not found so": :meth:`Texts.holds` then decides, part by part. The quick
+    test a search makes of most candidates: no object built; the chunks it inflates
+    are kept in ``inflated`` (chunk -> bytes) for :class:`Texts` to reuse."""
     (n,) = _COUNT.unpack_from(value, 0)
     table = [_CHUNK.unpack_from(value, _COUNT.size + _CHUNK.size * c) for c in range(n)]
     begin = _COUNT.size + _CHUNK.size * n
     for c, (start, end_byte) in enumerate(table):
         end = table[c + 1][0] if c + 1 < n else max(parts.bit_length(), start + 1)
-        if parts & ((1 << end) - (1 << start)) and needle in _ZD.decompress(value[begin:end_byte]):
-            return True
+        if parts & ((1 << end) - (1 << start)):
+            data = inflated.get(c) if inflated is not None else None
+            if data is None:
+                data = _ZD.decompress(value[begin:end_byte])
+                if inflated is not None:
+                    inflated[c] = data
+            if _bare(data, needle, _composing_bytes()):
+                return True
         begin = end_byte
     return False
+
+
+def _bare(text, run, marks) -> bool:
+    """Does ``run`` stand in ``text`` (both str or both bytes) with none of ``marks``
+    right after it, at least once?"""
+    i = text.find(run)
+    while i >= 0:
+        if not text.startswith(marks, i + len(run)):
+            return True
+        i = text.find(run, i + 1)
+    return False
+
+
+@functools.cache
+def _composing_bytes() -> tuple[bytes, ...]:
+    return tuple(m.encode("utf-8") for m in composing_marks())
 
 
 def bits(m: int):

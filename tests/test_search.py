@@ -616,3 +616,42 @@ def test_a_dying_index_worker_fails_fast(tmp_path, corpus, monkeypatch):
         rebuild(store, tmp_path / "ix", procs=2)
     assert dump(tmp_path / "ix") == before
     assert not list(tmp_path.glob("ix.building-*"))
+
+
+def test_order_is_rank_then_newest_then_uuid():
+    """index.rank.order (one sort, then the runs of equal rank keys) equals the
+    definition: rank key descending, received descending, UUID ascending."""
+    import random
+
+    from index.rank import order, rank_key
+
+    rng = random.Random(4)
+    for spread in (0, 3, 40, 10**6):
+        keys, scored = {}, {}
+        for d in range(3000):
+            keys[d] = (f"2025-0{rng.randint(1, 3)}-0{rng.randint(1, 2)} 10:00:00",
+                       "%032x" % rng.getrandbits(128), 100, "0")
+            scored[d] = rng.randint(0, spread) / 7
+        want = sorted(scored, key=lambda d: (-rank_key(scored[d]), [-ord(c) for c in keys[d][0]],
+                                             keys[d][1]))
+        assert order(scored, keys) == want
+
+
+def test_folding_can_make_or_break_a_chinese_run(tmp_path):
+    """A run of CJK characters is checked on the text as written, and on its fold only
+    where folding could change the answer (spec.analysis.cjk_sources): Kangxi radicals
+    fold into the ideographs a query names; a composing voiced mark turns a kana the
+    query names into another. Each answer equals the oracle over folded text."""
+    store = Store.open(tmp_path)
+    extras = {1: "⼈⼯智慧之光照亮前路。", 2: "まなぶか\u3099とぶかの話。", 3: "人工智慧之光照亮前路。",
+              4: "まなぶかとぶかの話。", 5: "㊀件事。"}
+    for n, extra in extras.items():
+        add(store, variant(n, extra=extra))
+    rebuild(store, tmp_path / "index")
+    records = {rec.uuid: texts(rec) for _, rec in store.iter_current()}
+    want = {"人工智慧之光": {1, 3}, "まなぶか": {4}, "まなぶが": {2}, "一件事": {5}, "とぶかの話": {2, 4}}
+    for q, ns in want.items():
+        got = set(search(tmp_path / "index", q, ids_only=True).uuids)
+        assert got == {f"{n:032x}" for n in ns}, q
+        assert got == {u for u, ts in records.items() if any(oracle(q).search(t) for t in ts)}, q
+    store.close()
