@@ -44,6 +44,20 @@ def _with(reader, field: str, term: str, weights: bool) -> dict:
     return out
 
 
+def live_count(reader, field: str, term: str) -> int:
+    """How many live documents hold ``term``: from the term infos, reading postings
+    only in segments that hold deleted documents."""
+    btext = term.encode("utf-8")
+    total = 0
+    for seg, _ in reader.leaves:
+        if seg.deleted:
+            got = seg.postings(field, btext)
+            total += sum(1 for i in got[0] if i not in seg.deleted) if got else 0
+        else:
+            total += seg.doc_frequency(field, btext)
+    return total
+
+
 def doc_weights(reader, field: str, term: str) -> dict[int, float]:
     """Live documents holding ``term`` in ``field``, each with its posting's weight."""
     return _with(reader, field, term, True)

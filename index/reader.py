@@ -417,6 +417,11 @@ class Segment:
         for k, value in self.terms.items_from(key):
             yield k[2:], _TERMINFO.unpack_from(value)[2]
 
+    def doc_frequency(self, field: str, btext: bytes) -> int:
+        """Documents of this segment holding the term, deleted ones included."""
+        info = self.info(field, btext)
+        return _TERMINFO.unpack_from(info)[2] if info is not None else 0
+
     def postings(self, field: str, btext: bytes, weights: bool = False, values: bool = False):
         """``(ids, weights or None, values or None)`` of a term in this segment (local
         document numbers, deletions included), or None if the segment lacks it."""
@@ -543,12 +548,7 @@ class IndexReader:
     def doc_frequency(self, field: str, text: str) -> int:
         """Documents holding the term, deleted ones included (as Whoosh counts)."""
         btext = text.encode("utf-8")
-        total = 0
-        for seg in self.segments:
-            info = seg.info(field, btext)
-            if info is not None:
-                total += _TERMINFO.unpack_from(info)[2]
-        return total
+        return sum(seg.doc_frequency(field, btext) for seg in self.segments)
 
     def lexicon(self, field: str) -> list[bytes]:
         """Every term of the field, once, in order."""

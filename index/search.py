@@ -43,7 +43,7 @@ from index.texts import (
 )
 from index.folder import IndexProblem, check, open_reader, unusable
 from index.literal import Literal
-from index.postings import Column, doc_set, doc_values, expand_prefix
+from index.postings import Column, doc_set, doc_values, expand_prefix, live_count
 from index.query import SECTION_NAMES, Atom, Parsed, is_ref_id, parse, section_path
 from index.rank import GramMaps, Item, chapters, odd_bits, order, part_maps, scores, starts_of
 
@@ -301,7 +301,10 @@ def _matches(reader, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[
     return out, scopes
 
 
-def _evaluate(reader, parsed: Parsed, reviews: set[int]) -> tuple[_Plan, set[int]]:
+def _evaluate(reader, parsed: Parsed) -> tuple[_Plan, set[int]]:
+    """The plan, and the candidates: review documents only, as every field an item
+    reads (``g``, ``path``, ``refs``, ``uuid``) is a field of review documents alone
+    (:mod:`index.document`)."""
     positive = [[_compile(reader, a) for a in g] for g in parsed.groups if not g[0].negated]
     negative = [_compile(reader, g[0]) for g in parsed.groups if g[0].negated]
     sections = [a for g in positive for a in g if a.atom.field == "section"]
@@ -313,7 +316,6 @@ def _evaluate(reader, parsed: Parsed, reviews: set[int]) -> tuple[_Plan, set[int
     for a in negative:
         if a.exact:
             found -= set(a.maps)
-    found &= reviews  # never a reference document
     return plan, found
 
 
@@ -501,11 +503,10 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
     with open_reader(index_dir) as reader:
         if not reader.doc_count():
             return SearchResult(text, 0, offset=offset, limit=limit, empty=True)
-        reviews = doc_set(reader, "kind", "review")
-        plan, candidates = _evaluate(reader, parsed, reviews)
+        plan, candidates = _evaluate(reader, parsed)
         keys = _keys(reader, candidates, parsed.since, parsed.until)
         found, scopes = _matches(reader, plan, set(keys))
-        n = len(reviews)
+        n = live_count(reader, "kind", "review")
         items = [Item(a.literal, gi, a.grams, a.gram_df, a.atom.field == "topic")
                  for gi, g in enumerate(plan.positive) for a in g if a.text]
         scored = scores(reader, items, found, n, {d: keys[d][2] for d in found},

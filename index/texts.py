@@ -14,8 +14,6 @@ import functools
 import struct
 from collections.abc import Sequence
 
-import zstandard
-
 from archive.fold import fold_many
 from index.analysis import composing_marks, fold, may_fold_into_cjk
 from index.encoding import decode_parts
@@ -35,7 +33,6 @@ def body_part(i: int) -> int:
 part_map = decode_parts
 
 CHUNK = 8192  # bytes of text per compressed chunk
-_ZD = zstandard.ZstdDecompressor()
 
 
 _COUNT = struct.Struct("<H")
@@ -43,8 +40,17 @@ _CHUNK = struct.Struct("<HI")  # first part of the chunk, end of its bytes
 
 
 @functools.cache
-def _compressor() -> zstandard.ZstdCompressor:  # (made when first needed: ~2 ms, not on import)
+def _compressor():  # (made when first needed, as zstandard is imported: not by `search -l 研究`)
+    import zstandard
+
     return zstandard.ZstdCompressor(level=9)
+
+
+@functools.cache
+def _inflate():
+    import zstandard
+
+    return zstandard.ZstdDecompressor().decompress
 
 
 def pack_text(parts: list[str]) -> bytes:
@@ -86,7 +92,7 @@ class Texts:
         data = self._raw.get(c)
         if data is None:
             begin = self._table[c - 1][1] if c else _COUNT.size + _CHUNK.size * len(self._table)
-            data = self._raw[c] = _ZD.decompress(self._value[begin:self._table[c][1]])
+            data = self._raw[c] = _inflate()(self._value[begin:self._table[c][1]])
         return data
 
     def _chunk_parts(self, c: int) -> list[str]:
@@ -159,7 +165,7 @@ def plain_in(value: bytes, needle: bytes, parts: int, inflated: dict | None = No
         if parts & ((1 << end) - (1 << start)):
             data = inflated.get(c) if inflated is not None else None
             if data is None:
-                data = _ZD.decompress(value[begin:end_byte])
+                data = _inflate()(value[begin:end_byte])
                 if inflated is not None:
                     inflated[c] = data
             if _bare(data, needle, _composing_bytes()):
