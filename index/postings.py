@@ -89,13 +89,14 @@ class Column:
         offset, col = self._leaves[bisect.bisect_right(self._offsets, d) - 1]
         return col[d - offset]
 
-    def many(self, docs) -> dict[int, bytes]:
-        """The values of ``docs``, read a segment at a time."""
+    def many(self, docs, text: bool = False) -> dict[int, bytes] | dict[int, str]:
+        """The values of ``docs``, read a segment at a time (``text``: as str, a byte a
+        character: for ASCII values)."""
         docs = sorted(docs)
         out: dict[int, bytes] = {}
         ends = self._offsets[1:] + [float("inf")]
         for (offset, col), end in zip(self._leaves, ends):
             ds = docs[bisect.bisect_left(docs, offset):bisect.bisect_left(docs, end)]
             if ds:
-                out.update(zip(ds, col.many([d - offset for d in ds])))
+                out.update(zip(ds, col.many([d - offset for d in ds], text)))
         return out

@@ -189,6 +189,7 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
     listed = lambda w: has_term(reader, "w", w)  # noqa: E731
     several = len({i.group for i in items}) > 1  # two or more AND-ed items: may they meet?
     norm: dict[int, float] = {}  # per document: K1 * (1 - B + B * dl / AVGDL), once
+    codes: dict[int, float] = {}  # per word count: DL_TABLE[dl_code(words)] or 1
     chapter_masks: dict[int, tuple[int, ...]] = {}  # per document, once
     for item in items:
         for x in query_words(item.literal, listed):
@@ -199,7 +200,10 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
             for d, tf in mine:
                 k = norm.get(d)
                 if k is None:
-                    dl = DL_TABLE[dl_code(lengths[d])] or 1
+                    words = lengths[d]
+                    dl = codes.get(words)
+                    if dl is None:
+                        dl = codes[words] = DL_TABLE[dl_code(words)] or 1
                     k = norm[d] = K1 * (1 - B + B * dl / AVGDL)
                 total[d] += wi * tf * (K1 + 1) / (tf + k)
         gi = idf(n, item.gram_df)
@@ -209,6 +213,9 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
         gets = [g.get for g in item.grams]
         only = TOPIC if item.topic_only else -1
         meet = several and not item.topic_only
+        if len(gets) == 1 and not meet:  # (one gram, no meeting: the loop below, simpler)
+            _one_gram(total, gets[0], only, topic_boost, None if item.topic_only else title_boost)
+            continue
         for d in total:
             maps = [get(d) & only for get in gets]
             if not all(maps):
@@ -246,6 +253,21 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
             if meet:
                 total[d] *= 1 + MEET_BOOST
     return total
+
+
+def _one_gram(total: dict[int, float], get, only: int, topic_boost: float,
+              title_boost: float | None) -> None:
+    """The field boosts of an item of one gram (what :func:`scores` adds, in its order)."""
+    titles = _ODD_FIXED
+    for d in total:
+        m = get(d) & only
+        if not m:
+            continue
+        if m & TOPIC:
+            total[d] += topic_boost
+        if title_boost is not None and m & (
+                titles if m.bit_length() <= _FIXED_BITS else odd_bits(m.bit_length())):
+            total[d] += title_boost
 
 
 def rank_key(score: float) -> int:

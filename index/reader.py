@@ -351,13 +351,16 @@ class _VarColumn:
         n = self.lengths[d]
         return self.f.get(self.offsets[d], n) if n else b""
 
-    def many(self, docs: list[int]) -> list[bytes]:
-        """The values of ``docs`` (local numbers); many of them: one read of the span."""
+    def many(self, docs: list[int], text: bool = False) -> list[bytes] | list[str]:
+        """The values of ``docs`` (local numbers); many of them: one read of the span.
+        ``text``: as str, decoded as Latin-1 (a byte a character; for ASCII values)."""
         if len(docs) < 32 or self.f is None:
-            return [self[d] for d in docs]
+            return [self[d].decode("latin-1") if text else self[d] for d in docs]
         lo, hi = min(docs), max(docs)
         base = self.offsets[lo]
         data = self.f.get(base, self.offsets[hi] + self.lengths[hi] - base)
+        if text:
+            data = data.decode("latin-1")
         offsets, lengths = self.offsets, self.lengths
         return [data[offsets[d] - base:offsets[d] - base + lengths[d]] for d in docs]
 

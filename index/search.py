@@ -325,9 +325,10 @@ def _keys(reader, docs: set[int], since: str | None, until: str | None
     those outside the dates left out."""
     keys = {}
     lo, hi = since or "0000", (until or "9999") + "\uffff"
-    for d, value in Column(reader, "key").many(docs).items():
-        received, uuid, words, starts = value.decode("ascii").split("|")
-        if lo <= received[:10] <= hi:
+    dated = since is not None or until is not None
+    for d, value in Column(reader, "key").many(docs, text=True).items():
+        received, uuid, words, starts = value.split("|")
+        if not dated or lo <= received[:10] <= hi:
             keys[d] = (received, uuid, int(words), starts)  # (starts parsed when needed)
     return keys
 
