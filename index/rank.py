@@ -111,7 +111,8 @@ class Item:
 
 
 class GramMaps:
-    """One gram's part maps: the posting's encoded values, decoded on first use."""
+    """One gram's part maps: the posting's encoded values, decoded on first use. Reads
+    as a mapping of its documents to their part maps (``get``, ``in``, iteration)."""
 
     __slots__ = ("raw", "decoded")
 
@@ -119,12 +120,23 @@ class GramMaps:
         self.raw = raw
         self.decoded: dict[int, int] = {}
 
-    def get(self, d: int) -> int:
+    def get(self, d: int, default: int = 0) -> int:
         m = self.decoded.get(d)
         if m is None:
             v = self.raw.get(d)
-            m = self.decoded[d] = decode_parts(v) if v is not None else 0
+            if v is None:
+                return default
+            m = self.decoded[d] = decode_parts(v)
         return m
+
+    def __contains__(self, d: int) -> bool:
+        return d in self.raw
+
+    def __iter__(self):
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
 
 
 def part_maps(grams: list[GramMaps], d: int, only: int = -1) -> list[int]:

@@ -122,6 +122,8 @@ def _grams(reader, lit: Literal, allowed: int | None
     decoded where this needed them, else when ranking asks)."""
     each = [GramMaps(doc_values(reader, "g", g)) for g in lit.grams()]
     least = min((len(v.raw) for v in each), default=0)
+    if len(each) == 1 and allowed is None:  # one gram: its postings, decoded when asked
+        return each[0], least, each
     maps: dict[int, int] | None = None
     for gm in sorted(each, key=lambda g: len(g.raw)):  # the rarest first: fewest decoded
         values, decoded = gm.raw, gm.decoded
@@ -251,6 +253,29 @@ def _section_scope(plan: _Plan, d: int, lazy: _Lazy) -> int | None:
     return scope
 
 
+def _quick_match(d: int, quick: list[list[tuple]], column) -> bool:
+    """Does document ``d`` hold an item of every group (``quick``: per group, per item
+    ``(maps, literal, needle)``, the needle None for an exact item)?"""
+    value, inflated, text = None, {}, None
+    for group in quick:
+        for maps, lit, needle in group:
+            m = maps.get(d)
+            if not m:
+                continue
+            if needle is None:
+                break
+            if value is None:
+                value = column[d]
+            if plain_in(value, needle, m, inflated):
+                break
+            text = text or Texts(value, inflated)  # (the chunks inflated so far, reused)
+            if any(text.holds(lit, j) for j in bits(m)):
+                break
+        else:
+            return False
+    return True
+
+
 def _matches(reader, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[int, int]]:
     """The candidates that really match (text checks where the postings cannot tell),
     and the scope of each where section: items give one."""
@@ -258,29 +283,21 @@ def _matches(reader, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[
     column = Column(reader, "text")
     needs_text = any(not a.exact and a.atom.field != "section"
                      for g in plan.positive for a in g) or plan.sections
-    # the usual case, checked without building Texts: every group one item, exact or an
-    # unspaced Chinese string anywhere in the review (plain_in), no section: scope
-    quick = []
+    # the usual case, checked without building Texts: every item exact or an unspaced
+    # Chinese string anywhere in the review (plain_in, then Texts.holds), no section: scope
+    quick = None
     if not plan.sections and all(
-            len(g) == 1 and (g[0].exact or (g[0].atom.field is None and g[0].literal is not None
-                                            and g[0].literal.plain is not None))
-            for g in plan.positive):
-        quick = [(g[0].maps, g[0].literal, g[0].literal.plain.encode("utf-8"))
-                 for g in plan.positive if not g[0].exact]
+            a.exact or (a.atom.field is None and a.literal is not None and a.literal.plain is not None)
+            for g in plan.positive for a in g):
+        quick = [[(a.maps, a.literal, None if a.exact else a.literal.plain.encode("utf-8"))
+                  for a in g] for g in plan.positive]
     for d in candidates:
         suspects = [a for a in plan.negative if not a.exact and d in a.maps]
         if not needs_text and not suspects:
             out.add(d)
             continue
-        if quick and not suspects:
-            value, inflated, text = column[d], {}, None
-            for maps, lit, needle in quick:
-                if plain_in(value, needle, maps[d], inflated):
-                    continue
-                text = text or Texts(value, inflated)  # (the chunks inflated so far, reused)
-                if not any(text.holds(lit, j) for j in bits(maps[d])):
-                    break
-            else:
+        if quick is not None and not suspects:
+            if _quick_match(d, quick, column):
                 out.add(d)
             continue
         lazy = _Lazy(column, d)
