@@ -50,7 +50,7 @@ try:  # the C unpickler itself: the pickle module around it costs a search ~2 ms
 except ImportError:  # pragma: no cover - not CPython
     from pickle import Unpickler as _CUnpickler
 
-from index.encoding import unpack_values
+from index.encoding import read_varint, unpack_values  # (Whoosh's varints are these too)
 
 INDEX_NAME = "MAIN"
 TOC_VERSION = -111
@@ -166,17 +166,6 @@ _HASHES = (_md5_hash, _crc_hash, _cdb_hash)  # Whoosh's hash types 0, 1, 2
 
 # -- the table of contents -------------------------------------------------------------
 
-def _varint(data: bytes, i: int) -> tuple[int, int]:
-    n = shift = 0
-    while True:
-        b = data[i]
-        i += 1
-        n |= (b & 0x7F) << shift
-        if b < 0x80:
-            return n, i
-        shift += 7
-
-
 def generation(folder: Path, name: str = INDEX_NAME) -> int:
     """The newest generation of the table of contents in ``folder`` (-1: none)."""
     toc = re.compile(rf"^_{re.escape(name)}_([0-9]+)\.toc$")
@@ -194,13 +183,13 @@ def read_toc(folder: Path, name: str = INDEX_NAME) -> tuple[int, list]:
         i = 0
         sizes = []
         for _ in range(3):
-            n, i = _varint(data, i)
+            n, i = read_varint(data, i)
             sizes.append(n)
         (check,), (version,) = _INT.unpack_from(data, i), _INT.unpack_from(data, i + 4)
         i += 8
         for _ in range(3):  # Whoosh's release
-            _, i = _varint(data, i)
-        n, i = _varint(data, i)  # the pickled schema: not needed here
+            _, i = read_varint(data, i)
+        n, i = read_varint(data, i)  # the pickled schema: not needed here
         i += n
         (stored_gen,) = _INT.unpack_from(data, i)
         i += 8  # (and an unused int)
