@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from archive.fold import Normalized, fold, normalize  # noqa: F401 - the one fold, re-exported
-from index.spec import spec
+from index.spec import spans as _spans, spec
 
 CJK_RANGES: str = spec()["analysis"]["cjk"]  # a regex class body
 MARKS: str = spec()["analysis"]["marks"]
@@ -96,26 +97,12 @@ def may_fold_into_cjk(text: str) -> bool:
 def composing_marks() -> tuple[str, ...]:
     """The marks among the sources (U+3099, U+309A): one right after a CJK run found as
     written may compose with its last character (``か`` + U+3099 folds to ``が``)."""
-    import unicodedata
-
     return tuple(sorted(c for lo, hi in _spans(CJK_SOURCES) for c in map(chr, range(lo, hi + 1))
                         if unicodedata.category(c)[0] == "M"))
 
 
 def word_char(marks: bool) -> str:
     return WORD_CHAR if marks else WORD_CHAR_PLAIN
-
-def _spans(ranges: str) -> tuple[tuple[int, int], ...]:
-    out, i = [], 0
-    while i < len(ranges):
-        if i + 2 < len(ranges) and ranges[i + 1] == "-":
-            out.append((ord(ranges[i]), ord(ranges[i + 2])))
-            i += 3
-        else:
-            out.append((ord(ranges[i]), ord(ranges[i])))
-            i += 1
-    return tuple(out)
-
 
 _CJK_SPANS = _spans(CJK_RANGES)  # is_cjk without compiling a regex at import
 

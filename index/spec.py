@@ -69,7 +69,7 @@ def generate_tables() -> dict:
       ``が``). A run of CJK characters absent from a text without them is absent from
       its fold too, so a search need not fold it to know (:func:`index.texts.Texts.holds`).
     """
-    cjk = [(ord(a), ord(b)) for a, b in _pairs(json.loads(PATH.read_text("utf-8"))["analysis"]["cjk"])]
+    cjk = spans(json.loads(PATH.read_text("utf-8"))["analysis"]["cjk"])
     is_cjk = lambda c: any(lo <= ord(c) <= hi for lo, hi in cjk)  # noqa: E731
     marks, exceptions, sources = [], {}, set()
     for cp in range(0x110000):
@@ -94,17 +94,18 @@ def generate_tables() -> dict:
             "unicode": unicodedata.unidata_version}
 
 
-def _pairs(body: str) -> list[tuple[str, str]]:
-    """A class body of characters and ranges as ``(first, last)`` pairs."""
+def spans(body: str) -> tuple[tuple[int, int], ...]:
+    """A regex class body made of characters and ranges (the spec's tables) as
+    ``(first, last)`` code point pairs."""
     out, i = [], 0
     while i < len(body):
         if i + 2 < len(body) and body[i + 1] == "-":
-            out.append((body[i], body[i + 2]))
+            out.append((ord(body[i]), ord(body[i + 2])))
             i += 3
         else:
-            out.append((body[i], body[i]))
+            out.append((ord(body[i]), ord(body[i])))
             i += 1
-    return out
+    return tuple(out)
 
 
 def main() -> None:
