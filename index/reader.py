@@ -133,6 +133,8 @@ class _File:
     def get(self, pos: int, n: int) -> bytes:
         if n <= 0:
             return b""
+        if pos < 0 or n > self.size - pos:  # (a damaged length: never read, or allocate, past the end)
+            raise FormatError(f"{self.path.name} ends at {self.size} bytes, before {pos + n}")
         data = os.pread(self._fh.fileno(), n, pos)
         if len(data) != n:
             raise FormatError(f"{self.path.name} ends at {self.size} bytes, before {pos + n}")
@@ -255,6 +257,8 @@ class _Terms:
                 return None
             if slothash == h:
                 head = f.get(pos, min(self._READ, f.size - pos))
+                if len(head) < 8:
+                    raise FormatError(f"{f.path.name}: a slot points past the records")
                 keylen, datalen = _LENGTHS.unpack_from(head)
                 if keylen == len(key) and head[8:8 + keylen] == key:
                     if 8 + keylen + datalen > len(head):
@@ -420,11 +424,17 @@ class Segment:
         info = self.info(field, btext)
         if info is None:
             return None
-        if info[0]:  # inlined in the term info
-            ids, ws, vs = _loads(info[_TERMINFO.size:])
-            return list(ids), list(ws) if weights else None, list(vs) if values else None
-        offset, length = _EXTENT.unpack_from(info, _TERMINFO.size)
-        return self._blocks(offset, length, weights, values)
+        try:
+            if info[0]:  # inlined in the term info
+                ids, ws, vs = _loads(info[_TERMINFO.size:])
+                return list(ids), list(ws) if weights else None, list(vs) if values else None
+            offset, length = _EXTENT.unpack_from(info, _TERMINFO.size)
+            return self._blocks(offset, length, weights, values)
+        except (FormatError, OSError):
+            raise
+        except Exception as err:  # noqa: BLE001 - a damaged term info or blocks
+            raise FormatError(f"unreadable postings of a {field} term in {self.name} "
+                              f"({type(err).__name__}: {err})") from err
 
     def _blocks(self, offset: int, length: int, weights: bool, values: bool):
         if self._posts is None:
@@ -478,7 +488,13 @@ class Segment:
 
     def stored_fields(self, d: int) -> dict:
         value = self.column("_stored")[d]
-        return _loads(zlib.decompress(value)) if value else {}
+        if not value:
+            return {}
+        try:
+            value = zlib.decompress(value)
+        except zlib.error as err:
+            raise FormatError(f"unreadable stored fields of document {d} of {self.name}") from err
+        return _loads(value)
 
 
 # -- the whole index -------------------------------------------------------------------

@@ -185,3 +185,39 @@ def test_open_reader_reports_a_missing_index(tmp_path):
     with pytest.raises(IndexProblem) as err:
         open_reader(tmp_path / "nothing")
     assert "missing" in str(err.value)
+
+
+@pytest.mark.slow
+def test_random_damage_never_escapes_as_another_error(index, tmp_path):
+    """A few bytes flipped anywhere in a term dictionary, the postings or a column: the
+    reader reads on or raises FormatError (or OSError), never anything else (the
+    manifest's checksums, not the reader, tell damage that reads on)."""
+    import random
+    import shutil
+
+    rng = random.Random(9)
+    names = sorted(f for f in os.listdir(index) if f.endswith((".trm", ".pst", ".col", ".toc")))
+    raised = 0
+    for trial in range(40):
+        ix = tmp_path / f"ix{trial}"
+        shutil.copytree(index, ix)
+        victim = ix / rng.choice(names)
+        data = bytearray(victim.read_bytes())
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        victim.write_bytes(bytes(data))
+        try:
+            with IndexReader(ix) as r:
+                for field in FIELDS:
+                    for term in r.lexicon(field):
+                        for seg, _ in r.leaves:
+                            seg.postings(field, term, True, True)
+                for d in range(r.doc_count_all()):
+                    r.stored_fields(d)
+                    for seg, _ in r.leaves:
+                        for name in ("key", "text"):
+                            seg.column(name)
+        except (FormatError, OSError):
+            raised += 1
+        shutil.rmtree(ix)
+    assert raised  # some damage is seen by the reader itself
