@@ -40,6 +40,7 @@ import os
 import re
 import struct
 import sys
+import time
 import zlib
 from array import array
 from itertools import accumulate
@@ -62,6 +63,7 @@ _EXTENT = struct.Struct("!qi")
 _SLOT = struct.Struct("!Iq")  # a hash table slot: the key's hash, its record's position
 _DIRECTORY = struct.Struct("!qi")  # a hash table: its position and number of slots
 _MAGIC = b"W3Bl"
+COLUMNS = ("key", "text", "_stored")  # the columns a reader opens with its segment
 _LITTLE = sys.byteorder == "little"
 
 
@@ -318,9 +320,7 @@ class _VarColumn:
         self.f = f
         if f is None or not f.size:  # no document of the segment has a value
             self.lengths = self.offsets = array("B", bytes(doccount))
-            if f is not None:
-                f.close()
-            self.f = None
+            self.f = None  # (the segment closes its files)
             return
         tail = f.get(max(0, f.size - 3), min(3, f.size))
         last = f.size - 1
@@ -373,19 +373,24 @@ class Segment:
             raise FormatError(f"unknown segment ({err})") from err
         self.deleted: frozenset[int] | None = frozenset(deleted) if deleted else None
         self.folder = folder
-        f = _File(folder / f"{self.name}.trm")
-        try:
-            self.terms = _Terms(f)
-        except BaseException:
-            f.close()
-            raise
-        self._posts: _File | None = None
+        # Every file is opened now: a writer that commits meanwhile may delete the files
+        # of merged segments, and an open file outlives its name (this reader keeps the
+        # index as it was when opened).
+        self._files: dict[str, _File] = {}
         self._columns: dict[str, _VarColumn] = {}
+        try:
+            for ext in (".trm", ".pst", *(f".{c}.col" for c in COLUMNS)):
+                path = folder / f"{self.name}{ext}"
+                if ext == ".trm" or path.exists():
+                    self._files[ext] = _File(path)
+            self.terms = _Terms(self._files[".trm"])
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
-        for f in (self.terms.f, self._posts, *(c.f for c in self._columns.values())):
-            if f is not None:
-                f.close()
+        for f in self._files.values():
+            f.close()
 
     def live_count(self) -> int:
         return self.doccount - (len(self.deleted) if self.deleted else 0)
@@ -437,9 +442,10 @@ class Segment:
                               f"({type(err).__name__}: {err})") from err
 
     def _blocks(self, offset: int, length: int, weights: bool, values: bool):
-        if self._posts is None:
-            self._posts = _File(self.folder / f"{self.name}.pst")
-        data = self._posts.get(offset, length)  # the term's blocks, in one read
+        posts = self._files.get(".pst")
+        if posts is None:
+            raise FormatError(f"{self.name}.pst is missing")
+        data = posts.get(offset, length)  # the term's blocks, in one read
         if data[:4] != _MAGIC:
             raise FormatError(f"postings at {offset} of {self.name}.pst lack their header")
         ids: list[int] = []
@@ -476,14 +482,12 @@ class Segment:
     def column(self, name: str) -> _VarColumn:
         col = self._columns.get(name)
         if col is None:
-            path = self.folder / f"{self.name}.{name}.col"
-            f = _File(path) if path.exists() else None
-            try:
-                col = self._columns[name] = _VarColumn(f, self.doccount)
-            except BaseException:
-                if f is not None:
-                    f.close()
-                raise
+            f = self._files.get(f".{name}.col")
+            if f is None and name not in COLUMNS:
+                path = self.folder / f"{self.name}.{name}.col"
+                if path.exists():
+                    f = self._files[f".{name}.col"] = _File(path)
+            col = self._columns[name] = _VarColumn(f, self.doccount)
         return col
 
     def stored_fields(self, d: int) -> dict:
@@ -505,14 +509,22 @@ class IndexReader:
 
     def __init__(self, folder: str | Path, name: str = INDEX_NAME):
         self.folder = Path(folder)
-        self.generation, stand_ins = read_toc(self.folder, name)
         self.segments: list[Segment] = []
-        try:
-            for s in stand_ins:
-                self.segments.append(Segment(self.folder, s))
-        except BaseException:
-            self.close()
-            raise
+        for attempt in range(5):  # a writer's commit may delete files between list and open
+            try:
+                self.generation, stand_ins = read_toc(self.folder, name)
+                for s in stand_ins:
+                    self.segments.append(Segment(self.folder, s))
+                break
+            except FileNotFoundError:
+                self.close()
+                self.segments = []
+                if attempt == 4:
+                    raise
+                time.sleep(0.02)
+            except BaseException:
+                self.close()
+                raise
         self.leaves: list[tuple[Segment, int]] = []
         at = 0
         for seg in self.segments:

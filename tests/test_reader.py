@@ -221,3 +221,28 @@ def test_random_damage_never_escapes_as_another_error(index, tmp_path):
             raised += 1
         shutil.rmtree(ix)
     assert raised  # some damage is seen by the reader itself
+
+
+def test_a_reader_keeps_the_index_it_opened(tmp_path):
+    """A reader opened before a writer commits (and merges away the segments it reads)
+    reads on, and gives what it gave before: every file is open from the start."""
+    import shutil
+
+    from index.indexer import rebuild
+    from index.postings import Column, doc_set
+
+    store = Store.open(tmp_path / "a")
+    gens = list(generate(6, seed=5))
+    for g in gens[:3]:
+        add_bytes(store, g.data, g.name)
+        update(store, tmp_path / "ix")  # three segments
+    reader = IndexReader(tmp_path / "ix")
+    before = (doc_set(reader, "g", "研究"), Column(reader, "text").many(range(reader.doc_count_all())))
+    for g in gens[3:]:
+        add_bytes(store, g.data, g.name)
+    rebuild(store, tmp_path / "ix")  # a new folder swapped in, the old one deleted
+    shutil.rmtree(tmp_path / "ix", ignore_errors=True)
+    assert (doc_set(reader, "g", "研究"), Column(reader, "text").many(range(reader.doc_count_all()))) == before
+    assert reader.stored_fields(0)
+    reader.close()
+    store.close()
