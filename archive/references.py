@@ -6,6 +6,7 @@ all of those to one id; the raw spellings are kept on each :class:`Reference`.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from functools import lru_cache
 import re
@@ -15,7 +16,9 @@ from .model import Flag, Record, Reference
 
 # "[12] Title. 2025."  /  "12. Title"  /  "[12] Title"
 _ENTRY = re.compile(r"^\s*(?:\[(\d{1,4})\]|(\d{1,4})[.、)）])\s*(.*?)\s*$")
-_YEAR_TAIL = re.compile(r"[.。,，]?\s*((?:19|20)\d\d)\s*[.。]?\s*$")
+#: The year closing an entry, after its own separator ("Title. 2025."): a number that
+#: ends a title without one is the title's ("中国制造2025.", "Vision 2030.").
+_YEAR_TAIL = re.compile(r"[.。,，]\s*((?:19|20)\d\d)\s*[.。]?\s*$")
 _PUBLISHED = re.compile(r"[（(]\s*发布时间\s*[:：][^）)]*[）)]")
 _FILE_TAIL = re.compile(r"(?:\.pdf)?(?:\s*[（(]\d+[）)])?(?:\.md)?\s*$", re.IGNORECASE)
 
@@ -101,6 +104,38 @@ def entry_id(title: str, uuid: str, scope: str, n: int) -> str:
         return ref_id(title)
     key = f"{uuid}\0{scope}\0{n}\0{normalize_title(title)}"
     return "r" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
+def reread(record: Record) -> bool:
+    """Read a stored record's reference entries again with this parser, from their lines
+    as written (``Reference.raw``): titles, years and identities, what its citations
+    point at, and its ``reference-no-year`` flags. True if anything changed. (An archive
+    ingested by an older parser is read again so: :mod:`archive.store`.)"""
+    refs, changed = [], False
+    for r in record.references:
+        p = parse_reference_line(r.raw)
+        if p is not None and p[0] == r.n:
+            _, title, year = p
+            rid = entry_id(title, record.uuid, r.scope, r.n)
+            if (title, year, rid) != (r.title, r.year, r.ref_id):
+                r = dataclasses.replace(r, title=title, year=year, ref_id=rid)
+                changed = True
+        refs.append(r)
+    if not changed:
+        return False
+    record.references = refs
+    ids = {(r.scope, r.n): r.ref_id for r in refs}
+    for c in record.citations:
+        if c.ref_id is not None:
+            c.ref_id = ids.get((c.scope, c.n), c.ref_id)
+    old = [i for i, f in enumerate(record.flags) if f.code == "reference-no-year"]
+    at = old[0] if old else len(record.flags)
+    kept = [f for f in record.flags if f.code != "reference-no-year"]
+    at -= sum(1 for i in range(at) if record.flags[i].code == "reference-no-year")
+    kept[at:at] = [Flag("reference-no-year", "references", f"[{r.n}]")
+                   for r in refs if not r.scope and r.year is None]
+    record.flags = kept
+    return True
 
 
 def parse_reference_block(lines: list[str], scope: str, rec: Record) -> list[Reference]:

@@ -41,6 +41,12 @@ from archive.fold import fold as _fold
 from archive.model import Record
 
 SCHEMA_VERSION = 3
+#: The parser's version of what is derived from a delivery and stored (the parsed
+#: record, its refs, citations and flags). Bump it when parsing the same bytes again
+#: gives other rows, and make :meth:`Store._reread` bring an older archive up to it:
+#: the bytes are kept, so an archive is never stuck with an older parser's reading.
+#: 2: a year closing a reference entry needs its own separator ("Vision 2030." is a title).
+DERIVED_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 _BUSY_RETRIES = 8  # after busy_timeout itself gave up, or busy without the handler
 
@@ -229,6 +235,17 @@ def _decompressor():
     return zstandard.ZstdDecompressor()
 
 
+def _insert_references(db: sqlite3.Connection, vid: int, refs: list[tuple],
+                       citations: list[tuple], flags: list[tuple]) -> None:
+    """A version's refs, citations and flags rows."""
+    db.executemany("INSERT INTO refs(version_id, scope, n, ref_id, title, year, raw)"
+                   " VALUES (?,?,?,?,?,?,?)", [(vid, *r) for r in refs])
+    db.executemany("INSERT INTO citations(version_id, ordinal, section, marker, style, n, scope,"
+                   " ref_id, sentence) VALUES (?,?,?,?,?,?,?,?,?)", [(vid, *c) for c in citations])
+    db.executemany('INSERT INTO flags(version_id, code, "where", detail) VALUES (?,?,?,?)',
+                   [(vid, *f) for f in flags])
+
+
 def _put_large(db: sqlite3.Connection, column: str, rowid: int, data: bytes) -> None:
     """Write ``data`` into a value of its length already in place (incremental blob I/O,
     in 1 MiB pieces): binding it would have SQLite copy the whole of it first."""
@@ -236,6 +253,19 @@ def _put_large(db: sqlite3.Connection, column: str, rowid: int, data: bytes) -> 
     with db.blobopen("versions", column, rowid) as blob:
         for at in range(0, len(view), 1 << 20):
             blob.write(view[at:at + (1 << 20)])
+
+
+def _refs(record: Record) -> list[tuple]:
+    return [(r.scope, r.n, r.ref_id, r.title, r.year, r.raw) for r in record.references]
+
+
+def _citations(record: Record) -> list[tuple]:
+    return [(i, c.section, c.marker, c.style, c.n, c.scope, c.ref_id, c.sentence)
+            for i, c in enumerate(record.citations)]
+
+
+def _flags(record: Record) -> list[tuple]:
+    return [(f.code, f.where, f.detail) for f in record.flags]
 
 
 def prepare(parsed: ParsedLike) -> Prepared:
@@ -248,10 +278,9 @@ def prepare(parsed: ParsedLike) -> Prepared:
         raw=raw,
         sha256=hashlib.sha256(raw).hexdigest(),
         doc=dump_doc(record.to_dict()),
-        refs=[(r.scope, r.n, r.ref_id, r.title, r.year, r.raw) for r in record.references],
-        citations=[(i, c.section, c.marker, c.style, c.n, c.scope, c.ref_id, c.sentence)
-                   for i, c in enumerate(record.citations)],
-        flags=[(f.code, f.where, f.detail) for f in record.flags],
+        refs=_refs(record),
+        citations=_citations(record),
+        flags=_flags(record),
         sections=[(s.number, s.title) for s in record.sections],
     )
 
@@ -424,12 +453,43 @@ class Store:
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     self._db.execute(stmt)
-            self._db.execute(
-                "INSERT INTO meta(key, value) VALUES ('schema_version', ?)"
-                " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'derived_version'").fetchone()
+            derived = int(row[0]) if row else (1 if "versions" in existing else DERIVED_VERSION)
+            if derived < DERIVED_VERSION:
+                self._reread()
+            for key, value in (("schema_version", SCHEMA_VERSION), ("derived_version", DERIVED_VERSION)):
+                self._db.execute(
+                    "INSERT INTO meta(key, value) VALUES (?, ?)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, str(value)))
 
         self._write(create)
         self.schema_version = SCHEMA_VERSION
+
+    def _reread(self) -> None:
+        """Bring the derived rows of an archive written by an older parser up to this
+        one's (inside the opening transaction): every version with a reference line this
+        parser reads otherwise gets its references, citations and flags read again
+        (:func:`archive.references.reread`), and its review is indexed again."""
+        from archive.references import parse_reference_line, reread  # noqa: PLC0415
+
+        db = self._db
+        vids = sorted({vid for vid, n, title, year, raw in db.execute(
+            "SELECT version_id, n, title, year, raw FROM refs")
+            if (got := parse_reference_line(raw or "")) is not None and got != (n, title, year)})
+        uuids = set()
+        for vid in vids:
+            uuid, parsed = db.execute("SELECT uuid, parsed FROM versions WHERE id = ?",
+                                      (vid,)).fetchone()
+            record = Record.from_dict(load_doc(parsed))
+            if not reread(record):
+                continue
+            db.execute("UPDATE versions SET parsed = ? WHERE id = ?",
+                       (dump_doc(record.to_dict()), vid))
+            for table in ("refs", "citations", "flags"):
+                db.execute(f"DELETE FROM {table} WHERE version_id = ?", (vid,))
+            _insert_references(db, vid, _refs(record), _citations(record), _flags(record))
+            uuids.add(uuid)
+        db.executemany("DELETE FROM index_state WHERE uuid = ?", [(u,) for u in sorted(uuids)])
 
     # -- adding ------------------------------------------------------------
     def add(self, parsed: ParsedLike, source: str) -> AddResult:
@@ -459,20 +519,7 @@ class Store:
              p.topic, len(p.raw), p.doc),
         ).lastrowid
         _put_large(db, "raw", vid, p.raw)
-        db.executemany(
-            "INSERT INTO refs(version_id, scope, n, ref_id, title, year, raw)"
-            " VALUES (?,?,?,?,?,?,?)",
-            [(vid, *r) for r in p.refs],
-        )
-        db.executemany(
-            "INSERT INTO citations(version_id, ordinal, section, marker, style, n, scope,"
-            " ref_id, sentence) VALUES (?,?,?,?,?,?,?,?,?)",
-            [(vid, *c) for c in p.citations],
-        )
-        db.executemany(
-            'INSERT INTO flags(version_id, code, "where", detail) VALUES (?,?,?,?)',
-            [(vid, *f) for f in p.flags],
-        )
+        _insert_references(db, vid, p.refs, p.citations, p.flags)
         db.executemany("INSERT INTO sections(version_id, number, title) VALUES (?,?,?)",
                        [(vid, *s) for s in p.sections])
         if self._retraction(uuid) is not None:  # stored, and the review stays hidden
