@@ -241,4 +241,7 @@ def test_an_archive_of_the_older_reading_is_read_again(tmp_path):
         update(store, old / "index")
         works = {g.title: {u.uuid for u in g.uses} for g in find_uses(store, "中国制造")}
         assert works == {"中国制造2025": {f"{1:032x}"}, "中国制造2030": {f"{2:032x}"}}
+        from index.search import search
+
+        assert search(old / "index", "ref:中国制造2030", ids_only=True).uuids == [f"{2:032x}"]
         assert store.execute("SELECT value FROM meta WHERE key = 'derived_version'").fetchone() == ("2",)
