@@ -119,6 +119,21 @@ def _copy(index: Path, tmp_path: Path) -> Path:
     return tmp_path / "ix"
 
 
+def _read_everything(ix: Path) -> None:
+    """Every term's postings, every stored field, every column of every segment."""
+    with IndexReader(ix) as r:
+        for field in FIELDS:
+            for term in r.lexicon(field):
+                for seg, _ in r.leaves:
+                    seg.postings(field, term, True, True)
+        for d in range(r.doc_count_all()):
+            r.stored_fields(d)
+        for seg, _ in r.leaves:
+            for name in ("key", "text"):
+                col = seg.column(name)
+                [col[d] for d in range(seg.doccount)]
+
+
 @pytest.mark.parametrize("what", ["toc", "trm", "pst", "col"])
 def test_damaged_files_are_a_format_error(index, tmp_path, what):
     """Garbage in the table of contents, a term dictionary or the postings ends in
@@ -133,13 +148,7 @@ def test_damaged_files_are_a_format_error(index, tmp_path, what):
     (ix / victim).write_bytes(bytes(data))
     if what != "col":  # (a column value is bytes: damage there shows where it is used)
         with pytest.raises((FormatError, OSError)):
-            with IndexReader(ix) as r:
-                for field in FIELDS:
-                    for term in r.lexicon(field):
-                        for seg, _ in r.leaves:
-                            seg.postings(field, term, True, True)
-                for d in range(r.doc_count_all()):
-                    r.stored_fields(d)
+            _read_everything(ix)
     assert check(ix, deep=True) is not None
     failed = 0
     for q in ["研究", "的", "模型 -学习", "section:1 方法", "ref:学习", "uuid:0"]:
@@ -207,16 +216,7 @@ def test_random_damage_never_escapes_as_another_error(index, tmp_path):
             data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
         victim.write_bytes(bytes(data))
         try:
-            with IndexReader(ix) as r:
-                for field in FIELDS:
-                    for term in r.lexicon(field):
-                        for seg, _ in r.leaves:
-                            seg.postings(field, term, True, True)
-                for d in range(r.doc_count_all()):
-                    r.stored_fields(d)
-                    for seg, _ in r.leaves:
-                        for name in ("key", "text"):
-                            seg.column(name)
+            _read_everything(ix)
         except (FormatError, OSError):
             raised += 1
         shutil.rmtree(ix)
