@@ -443,3 +443,32 @@ def test_a_retracted_review_leaves_the_site(tmp_path, page):
     assert browser_finds(unique) == [gone] and ref_page_counts() == before
     assert page.errors == []
     store.close()
+
+
+def test_folding_answers_alike_in_the_browser(tmp_path, page):
+    """Where folding makes or breaks a Chinese run (Kangxi radicals, a composing voiced
+    mark), the site finds what `reviews search` finds (which checks the text as written
+    first, and its fold only where spec.analysis.cjk_sources says it may differ)."""
+    from archive.store import Store
+    from index.indexer import index_dir, update
+    from tests.helpers import add_bytes, numbered_uuid, variant
+
+    extras = {1: "⼈⼯智慧之光照亮前路。", 2: "まなぶか\u3099とぶかの話。", 3: "人工智慧之光照亮前路。",
+              4: "まなぶかとぶかの話。"}
+    data, out = tmp_path / "data", tmp_path / "site"
+    store = Store.open(data)
+    for n, extra in extras.items():
+        add_bytes(store, variant(uuid=numbered_uuid(n), replace=("**摘要**", f"**摘要**\n{extra}")).encode())
+    update(store, index_dir(data))
+    build_site(store, out)
+    page.goto((out / "search.html").as_uri())
+    page.wait_for_function("window.RA && RA.run && RA.L")
+    for q in ("人工智慧之光", "まなぶか", "まなぶが", "とぶかの話"):
+        cli = search(index_dir(data), q, ids_only=True).uuids
+        assert cli, q
+        got = page.evaluate("q => RA.run(q).then(r => RA.uuids(r))", q)
+        assert got == cli, q
+    assert set(search(index_dir(data), "人工智慧之光", ids_only=True).uuids) == {numbered_uuid(1), numbered_uuid(3)}
+    assert search(index_dir(data), "まなぶか", ids_only=True).uuids == [numbered_uuid(4)]
+    assert page.errors == []
+    store.close()

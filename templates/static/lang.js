@@ -317,10 +317,35 @@
       return out;
     }
 
+    // index/analysis.py composing_marks: the marks among spec.analysis.cjk_sources
+    // (U+3099, U+309A), which compose with the character before them when folded
+    var COMPOSING = (function () {
+      var body = Array.from(A.cjk_sources), out = [];
+      for (var i = 0; i < body.length; i++) {
+        var lo = body[i].codePointAt(0), hi = lo;
+        if (body[i + 1] === "-" && i + 2 < body.length) { hi = body[i + 2].codePointAt(0); i += 2; }
+        for (var c = lo; c <= hi; c++) {
+          var ch = String.fromCodePoint(c);
+          if (MARK.test(ch)) out.push(ch);
+        }
+      }
+      return out;
+    })();
+    // index/texts.py _bare: does the run stand in text, once at least, with no composing
+    // mark right after it? (Then its fold holds the run too.)
+    function bare(text, run) {
+      var at = text.indexOf(run);
+      while (at >= 0) {
+        if (COMPOSING.indexOf(String.fromCodePoint(text.codePointAt(at + run.length) || 0)) < 0) return true;
+        at = text.indexOf(run, at + 1);
+      }
+      return false;
+    }
+
     return {
       spec: spec, fold: fold, foldMapped: foldMapped, primary: primary, grams: grams,
       Literal: Literal, queryWords: queryWords, parse: parse, QueryError: QueryError,
-      sectionPath: sectionPath, isRefId: isRefId
+      sectionPath: sectionPath, isRefId: isRefId, bare: bare
     };
   };
 })();

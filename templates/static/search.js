@@ -336,8 +336,9 @@
   // folded title and body of a unit, once
   function ft(u) { return u.ft === undefined ? (u.ft = L.fold(u[3])) : u.ft; }
   function fb(u) { return u.fb === undefined ? (u.fb = L.fold(u[4])) : u.fb; }
-  function holds(lit, text, folded) {  // a run of ideographs found as written is found folded too
-    return (lit.plain !== null && text.indexOf(lit.plain) >= 0) || lit.occurs(folded());
+  // a run of ideographs found as written, with no composing mark after it, is found folded too
+  function holds(lit, text, folded) {
+    return (lit.plain !== null && L.bare(text, lit.plain)) || lit.occurs(folded());
   }
   function unitHolds(lit, u, part) {  // part: "title" | "body" | undefined (either)
     if (part !== "body" && holds(lit, u[3], function () { return ft(u); })) return true;
