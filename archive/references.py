@@ -129,9 +129,8 @@ def reread(record: Record) -> bool:
         if c.ref_id is not None:
             c.ref_id = ids.get((c.scope, c.n), c.ref_id)
     old = [i for i, f in enumerate(record.flags) if f.code == "reference-no-year"]
-    at = old[0] if old else len(record.flags)
+    at = old[0] if old else len(record.flags)  # (no such flag stands before it)
     kept = [f for f in record.flags if f.code != "reference-no-year"]
-    at -= sum(1 for i in range(at) if record.flags[i].code == "reference-no-year")
     kept[at:at] = [Flag("reference-no-year", "references", f"[{r.n}]")
                    for r in refs if not r.scope and r.year is None]
     record.flags = kept

@@ -123,9 +123,10 @@ def check(index_dir: str | Path, deep: bool = True, probe: bool = True) -> str |
     return None
 
 
-def open_reader(index_dir: str | Path, deep: bool = False) -> _reader.IndexReader:
-    """Open the index for reading; raise :class:`IndexProblem` if it is unusable."""
-    problem = check(index_dir, deep=deep, probe=deep)
+def open_reader(index_dir: str | Path) -> _reader.IndexReader:
+    """Open the index for reading; raise :class:`IndexProblem` if it is unusable (sizes
+    checked, not checksums: a read that fails leads the caller to a deep check)."""
+    problem = check(index_dir, deep=False, probe=False)
     if problem is None:
         try:
             return _reader.IndexReader(index_dir)

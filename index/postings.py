@@ -82,21 +82,20 @@ class Column:
     """A column's values by document number, read from each segment's own column."""
 
     def __init__(self, reader, name: str):
-        self._leaves = [(offset, seg.column(name)) for seg, offset in reader.leaves]
-        self._offsets = [offset for offset, _ in self._leaves]
+        self._reader, self._name = reader, name
 
     def __getitem__(self, d: int) -> bytes:
-        offset, col = self._leaves[bisect.bisect_right(self._offsets, d) - 1]
-        return col[d - offset]
+        seg, local = self._reader.leaf(d)
+        return seg.column(self._name)[local]
 
     def many(self, docs, text: bool = False) -> dict[int, bytes] | dict[int, str]:
         """The values of ``docs``, read a segment at a time (``text``: as str, a byte a
         character: for ASCII values)."""
         docs = sorted(docs)
         out: dict[int, bytes] = {}
-        ends = self._offsets[1:] + [float("inf")]
-        for (offset, col), end in zip(self._leaves, ends):
+        for seg, offset in self._reader.leaves:
+            end = offset + seg.doccount
             ds = docs[bisect.bisect_left(docs, offset):bisect.bisect_left(docs, end)]
             if ds:
-                out.update(zip(ds, col.many([d - offset for d in ds], text)))
+                out.update(zip(ds, seg.column(self._name).many([d - offset for d in ds], text)))
         return out

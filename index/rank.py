@@ -42,7 +42,7 @@ import re
 from dataclasses import dataclass
 
 from index.encoding import decode_parts
-from index.texts import TOPIC, bits
+from index.texts import TOPIC
 from index.literal import Literal
 from index.postings import doc_weights, has_term
 from index.spec import spec

@@ -43,9 +43,14 @@ import sys
 import time
 import zlib
 from array import array
+from bisect import bisect_right
 from itertools import accumulate
 from pathlib import Path
 
+try:  # the built-in MD5 (hashlib's import costs a search ~2 ms)
+    from _md5 import md5 as _md5
+except ImportError:  # pragma: no cover - not CPython
+    from hashlib import md5 as _md5
 try:  # the C unpickler itself: the pickle module around it costs a search ~2 ms to import
     from _pickle import Unpickler as _CUnpickler
 except ImportError:  # pragma: no cover - not CPython
@@ -147,11 +152,7 @@ class _File:
 
 
 def _md5_hash(key: bytes) -> int:
-    try:
-        from _md5 import md5  # (the built-in module: hashlib's import costs ~2 ms)
-    except ImportError:  # pragma: no cover
-        from hashlib import md5
-    return int(md5(key, usedforsecurity=False).hexdigest(), 16) & 0xFFFFFFFF
+    return int(_md5(key, usedforsecurity=False).hexdigest(), 16) & 0xFFFFFFFF
 
 
 def _crc_hash(key: bytes) -> int:
@@ -379,10 +380,12 @@ class Segment:
         self._files: dict[str, _File] = {}
         self._columns: dict[str, _VarColumn] = {}
         try:
-            for ext in (".trm", ".pst", *(f".{c}.col" for c in COLUMNS)):
-                path = folder / f"{self.name}{ext}"
-                if ext == ".trm" or path.exists():
-                    self._files[ext] = _File(path)
+            self._files[".trm"] = _File(folder / f"{self.name}.trm")
+            for ext in (".pst", *(f".{c}.col" for c in COLUMNS)):
+                try:
+                    self._files[ext] = _File(folder / f"{self.name}{ext}")
+                except FileNotFoundError:  # (a column no document of the segment has)
+                    pass
             self.terms = _Terms(self._files[".trm"])
         except BaseException:
             self.close()
@@ -480,14 +483,12 @@ class Segment:
     # columns and stored fields
 
     def column(self, name: str) -> _VarColumn:
+        """One of :data:`COLUMNS`."""
         col = self._columns.get(name)
         if col is None:
-            f = self._files.get(f".{name}.col")
-            if f is None and name not in COLUMNS:
-                path = self.folder / f"{self.name}.{name}.col"
-                if path.exists():
-                    f = self._files[f".{name}.col"] = _File(path)
-            col = self._columns[name] = _VarColumn(f, self.doccount)
+            if name not in COLUMNS:
+                raise ValueError(f"{name!r} is not a column this reader opens")
+            col = self._columns[name] = _VarColumn(self._files.get(f".{name}.col"), self.doccount)
         return col
 
     def stored_fields(self, d: int) -> dict:
@@ -554,8 +555,6 @@ class IndexReader:
 
     def leaf(self, d: int) -> tuple[Segment, int]:
         """The segment holding document ``d``, and ``d``'s number in it."""
-        from bisect import bisect_right
-
         k = bisect_right(self._offsets, d) - 1
         if k < 0 or d - self._offsets[k] >= self.segments[k].doccount:
             raise IndexError(f"no document {d}")
