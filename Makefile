@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-data
 
-.PHONY: venv demo test check browser-deps bench clean
+.PHONY: venv demo test check browser-deps bench clean cluster cluster-stop
 
 $(BIN)/reviews: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -69,3 +69,18 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) $(DEMO) _site artifacts .pytest_cache
+
+# A local OpenSearch 2.19 cluster on 127.0.0.1 (cluster/__init__.py): one JVM a node, left running
+# in the background; builds cluster/ with Maven the first time. Prints the URLs (also in
+# $(CLUSTER_DIR)/url) last. Already running with as many nodes: says so, prints them.
+# Quiet logs: CLUSTER_LOG_LEVEL=warn. Needs java (11+) and mvn, not the venv.
+CLUSTER_NODES ?= 3
+CLUSTER_DIR ?= .cluster
+CLUSTER_HEAP ?= 512m
+CLUSTER_LOG_LEVEL ?= info
+cluster:
+	$(PY) -m cluster start --nodes $(CLUSTER_NODES) --dir $(CLUSTER_DIR) --heap $(CLUSTER_HEAP) --log-level $(CLUSTER_LOG_LEVEL)
+
+# stops the nodes of $(CLUSTER_DIR) (SIGTERM, SIGKILL after 20 s); nothing running is fine
+cluster-stop:
+	$(PY) -m cluster stop --dir $(CLUSTER_DIR)
