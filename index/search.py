@@ -276,11 +276,12 @@ def _quick_match(d: int, quick: list[list[tuple]], column) -> bool:
     return True
 
 
-def _matches(reader, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[int, int]]:
+def _matches(column, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[int, int]]:
     """The candidates that really match (text checks where the postings cannot tell),
-    and the scope of each where section: items give one."""
+    and the scope of each where section: items give one. ``column[d]``: document
+    ``d``'s ``text`` value (:class:`index.texts.Texts`), read only where needed; the
+    cluster's search (:mod:`index.cluster_search`) gives its fetched documents' here."""
     out, scopes = set(), {}
-    column = Column(reader, "text")
     needs_text = any(not a.exact and a.atom.field != "section"
                      for g in plan.positive for a in g) or plan.sections
     # the usual case, checked without building Texts: every item exact or an unspaced
@@ -523,7 +524,7 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
             return SearchResult(text, 0, offset=offset, limit=limit, empty=True)
         plan, candidates = _evaluate(reader, parsed)
         keys = _keys(reader, candidates, parsed.since, parsed.until)
-        found, scopes = _matches(reader, plan, set(keys))
+        found, scopes = _matches(Column(reader, "text"), plan, set(keys))
         n = live_count(reader, "kind", "review")
         items = [Item(a.literal, gi, a.grams, a.gram_df, a.atom.field == "topic")
                  for gi, g in enumerate(plan.positive) for a in g if a.text]

@@ -1,0 +1,339 @@
+"""``reviews search`` on an OpenSearch cluster: the same language, the same review sets.
+
+The embedded engine (:mod:`index.search`) finds candidates by the grams of each item,
+answers an item of one gram from its postings, and checks the rest against the stored
+text. This module does the same with the cluster in place of the postings:
+
+1. **candidates**: one OpenSearch query. Each item becomes a clause over the
+   document's keyword fields (:mod:`index.cluster_doc`): every gram of a literal in
+   ``g`` (``tg`` for ``topic:``, ``sg`` for ``section:words``), ``path`` for
+   ``section:3.1``, ``refs`` for ``ref:``, a prefix of ``uuid``. Groups are ANDed, the
+   items of a group ORed; a ``NOT`` item that its grams answer exactly is a
+   ``must_not``; the dates are a range on ``received``. Every clause is *named*, so
+   each hit says which items it may hold (``matched_queries``);
+2. **verification**: where the grams cannot tell (a literal of several grams, a
+   ``section:`` scope, an inexact ``NOT``), the hit's stored text is fetched and checked
+   by the embedded engine's own code (:func:`index.search._matches` over
+   :class:`index.texts.Texts`), so the set is exact and equal to the embedded one;
+3. **ranking** is the cluster's: BM25 over the same jieba words (``w``), plus the
+   topic and title boosts of :mod:`index.rank` as constant-score clauses. Ties go to
+   the newest review, then the UUID, as in the embedded order;
+4. **sections and snippets** of the page's reviews come from the stored text by
+   :func:`index.search._sections`, with each gram's part map recomputed from the text,
+   so they are the embedded engine's.
+
+``ref:words`` first finds the works: reviews listing a title with every gram of the
+words (``rg``), their spellings checked by :class:`index.literal.Literal`, as the
+embedded engine checks its spelling documents.
+"""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from index.cluster_client import Client
+from index.encoding import encode_parts
+from index.literal import Literal, grams
+from index.query import Atom, Parsed, is_ref_id, parse, section_path
+from index.rank import GramMaps, TITLE_BOOST, TOPIC_BOOST, starts_of
+from index.search import (
+    ReviewHit, SearchResult, _Atom, _Plan, _matches, _sections,
+)
+from index.texts import TOPIC, StoredText, body_part, title_part
+
+PAGE = 5000  # hits per request while every match is collected (search_after)
+FETCH = 200  # documents per _mget while texts are checked
+
+
+def _all_grams(lit: Literal) -> list[str]:
+    return sorted(lit.grams())
+
+
+def _grams_clause(field: str, lit: Literal, name: str) -> dict:
+    gs = _all_grams(lit)
+    if not gs:
+        return {"match_none": {"_name": name}}
+    return {"bool": {"filter": [{"term": {field: g}} for g in gs], "_name": name}}
+
+
+@dataclass
+class _Item:
+    """One query item as the cluster sees it: its clause, and how a hit holding it is
+    checked (:class:`index.search._Atom` is made per hit from ``kind``)."""
+
+    atom: Atom
+    name: str
+    clause: dict
+    kind: str  # "text", "topic", "titles", "path", "any" (uuid:, ref:)
+    exact: bool
+    literal: Literal | None = None
+    ids: frozenset[str] = frozenset()
+    path: str | None = None
+
+
+def ref_ids(client: Client, index: str, lits: list[Literal]) -> dict[str, list[str]]:
+    """Works (ids, each with its spellings as written) one of whose spellings holds every
+    literal: found through the reviews listing a title with every gram (``rg``), checked
+    on the spellings themselves."""
+    from index.analysis import fold
+
+    gs = sorted({g for lit in lits for g in lit.grams()})
+    if not gs:
+        return {}
+    query = {"bool": {"filter": [{"term": {"rg": g}} for g in gs]}}
+    found: dict[str, list[str]] = {}
+    for hit in _scan(client, index, query, source=["doc.spellings"]):
+        for rid, title in hit["_source"]["doc"]["spellings"]:
+            folded = fold(title)
+            if all(lit.occurs(folded) for lit in lits):
+                found.setdefault(rid, []).append(title)
+    return found
+
+
+def _compile(client: Client, index: str, atom: Atom, name: str) -> _Item:
+    value = atom.value.strip().lower()
+    if atom.field == "uuid":
+        prefix = atom.value.lower().replace("-", "")
+        return _Item(atom, name, {"prefix": {"uuid": {"value": prefix, "_name": name}}}, "any", True)
+    path = section_path(value) if atom.field == "section" else None
+    if path:
+        return _Item(atom, name, {"term": {"path": {"value": path, "_name": name}}}, "path", True,
+                     path=path)
+    if atom.field == "ref" and is_ref_id(value):
+        return _Item(atom, name, {"term": {"refs": {"value": value, "_name": name}}}, "any", True,
+                     ids=frozenset([value]))
+    lit = Literal(atom.value)
+    if atom.field == "ref":
+        ids = frozenset(ref_ids(client, index, [lit]))
+        clause = ({"terms": {"refs": sorted(ids), "_name": name}} if ids
+                  else {"match_none": {"_name": name}})
+        return _Item(atom, name, clause, "any", True, lit, ids)
+    if atom.field == "topic":
+        return _Item(atom, name, _grams_clause("tg", lit, name), "topic", lit.exact, lit)
+    if atom.field == "section":
+        return _Item(atom, name, _grams_clause("sg", lit, name), "titles", False, lit)
+    return _Item(atom, name, _grams_clause("g", lit, name), "text", lit.exact, lit)
+
+
+def _scoring(items: list[_Item]) -> list[dict]:
+    """The ranking clauses: BM25 over each text item's jieba words, and the topic and
+    title boosts when the topic (the titles) hold every gram of an item."""
+    from index.analysis import fold
+    from index.words import words
+
+    out: list[dict] = []
+    for it in items:
+        if it.kind not in ("text", "topic") or it.literal is None:
+            continue
+        ws = [w for w in words(fold(it.atom.value)) if w.strip() and " " not in w]
+        if ws:
+            out.append({"match": {"w": {"query": " ".join(dict.fromkeys(ws))}}})
+        gs = _all_grams(it.literal)
+        if gs:
+            out.append({"constant_score": {"filter": {"bool": {"filter": [
+                {"term": {"tg": g}} for g in gs]}}, "boost": TOPIC_BOOST}})
+            if it.kind == "text":
+                out.append({"constant_score": {"filter": {"bool": {"filter": [
+                    {"term": {"sg": g}} for g in gs]}}, "boost": TITLE_BOOST}})
+    return out
+
+
+def _scan(client: Client, index: str, query: dict, source=False, sort=None, extra=None):
+    """Every hit of ``query``, in ``sort`` order (default: index order), a page at a
+    time (``search_after``)."""
+    sort = sort or [{"uuid": "asc"}]
+    after = None
+    while True:
+        body = {"query": query, "size": PAGE, "sort": sort, "_source": source,
+                "track_total_hits": False}
+        if extra:
+            body.update(extra)
+        if after is not None:
+            body["search_after"] = after
+        res = client.retrying("POST", f"/{index}/_search", body)
+        hits = res["hits"]["hits"]
+        yield from hits
+        if len(hits) < PAGE:
+            return
+        after = hits[-1]["sort"]
+
+
+def _fetch(client: Client, index: str, uuids: list[str], fields: list[str]) -> dict[str, dict]:
+    """The ``_source`` (only ``fields``) of the given documents."""
+    out: dict[str, dict] = {}
+    for k in range(0, len(uuids), FETCH):
+        chunk = uuids[k:k + FETCH]
+        res = client.retrying("POST", f"/{index}/_mget", {"ids": chunk},
+                              params={"_source_includes": ",".join(fields)})
+        for d in res["docs"]:
+            if d.get("found"):
+                out[d["_id"]] = d["_source"]
+    return out
+
+
+def _parts(keys: str) -> int:
+    n = len(keys.split("\x1f")) if keys else 0
+    return (1 << (1 + 2 * n)) - 1  # the topic, then a title and a body per unit
+
+
+def _subtree(keys: str, path: str) -> int:
+    """The part map of section ``path`` and its subsections (``abstract``,
+    ``references``: that unit), as the index's ``path`` postings hold it."""
+    m = 0
+    for i, key in enumerate(keys.split("\x1f") if keys else []):
+        if key == path or (path[0].isdigit() and key.startswith(path + ".")):
+            m |= (1 << title_part(i)) | (1 << body_part(i))
+    return m
+
+
+def _titles(keys: str) -> int:
+    n = len(keys.split("\x1f")) if keys else 0
+    return sum(1 << title_part(i) for i in range(n))
+
+
+def _where(it: _Item, keys: str) -> int:
+    """The parts of a review (its unit keys) where item ``it`` may stand, once the
+    cluster said the review may hold it."""
+    if it.kind == "text":
+        return _parts(keys)
+    if it.kind == "topic":
+        return TOPIC
+    if it.kind == "titles":
+        return _titles(keys)
+    if it.kind == "path":
+        return _subtree(keys, it.path or "")
+    return -1
+
+
+def _atom_for(it: _Item, hits: dict[int, tuple[set[str], str]], scoped: bool) -> _Atom:
+    """The embedded engine's compiled item over the local numbering of the hits: the
+    hits that may hold it, each with the parts it may stand in."""
+    maps = {d: _where(it, keys) for d, (names, keys) in hits.items() if it.name in names}
+    # a text item answered by its gram is exact at the review's level only: inside a
+    # section: scope, its parts are checked on the text
+    exact = it.exact and not (scoped and it.kind == "text")
+    return _Atom(it.atom, maps, exact, it.literal, it.ids)
+
+
+def _gram_maps(text: StoredText, lit: Literal, d: int) -> list[GramMaps]:
+    """Each gram's part map in one review, from its text (what the embedded index's
+    ``g`` postings hold): the sections' order uses them."""
+    n = 1 + 2 * len(text.keys)
+    held = [grams(text.folded(j)) for j in range(n)]
+    out = []
+    for g in lit.grams():
+        m = 0
+        for j in range(n):
+            if g in held[j]:
+                m |= 1 << j
+        out.append(GramMaps({d: encode_parts(m)}))
+    return out
+
+
+def search(client: Client, index: str, query: str, *, since: str | None = None,
+           until: str | None = None, limit: int | None = 20, offset: int = 0,
+           per_review: int = 3, ids_only: bool = False) -> SearchResult:
+    """Run a query on the cluster; the same arguments and result as
+    :func:`index.search.search`."""
+    parsed: Parsed = parse(query).with_dates(since, until)
+    if offset < 0 or (limit is not None and limit < 0):
+        raise ValueError("limit and offset must not be negative")
+    counter = iter(range(1 << 30))
+    positive = [[_compile(client, index, a, f"p{next(counter)}") for a in g]
+                for g in parsed.groups if not g[0].negated]
+    negative = [_compile(client, index, g[0], f"n{next(counter)}")
+                for g in parsed.groups if g[0].negated]
+    filters = [{"bool": {"should": [it.clause for it in g], "minimum_should_match": 1}}
+               for g in positive]
+    if parsed.since or parsed.until:
+        filters.append({"range": {"received": {"gte": parsed.since or "0000",
+                                               "lte": (parsed.until or "9999") + "\uffff"}}})
+    must_not = [it.clause for it in negative if it.exact]
+    suspects = [it for it in negative if not it.exact]
+    should = _scoring([it for g in positive for it in g])
+    should += [{"constant_score": {"filter": it.clause, "boost": 0.0}} for it in suspects]
+    body_query = {"bool": {"filter": filters, "must_not": must_not, "should": should}}
+    sort = [{"_score": "desc"}, {"received": "desc"}, {"uuid": "asc"}]
+
+    hits = list(_scan(client, index, body_query, sort=sort, extra={"track_scores": True}))
+    order = [h["_id"] for h in hits]
+    score = {h["_id"]: h["_score"] or 0.0 for h in hits}
+    local = {u: d for d, u in enumerate(order)}
+    scoped = any(it.kind in ("path", "titles") for g in positive for it in g)
+    needs_text = bool(suspects) or scoped or any(not it.exact for g in positive for it in g)
+    if ids_only and not needs_text:  # the clauses answered every item: the hits are the set
+        result = SearchResult(query, len(order), offset=offset, limit=limit)
+        result.uuids = order
+        return result
+    keys = ({u: src["doc"]["keys"] for u, src in _fetch(client, index, order, ["doc.keys"]).items()}
+            if needs_text else {})
+    names = {local[h["_id"]]: (set(h.get("matched_queries", ())), keys.get(h["_id"], ""))
+             for h in hits}
+    items = [it for g in positive for it in g] + suspects
+    pos = [[_atom_for(it, names, scoped) for it in g] for g in positive]
+    plan = _Plan(pos, [_atom_for(it, names, scoped) for it in suspects],
+                 [a for g in pos for a in g if a.atom.field == "section"])
+    found, scopes = order, {}
+    if needs_text:
+        ok, scopes = _matches(_Column(client, index, order), plan, set(range(len(order))))
+        found = [u for u in order if local[u] in ok]
+    result = SearchResult(query, len(found), offset=offset, limit=limit)
+    if ids_only:
+        result.uuids = found
+        return result
+    page = found[offset:offset + limit] if limit is not None else found[offset:]
+    docs = _fetch(client, index, page, ["uuid", "topic", "received", "doc"])
+    compiled = [(it, a) for it, a in zip(items, [a for g in plan.positive for a in g] + plan.negative)]
+    for u in page:
+        src, d = docs[u], local[u]
+        doc = src["doc"]
+        text = StoredText({"keys": doc["keys"], "cites": doc["cites"]},
+                          base64.b64decode(doc["text"]))
+        for it, a in compiled:  # (the parts from this review's own units)
+            if d in a.maps:
+                a.maps[d] = _where(it, doc["keys"])
+            if a.literal is not None and a.atom.field is None:
+                a.grams = _gram_maps(text, a.literal, d)
+        count, secs = _sections(plan, d, text, scopes.get(d), per_review, starts_of(doc["starts"]))
+        result.reviews.append(ReviewHit(u, src["topic"], src["received"], count,
+                                        round(score[u], 4), secs))
+    return result
+
+
+class _Column:
+    """The ``text`` values of the hits, by local number, fetched a batch at a time the
+    first time one of a batch is asked for (most checks need a few of the hits only
+    when the grams already settle the rest)."""
+
+    def __init__(self, client: Client, index: str, order: list[str]):
+        self.client, self.index, self.order = client, index, order
+        self.values: dict[int, bytes] = {}
+
+    def __getitem__(self, d: int) -> bytes:
+        v = self.values.get(d)
+        if v is None:
+            start = d - d % FETCH
+            chunk = self.order[start:start + FETCH]
+            got = _fetch(self.client, self.index, chunk, ["doc.text"])
+            for k, u in enumerate(chunk):
+                if u in got:
+                    self.values[start + k] = base64.b64decode(got[u]["doc"]["text"])
+            v = self.values[d]
+        return v
+
+
+def resolve(client: Client, index: str, review_id: str) -> str:
+    """A review's full id from an id or a unique prefix, among every host's reviews."""
+    from archive.errors import Ambiguous, NotFound
+
+    prefix = review_id.strip().lower().replace("-", "")
+    if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+        raise NotFound(f"no review with id {review_id!r} (see `reviews list`)")
+    body = {"query": {"prefix": {"uuid": prefix}}, "size": 11, "_source": False,
+            "sort": [{"uuid": "asc"}]}
+    found = [h["_id"] for h in client.retrying("POST", f"/{index}/_search", body)["hits"]["hits"]]
+    if not found:
+        raise NotFound(f"no review with id {review_id!r} in this archive or the cluster's index")
+    if len(found) > 1:
+        raise Ambiguous(review_id, found)
+    return found[0]
