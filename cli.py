@@ -1,11 +1,11 @@
 """`reviews`: the command-line shell over the archive, index and site APIs.
 
 Each command parses its options, calls the API and prints. Errors from the API
-(:class:`archive.errors.ArchiveError`) become one-line ``click.ClickException``s.
+(:class:`archive.errors.ArchiveError`), and OSErrors, become one-line messages that end
+the command with the exit code of their kind (:data:`archive.errors.EXIT_CODES`).
 """
 from __future__ import annotations
 
-import errno
 import importlib
 import json
 import os
@@ -58,7 +58,8 @@ def _light_whoosh() -> None:
 _light_whoosh()
 
 from archive.config import data_dir as resolve_data_dir
-from archive.errors import ArchiveError
+from archive.errors import (DISK_FULL, FAILED, FINDINGS, INTERRUPTED, OK, USAGE, ArchiveError,
+                            exit_code as code_of)
 
 if TYPE_CHECKING:
     from archive.store import Store
@@ -80,40 +81,72 @@ class _OnFirstUse:
 report = _OnFirstUse("archive.report")
 
 
+class Failure(click.ClickException):
+    """One line on stderr, and the exit code of its kind (``archive.errors.EXIT_CODES``):
+    the one way a command fails. The message may name a file or quote a record, so it is
+    shown through :func:`plain`."""
+
+    def __init__(self, message: str, exit_code: int = FAILED):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    @classmethod
+    def of(cls, err: BaseException, message: str | None = None) -> "Failure":
+        """``err`` (an ArchiveError, an OSError...) as a Failure with its exit code."""
+        return cls(str(err) if message is None else message, code_of(err))
+
+    def format_message(self) -> str:
+        return plain(self.message)
+
+
+def _disk_full(detail: str = "") -> str:
+    return f"the disk is full{detail}; free some space and run the command again"
+
+
 class ArchiveGroup(click.Group):
-    """Turns API errors into one-line messages instead of tracebacks; anything else
-    unexpected too (``REVIEWS_DEBUG=1`` shows its traceback)."""
+    """Turns API errors into one-line messages with their exit codes instead of
+    tracebacks; anything else unexpected too (``REVIEWS_DEBUG=1`` shows its traceback)."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except ArchiveError as e:
-            raise click.ClickException(str(e)) from None
+            raise Failure.of(e) from None
         except BrokenPipeError:  # `reviews ... | head`: the reader left; stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(1)
+            sys.exit(OK)
         except OSError as e:
-            raise click.ClickException(f"{e.filename or ''}: {e.strerror or e}".lstrip(": ")) from None
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit,
-                KeyboardInterrupt):
+            if code_of(e) == DISK_FULL:
+                raise Failure(_disk_full(f" (writing {e.filename})" if e.filename else ""),
+                              DISK_FULL) from None
+            raise Failure.of(e, f"{e.filename or ''}: {e.strerror or e}".lstrip(": ")) from None
+        except KeyboardInterrupt:
+            raise Failure("interrupted", INTERRUPTED) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
         except Exception as e:  # noqa: BLE001 - a bug: one line, not a traceback
-            if type(e).__name__ == "OperationalError" and "full" in str(e):  # sqlite3's
-                raise click.ClickException(
-                    "the disk is full; free some space and run the command again (what was "
-                    "written before is kept)") from None
+            where = ctx.meta.get("data_dir") or os.environ.get("REVIEWS_DATA")
+            code = code_of(e, where)  # SQLite's errors carry their kind
+            if code == DISK_FULL:
+                raise Failure(_disk_full() + " (what was written before is kept)", code) from None
+            if code != FAILED:
+                raise Failure(f"{where or 'the archive'}: {e} (SQLite)", code) from None
             if os.environ.get("REVIEWS_DEBUG"):
                 raise
-            raise click.ClickException(
+            raise Failure(
                 f"internal error ({type(e).__name__}: {e}); run again with REVIEWS_DEBUG=1 "
                 "for the details, and please report it") from None
 
 
 def data_dir_option(f):
+    def remember(ctx, param, value):  # for an error message that has no path of its own
+        ctx.meta["data_dir"] = value
+        return value
+
     return click.option(
         "--data-dir",
         type=click.Path(file_okay=False, path_type=Path),
-        envvar="REVIEWS_DATA",
+        envvar="REVIEWS_DATA", callback=remember,
         help="Archive folder (default: $REVIEWS_DATA, else the per-user data folder).",
     )(f)
 
@@ -128,21 +161,30 @@ def open_store(data_dir: Path | None, create: bool = False) -> "Store":
     return Store.open(resolve_data_dir(data_dir, create=create))
 
 
+#: Bidi embeddings, overrides and isolates: they reorder what follows them on a line.
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+#: What a terminal must not be given as it is: C0 controls but tab and newline, DEL, C1
+#: (ESC, CSI U+009B and OSC U+009D start sequences that retitle the terminal or move the
+#: cursor) and the bidi characters.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f" + _BIDI + "]")
+#: What JSON leaves raw though a terminal or an editor acts on it (json escapes C0 itself).
+_JSON_RAW = re.compile(r"[\x7f-\x9f" + _BIDI + "]")
+
+
 def echo_json(obj) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))  # JSON escapes control characters
-
-
-#: Terminal escape sequences (OSC ... BEL/ST, CSI ... final byte, other ESC x), then any
-#: control character left (C0 but tab and newline, DEL, C1) and bidi overrides: record
-#: text holding them could retitle the terminal, move the cursor or reorder a line.
-_ESCAPES = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[@-~]?"
-                      r"|\x9d[^\x07\x9c]*[\x07\x9c]?|\x9b[0-?]*[ -/]*[@-~]?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    """Print ``obj`` as JSON: non-ASCII text as it is, C0, DEL, C1 and bidi characters
+    as ``\\u`` escapes (outside strings json.dumps writes ASCII only, so every one of
+    them stands inside a string, where the escape means the same character)."""
+    text = json.dumps(obj, ensure_ascii=False, indent=2)
+    click.echo(_JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def plain(text: str) -> str:
-    """Text from a record, safe to write to a terminal."""
-    return _CONTROL.sub("", _ESCAPES.sub("", text))
+    """Text from a record, safe to write to a terminal: each control or bidi character
+    shown on its own as ``<U+009D>``. No escape sequence is parsed: a sequence's extent
+    is the terminal's guess, and a rule that took one along took the text after a lone
+    U+009D up to the end of its section."""
+    return _CONTROL.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
 def say(text: str = "", err: bool = False) -> None:
@@ -176,7 +218,7 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
     Records are deduplicated by UUID: the same bytes again change nothing, other
     bytes under a known UUID become a new version. Files that are not records are
     refused with the reason; every good record is still stored. Exit status 1 if
-    anything was refused.
+    anything was refused, 3 if the disk filled up (see Exit codes).
 
     \b
     Examples:
@@ -193,12 +235,14 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
     directory = resolve_data_dir(data_dir, create=True)
     if new:
         say(f"created the archive folder {directory}", err=True)
-    with open_store(directory, create=True) as store:
+    from index.folder import index_dir, storing
+
+    with open_store(directory, create=True) as store, storing(index_dir(directory)):
         exit_code = 0
         if paths:
             rep = _ingest_with_progress(store, list(paths), pattern, quiet, as_json, run_ingest)
             _after_ingest(store, rep, quiet, as_json, directory)
-            exit_code = 1 if rep.refused else 0
+            exit_code = FINDINGS if rep.refused else OK
         if watch_dir:
             import signal
 
@@ -247,10 +291,10 @@ def _after_ingest(store, rep, quiet, as_json, directory):
     try:
         update_index(store, directory, quiet)
     except (OSError, ArchiveError) as err:
-        full = isinstance(err, OSError) and err.errno == errno.ENOSPC
+        full = code_of(err) == DISK_FULL
         why = "the disk is full" if full else str(err).split(";")[0]
-        raise click.ClickException(
-            f"{why}: the records are stored in the archive ({rep.added} added, {rep.versions} "
+        raise Failure.of(
+            err, f"{why}: the records are stored in the archive ({rep.added} added, {rep.versions} "
             "new versions), but the search index could not be brought up to date; "
             "`reviews reindex` does it once the cause is fixed") from None
 
@@ -356,8 +400,8 @@ def show(review_id, section, raw, versions, version_no, as_json, data_dir):
         uuid = store.resolve(review_id)
         vers = store.versions(uuid)
         if version_no is not None and version_no not in {v.number for v in vers}:
-            raise click.ClickException(f"review {uuid[:8]} has {len(vers)} version"
-                                       f"{'s' if len(vers) != 1 else ''}, not {version_no}; see --versions")
+            raise Failure(f"review {uuid[:8]} has {len(vers)} version"
+                          f"{'s' if len(vers) != 1 else ''}, not {version_no}; see --versions", USAGE)
         vid = next(v.id for v in vers if (v.number == version_no if version_no else v.is_current))
         if raw:
             out = sys.stdout.buffer
@@ -421,7 +465,7 @@ def check(review_ids, strict, show_notes, as_json, data_dir):
         for line in report.check_lines(flags, topics, notes=show_notes):
             say(line)
     if strict and defects:
-        sys.exit(1)
+        sys.exit(FINDINGS)
 
 
 # -- stats ----------------------------------------------------------------------------
@@ -484,7 +528,7 @@ def similar(review_id, limit, as_json, data_dir):
             try:
                 update(store, ix, on_wait=_waiting)
             except IndexProblem as err:
-                raise click.ClickException(str(err)) from None
+                raise Failure.of(err) from None
         _say_if_index_behind(directory)
         rows = find_similar(store, ix, uuid, limit=limit)
     if as_json:
@@ -529,9 +573,10 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
         elif ref_id:
             found = citing.find(store, [ref_id]) if REF_ID_PREFIX.match(ref_id.lower()) else []
             if len(found) != 1:
-                raise click.ClickException(
+                raise Failure(
                     f"{'no work' if not found else f'{len(found)} works'} with the id {ref_id!r}"
-                    + (" (give more of it)" if found else " (see `reviews refs WORDS` or `reviews refs --top`)"))
+                    + (" (give more of it)" if found else " (see `reviews refs WORDS` or `reviews refs --top`)"),
+                    USAGE)
             entries = citing.entries_of(store, found[0])
         else:
             from index.folder import IndexProblem, index_dir
@@ -541,7 +586,7 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
             try:
                 res = run_search(index_dir(directory), query, ids_only=True, limit=None, store=store)
             except IndexProblem as err:
-                raise click.ClickException(str(err)) from None
+                raise Failure.of(err) from None
             entries = list(citing.references_of(store, res.uuids))
         text = export.render(export.works(entries), fmt)
     if output is None:
@@ -550,7 +595,7 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
     try:
         output.write_text(text, "utf-8")
     except OSError as err:
-        raise click.ClickException(f"cannot write {output}: {err.strerror}") from None
+        raise Failure.of(err, f"cannot write {output}: {err.strerror}") from None
     say(f"wrote {output}", err=True)
 
 
@@ -566,9 +611,9 @@ def _follow(store, data_dir) -> None:
     try:
         update_index(store, directory, quiet=True)
     except (OSError, ArchiveError) as err:
-        raise click.ClickException(
-            f"{str(err).split(';')[0]}: the archive is changed, but the search index could not "
-            "follow; `reviews reindex` does it once the cause is fixed") from None
+        raise Failure.of(
+            err, f"{str(err).split(';')[0]}: the archive is changed, but the search index could "
+            "not follow; `reviews reindex` does it once the cause is fixed") from None
 
 
 @main.command()
@@ -629,10 +674,10 @@ def purge(review_id, yes, data_dir):
         uuid = store.resolve(review_id, among="any")
         if not yes:
             if not (sys.stdin.isatty() and sys.stdout.isatty()):
-                raise click.ClickException(f"purging {uuid[:8]} deletes it for good; "
-                                           "not on a terminal, so add --yes to confirm")
+                raise Failure(f"purging {uuid[:8]} deletes it for good; "
+                              "not on a terminal, so add --yes to confirm", USAGE)
             if not click.confirm(f"delete every version of {uuid} for good?", default=False):
-                raise click.ClickException("nothing deleted")
+                raise Failure("nothing deleted", FINDINGS)
         n = store.purge(uuid)
         _follow(store, data_dir)
     say(f"purged {uuid[:8]}: {_n(n, 'version')} deleted from the archive")
@@ -713,14 +758,22 @@ def _n(count: int, noun: str, width: int = 0) -> str:
 
 
 def _say_if_index_behind(directory: Path) -> None:
-    """An indexing run that was stopped leaves reviews out of the index: say so."""
+    """Reviews the index does not hold yet, which a search misses silently: say so, and
+    why. Either a run is at work on them (an ingest or another indexing run: it holds
+    the index's locks) or one was stopped (killed, a full disk), and `reviews reindex`
+    adds them. (A rebuild stopped midway leaves the old index answering, and counted.)"""
     from archive.lag import unindexed
+    from index.folder import index_dir, indexing_live
 
     n = unindexed(directory)
-    if n:
-        say(f"note: {_n(n, 'review')} of the archive "
-                   f"{'are' if n != 1 else 'is'} not in the search index yet (an indexing run "
-                   "was stopped?); `reviews reindex` adds them", err=True)
+    if not n:
+        return
+    missing = f"{_n(n, 'review')} of the archive {'are' if n != 1 else 'is'} not in the search index"
+    if indexing_live(index_dir(directory)):
+        say(f"note: {missing} yet: being indexed now (search again when that is done)", err=True)
+    else:
+        say(f"note: {missing} yet (an indexing run was stopped?); `reviews reindex` adds them",
+            err=True)
 
 
 @main.command()

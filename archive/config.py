@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from archive.errors import ArchiveError
+from archive.errors import Usage
 
 APP_NAME = "review-archive"
 ENV_VAR = "REVIEWS_DATA"
@@ -32,7 +32,7 @@ def data_dir(explicit: str | Path | None = None, create: bool = False) -> Path:
     return path
 
 
-class NoArchive(ArchiveError):
+class NoArchive(Usage):
     """A folder the user named holds no archive."""
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-from .errors import ArchiveError
+from .errors import Usage
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_day(name: str, value: str | None) -> str | None:
-    """``value`` if it is a day ``YYYY-MM-DD`` (None stays None); else ArchiveError
+    """``value`` if it is a day ``YYYY-MM-DD`` (None stays None); else ``errors.Usage``
     naming ``name`` (``--since``, ``since``) and the value."""
     if value is None:
         return None
@@ -26,5 +26,5 @@ def parse_day(name: str, value: str | None) -> str | None:
         except ValueError:
             ok = False
     if not ok:
-        raise ArchiveError(f"{name} {value!r}: expected a date YYYY-MM-DD")
+        raise Usage(f"{name} {value!r}: expected a date YYYY-MM-DD")
     return value

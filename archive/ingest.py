@@ -19,7 +19,7 @@ from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from archive.errors import ArchiveError, RefusedInput
+from archive.errors import DiskFull, RefusedInput, Usage  # noqa: F401 (DiskFull: part of this API)
 from archive.parser import parse
 from archive.store import Prepared, Store, prepare
 
@@ -149,10 +149,6 @@ def ingest(
     return report
 
 
-class DiskFull(ArchiveError):
-    """The disk filled up during an ingest; ``str()`` says how far it got."""
-
-
 def _disk_full(err: BaseException) -> bool:
     return (isinstance(err, OSError) and err.errno == errno.ENOSPC) or (
         isinstance(err, sqlite3.OperationalError) and "full" in str(err))
@@ -245,7 +241,7 @@ def watch(
     have not changed for ``settle`` seconds. Returns when ``stop`` is set."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ArchiveError(f"{folder}: not a directory to watch")
+        raise Usage(f"{folder}: not a directory to watch")
     stop = stop or threading.Event()
     done: dict[Path, tuple[int, int]] = {}  # signature when last ingested
     seen: dict[Path, tuple[tuple[int, int], float]] = {}  # signature, since when unchanged

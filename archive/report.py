@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import asdict
 
 from .days import parse_day
-from .errors import ArchiveError
+from .errors import NotFound
 from .model import ABSTRACT, DEFECT, NOTE, REFERENCES, SECTION_NAMES, Flag, Record, Section
 
 
@@ -86,7 +86,7 @@ def version_lines(vers) -> list[str]:
 # -- show -----------------------------------------------------------------------------------
 def section_key(rec: Record, number: str) -> str:
     """The section ``show --section`` names: a number, ``abstract``/``摘要`` or
-    ``references``/``参考文献``; an :class:`ArchiveError` saying why when the review has
+    ``references``/``参考文献``; :class:`NotFound` saying why when the review has
     none (missing from the content though the outline lists it, or unknown)."""
     key = number.strip().lower()
     key = SECTION_NAMES.get(key, key)
@@ -94,12 +94,12 @@ def section_key(rec: Record, number: str) -> str:
         return key
     missing = next((f for f in rec.flags if f.code == "missing-chapter" and f.where == key), None)
     if missing:
-        raise ArchiveError(f"section {key} is in the outline ({missing.detail}) but missing "
-                           f"from the content of review {rec.uuid[:8]}")
+        raise NotFound(f"section {key} is in the outline ({missing.detail}) but missing "
+                       f"from the content of review {rec.uuid[:8]}")
     chapters = [s.number for s in rec.chapters()]
     known = ", ".join(chapters[:20]) + (f", … ({len(chapters)} in all)" if len(chapters) > 20 else "")
-    raise ArchiveError(f"review {rec.uuid[:8]} has no section {number} (chapters: {known}; "
-                       "also abstract/摘要 and references/参考文献)")
+    raise NotFound(f"review {rec.uuid[:8]} has no section {number} (chapters: {known}; "
+                   "also abstract/摘要 and references/参考文献)")
 
 
 def subtree(rec: Record, number: str) -> list[Section]:

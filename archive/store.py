@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from archive.config import archive_path
-from archive.errors import Ambiguous, ArchiveError, NotFound
+from archive.errors import Ambiguous, Damaged, NotFound, ReadOnly, Usage
 from archive.fold import fold as _fold
 from archive.model import Record
 
@@ -314,8 +314,11 @@ class Store:
             self._db.execute("PRAGMA cache_size = -65536")  # 64 MiB: the indexes of a large archive stay cached
             self._db.execute("PRAGMA foreign_keys = ON")
             self._init_schema()
-        except BaseException:
+        except BaseException as err:
             self._db.close()
+            if getattr(err, "sqlite_errorcode", 0) & 0xFF in (11, 26):  # CORRUPT, NOTADB
+                raise Damaged(f"{self.path} is not a readable archive ({err}); restore it from a "
+                              "backup, or move it away and ingest again") from None
             raise
 
     @staticmethod
@@ -336,8 +339,8 @@ class Store:
                 return db
             except sqlite3.OperationalError:
                 db.close()
-        raise ArchiveError(f"cannot read the archive at {path}: it is read-only and SQLite "
-                           "cannot open it (is it an archive of this program?)")
+        raise Damaged(f"cannot read the archive at {path}: it is read-only and SQLite "
+                      "cannot open it (is it an archive of this program?)")
 
     @classmethod
     def open(cls, data_dir: str | Path) -> "Store":
@@ -409,8 +412,8 @@ class Store:
         """Run ``fn()`` in one BEGIN IMMEDIATE transaction, retried while busy
         (a savepoint when inside :meth:`batch`)."""
         if self.read_only:
-            raise ArchiveError(f"the archive at {self.path} is read-only here: reading works, "
-                               "changing it needs a folder this user may write")
+            raise ReadOnly(f"the archive at {self.path} is read-only here: reading works, "
+                           "changing it needs a folder this user may write")
         if self._in_batch:
             self._db.execute("SAVEPOINT add_one")
             try:
@@ -443,7 +446,7 @@ class Store:
                    if "meta" in existing else None)
             on_disk = int(row[0]) if row else (1 if "versions" in existing else SCHEMA_VERSION)
             if on_disk > SCHEMA_VERSION:
-                raise ArchiveError(
+                raise Damaged(
                     f"{self.path}: archive schema version {on_disk} is newer than this "
                     f"program supports ({SCHEMA_VERSION}); upgrade review-archive")
             if "versions" in existing:  # an older archive: migrate before the new indexes
@@ -555,7 +558,7 @@ class Store:
         """Hide a review (a full UUID, see :meth:`resolve`) everywhere; keep its bytes."""
         reason = " ".join((reason or "").split())
         if not reason:
-            raise ArchiveError("a retraction needs a reason (--reason TEXT)")
+            raise Usage("a retraction needs a reason (--reason TEXT)")
 
         def run() -> None:
             self._db.execute("INSERT INTO retracted(uuid, at, reason) VALUES (?,?,?)",

@@ -1,4 +1,5 @@
-"""Writes docs/cli.md, the command reference, from the commands' own ``--help``.
+"""Writes docs/cli.md, the command reference, from the commands' own ``--help`` and
+the exit codes' table in ``archive/errors.py``.
 
     python docs/make_cli_reference.py
 
@@ -13,6 +14,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+
+
+def exit_code_table() -> str:
+    """The exit codes as a Markdown table, from ``archive.errors.EXIT_CODES`` (the README
+    holds the same table: tests/test_exit_codes.py checks it)."""
+    from archive.errors import EXIT_CODES
+
+    rows = ["| code | kind | when |", "|---:|---|---|"]
+    rows += [f"| {code} | {name} | {meaning.replace('|', '&#124;')} |" for code, name, meaning in EXIT_CODES]
+    return "\n".join(rows)
 
 
 def reference() -> str:
@@ -34,6 +45,10 @@ def reference() -> str:
         res = runner.invoke(group, args, prog_name="reviews", terminal_width=100)
         title = f"reviews {name}" if name else "reviews"
         out += [f"## `{title}`", "", "```", res.output.rstrip(), "```", ""]
+    out += ["## Exit codes", "",
+            "Every command ends with one of these (an error prints one line on stderr, "
+            "`Error: ...`, naming the file or the reason):", "",
+            exit_code_table(), ""]
     return "\n".join(out)
 
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
-from archive.errors import ArchiveError
+from archive.errors import Busy, Damaged, Usage
 from index import reader as _reader
 
 #: Bump when the schema or the analysis changes: an index of another format is rebuilt.
@@ -24,12 +26,14 @@ FORMAT = 4
 MANIFEST = "manifest.json"
 INDEX_DIR = "index"  # inside the data dir
 INDEX_NAME = _reader.INDEX_NAME
+#: Seconds a writer waits for another's lock before it gives up (unset: as long as it takes).
+WAIT_ENV = "REVIEWS_WAIT"
 #: Whoosh files that are never rewritten once a segment is committed (the TOC is).
 IMMUTABLE = (".seg", ".trm", ".pst", ".vps", ".fdt", ".fdx", ".col", ".cix", ".cmp",
              ".dci", ".dcz", ".fvz", ".lln", ".pos", ".vpi")
 
 
-class IndexProblem(ArchiveError):
+class IndexProblem(Damaged):
     """The index is missing or unreadable; ``str()`` says which and what to do,
     ``problem`` what :func:`check` found."""
 
@@ -46,6 +50,95 @@ def unusable(index_dir, problem: str) -> IndexProblem:
 def index_dir(data_dir: str | Path) -> Path:
     """Where the index of the archive in ``data_dir`` lives."""
     return Path(data_dir) / INDEX_DIR
+
+
+def lock_path(index_dir: str | Path) -> Path:
+    """The writers' lock beside the index (``index.lock``: see ``index.indexer``)."""
+    index_dir = Path(index_dir)
+    return index_dir.with_name(index_dir.name + ".lock")
+
+
+def _incoming_path(index_dir: str | Path) -> Path:
+    index_dir = Path(index_dir)
+    return index_dir.with_name(index_dir.name + ".incoming")
+
+
+@contextmanager
+def storing(index_dir: str | Path) -> Iterator[None]:
+    """Mark a run that stores reviews and indexes them next (an ingest) as live for its
+    whole length: a shared ``flock`` on ``index.incoming`` (any number of ingests at
+    once), so that a search can tell reviews on their way into the index from reviews a
+    stopped run left out. Without a writable folder there is no mark (and no ingest)."""
+    import fcntl
+
+    try:
+        fd = os.open(_incoming_path(index_dir), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # releases it
+
+
+def indexing_live(index_dir: str | Path) -> bool:
+    """Is an indexing run at work now: a writer holding the index's lock, or an ingest
+    (:func:`storing`)? Asked with non-blocking ``flock``s released at once, so neither
+    kind of run waits on the question for more than an instant."""
+    import fcntl
+
+    def held(path: Path, probe: int) -> bool:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:  # no such file: no such run ever began here
+            return False
+        try:
+            fcntl.flock(fd, probe | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)  # (releases the probe's lock, if it got it)
+        return False
+
+    return held(lock_path(index_dir), fcntl.LOCK_SH) or held(_incoming_path(index_dir), fcntl.LOCK_EX)
+
+
+def take_lock(fd: int, index_dir: str | Path, on_wait=None) -> None:
+    """``flock`` the open lock file ``fd`` exclusively. When another run holds it,
+    ``on_wait()`` is told and this waits: as long as it takes, or at most $REVIEWS_WAIT
+    seconds, then :class:`~archive.errors.Busy` (so that a scheduled job does not queue up
+    behind a stuck run forever)."""
+    import fcntl
+    import time
+
+    limit = os.environ.get(WAIT_ENV, "").strip()
+    try:
+        seconds = float(limit) if limit else None
+    except ValueError:
+        raise Usage(f"{WAIT_ENV} {limit!r}: expected a number of seconds") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    if on_wait:
+        on_wait()
+    if seconds is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # interruptible (Ctrl+C)
+        return
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise Busy(f"the search index at {index_dir} is being written by another "
+                           f"indexing run (it holds {lock_path(index_dir)}, waited for {seconds:g} s: "
+                           f"the {WAIT_ENV} limit); run the command again once it is done") from None
+            time.sleep(0.05)
 
 
 def _files(index_dir: Path) -> list[str]:

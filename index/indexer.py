@@ -38,7 +38,7 @@ from index.document import reference_document, review_document
 from index import state
 from index.folder import (
     INDEX_DIR, INDEX_NAME, IndexProblem, check, index_dir,  # noqa: F401 (part of this API)
-    unusable, write_manifest as _write_manifest,
+    lock_path, take_lock, unusable, write_manifest as _write_manifest,
 )
 from index.schema import make_schema
 
@@ -75,12 +75,11 @@ _HELD: dict[str, int] = {}  # lock path -> depth, in this process (re-entrant)
 @contextmanager
 def _exclusive(index_dir: Path, on_wait: Callable[[], None] | None = None):
     """Hold the index's writer lock: ``flock`` on ``index.lock`` beside the index. The
-    OS releases it if the holder dies; the wait is interruptible (Ctrl+C); nothing runs
-    in the background. Re-entrant in this process."""
-    import fcntl
-
+    OS releases it if the holder dies; the wait is interruptible (Ctrl+C) and bounded by
+    $REVIEWS_WAIT if set (:func:`index.folder.take_lock`); nothing runs in the
+    background. Re-entrant in this process."""
     index_dir.parent.mkdir(parents=True, exist_ok=True)
-    path = str(index_dir.with_name(index_dir.name + ".lock"))
+    path = str(lock_path(index_dir))
     if _HELD.get(path):
         _HELD[path] += 1
         try:
@@ -90,12 +89,7 @@ def _exclusive(index_dir: Path, on_wait: Callable[[], None] | None = None):
         return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if on_wait:
-                on_wait()
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        take_lock(fd, index_dir, on_wait)
         _HELD[path] = 1
         try:
             yield
@@ -334,7 +328,6 @@ def _rebuild(store, index_dir: Path, on_progress: Progress, procs: int | None) -
     tmp = index_dir.with_name(index_dir.name + f".building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    state.reset(store)
     ix = windex.create_in(str(tmp), make_schema(), indexname=INDEX_NAME)
     pairs = store.review_order()
     total = len(pairs)
@@ -363,5 +356,5 @@ def _rebuild(store, index_dir: Path, on_progress: Progress, procs: int | None) -
         os.replace(index_dir, old)
     os.replace(tmp, index_dir)
     shutil.rmtree(old, ignore_errors=True)
-    state.mark_indexed(store, pairs)
+    state.reset(store, pairs)  # only now: a rebuild stopped before leaves the old index and its state
     return IndexReport(indexed=total, rebuilt=True)

@@ -36,7 +36,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from archive.days import parse_day
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, Usage
 from index.analysis import class_chars
 from index.literal import Literal
 from index.spec import error, spec
@@ -53,7 +53,7 @@ _OR, _NOT, _AND = (_Q["operators"][k] for k in ("or", "not", "and"))
 SPACE = class_chars(spec()["analysis"]["space"])  # what separates items (not str.isspace)
 
 
-class QueryError(ArchiveError):
+class QueryError(Usage):
     """A query that cannot be parsed; ``str()`` is one line for the user, ``code`` the
     error's code in ``index/spec.json`` (the site shows the same error by its code)."""
 

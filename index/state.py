@@ -33,8 +33,16 @@ def forget(store, uuids: Iterable[str]) -> None:
     store.write(lambda: store.executemany("DELETE FROM index_state WHERE uuid = ?", rows))
 
 
-def reset(store) -> None:
-    store.write(lambda: store.execute("DELETE FROM index_state"))
+def reset(store, pairs: Iterable[tuple[str, int]] = ()) -> None:
+    """The index holds exactly ``pairs`` now (a rebuild swapped in): one transaction, so
+    that no moment says it holds nothing while the old index still answers."""
+    rows = [(u, int(v)) for u, v in pairs]
+
+    def replace() -> None:
+        store.execute("DELETE FROM index_state")
+        store.executemany("INSERT INTO index_state(uuid, version_id) VALUES (?, ?)", rows)
+
+    store.write(replace)
 
 
 def removed(store) -> list[str]:

@@ -32,7 +32,7 @@ from jinja2.utils import htmlsafe_json_dumps
 
 from archive import citing, export, listing
 from archive.config import dead_leftovers
-from archive.errors import ArchiveError
+from archive.errors import ReadOnly, Usage
 
 from . import urls
 from .catalog import Catalog
@@ -340,9 +340,9 @@ def build_site(store: Any, out_dir: str | Path,
 
     out = Path(out_dir)
     if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
-        raise ArchiveError(f"{out} is not empty and holds no site built by `reviews site` "
-                           f"(no {MANIFEST}); choose a new or empty folder, so that none of "
-                           "its files is overwritten")
+        raise Usage(f"{out} is not empty and holds no site built by `reviews site` "
+                    f"(no {MANIFEST}); choose a new or empty folder, so that none of "
+                    "its files is overwritten")
     data_dir = Path(store.path).parent
     ix_dir = index_dir(data_dir)
     _index_up_to_date(store, data_dir, ix_dir, update)
@@ -468,9 +468,9 @@ def _index_up_to_date(store: Any, data_dir: Path, ix_dir: Path, update: Callable
     except PermissionError as err:
         if unindexed(data_dir) == 0 and check(ix_dir, deep=False) is None:
             return
-        raise ArchiveError(f"the search index at {ix_dir} is not up to date and cannot be "
-                           f"written here ({err.strerror}); run `reviews reindex` where the "
-                           "archive can be written, then build the site") from None
+        raise ReadOnly(f"the search index at {ix_dir} is not up to date and cannot be "
+                       f"written here ({err.strerror}); run `reviews reindex` where the "
+                       "archive can be written, then build the site") from None
 
 
 def _search_files(writer: _Writer, postings: Postings, index_reader, items: list[tuple[str, str]],

@@ -90,7 +90,7 @@ def test_list_exact(run, drop):
 
 def test_list_bad_date_is_one_line(run):
     r = run("list", "--since", "2025-13-01")
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # a usage error, as click's own bad values
     assert r.output == "Error: --since '2025-13-01': expected a date YYYY-MM-DD\n"
 
 
@@ -118,7 +118,7 @@ def test_show_and_section(run, drop):
     refs = run("show", "e051", "--section", "参考文献").output
     assert refs.startswith("## 参考文献\n\n[1] ") and refs.count("\n[") >= 14
     missing = run("show", "e051", "--section", "7.3")
-    assert missing.exit_code == 1 and missing.output == (
+    assert missing.exit_code == 2 and missing.output == (
         "Error: section 7.3 is in the outline (跨学科融合与创新) but missing from the content "
         "of review e051ad47\n")
     assert "has no section 99" in run("show", "e051", "--section", "99").output
@@ -136,15 +136,15 @@ def test_show_raw_is_byte_exact(run, tmp_path, sample_text):
 def test_show_unknown_and_ambiguous_ids(run, drop, sample_text):
     run("ingest", str(drop))
     r = run("show", "ffff")
-    assert r.exit_code == 1 and r.output.count("\n") == 1 and r.output.startswith("Error: ")
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and r.output.startswith("Error: ")
     third = sample_text.replace(UUID, "e051ffff2c3d4412ba23cc0b05bfdbab")
     run("ingest", "-", input=third.encode())
     amb = run("show", "e051")
-    assert amb.exit_code == 1
+    assert amb.exit_code == 2
     assert amb.output == (
         "Error: id prefix 'e051' matches 2 reviews: e051ad472c3d4412ba23cc0b05bfdbab, e051ffff2c3d4412ba23cc0b05bfdbab\n"
     )
-    assert run("show", "e051", "--section", "99").exit_code == 1
+    assert run("show", "e051", "--section", "99").exit_code == 2
 
 
 def test_check_exact_and_strict(run, drop, tmp_path, sample_text):
@@ -239,7 +239,7 @@ def test_installed_command(tmp_path, drop):
     assert p.returncode == 0, p.stderr
     assert p.stdout.endswith("1 added, 0 new versions, 0 unchanged, 0 refused\n")
     p = subprocess.run([str(exe), "show", "nope-not-hex"], env=env, capture_output=True, text=True)
-    assert p.returncode == 1 and "Traceback" not in p.stderr and p.stderr.startswith("Error: ")
+    assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.startswith("Error: ")
 
 
 def _installed() -> str:
@@ -349,7 +349,7 @@ def test_search_ids_only(run, drop, tmp_path, sample_text):
 def test_search_syntax_error_is_one_line(run, drop):
     run("ingest", str(drop / "a.txt"))
     r = run("search", 'foo"')
-    assert r.exit_code == 1 and r.output == "Error: unbalanced quote: '\"' has no closing quote\n"
+    assert r.exit_code == 2 and r.output == "Error: unbalanced quote: '\"' has no closing quote\n"
     assert run("search", "topic:").output == "Error: empty field 'topic:': write topic:something\n"
 
 
@@ -407,7 +407,7 @@ def test_site_build_is_incremental_and_says_so(run, drop, tmp_path, sample_text)
 
 def test_serve_without_a_site_is_one_line(run, tmp_path):
     r = run("serve", str(tmp_path / "nothing"))
-    assert r.exit_code == 1
+    assert r.exit_code == 2
     assert r.output == f"Error: {tmp_path}/nothing holds no built site (run `reviews site {tmp_path}/nothing` first)\n"
 
 
@@ -471,7 +471,7 @@ def test_search_says_when_the_index_is_behind(run, drop, data_dir):
 
 def test_control_characters_never_reach_the_terminal(run, tmp_path, sample_text):
     """A topic and a section holding OSC/CSI escapes and bidi overrides: list, show,
-    search and check print the text without them, on a terminal and piped alike."""
+    search and check print each of them visibly (<U+001B>), on a terminal and piped alike."""
     hostile = "\x1b]0;PWNED\x07\x1b[2J\u202e"
     text = sample_text.replace("主题: 深度学习在图像识别领域的最新进展",
                                f"主题: 深度学习{hostile}在图像识别领域的最新进展", 1)
@@ -484,7 +484,8 @@ def test_control_characters_never_reach_the_terminal(run, tmp_path, sample_text)
         out = run(*args).output
         assert "PWNED" not in out or "\x1b]0;" not in out, args
         assert not any(c in out for c in "\x1b\x07\u202e"), (args, out[:200])
-    assert "深度学习在图像识别领域的最新进展" in run("list").output  # the rest of the text stays
+    assert ("深度学习<U+001B>]0;PWNED<U+0007><U+001B>[2J<U+202E>在图像识别领域的最新进展"
+            in run("list").output)  # each shown on its own; the rest of the text stays
     js = json.loads(run("search", "图像识别技术", "--json").output)  # JSON keeps it, escaped
     assert hostile in js["reviews"][0]["topic"]
 
@@ -518,7 +519,7 @@ def test_read_commands_work_on_a_read_only_archive(tmp_path, drop):
         assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
         assert (tmp_path / "site" / "search.html").is_file()
         r = reviews("ingest", str(drop / "sub" / "b.txt"))
-        assert r.returncode == 1 and "Traceback" not in r.stderr
+        assert r.returncode == 4 and "Traceback" not in r.stderr
         assert r.stderr.strip().splitlines()[-1].startswith(f"Error: the archive at {data}")
         assert "is read-only here" in r.stderr
     finally:
@@ -545,7 +546,7 @@ def test_a_named_folder_without_an_archive_is_not_made_one(tmp_path, drop):
     for args in (["list"], ["search", "x"], ["stats"], ["check"], ["reindex"], ["show", "e051"],
                  ["refs", "--top", "1"]):
         r = CliRunner().invoke(main, [args[0], "--data-dir", str(records), *args[1:]])
-        assert r.exit_code == 1 and r.output.startswith(f"Error: no archive at {records} "), (args, r.output)
+        assert r.exit_code == 2 and r.output.startswith(f"Error: no archive at {records} "), (args, r.output)
     assert not (records / "archive.sqlite3").exists() and not (records / "index").exists()
     fresh = tmp_path / "new" / "archive"
     r = CliRunner().invoke(main, ["ingest", "--data-dir", str(fresh), str(drop / "a.txt")])
@@ -565,7 +566,7 @@ def test_an_index_failure_after_ingest_says_the_records_are_stored(run, drop, da
 
     monkeypatch.setattr(indexer, "update", full)
     r = run("ingest", str(drop / "a.txt"))
-    assert r.exit_code == 1
+    assert r.exit_code == 3
     assert r.output.splitlines()[-1] == (
         "Error: the disk is full: the records are stored in the archive (1 added, 0 new "
         "versions), but the search index could not be brought up to date; `reviews reindex` "
@@ -588,7 +589,7 @@ def test_versions_are_numbered_per_review(run, drop, tmp_path, sample_text):
     assert "（修订）" not in run("show", other[:8], "--version", "1").output.splitlines()[0]
     assert "（修订）" in run("show", other[:8], "--version", "2").output.splitlines()[0]
     r = run("show", other[:8], "--version", "3")
-    assert r.exit_code == 1 and "has 2 versions, not 3; see --versions" in r.output
+    assert r.exit_code == 2 and "has 2 versions, not 3; see --versions" in r.output
     assert [v["number"] for v in json.loads(run("show", other[:8], "--versions", "--json").output)] == [1, 2]
 
 

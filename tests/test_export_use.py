@@ -53,7 +53,7 @@ def test_export_one_work_and_a_search(archive, tmp_path):
     ris = rispy.loads(_run(root, "export", "--ref", top.ref_id[:7], "--format", "ris").output)
     assert [e["title"] for e in ris] == [top.title]
     bad = _run(root, "export", "--ref", "r00000zz")
-    assert bad.exit_code == 1 and "no work" in bad.output
+    assert bad.exit_code == 2 and "no work" in bad.output
     found = _run(root, "search", "-l", "研究").stdout.split()
     assert found
     cited = list(dict.fromkeys(r.ref_id for r in citing.references_of(store, found)))
@@ -90,7 +90,7 @@ def test_a_retracted_review_exports_nothing(tmp_path):
     uuid = store.review_order()[-1][0]
     store.retract(uuid, "test")
     r = _run(tmp_path, "export", uuid[:8])
-    assert r.exit_code == 1 and "retracted" in r.output
+    assert r.exit_code == 2 and "retracted" in r.output
     found = _run(tmp_path, "search", "-l", "的").stdout.split()
     assert found and uuid not in found
     ids = {i["custom"]["review-archive-ref"] for i in

@@ -162,13 +162,13 @@ def test_cli_retract_restore_purge(two):
     listed = _cli(two, "list", "--retracted")
     assert first[:8] in listed.output and "delivered twice" in listed.output
     shown = _cli(two, "show", first[:8])
-    assert shown.exit_code == 1 and "restore" in shown.output
-    assert _cli(two, "retract", first[:8], "--reason", "x").exit_code == 1  # already hidden
+    assert shown.exit_code == 2 and "restore" in shown.output
+    assert _cli(two, "retract", first[:8], "--reason", "x").exit_code == 2  # already hidden
     assert _cli(two, "restore", first[:8]).exit_code == 0
     assert _cli(two, "search", "-l", UNIQUE).output == first + "\n"
     refused = _cli(two, "purge", first[:8])  # CliRunner: not a terminal
-    assert refused.exit_code == 1 and "--yes" in refused.output
+    assert refused.exit_code == 2 and "--yes" in refused.output
     assert _cli(two, "purge", first[:8], "--yes").exit_code == 0
     assert _cli(two, "search", "-l", UNIQUE).output == ""
     gone = _cli(two, "show", first[:8])
-    assert gone.exit_code == 1 and "no review" in gone.output
+    assert gone.exit_code == 2 and "no review" in gone.output
