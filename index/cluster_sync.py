@@ -24,6 +24,7 @@ reason, and what went through is recorded, so a re-run completes.
 """
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -31,7 +32,9 @@ from typing import Callable, Iterable
 from index.cluster_client import Client, ClusterError
 from index.cluster_doc import cluster_document, external_version, mapping
 
-BATCH = 200  # reviews per bulk request (~2-5 MB of JSON at the corpus's sizes)
+#: Reviews per bulk request (~2-5 MB of JSON at the corpus's sizes); a test makes it
+#: smaller to stop a run between batches.
+BATCH = int(os.environ.get("REVIEWS_OPENSEARCH_BATCH", "200"))
 RETRIES = 6
 Progress = Callable[[int, int], None] | None
 
