@@ -12,9 +12,10 @@ template's meta defaults to).
 
 A preview is opened by a browser, which fetches a page's scripts, styles and search
 files in parallel, or by a link checker with dozens of connections: each request has a
-thread of its own, and the listen queue holds 128 connections (http.server's default,
-5, made clients wait 1-2 s for a SYN retransmit once 20 arrived at once; see
-docs/benchmarks.md).
+thread of its own, and the listen queue holds 1024 connections (the kernel caps it at
+net.core.somaxconn). With http.server's default, 5, a connection the full queue
+dropped waited 1 s for its SYN to be sent again: 20 clients at once stalled for 1-2 s;
+with 128, 200 clients at once still did (bench/serve.py, docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
-    request_queue_size = 128
+    request_queue_size = 1024
     daemon_threads = True  # Ctrl+C does not wait for a client that keeps its connection
 
     def handle_error(self, request, client_address):  # one line, not a traceback
