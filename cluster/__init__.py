@@ -242,7 +242,9 @@ def _node_args(k: int, n: int, root: Path, ports: list[int], heap: str, log_leve
         _java(),
         f"-Xms{heap}", f"-Xmx{heap}",
         "-XX:+UseSerialGC",         # one GC thread and the least memory: right for small heaps
-        "-XX:TieredStopAtLevel=1",  # C1 only: starts in half the time on 2 cores, less memory
+        # C1 only: starts in half the time on 2 cores, less memory (tests); CLUSTER_JIT=full
+        # keeps the optimising compiler, for benchmarks of throughput
+        *([] if os.environ.get("CLUSTER_JIT") == "full" else ["-XX:TieredStopAtLevel=1"]),
         "-Xss1m",
         "-XX:+ExitOnOutOfMemoryError",  # a node out of heap dies visibly rather than limping on
         f"-XX:ErrorFile={node}/hs_err_pid%p.log",

@@ -50,6 +50,10 @@ class Target:
 
     urls: tuple[str, ...]
     index: str
+    auth: tuple[tuple[str, str], ...] = ()  # (url, "Basic …") for URLs that carried user:password@
+
+    def header(self, url: str) -> dict[str, str]:
+        return {"Authorization": a for u, a in self.auth if u == url}
 
     @property
     def label(self) -> str:
@@ -61,22 +65,35 @@ def configured() -> Target | None:
     raw = os.environ.get(ENV_URLS, "").strip()
     if not raw:
         return None
-    urls = []
+    urls, auth = [], []
     for part in raw.split(","):
         part = part.strip().rstrip("/")
         if not part:
             continue
         split = urlsplit(part if "://" in part else f"http://{part}")
-        if split.scheme not in ("http", "https") or not split.hostname:
-            raise ArchiveError(f"{ENV_URLS}: {part!r} is not a URL such as http://127.0.0.1:9200")
-        urls.append(f"{split.scheme}://{split.netloc}")
+        try:
+            port = split.port
+        except ValueError:
+            port = -1
+        if split.scheme not in ("http", "https") or not split.hostname or port == -1:
+            shown = part.split("@")[-1]  # (never echo a password)
+            raise ArchiveError(f"{ENV_URLS}: {shown!r} is not a URL such as http://127.0.0.1:9200")
+        host = f"[{split.hostname}]" if ":" in split.hostname else split.hostname
+        url = f"{split.scheme}://{host}" + (f":{port}" if port else "")
+        urls.append(url)
+        if split.username is not None:  # user:password@host: HTTP basic authentication
+            import base64
+            from urllib.parse import unquote
+
+            pair = f"{unquote(split.username)}:{unquote(split.password or '')}".encode("utf-8")
+            auth.append((url, "Basic " + base64.b64encode(pair).decode("ascii")))
     if not urls:
         return None
     index = os.environ.get(ENV_INDEX, "").strip() or DEFAULT_INDEX
     if index != index.lower() or any(c in index for c in ' "*\\<|,>/?#:') or index[0] in "-_+.":
         raise ArchiveError(f"{ENV_INDEX}: {index!r} is not a valid OpenSearch index name "
                            "(lowercase, no spaces or \\/*?\"<>|,#:)")
-    return Target(tuple(urls), index)
+    return Target(tuple(urls), index, tuple(auth))
 
 
 class Client:
@@ -119,7 +136,7 @@ class Client:
         else:
             data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
             ctype = "application/json"
-        headers = {"Content-Type": ctype} if data is not None else {}
+        base = {"Content-Type": ctype} if data is not None else {}
         urls = self.target.urls
         failures = []
         for k in range(len(urls)):
@@ -128,7 +145,7 @@ class Client:
             for attempt in (1, 2):  # a kept-alive connection the node closed: once more afresh
                 conn = self._conn(url)
                 try:
-                    conn.request(method, path, body=data, headers=headers)
+                    conn.request(method, path, body=data, headers={**base, **self.target.header(url)})
                     resp = conn.getresponse()
                     raw = resp.read()
                 except (OSError, http.client.HTTPException) as err:
