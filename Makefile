@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-data
 
-.PHONY: venv demo test check browser-deps bench clean cluster cluster-stop
+.PHONY: venv demo test check browser-deps cluster-deps bench clean cluster cluster-stop
 
 $(BIN)/reviews: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,13 +26,22 @@ browser-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
-test: venv browser-deps
+# Java 17 and Maven for the cluster tier's OpenSearch nodes (cluster/), from apt when missing
+cluster-deps:
+	@if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then \
+	  echo "installing openjdk-17-jdk-headless and maven (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null; \
+	fi
+
+test: venv browser-deps cluster-deps
 	$(BIN)/python -m pytest -q
 
-# the fast loop: everything but the browser tier and the slow tests, on both cores
+# the fast loop: everything but the browser tier, the cluster tier (real OpenSearch nodes,
+# started by the tests themselves) and the slow tests, on both cores
 # (pytest-xdist; `make test` stays one process, as CI runs it)
 check: venv
-	$(BIN)/python -m pytest -q -n 2 -m "not browser and not slow"
+	$(BIN)/python -m pytest -q -n 2 -m "not browser and not slow and not cluster"
 
 demo: venv
 	rm -rf $(DEMO) _site

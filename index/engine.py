@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from index.cluster_client import Client, Target, configured
+from index.cluster_client import Client, ClusterError, Target, configured
 
 Progress = Callable[[int, int], None] | None
 
@@ -99,7 +99,16 @@ class Cluster:
 
         if store is not None and self.behind(store):
             self.catch_up(store)
-        return search(self.client, self.index, query, **kw)
+        try:
+            return search(self.client, self.index, query, **kw)
+        except ClusterError as err:
+            if not _no_index(err):
+                raise
+        from index.query import parse
+        from index.search import SearchResult
+
+        parse(query)  # (a query that does not parse is refused all the same)
+        return SearchResult(query, 0, offset=kw.get("offset", 0), limit=kw.get("limit"), empty=True)
 
     def catch_up(self, store, on_progress: Progress = None, on_wait=None):
         from index.cluster_sync import catch_up
@@ -141,7 +150,12 @@ class Cluster:
 
         if store is not None and self.behind(store):
             self.catch_up(store)
-        return find_uses(self.client, self.index, query)
+        try:
+            return find_uses(self.client, self.index, query)
+        except ClusterError as err:
+            if not _no_index(err):
+                raise
+            return []
 
     def similar(self, store, uuid: str, limit: int):
         from index.cluster_similar import similar
@@ -154,6 +168,11 @@ class Cluster:
         from index.cluster_refs import references_of
 
         return references_of(self.client, self.index, uuids)
+
+
+def _no_index(err: ClusterError) -> bool:
+    """The cluster has no such index yet: nothing was indexed into it."""
+    return err.status == 404 and "index_not_found" in str(err)
 
 
 def engine_for(data_dir: Path) -> Embedded | Cluster:

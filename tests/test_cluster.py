@@ -243,6 +243,16 @@ def test_two_archives_share_one_index(tmp_path, opensearch_url):
         assert len(got) == 11 and len(set(got)) == 11
         assert run(["search", "-l", "新版独有词"], env, host / "data").stdout.split() == [SAMPLE_UUID]
         assert run(["search", "-l", "旧版独有词"], env, host / "data").stdout.strip() == ""
+    # host b shows what only host a ingested: sections, snippets, citing sentences
+    only_a = gens[0].truth.uuid
+    shown = json.loads(run(["search", f"uuid:{only_a}", "研究", "--json"], env, b / "data").stdout)
+    (hit,) = shown["reviews"]
+    assert hit["uuid"] == only_a and hit["sections"]
+    assert "研究" in "".join(p["text"] for p in hit["sections"][0]["snippet"] if p["match"])
+    groups = json.loads(run(["refs", "钻孔图像", "--json"], env, b / "data").stdout)
+    assert any(u["uuid"] == SAMPLE_UUID and u["sentence"] for g in groups for u in g["uses"])
+    related = run(["similar", only_a[:10], "--json"], env, b / "data")
+    assert related.returncode == 0 and json.loads(related.stdout), related.stderr
     assert run(["reindex", "-q"], env, b / "data").returncode == 0
     assert run(["search", "-l", "新版独有词"], env, a / "data").stdout.split() == [SAMPLE_UUID]
     with Client(Target((opensearch_url,), env["REVIEWS_OPENSEARCH_INDEX"])) as client:
