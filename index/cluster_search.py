@@ -42,7 +42,7 @@ from index.search import (
 from index.texts import TOPIC, StoredText, body_part, title_part
 
 PAGE = 5000  # hits per request while every match is collected (search_after)
-FETCH = 200  # documents per _mget while texts are checked
+FETCH = 500  # documents per _mget while texts are checked
 
 
 def _all_grams(lit: Literal) -> list[str]:
@@ -255,19 +255,19 @@ def search(client: Client, index: str, query: str, *, since: str | None = None,
     body_query = {"bool": {"filter": filters, "must_not": must_not, "should": should}}
     sort = [{"_score": "desc"}, {"received": "desc"}, {"uuid": "asc"}]
 
-    hits = list(_scan(client, index, body_query, sort=sort, extra={"track_scores": True}))
+    scoped = any(it.kind in ("path", "titles") for g in positive for it in g)
+    needs_text = bool(suspects) or scoped or any(not it.exact for g in positive for it in g)
+    hits = list(_scan(client, index, body_query, sort=sort, extra={"track_scores": True},
+                      source=["doc.keys"] if needs_text else False))
     order = [h["_id"] for h in hits]
     score = {h["_id"]: h["_score"] or 0.0 for h in hits}
     local = {u: d for d, u in enumerate(order)}
-    scoped = any(it.kind in ("path", "titles") for g in positive for it in g)
-    needs_text = bool(suspects) or scoped or any(not it.exact for g in positive for it in g)
     if ids_only and not needs_text:  # the clauses answered every item: the hits are the set
         result = SearchResult(query, len(order), offset=offset, limit=limit)
         result.uuids = order
         return result
-    keys = ({u: src["doc"]["keys"] for u, src in _fetch(client, index, order, ["doc.keys"]).items()}
-            if needs_text else {})
-    names = {local[h["_id"]]: (set(h.get("matched_queries", ())), keys.get(h["_id"], ""))
+    names = {local[h["_id"]]: (set(h.get("matched_queries", ())),
+                               h.get("_source", {}).get("doc", {}).get("keys", ""))
              for h in hits}
     items = [it for g in positive for it in g] + suspects
     pos = [[_atom_for(it, names, scoped) for it in g] for g in positive]
