@@ -51,11 +51,16 @@ def dead_leftovers(folder: Path, pattern: str):
 
 def pid_alive(pid: int) -> bool:
     """Is process ``pid`` still running? (Leftovers named after a dead process's pid,
-    such as a killed build's folders, may be removed.)"""
+    such as a killed build's folders, may be removed.) A zombie is not: it holds nothing
+    any more, and one whose parent is gone too may never be reaped (in a container)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, another user's
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):  # no /proc here (or it just ended)
+        return True

@@ -13,12 +13,14 @@ the report's ``message`` says so. Reads never import this module (nor Whoosh): t
 through :func:`index.folder.open_reader`.
 
 ``rebuild`` builds into a sibling temporary directory and swaps it in, so an
-interrupted rebuild never leaves a half index in place; it removes the building folders
-of rebuilds whose process is gone.
+interrupted rebuild never leaves a half index in place; the next writer removes the
+building folders of rebuilds whose process is gone, and says so.
 
 Writers are serialised: ``update`` and ``rebuild`` hold ``index.lock`` beside the index
-(``flock``: an OS lock, released if its holder dies), so two ingests never write the
-index at once; the second waits, and ``on_wait`` is told. Searches take no lock.
+(:func:`archive.workers.exclusive`: an OS lock, released if its holder dies), so two
+ingests never write the index at once; the second waits, and ``on_wait`` is told.
+Searches take no lock. A bulk build's worker processes (:func:`archive.workers.pool`)
+hold neither lock and end with their parent: a killed build leaves nothing running.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from whoosh import index as windex
 
 from archive.config import dead_leftovers
 from archive.model import Record
+from archive.workers import exclusive, notice, pool, private
 from index.codec import CompactPool, FastCodec
 from index.document import reference_document, review_document
 from index import state
@@ -74,11 +77,12 @@ _HELD: dict[str, int] = {}  # lock path -> depth, in this process (re-entrant)
 
 @contextmanager
 def _exclusive(index_dir: Path, on_wait: Callable[[], None] | None = None):
-    """Hold the index's writer lock: ``flock`` on ``index.lock`` beside the index. The
-    OS releases it if the holder dies; the wait is interruptible (Ctrl+C) and bounded by
-    $REVIEWS_WAIT if set (:func:`index.folder.take_lock`); nothing runs in the
-    background. Re-entrant in this process."""
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    """Hold the index's writer lock, ``index.lock`` beside the index
+    (:func:`archive.workers.exclusive`: released if this process dies, never held by its
+    workers, taken over from a holder that is gone; a live one is waited for as
+    :func:`index.folder.take_lock` says, and ``on_wait`` told). Re-entrant in this
+    process. Once it is held, what killed runs left is cleaned up, and said in one line
+    on stderr (the next command after a kill, whichever it is, says it)."""
     path = str(lock_path(index_dir))
     if _HELD.get(path):
         _HELD[path] += 1
@@ -87,23 +91,36 @@ def _exclusive(index_dir: Path, on_wait: Callable[[], None] | None = None):
         finally:
             _HELD[path] -= 1
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        take_lock(fd, index_dir, on_wait)
+    with exclusive(path, wait=lambda fd: take_lock(fd, index_dir, on_wait)) as gone:
         _HELD[path] = 1
         try:
+            said = [f"took over the index lock from indexing run {gone}, which is gone"] if gone else []
+            left = _remove_stale_builds(index_dir)
+            if left:
+                said.append(f"cleaned up after a killed indexing run: {', '.join(left)}")
+            if said:
+                notice("; ".join(said))
             yield
         finally:
             _HELD.pop(path, None)
-    finally:
-        os.close(fd)  # releases the lock
 
 
-def _remove_stale_builds(index_dir: Path) -> None:
-    """Building and swapped-out folders of rebuilds whose process is gone (killed)."""
-    for kind in (".building-", ".old-"):
-        for d in dead_leftovers(index_dir.parent, index_dir.name + kind + "*"):
+def _remove_stale_builds(index_dir: Path) -> list[str]:
+    """Building and swapped-out folders of rebuilds whose process is gone (killed), and
+    what was done with each: removed, or, when a rebuild was killed between its two
+    renames (no index in place), the swapped-out index put back."""
+    done = []
+    for d in sorted(dead_leftovers(index_dir.parent, index_dir.name + ".old-*")):
+        if not index_dir.exists():
+            os.replace(d, index_dir)
+            done.append(f"put back the index it had moved to {d.name}")
+        else:
             shutil.rmtree(d, ignore_errors=True)
+            done.append(f"removed {d.name}")
+    for d in sorted(dead_leftovers(index_dir.parent, index_dir.name + ".building-*")):
+        shutil.rmtree(d, ignore_errors=True)
+        done.append(f"removed {d.name}")
+    return done
 
 
 def _writer(ix, lock: bool = True):
@@ -169,20 +186,18 @@ def _write_parallel(ix, index_dir: Path, store, pairs: list[tuple[str, int]],
     """Add new reviews in ``procs`` processes, each writing a segment of its own (as
     Whoosh's MpWriter does with ``multisegment=True``, but each worker also loads and
     analyses its reviews, so nothing is pickled but the finished segment)."""
-    import multiprocessing as mp
-
-    parent = _writer(ix)  # holds the index lock
+    parent = _writer(ix)  # holds Whoosh's write lock (its workers write without)
     try:
         for uuid, _ in pairs:  # the workers only add: what the index holds goes here
             parent.delete_by_term("uuid", uuid)
         shares = [pairs[i::procs] for i in range(procs)]
         # A worker that dies (killed, out of memory) breaks the pool at once instead of
-        # leaving this process waiting for a result that never comes.
-        from concurrent.futures import ProcessPoolExecutor  # (only a bulk build needs them)
-        from concurrent.futures.process import BrokenProcessPool
+        # leaving this process waiting for a result that never comes; workers end with
+        # this process, and none of them holds Whoosh's write lock (archive.workers).
+        from concurrent.futures.process import BrokenProcessPool  # (only a bulk build)
 
-        with ProcessPoolExecutor(procs, mp_context=mp.get_context("fork")) as pool:
-            jobs = [pool.submit(_segment_worker, str(index_dir), str(store.path), share)
+        with private(parent.writelock.fd), pool(procs) as workers:
+            jobs = [workers.submit(_segment_worker, str(index_dir), str(store.path), share)
                     for share in shares if share]
             _sync_spellings(parent, store, spellings, fresh)  # meanwhile, in this process
             try:
@@ -324,7 +339,6 @@ def rebuild(store, index_dir: str | Path, on_progress: Progress = None,
 
 def _rebuild(store, index_dir: Path, on_progress: Progress, procs: int | None) -> IndexReport:
     from archive import citing  # noqa: PLC0415 (writing only: not on the query path)
-    _remove_stale_builds(index_dir)
     tmp = index_dir.with_name(index_dir.name + f".building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()

@@ -504,15 +504,14 @@ def related_all(store, index_dir, limit: int = 5, procs: int = 1) -> dict[str, l
     uuids = sorted(works.topics)
     if procs <= 1 or len(uuids) < 2 * procs or os.name != "posix":
         return {u: _rank(u, words, works, limit) for u in uuids}
-    import multiprocessing  # noqa: PLC0415
-    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    from archive.workers import pool  # noqa: PLC0415 (forked workers that end with this process)
 
     _SHARED[:] = [(words, works, limit)]
     try:
         step = -(-len(uuids) // (procs * 4))
         slices = [uuids[i:i + step] for i in range(0, len(uuids), step)]
-        with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("fork")) as pool:
-            lists = [x for part in pool.map(_rank_slice, slices) for x in part]
+        with pool(procs) as workers:
+            lists = [x for part in workers.map(_rank_slice, slices) for x in part]
     finally:
         _SHARED.clear()
     return dict(zip(uuids, lists))

@@ -8,15 +8,13 @@ and its ``(uuid, version)`` list: same key, same output, nothing to recompute.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from archive import export
 from archive.model import Record
+from archive.workers import pool
 
 from . import urls
 from .catalog import Catalog
@@ -131,12 +129,11 @@ def run_jobs(jobs: list[Job], store: Any, workers: int) -> Iterator[Result]:
         for job in jobs:
             yield run_job(job, store=store)
         return
-    ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with pool(workers) as running:  # workers that end with this process (a killed build)
         pending = []
         it: Iterable[Job] = iter(jobs)
         for job in it:
-            pending.append(pool.submit(_run_in_worker, (job, path)))
+            pending.append(running.submit(_run_in_worker, (job, path)))
             if len(pending) > workers:
                 yield pending.pop(0).result()
         for fut in pending:

@@ -33,6 +33,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from archive import citing, export, listing
 from archive.config import dead_leftovers
 from archive.errors import ReadOnly, Usage
+from archive.workers import notice
 
 from . import urls
 from .catalog import Catalog
@@ -172,14 +173,20 @@ def _stage(out: Path) -> Path | None:
     """A fresh staging folder beside ``out`` (same file system: the swap is two renames);
     None where the parent folder cannot be written (then the build writes in place).
     Stages and swapped-out sites of builds that died are removed, and a site that a
-    build killed between its two renames left aside is put back first."""
+    build killed between its two renames left aside is put back first (said in one line
+    on stderr)."""
     out = out.resolve()
+    done = []
     for kind in ("next", "prev"):
-        for d in dead_leftovers(out.parent, f".{out.name}.{kind}-*"):
+        for d in sorted(dead_leftovers(out.parent, f".{out.name}.{kind}-*")):
             if kind == "prev" and not out.exists():
                 os.rename(d, out)  # killed mid-swap: the previous site is the live one
+                done.append(f"put back the site it had moved to {d.name}")
             else:
                 shutil.rmtree(d, ignore_errors=True)
+                done.append(f"removed {d.name}")
+    if done:
+        notice(f"cleaned up after a killed site build: {', '.join(done)}")
     stage = _sibling(out, "next")
     try:
         shutil.rmtree(stage, ignore_errors=True)
