@@ -293,29 +293,65 @@ def _after_ingest(store, rep, quiet, as_json, directory):
     except (OSError, ArchiveError) as err:
         full = code_of(err) == DISK_FULL
         why = "the disk is full" if full else str(err).split(";")[0]
+        later = ("they are pending, and the next command that reaches the cluster indexes them"
+                 if os.environ.get("REVIEWS_OPENSEARCH", "").strip() else
+                 "`reviews reindex` does it once the cause is fixed")
         raise Failure.of(
             err, f"{why}: the records are stored in the archive ({rep.added} added, {rep.versions} "
-            "new versions), but the search index could not be brought up to date; "
-            "`reviews reindex` does it once the cause is fixed") from None
+            f"new versions), but the search index could not be brought up to date; {later}") from None
 
 
 def _waiting() -> None:
     say("waiting for another indexing run to finish…", err=True)
 
 
+def _with_bar(length: int, quiet: bool, run):
+    """``run(on_progress)``, with a progress bar on a terminal (``on_progress`` None
+    otherwise)."""
+    if quiet or not sys.stderr.isatty():
+        return run(None)
+    with click.progressbar(length=length, label="indexing", file=sys.stderr, show_pos=True) as bar:
+        return run(lambda done, total: bar.update(done - bar.pos))
+
+
+def _cluster():
+    """The OpenSearch engine when ``REVIEWS_OPENSEARCH`` names a cluster, else None
+    (the embedded index in the data folder: :mod:`index.engine`)."""
+    from index.cluster_client import configured
+
+    target = configured()
+    if target is None:
+        return None
+    from index.engine import Cluster
+
+    return Cluster(target)
+
+
+def _local_store(directory: Path):
+    """The archive when this host has one (a host may search a cluster without one)."""
+    from contextlib import nullcontext
+
+    from archive.config import archive_path
+
+    return open_store(directory) if archive_path(directory).exists() else nullcontext()
+
+
 def update_index(store, directory, quiet):
     from index import state
     from index.indexer import index_dir, update
 
+    cluster = _cluster()
+    if cluster is not None:  # the cluster's index instead of the data folder's
+        with cluster:
+            if cluster.behind(store):
+                _with_bar(len(cluster.pending(store)), quiet,
+                          lambda progress: cluster.catch_up(store, progress))
+        return
     pending = len(state.pending(store))
     if not pending and not state.removed(store):
         return
-    if quiet or not sys.stderr.isatty():
-        res = update(store, index_dir(directory), on_wait=_waiting)
-    else:
-        with click.progressbar(length=pending, label="indexing", file=sys.stderr, show_pos=True) as bar:
-            res = update(store, index_dir(directory), on_wait=_waiting,
-                         on_progress=lambda done, total: bar.update(done - bar.pos))
+    res = _with_bar(pending, quiet, lambda progress: update(
+        store, index_dir(directory), on_wait=_waiting, on_progress=progress))
     if res.message:
         say(res.message, err=True)
 
@@ -521,6 +557,13 @@ def similar(review_id, limit, as_json, data_dir):
     from index.similar import similar as find_similar
 
     directory = resolve_data_dir(data_dir)
+    cluster = _cluster()
+    if cluster is not None:  # any host's review, related across every host's
+        with cluster, _local_store(directory) as store:
+            uuid = cluster.resolve(store, review_id)
+            rows = cluster.similar(store, uuid, limit)
+        _print_similar(rows, as_json)
+        return
     with open_store(directory) as store:
         uuid = store.resolve(review_id)
         ix = index_dir(directory)
@@ -531,6 +574,10 @@ def similar(review_id, limit, as_json, data_dir):
                 raise Failure.of(err) from None
         _say_if_index_behind(directory)
         rows = find_similar(store, ix, uuid, limit=limit)
+    _print_similar(rows, as_json)
+
+
+def _print_similar(rows, as_json: bool) -> None:
     if as_json:
         echo_json([r.to_dict() for r in rows])
         return
@@ -583,11 +630,18 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
             from index.search import search as run_search
 
             directory = resolve_data_dir(data_dir)
-            try:
-                res = run_search(index_dir(directory), query, ids_only=True, limit=None, store=store)
-            except IndexProblem as err:
-                raise Failure.of(err) from None
-            entries = list(citing.references_of(store, res.uuids))
+            cluster = _cluster()
+            if cluster is not None:  # the works of every host's matching reviews
+                with cluster:
+                    res = cluster.search(query, ids_only=True, limit=None, store=store)
+                    entries = cluster.references_of(store, res.uuids)
+            else:
+                try:
+                    res = run_search(index_dir(directory), query, ids_only=True, limit=None,
+                                     store=store)
+                except IndexProblem as err:
+                    raise Failure.of(err) from None
+                entries = list(citing.references_of(store, res.uuids))
         text = export.render(export.works(entries), fmt)
     if output is None:
         click.echo(text, nl=False)
@@ -606,14 +660,17 @@ def _follow(store, data_dir) -> None:
     from index.indexer import check, index_dir
 
     directory = resolve_data_dir(data_dir)
-    if check(index_dir(directory), deep=False) == "missing":
+    cluster = os.environ.get("REVIEWS_OPENSEARCH", "").strip()
+    if not cluster and check(index_dir(directory), deep=False) == "missing":
         return  # no index yet: the first search or ingest builds it without the review
     try:
         update_index(store, directory, quiet=True)
     except (OSError, ArchiveError) as err:
+        later = ("the next command that reaches the cluster does it" if cluster else
+                 "`reviews reindex` does it once the cause is fixed")
         raise Failure.of(
             err, f"{str(err).split(';')[0]}: the archive is changed, but the search index could "
-            "not follow; `reviews reindex` does it once the cause is fixed") from None
+            f"not follow; {later}") from None
 
 
 @main.command()
@@ -679,8 +736,16 @@ def purge(review_id, yes, data_dir):
             if not click.confirm(f"delete every version of {uuid} for good?", default=False):
                 raise Failure("nothing deleted", FINDINGS)
         n = store.purge(uuid)
+        from publish.cache import forget  # (the site's cache holds copies too)
+
+        forget(store.path.parent, uuid)
         _follow(store, data_dir)
-    say(f"purged {uuid[:8]}: {_n(n, 'version')} deleted from the archive")
+        cluster = _cluster()
+        if cluster is not None:  # deleted there by _follow; now merged away for good
+            with cluster:
+                cluster.expunge()
+    say(f"purged {uuid[:8]}: {_n(n, 'version')} deleted from the archive, the search index "
+        "and the site's cache; a built site drops it at its next `reviews site`")
 
 
 # -- search, refs, reindex ------------------------------------------------------------
@@ -722,16 +787,22 @@ def search(query, since, until, limit, offset, ids_only, as_json, data_dir):
     directory = resolve_data_dir(data_dir)
     args = dict(since=since, until=until, limit=None if ids_only else limit,
                 offset=0 if ids_only else offset, ids_only=ids_only)
-    try:  # the archive is opened only when the index must be (re)built from it
-        res = run_search(index_dir(directory), " ".join(query), **args)
-    except IndexProblem:
-        with open_store(directory) as store:
-            res = run_search(index_dir(directory), " ".join(query), store=store, **args)
+    cluster = _cluster()
+    if cluster is not None:  # (this archive's pending reviews go to the cluster first)
+        with cluster, _local_store(directory) as store:
+            res = cluster.search(" ".join(query), store=store, **args)
+    else:
+        try:  # the archive is opened only when the index must be (re)built from it
+            res = run_search(index_dir(directory), " ".join(query), **args)
+        except IndexProblem:
+            with open_store(directory) as store:
+                res = run_search(index_dir(directory), " ".join(query), store=store, **args)
     if res.notice:
         say(res.notice, err=True)
     if res.empty:
         say("no reviews yet; `reviews ingest FILES` adds some", err=True)
-    _say_if_index_behind(directory)
+    if cluster is None:
+        _say_if_index_behind(directory)
     if ids_only:
         if as_json:
             echo_json(res.uuids)
@@ -824,7 +895,12 @@ def refs(query, top_n, show_dangling, limit, show_all, as_json, data_dir):
             if not rows and not as_json:
                 say("no dangling citations")
             return
-        groups = refs_api.find_uses(store, " ".join(query))
+        cluster = _cluster()
+        if cluster is not None:  # every host's reviews
+            with cluster:
+                groups = cluster.find_uses(store, " ".join(query))
+        else:
+            groups = refs_api.find_uses(store, " ".join(query))
     if as_json:
         echo_json([g.to_dict() for g in groups])
         return
@@ -851,21 +927,29 @@ def refs(query, top_n, show_dangling, limit, show_all, as_json, data_dir):
 def reindex(quiet, data_dir):
     """Rebuild the search index from the archive (safe to interrupt).
 
+    With REVIEWS_OPENSEARCH set, push every current review of this archive to
+    the cluster's index instead, in batches; a run that was stopped resumes
+    where it stopped.
+
     \b
-    Example:
+    Examples:
       reviews reindex
+      REVIEWS_OPENSEARCH=http://127.0.0.1:9200 reviews reindex
     """
     from index.indexer import index_dir, rebuild
 
     directory = resolve_data_dir(data_dir)
+    cluster = _cluster()
     with open_store(directory) as store:
-        if quiet or not sys.stderr.isatty():
-            rep = rebuild(store, index_dir(directory), on_wait=_waiting)
-        else:
-            with click.progressbar(length=store.count(), label="indexing", file=sys.stderr,
-                                   show_pos=True) as bar:
-                rep = rebuild(store, index_dir(directory), on_wait=_waiting,
-                              on_progress=lambda done, total: bar.update(done - bar.pos))
+        if cluster is not None:
+            with cluster:
+                rep = _with_bar(store.count(), quiet,
+                                lambda progress: cluster.reindex(store, progress))
+            resumed = " (a stopped run resumed)" if rep.resumed else ""
+            say(f"indexed {rep.indexed} reviews into {cluster.target.label}{resumed}")
+            return
+        rep = _with_bar(store.count(), quiet, lambda progress: rebuild(
+            store, index_dir(directory), on_wait=_waiting, on_progress=progress))
     say(f"indexed {rep.indexed} reviews")
 
 
