@@ -316,7 +316,10 @@ def _with_bar(length: int, quiet: bool, run):
 
 def _cluster():
     """The OpenSearch engine when ``REVIEWS_OPENSEARCH`` names a cluster, else None
-    (the embedded index in the data folder: :mod:`index.engine`)."""
+    (the embedded index in the data folder: :mod:`index.engine`). Unset, nothing of
+    the cluster's is imported (http.client would cost every search ~10 ms)."""
+    if not os.environ.get("REVIEWS_OPENSEARCH", "").strip():
+        return None
     from index.cluster_client import configured
 
     target = configured()
