@@ -13,6 +13,8 @@ analysis:
 ``path``   section numbers and their ancestors, ``abstract``, ``references``;
 ``refs``   the reference ids the review cites; ``works`` those it lists (related
            reviews share works); ``uuid``; ``received`` (as written);
+``c``      per part, the adjacent CJK pairs with positions (``tc``: the topic's), so an
+           unspaced Chinese string of 3 characters or more is a phrase query, exact;
 ``w``      the jieba words of :func:`index.document.unit_words`, each repeated by its
            count and joined by spaces, analysed by OpenSearch's ``whitespace``
            analyser: BM25 ranks on the same words as the embedded index;
@@ -35,14 +37,20 @@ import time
 
 from archive.model import Record
 from index.analysis import fold
-from index.document import review_document
-from index.literal import grams
+from index.document import clean, review_document
+from index.literal import grams, run_pairs
 from index.units import units
 
 #: Seconds are counted from 2000-01-01, leaving 31 bits below them for the hash.
 _EPOCH = calendar.timegm((2000, 1, 1, 0, 0, 0))
 
 _KEYWORD = {"type": "keyword", "doc_values": False}  # existence only: no sorting, no aggregations
+#: Adjacent CJK pairs with their positions (:func:`index.literal.run_pairs`), one value
+#: per part: a phrase never runs from one part into the next (the gap between values).
+_PAIRS = {"type": "text", "analyzer": "whitespace", "index_options": "positions", "norms": False,
+          "position_increment_gap": 100}
+#: The layout of the documents and the mapping; an index of another one is refused.
+FORMAT = 1
 
 
 def mapping(shards: int = 1, replicas: int = 0) -> dict:
@@ -61,7 +69,8 @@ def mapping(shards: int = 1, replicas: int = 0) -> dict:
         },
         "mappings": {
             "dynamic": "strict",
-            "_source": {"excludes": ["g", "tg", "sg", "rg", "w", "path"]},
+            "_meta": {"review_archive_format": FORMAT},
+            "_source": {"excludes": ["g", "tg", "sg", "rg", "w", "c", "tc", "path"]},
             "properties": {
                 "uuid": {"type": "keyword"},
                 "received": {"type": "keyword"},
@@ -76,10 +85,18 @@ def mapping(shards: int = 1, replicas: int = 0) -> dict:
                 "refs": _KEYWORD,
                 "works": _KEYWORD,
                 "w": {"type": "text", "analyzer": "whitespace", "index_options": "freqs"},
+                "c": _PAIRS,
+                "tc": _PAIRS,
                 "doc": {"type": "object", "enabled": False},
             },
         },
     }
+
+
+def _parts(us, topic: str) -> list[str]:
+    """The parts as :func:`index.document.review_document` cuts them (the topic, then
+    each unit's title and body)."""
+    return [clean(topic)] + [clean(x) for u in us for x in (u.title, u.body)]
 
 
 def external_version(received_at: str, sha256: str) -> int:
@@ -121,6 +138,8 @@ def cluster_document(record: Record, sha256: str, host: str) -> dict:
         "refs": sorted(base["refs"]),
         "works": sorted({r.ref_id for r in record.references}),
         "w": " ".join(words),
+        "c": [run_pairs(fold(p)) for p in _parts(us, record.topic)],
+        "tc": run_pairs(fold(record.topic)),
         "doc": {
             "text": base64.b64encode(base["text"]).decode("ascii"),
             "keys": base["keys"],

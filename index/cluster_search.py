@@ -5,8 +5,10 @@ answers an item of one gram from its postings, and checks the rest against the s
 text. This module does the same with the cluster in place of the postings:
 
 1. **candidates**: one OpenSearch query. Each item becomes a clause over the
-   document's keyword fields (:mod:`index.cluster_doc`): every gram of a literal in
-   ``g`` (``tg`` for ``topic:``, ``sg`` for ``section:words``), ``path`` for
+   document's fields (:mod:`index.cluster_doc`): an unspaced Chinese string of three
+   characters or more is the phrase of its pairs in ``c`` (``tc`` for ``topic:``),
+   which is exact; any other literal needs every gram in ``g`` (``tg`` for ``topic:``,
+   ``sg`` for ``section:words``), exact when it is one gram; ``path`` for
    ``section:3.1``, ``refs`` for ``ref:``, a prefix of ``uuid``. Groups are ANDed, the
    items of a group ORed; a ``NOT`` item that its grams answer exactly is a
    ``must_not``; the dates are a range on ``received``. Every clause is *named*, so
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 
 from index.cluster_client import Client
 from index.encoding import encode_parts
-from index.literal import Literal, grams
+from index.literal import Literal, grams, pairs_of
 from index.query import Atom, Parsed, is_ref_id, parse, section_path
 from index.rank import GramMaps, TITLE_BOOST, TOPIC_BOOST, starts_of
 from index.search import (
@@ -108,11 +110,14 @@ def _compile(client: Client, index: str, atom: Atom, name: str) -> _Item:
         clause = ({"terms": {"refs": sorted(ids), "_name": name}} if ids
                   else {"match_none": {"_name": name}})
         return _Item(atom, name, clause, "any", True, lit, ids)
-    if atom.field == "topic":
-        return _Item(atom, name, _grams_clause("tg", lit, name), "topic", lit.exact, lit)
     if atom.field == "section":
         return _Item(atom, name, _grams_clause("sg", lit, name), "titles", False, lit)
-    return _Item(atom, name, _grams_clause("g", lit, name), "text", lit.exact, lit)
+    kind, grams_field, pairs_field = (("topic", "tg", "tc") if atom.field == "topic" else
+                                      ("text", "g", "c"))
+    if lit.plain is not None and len(lit.plain) > 2:  # a phrase of its pairs: exact
+        clause = {"match_phrase": {pairs_field: {"query": pairs_of(lit.plain), "_name": name}}}
+        return _Item(atom, name, clause, kind, True, lit)
+    return _Item(atom, name, _grams_clause(grams_field, lit, name), kind, lit.exact, lit)
 
 
 def _scoring(items: list[_Item]) -> list[dict]:

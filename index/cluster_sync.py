@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from index.cluster_client import Client, ClusterError
-from index.cluster_doc import cluster_document, external_version, mapping
+from index.cluster_doc import FORMAT, cluster_document, external_version, mapping
 
 #: Reviews per bulk request (~2-5 MB of JSON at the corpus's sizes); a test makes it
 #: smaller to stop a run between batches.
@@ -86,12 +86,14 @@ def index_uuid(client: Client, index: str, create: bool) -> str | None:
 def _check_mapping(client: Client, index: str) -> None:
     got = client.request("GET", f"/{index}/_mapping")
     (entry,) = got.values()
-    props = entry.get("mappings", {}).get("properties", {})
-    want = mapping()["mappings"]["properties"]
-    if set(props) != set(want):
-        raise ClusterError(f"the index {index!r} on the cluster is not a review-archive index "
-                           f"(its fields: {', '.join(sorted(props)) or 'none'}); name another one "
-                           "with REVIEWS_OPENSEARCH_INDEX")
+    mappings = entry.get("mappings", {})
+    fmt = mappings.get("_meta", {}).get("review_archive_format")
+    if fmt != FORMAT:
+        what = ("is not a review-archive index" if fmt is None else
+                f"was made by another version of review-archive (format {fmt}, this one {FORMAT})")
+        raise ClusterError(f"the index {index!r} on the cluster {what}; name another one with "
+                           "REVIEWS_OPENSEARCH_INDEX, or delete it (every host's reviews go "
+                           "with it) and run `reviews reindex` on every host")
 
 
 # -- bookkeeping in the archive ----------------------------------------------------------

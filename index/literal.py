@@ -64,6 +64,26 @@ def grams(norm: str) -> set[str]:
     return out
 
 
+def run_pairs(norm: str) -> str:
+    """The adjacent CJK pairs of a folded text, in order, space-separated, with ``|``
+    between runs: the cluster's positional field (:mod:`index.cluster_doc`), where an
+    unspaced Chinese string is found by the phrase of its pairs (:func:`pairs_of`)
+    exactly where :meth:`Literal.occurs` finds it: consecutive pairs of one run."""
+    out: list[str] = []
+    for m in _run(may_have_marks(norm)).finditer(norm):
+        run = m.group(1)
+        if run and len(run) > 1:
+            if out:
+                out.append("|")
+            out.extend(run[i:i + 2] for i in range(len(run) - 1))
+    return " ".join(out)
+
+
+def pairs_of(plain: str) -> str:
+    """The phrase of a run of CJK characters in :func:`run_pairs`' terms."""
+    return " ".join(plain[i:i + 2] for i in range(len(plain) - 1))
+
+
 def gram_positions(norm: str) -> dict[str, list[int]]:
     """Where each of :func:`grams` stands in a folded text (code point offsets, the
     start of the gram): the site's reference-title postings, from which a run of
