@@ -240,6 +240,36 @@ def _rewrite_deleted(writer, segments):
     return kept
 
 
+def _drop(ix, index_dir: Path, store, removed: list[str]) -> None:
+    """Take reviews that left the archive (retracted or purged) out of the index, with
+    the reference spellings no current version lists any more, rewriting every segment
+    that held them (:func:`_rewrite_deleted`), then forget them in ``index_state``.
+
+    A retracted review's versions are still in the archive, and so is the list of the
+    spellings they gave. A purged review's are gone with its bytes: its spellings are
+    then found the other way round, as every spelling the index holds that no current
+    version lists (else a title only that review gave stays on disk, and ``ref:`` finds
+    it). Its ``index_state`` row, the last place in the archive file naming it, is
+    deleted with ``secure_delete`` (its bytes zeroed) and the journal checkpointed into
+    the file, so no copy stays in either."""
+    from archive import citing  # noqa: PLC0415 (writing only: not on the query path)
+    spellings = citing.spellings_of(store, state.indexed_versions(store, removed))
+    purged = [u for u in removed
+              if not store.execute("SELECT 1 FROM versions WHERE uuid = ? LIMIT 1", (u,)).fetchone()]
+    if purged:
+        from index.folder import open_reader  # noqa: PLC0415
+
+        with open_reader(index_dir) as reader:
+            held = {tuple(t.decode("utf-8").split("|", 1)) for t in reader.lexicon("rkey")}
+        spellings |= held - citing.current_spellings(store)
+    _write(ix, index_dir, store, [(u, None, None) for u in removed], spellings, drop_deleted=True)
+    if purged:
+        store.execute("PRAGMA secure_delete = ON")
+    state.forget(store, removed)
+    if purged:
+        store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def _write(ix, index_dir: Path, store, items: Iterable[tuple[str, int | None, Record | None]],
            spellings: set[tuple[str, str]], on_each: Callable[[], None] | None = None,
            fresh: bool = False, drop_deleted: bool = False) -> None:
@@ -285,7 +315,6 @@ def update(store, index_dir: str | Path, on_progress: Progress = None,
 
 
 def _update(store, index_dir: Path, on_progress: Progress, batch: int) -> IndexReport:
-    from archive import citing  # noqa: PLC0415 (writing only: not on the query path)
     problem = check(index_dir, deep=True)  # before writing on top of it: every checksum
     if problem:
         first_build = problem == "missing" and len(state.pending(store)) == store.count()
@@ -303,9 +332,7 @@ def _update(store, index_dir: Path, on_progress: Progress, batch: int) -> IndexR
     report = IndexReport()
     removed = state.removed(store)
     if removed:
-        _write(ix, index_dir, store, [(u, None, None) for u in removed],
-               citing.spellings_of(store, state.indexed_versions(store, removed)), drop_deleted=True)
-        state.forget(store, removed)
+        _drop(ix, index_dir, store, removed)
         report.removed = len(removed)
     pending = state.pending(store)
     if len(pending) >= PARALLEL_MIN and PROCS > 1:  # a bulk ingest: all processes

@@ -29,6 +29,18 @@ cost a cold process a page fault per 4 KB page it touched, ~3 us each on the
 Deleted documents (a segment's deletion set, until a merge rewrites it) are left out by
 :mod:`index.postings`. Anything else (a compound segment, an unknown block) raises
 :class:`FormatError`, which a search reports as a corrupt index to rebuild.
+
+Damage is found where it is read. Whoosh's files carry no checksums of their own, and
+most damaged bytes read on as other bytes would (a term missing, a document number,
+a review id, a length), so a search would answer wrongly and say nothing. Each segment
+gets ``<segment>.crc`` beside it (:class:`Checksums`: a CRC32 per 4 KB block of each
+of its files, written once with the manifest after the commit that made the segment);
+every read verifies the blocks it touches the first time it touches them, and the table
+of contents, read whole, is checked against the manifest's CRC of it
+(:func:`index.folder.open_reader` passes them). A mismatch is a :class:`FormatError`.
+What that costs a search (about 0.5 ms per MB read, plus a few blocks per term) is in
+``docs/benchmarks.md``; a segment without the file (an index written before it, or one
+committed a moment ago) is read unchecked.
 ``tests/test_reader.py`` compares every term's postings, every column value and every
 stored field with Whoosh's own reader, on indexes with several segments, deletions
 and inlined lists.
@@ -70,6 +82,9 @@ _DIRECTORY = struct.Struct("!qi")  # a hash table: its position and number of sl
 _MAGIC = b"W3Bl"
 COLUMNS = ("key", "text", "_stored")  # the columns a reader opens with its segment
 _LITTLE = sys.byteorder == "little"
+#: Bytes per checksummed block: a read touching a block reads and verifies all of it once
+BLOCK = 4096
+CHECKSUMS = ".crc"  # a segment's block checksums: MAIN_<id>.crc
 
 
 class FormatError(Exception):
@@ -130,25 +145,141 @@ def _array(typecode: str, data) -> array:
 
 
 class _File:
-    """A file read by position (``os.pread``: one system call, no seek, no mapping)."""
+    """A file read by position (``os.pread``: one system call, no seek, no mapping).
+
+    With ``checks`` (its blocks' CRC32s, :class:`Checksums`) every block a read touches
+    is verified the first time it is read, so damaged bytes end in :class:`FormatError`
+    where they are read, instead of reading on as other terms, ids or text."""
 
     def __init__(self, path: Path):
         self.path = path
         self._fh = open(path, "rb", buffering=0)  # (closed with the object)
         self.size = os.fstat(self._fh.fileno()).st_size
+        self.checks: Checksums | None = None
+        self._ok = b""  # per block: verified (1) or not yet (0)
+
+    def check_with(self, checks: Checksums, at: int, size: int) -> None:
+        """Verify reads against the CRCs from ``at`` in ``checks``, for a file of ``size``
+        bytes (the size it had when they were computed)."""
+        if size != self.size:
+            raise FormatError(f"{self.path.name} has {self.size} bytes, its checksums were "
+                              f"made for {size}")
+        self.checks, self._at = checks, at
+        self._ok = bytearray(-(-size // checks.block))
 
     def get(self, pos: int, n: int) -> bytes:
         if n <= 0:
             return b""
         if pos < 0 or n > self.size - pos:  # (a damaged length: never read, or allocate, past the end)
             raise FormatError(f"{self.path.name} ends at {self.size} bytes, before {pos + n}")
+        if self.checks is not None:
+            block = self.checks.block
+            first, last = pos // block, (pos + n - 1) // block
+            if self._ok.find(0, first, last + 1) >= 0:  # some block not verified yet
+                return self._verified(pos, n, first, last)
         data = os.pread(self._fh.fileno(), n, pos)
         if len(data) != n:
             raise FormatError(f"{self.path.name} ends at {self.size} bytes, before {pos + n}")
         return data
 
+    def _verified(self, pos: int, n: int, first: int, last: int) -> bytes:
+        """Read the whole blocks ``first..last`` (what is returned is what was checked)."""
+        block = self.checks.block
+        start = first * block
+        data = os.pread(self._fh.fileno(), min(self.size, (last + 1) * block) - start, start)
+        crc = self.checks.crc
+        view = memoryview(data)
+        for b in range(first, last + 1):
+            if not self._ok[b]:
+                if zlib.crc32(view[(b - first) * block:(b - first + 1) * block]) != crc(self._at + b):
+                    raise FormatError(f"{self.path.name}: bytes {b * block} to {(b + 1) * block} "
+                                      "do not match their checksum")
+                self._ok[b] = 1
+        return data[pos - start:pos - start + n]
+
     def close(self) -> None:
         self._fh.close()
+
+
+class Checksums:
+    """A segment's block checksums, ``<segment>.crc`` (written with the manifest by
+    :func:`index.folder.write_manifest`, after the commit that wrote the segment):
+
+    ``RACK``, the block size and the number of files (``!4sII``); per file its name
+    after the segment's (``.trm``, ``.key.col``: ``!B`` length, then UTF-8), its size
+    (``!q``) and where its CRCs start (``!I``, in CRCs); the CRC32 of all that
+    (``!I``); then the CRC32 of each block of each file (``!I`` each). A search reads
+    the table whole, and the CRCs of the blocks it reads as it reads them. Damaged CRCs
+    only ever disagree with the bytes they cover: the damage is reported, never read on."""
+
+    MAGIC = b"RACK"
+    _HEAD = struct.Struct("!4sII")
+    _ENTRY = struct.Struct("!qI")
+    _CRC = struct.Struct("!I")
+
+    def __init__(self, f: _File):
+        self.f = f
+        head = f.get(0, min(f.size, 4096))
+        try:
+            magic, self.block, count = self._HEAD.unpack_from(head)
+            if magic != self.MAGIC or not 512 <= self.block <= 1 << 24:
+                raise FormatError(f"{f.path.name}: not a checksum file")
+            at, files = self._HEAD.size, {}
+            for _ in range(count):
+                n = head[at]
+                name = head[at + 1:at + 1 + n].decode("utf-8")
+                files[name] = self._ENTRY.unpack_from(head, at + 1 + n)
+                at += 1 + n + self._ENTRY.size
+            (crc,) = self._CRC.unpack_from(head, at)
+        except (IndexError, struct.error, UnicodeDecodeError) as err:
+            raise FormatError(f"{f.path.name}: a damaged checksum table ({err})") from err
+        if zlib.crc32(head[:at]) != crc:
+            raise FormatError(f"{f.path.name}: its table does not match its checksum")
+        self.files: dict[str, tuple[int, int]] = files  # name -> (size, first CRC)
+        self._start = at + 4
+        self._pages: dict[int, array] = {}
+
+    _PAGE = 1024  # CRCs read at once (4 KB of this file)
+
+    def crc(self, k: int) -> int:
+        """The ``k``-th CRC of the file (read a page at a time, when first needed: a
+        search reads a few blocks of most files)."""
+        page = self._pages.get(k // self._PAGE)
+        if page is None:
+            at = k - k % self._PAGE
+            n = min(self._PAGE, (self.f.size - self._start) // 4 - at)
+            page = self._pages[k // self._PAGE] = _array("I", self.f.get(self._start + 4 * at, 4 * n))
+        try:
+            return page[k % self._PAGE]
+        except IndexError:
+            raise FormatError(f"{self.f.path.name} ends before CRC {k}") from None
+
+    @classmethod
+    def pack(cls, files: list[tuple[str, int, bytes]], block: int) -> bytes:
+        """The checksum file of ``(name, size, packed big-endian CRCs)`` for each file."""
+        head = bytearray(cls._HEAD.pack(cls.MAGIC, block, len(files)))
+        at = 0
+        for name, size, crcs in files:
+            raw = name.encode("utf-8")
+            head += bytes([len(raw)]) + raw + cls._ENTRY.pack(size, at)
+            at += len(crcs) // 4
+        head += cls._CRC.pack(zlib.crc32(head))
+        return bytes(head) + b"".join(c for _, _, c in files)
+
+
+
+def block_crcs(path: Path, block: int = BLOCK) -> tuple[int, bytes]:
+    """``(size, big-endian CRC32 of each block)`` of a file, for :meth:`Checksums.pack`."""
+    crcs = array("I")
+    size = 0
+    with open(path, "rb") as fh:
+        for data in iter(lambda: fh.read(block * 256), b""):
+            size += len(data)
+            view = memoryview(data)
+            crcs.extend(zlib.crc32(view[i:i + block]) for i in range(0, len(data), block))
+    if _LITTLE:
+        crcs.byteswap()
+    return size, crcs.tobytes()
 
 
 def _md5_hash(key: bytes) -> int:
@@ -178,12 +309,18 @@ def generation(folder: Path, name: str = INDEX_NAME) -> int:
     return max(gens, default=-1)
 
 
-def read_toc(folder: Path, name: str = INDEX_NAME) -> tuple[int, list]:
-    """``(generation, segment stand-ins)`` of the newest table of contents."""
+def read_toc(folder: Path, name: str = INDEX_NAME, crcs: dict[str, int] | None = None
+             ) -> tuple[int, list]:
+    """``(generation, segment stand-ins)`` of the newest table of contents; ``crcs``: the
+    CRC32 of files by name (the manifest's), which the table's must match if listed."""
     gen = generation(folder, name)
     if gen < 0:
         raise FormatError(f"no table of contents in {folder}")
-    data = (folder / f"_{name}_{gen}.toc").read_bytes()
+    toc = f"_{name}_{gen}.toc"
+    data = (folder / toc).read_bytes()
+    expected = crcs.get(toc) if crcs else None
+    if expected is not None and zlib.crc32(data) != expected:
+        raise FormatError(f"{toc} does not match its checksum")
     try:
         i = 0
         sizes = []
@@ -381,15 +518,33 @@ class Segment:
         self._columns: dict[str, _VarColumn] = {}
         try:
             self._files[".trm"] = _File(folder / f"{self.name}.trm")
+            checks = self._checksums()
             for ext in (".pst", *(f".{c}.col" for c in COLUMNS)):
                 try:
                     self._files[ext] = _File(folder / f"{self.name}{ext}")
                 except FileNotFoundError:  # (a column no document of the segment has)
-                    pass
+                    if checks is not None and ext in checks.files:
+                        raise FormatError(f"{self.name}{ext} is missing") from None
+            if checks is not None:
+                for ext, f in self._files.items():
+                    if ext != CHECKSUMS:
+                        if ext not in checks.files:
+                            raise FormatError(f"{self.name}{CHECKSUMS} lacks {ext}")
+                        size, at = checks.files[ext]
+                        f.check_with(checks, at, size)
             self.terms = _Terms(self._files[".trm"])
         except BaseException:
             self.close()
             raise
+
+    def _checksums(self) -> Checksums | None:
+        """The segment's block checksums; None for a segment written before they were
+        (or committed a moment ago: the manifest's writer adds them), read unchecked."""
+        try:
+            f = self._files[CHECKSUMS] = _File(self.folder / f"{self.name}{CHECKSUMS}")
+        except FileNotFoundError:
+            return None
+        return Checksums(f)
 
     def close(self) -> None:
         for f in self._files.values():
@@ -506,14 +661,16 @@ class Segment:
 
 class IndexReader:
     """The index as one sequence of documents: segment after segment, in the table of
-    contents' order (Whoosh numbers them the same way)."""
+    contents' order (Whoosh numbers them the same way). ``crcs``: the manifest's CRC32
+    of files by name, for the table of contents (segments bring their own checksums)."""
 
-    def __init__(self, folder: str | Path, name: str = INDEX_NAME):
+    def __init__(self, folder: str | Path, name: str = INDEX_NAME,
+                 crcs: dict[str, int] | None = None):
         self.folder = Path(folder)
         self.segments: list[Segment] = []
         for attempt in range(5):  # a writer's commit may delete files between list and open
             try:
-                self.generation, stand_ins = read_toc(self.folder, name)
+                self.generation, stand_ins = read_toc(self.folder, name, crcs)
                 for s in stand_ins:
                     self.segments.append(Segment(self.folder, s))
                 break

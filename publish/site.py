@@ -3,11 +3,12 @@
 Incremental: reviews are cut into partitions in the order they were first added
 (:mod:`publish.partitions`); a partition whose ``(uuid, version)`` list and build
 fingerprint are unchanged is not recomputed at all (its files are kept, its catalog
-summary and term list come from ``.site-cache/``), and within a changed partition only
-the review pages whose version changed are rendered again.  Listing pages are cheap and
-always rendered.  Write-if-changed: a file is rewritten only when its bytes differ from
-what is on disk; files this builder wrote before (listed in ``.site-manifest.json``) that
-are no longer produced are removed.  Nothing else in the output folder is touched.
+summary and term list come from the cache, :mod:`publish.cache`), and within a changed
+partition only the review pages whose version changed are rendered again.  Listing pages
+are cheap and always rendered.  Write-if-changed: a file is rewritten only when its bytes
+differ from what is on disk; files this builder wrote before (listed in
+``.site-manifest.json``) that are no longer produced are removed.  Nothing else in the
+output folder is touched.
 
 The published folder is never half updated: a build stages the new site beside it
 (``.<out>.next-<pid>``: unchanged files hard-linked from the live site, changed ones
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import marshal
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -36,6 +36,7 @@ from archive.errors import ReadOnly, Usage
 from archive.workers import notice
 
 from . import urls
+from .cache import SiteCache as _Cache
 from .catalog import Catalog
 from .figures import home_charts, quality_charts
 from .pages import EXPORTS
@@ -46,7 +47,6 @@ from .searchdata import (BLOCK, Postings, dictionary, meta, meta_file, review_ta
                          reference_files, words_from_index)
 
 MANIFEST = ".site-manifest.json"
-CACHE = ".site-cache"
 PER_PAGE = 50
 REFS_PER_PAGE = 200
 NEWEST = 10
@@ -235,68 +235,6 @@ class _Pages:
         self.writer.write(path, html)
 
 
-class _Cache:
-    """Per partition, tagged with the partition key: ``p<pid>.json`` (its catalog state)
-    and ``p<pid>.chunks`` (its posting chunks, :attr:`Partition.chunks`, marshalled).
-
-    It lives in the archive's data folder (``site-cache/<hash of the output path>``),
-    derived data like the search index: not in the output folder, which a static host
-    publishes whole, and not beside it, outside the folder the user named; only when the
-    archive cannot be written (a read-only backup) beside the output folder."""
-
-    def __init__(self, out: Path, data_dir: Path):
-        key = hashlib.sha1(str(out.resolve()).encode("utf-8")).hexdigest()[:16]
-        self.dir = data_dir / "site-cache" / key
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-        except PermissionError:  # a read-only archive: beside the output folder instead
-            self.dir = out.resolve().parent / f".{out.resolve().name}{CACHE}"
-
-    def save(self, pid: int, key: str, catalog: dict, chunks: dict) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        state = json.dumps({"key": key, "data": catalog}, ensure_ascii=False, separators=(",", ":"))
-        for name, data in ((f"p{pid}.json", state.encode("utf-8")),
-                           (f"p{pid}.chunks", marshal.dumps((key, chunks)))):
-            tmp = self.dir / (name + ".tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, self.dir / name)
-
-    def has(self, pid: int, key: str) -> bool:
-        """Whether partition ``pid``'s cached state is there for ``key`` (reads its head)."""
-        try:
-            with open(self.dir / f"p{pid}.json", "rb") as fh:
-                head = fh.read(len(key) + 16)
-        except OSError:
-            return False
-        return head.startswith(b'{"key":' + json.dumps(key).encode()) and (
-            self.dir / f"p{pid}.chunks").is_file()
-
-    def catalog(self, pid: int, key: str) -> Any:
-        try:
-            data = json.loads((self.dir / f"p{pid}.json").read_text("utf-8"))
-        except (FileNotFoundError, ValueError):
-            data = {}
-        if data.get("key") != key:
-            raise RuntimeError(f"site cache of partition {pid} is damaged; delete {MANIFEST}")
-        return data["data"]
-
-    def chunks(self, pid: int, key: str) -> dict:
-        try:
-            got_key, chunks = marshal.loads((self.dir / f"p{pid}.chunks").read_bytes())
-        except (OSError, ValueError, EOFError, TypeError):
-            got_key, chunks = None, None
-        if got_key != key:
-            raise RuntimeError(f"site cache of partition {pid} is damaged; delete {MANIFEST}")
-        return chunks
-
-    def prune(self, pids: int) -> None:
-        if self.dir.is_dir():
-            for f in self.dir.iterdir():
-                stem = f.name.split(".")[0]
-                if stem[1:].isdigit() and int(stem[1:]) >= pids:
-                    f.unlink()
-
-
 #: Related reviews listed on a review's page
 RELATED = 5
 
@@ -309,7 +247,7 @@ def _related(store: Any, ix_dir: Path, cache: _Cache, build: str,
     from index.similar import Related, related_all  # noqa: PLC0415
 
     key = hashlib.sha1((build + "".join(f"{u}:{v};" for u, v in items)).encode()).hexdigest()
-    path = cache.dir / "related.json"
+    path = cache.related
     try:
         data = json.loads(path.read_text("utf-8"))
         if data.get("key") == key:
@@ -445,7 +383,8 @@ def build_site(store: Any, out_dir: str | Path,
         search_meta = old_search["meta"]
     else:
         before = set(writer.produced)
-        search_meta = _search_files(writer, postings, open_reader(ix_dir), items, store)
+        with open_reader(ix_dir) as index_reader:  # (closed; damage said as IndexProblem)
+            search_meta = _search_files(writer, postings, index_reader, items, store)
         old_search = {"key": search_key, "meta": search_meta,
                       "files": {rel: size for rel, size in writer.produced.items() if rel not in before}}
     del postings

@@ -1,19 +1,24 @@
 """index/reader.py against Whoosh's own reader: the same documents, terms, postings,
 columns and stored fields, on a real index of several segments with deleted documents;
-unreadable files end in FormatError (a search then reports a corrupt index), and a
-search never imports Whoosh."""
+damaged files are found where they are read (block checksums, issue 22): a search or a
+related list gives the undamaged index's answer or reports a corrupt index with the fix,
+never a wrong answer or another error; and a search never imports Whoosh."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from whoosh import index as windex
 
 from archive.store import Store
-from index.folder import IndexProblem, check, open_reader
+from cli import main
+from index.folder import IndexProblem, check, open_reader, write_manifest
 from index.indexer import INDEX_NAME, update
 from index.reader import FormatError, IndexReader
 from index.search import search
@@ -113,51 +118,158 @@ def test_prefixes_match_whooshs(index):
 
 
 def _copy(index: Path, tmp_path: Path) -> Path:
-    import shutil
-
+    """A copy of the index, with its archive beside it (``a``, as the fixture's)."""
     shutil.copytree(index, tmp_path / "ix")
+    if not (tmp_path / "a").exists():
+        shutil.copytree(index.parent / "a", tmp_path / "a")
     return tmp_path / "ix"
 
 
 def _read_everything(ix: Path) -> None:
-    """Every term's postings, every stored field, every column of every segment."""
-    with IndexReader(ix) as r:
-        for field in FIELDS:
-            for term in r.lexicon(field):
-                for seg, _ in r.leaves:
-                    seg.postings(field, term, True, True)
-        for d in range(r.doc_count_all()):
-            r.stored_fields(d)
+    """Every term's postings, every stored field, every column of every segment, through
+    the reader a search opens (:func:`open_reader`: the manifest's CRC of the table of
+    contents, each segment's block checksums)."""
+    with open_reader(ix) as r:
         for seg, _ in r.leaves:
             for name in ("key", "text"):
                 col = seg.column(name)
                 [col[d] for d in range(seg.doccount)]
+        for d in range(r.doc_count_all()):
+            r.stored_fields(d)
+        for field in FIELDS:
+            for term in r.lexicon(field):
+                for seg, _ in r.leaves:
+                    seg.postings(field, term, True, True)
 
 
-@pytest.mark.parametrize("what", ["toc", "trm", "pst", "col"])
-def test_damaged_files_are_a_format_error(index, tmp_path, what):
-    """Garbage in the table of contents, a term dictionary or the postings ends in
-    FormatError (or an OSError), never another exception; a search either answers (its
-    terms missed the damage) or names the index as corrupt, never a traceback."""
-    ix = _copy(index, tmp_path)
-    victim = sorted(f for f in os.listdir(ix) if f.endswith({"toc": ".toc", "trm": ".trm", "pst": ".pst",
-                                                           "col": ".key.col"}[what]))[0]
-    data = bytearray((ix / victim).read_bytes())
-    for i in range(0, len(data), max(1, len(data) // 64)):
-        data[i] ^= 0x5A
-    (ix / victim).write_bytes(bytes(data))
-    if what != "col":  # (a column value is bytes: damage there shows where it is used)
-        with pytest.raises((FormatError, OSError)):
-            _read_everything(ix)
-    assert check(ix, deep=True) is not None
-    failed = 0
-    for q in ["研究", "的", "模型 -学习", "section:1 方法", "ref:学习", "uuid:0"]:
-        try:  # a query that misses the damaged bytes may still answer
-            search(ix, q)
+#: Queries whose answers read every kind of file: terms, postings, part maps, the key
+#: column (ids, dates, lengths), texts (phrases, sections, snippets), stored fields,
+#: reference documents
+QUERIES = [("ids", "的"), ("ids", "研究 方法"), ("ids", "ref:学习"), ("ids", "section:1 方法"),
+           ("ids", "模型 -学习"), ("ids", "uuid:0"), ("page", "研究"), ("page", '"的研究"')]
+
+
+def _answers(ix: Path) -> dict:
+    """What a user sees of ``ix``: each query's every id in rank order, or its first page
+    whole (sections, snippets), and the related reviews of two reviews (the key column
+    and word postings of every review); or the error, when a search reports the index
+    as corrupt (the message must say how to mend it)."""
+    from index.similar import similar
+
+    out = {}
+    for kind, q in QUERIES:
+        try:
+            res = search(ix, q, limit=None if kind == "ids" else 3, ids_only=kind == "ids")
+            out[q] = res.uuids if kind == "ids" else res.to_dict()
         except IndexProblem as err:
-            assert "corrupt" in str(err) and "reviews reindex" in str(err)
-            failed += 1
-    assert failed or what in ("pst", "col")
+            assert "corrupt" in str(err) and "reviews reindex" in str(err), err
+            out[q] = IndexProblem
+    with Store.open(ix.parent / "a") as store:
+        two = [r[0] for r in store.execute("SELECT uuid FROM reviews ORDER BY uuid LIMIT 2")]
+        assert len(two) == 2
+        for u in two:
+            try:
+                out[u] = [r.to_dict() for r in similar(store, ix, u, limit=5)]
+            except IndexProblem as err:
+                assert "corrupt" in str(err) and "reviews reindex" in str(err), err
+                out[u] = IndexProblem
+    return out
+
+
+@pytest.fixture(scope="module")
+def want(index) -> dict:
+    """The undamaged index's answers."""
+    return _answers(index)
+
+
+def _right_or_told(got: dict, want: dict) -> int:
+    """Each answer is the undamaged index's, or the damage was reported; how many were."""
+    for q, answer in got.items():
+        assert answer is IndexProblem or answer == want[q], q
+    return sum(answer is IndexProblem for answer in got.values())
+
+
+def _flip(path: Path, at: int, n: int = 16) -> None:
+    data = bytearray(path.read_bytes())
+    for i in range(at, min(len(data), at + n)):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("what", [".toc", ".trm", ".pst", ".key.col", ".text.col",
+                                  "._stored.col", ".crc"])
+def test_damaged_files_are_reported_where_they_are_read(index, want, tmp_path, what):
+    """Bytes flipped throughout a file of any kind: reading everything ends in a clear
+    error (the reader's checks), never another exception; every search or related list
+    either answers as the undamaged index does (it read none of the damage) or reports
+    the index as corrupt with the fix, and a deep check names the file."""
+    ix = _copy(index, tmp_path)
+    victim = max((f for f in os.listdir(ix) if f.endswith(what)), key=lambda f: (ix / f).stat().st_size)
+    size = (ix / victim).stat().st_size  # (the biggest segment's: the queries read it)
+    for at in range(0, size, max(1, size // 64)):
+        _flip(ix / victim, at, 1)
+    with pytest.raises(IndexProblem, match="corrupt"):
+        _read_everything(ix)
+    assert victim in check(ix, deep=True)
+    _right_or_told(_answers(ix), want)  # (a small index's postings are mostly inlined)
+
+
+def test_a_flipped_review_id_is_not_an_answer(index, tmp_path):
+    """Issue 22's case: 16 bytes of a key column flipped (review ids, dates, lengths):
+    `reviews search -l` gives the undamaged index's ids, rebuilt from the archive, and
+    says so; `reviews similar` names the corrupt index and the fix, not an internal
+    error."""
+    data = tmp_path / "data"
+    shutil.copytree(index.parent / "a", data)
+    shutil.copytree(index, data / "index")
+    env = {"REVIEWS_DATA": str(data)}
+    want = CliRunner().invoke(main, ["search", "-l", "的"], env=env)
+    assert want.exit_code == 0 and len(want.stdout.split()) == 9
+    victim = sorted((data / "index").glob("*.key.col"))[0]
+    _flip(victim, victim.stat().st_size // 2)
+    uuid = want.stdout.split()[0]
+    told = CliRunner().invoke(main, ["similar", uuid], env=env)
+    assert told.exit_code != 0 and "internal error" not in told.output
+    assert "corrupt" in told.output and "reviews reindex" in told.output
+    got = CliRunner().invoke(main, ["search", "-l", "的"], env=env)
+    assert got.exit_code == 0 and got.stdout == want.stdout
+    assert "search index was corrupt" in got.stderr and "rebuilt it" in got.stderr
+
+
+def test_every_segment_has_its_checksums(index):
+    """Each segment of the index has its block checksums, covering each of its files at
+    its size, and no other checksum file is left (Whoosh deletes one with its segment
+    when a merge or an update retires it)."""
+    from index.reader import CHECKSUMS, Checksums, _File
+
+    with open_reader(index) as r:
+        names = {seg.name for seg in r.segments}
+    sums = {f[:-len(CHECKSUMS)] for f in os.listdir(index) if f.endswith(CHECKSUMS)}
+    assert sums == names and len(names) >= 3
+    for name in names:
+        f = _File(index / f"{name}{CHECKSUMS}")
+        table = Checksums(f).files
+        f.close()
+        files = {f[len(name):] for f in os.listdir(index) if f.startswith(name + ".")}
+        assert set(table) == files - {CHECKSUMS}
+        for ext, (size, _) in table.items():
+            assert (index / f"{name}{ext}").stat().st_size == size
+
+
+def test_an_index_written_before_checksums_is_read_and_gets_them(index, want, tmp_path):
+    """An index whose segments have no checksum files (written before them) answers as
+    before, unchecked; the next manifest written (after any commit) adds them."""
+    ix = _copy(index, tmp_path)
+    for f in ix.glob("*.crc"):
+        f.unlink()
+    manifest = json.loads((ix / "manifest.json").read_text())
+    manifest["files"] = {k: v[:2] for k, v in manifest["files"].items() if not k.endswith(".crc")}
+    (ix / "manifest.json").write_text(json.dumps(manifest))
+    assert check(ix, deep=True) is None
+    assert _answers(ix) == want
+    write_manifest(ix)
+    assert len(list(ix.glob("*.crc"))) == len(list(index.glob("*.crc")))
+    assert check(ix, deep=True) is None and _answers(ix) == want
 
 
 def test_the_toc_never_imports_a_class(index, tmp_path):
@@ -197,37 +309,41 @@ def test_open_reader_reports_a_missing_index(tmp_path):
 
 
 @pytest.mark.slow
-def test_random_damage_never_escapes_as_another_error(index, tmp_path):
-    """A few bytes flipped anywhere in a term dictionary, the postings or a column: the
-    reader reads on or raises FormatError (or OSError), never anything else (the
-    manifest's checksums, not the reader, tell damage that reads on)."""
+def test_damage_anywhere_gives_the_right_answer_or_a_clear_error(index, want, tmp_path):
+    """16 bytes flipped at several places of every file of the index (each kind: the
+    table of contents, term dictionaries, postings, columns, stored fields, checksum
+    files, the manifest), and a few bits at random places: every query and related list
+    answers as the undamaged index does, or reports the index as corrupt with the fix.
+    Never a wrong answer without a word, never another exception."""
     import random
-    import shutil
 
-    rng = random.Random(9)
-    names = sorted(f for f in os.listdir(index) if f.endswith((".trm", ".pst", ".col", ".toc")))
-    raised = 0
-    for trial in range(40):
-        ix = tmp_path / f"ix{trial}"
-        shutil.copytree(index, ix)
-        victim = ix / rng.choice(names)
+    rng = random.Random(22)
+    names = sorted(f for f in os.listdir(index) if not f.endswith("LOCK"))
+    told = 0
+    for name in names:
+        size = (index / name).stat().st_size
+        spots = sorted({int(size * f) for f in (0.0, 0.3, 0.5, 0.7)} | {max(0, size - 16)}
+                       | {rng.randrange(size) for _ in range(2)}) if size else []
+        for at in spots:
+            ix = _copy(index, tmp_path)
+            _flip(ix / name, at)
+            told += _right_or_told(_answers(ix), want)
+            shutil.rmtree(ix)
+    for trial in range(12):
+        ix = _copy(index, tmp_path)
+        victim = ix / rng.choice([n for n in names if (index / n).stat().st_size])
         data = bytearray(victim.read_bytes())
         for _ in range(rng.randint(1, 6)):
             data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
         victim.write_bytes(bytes(data))
-        try:
-            _read_everything(ix)
-        except (FormatError, OSError):
-            raised += 1
+        told += _right_or_told(_answers(ix), want)
         shutil.rmtree(ix)
-    assert raised  # some damage is seen by the reader itself
+    assert told  # (the damage was read, and reported)
 
 
 def test_a_reader_keeps_the_index_it_opened(tmp_path):
     """A reader opened before a writer commits (and merges away the segments it reads)
     reads on, and gives what it gave before: every file is open from the start."""
-    import shutil
-
     from index.indexer import rebuild
     from index.postings import Column, doc_set
 

@@ -1,6 +1,7 @@
-"""Retract, restore and purge (issue 12): a retracted review is gone from every reader
-of the archive and the index, and comes back whole; a purge leaves no byte of it in the
-archive file, its journal, or the index files."""
+"""Retract, restore and purge (issues 12 and 22): a retracted review is gone from every
+reader of the archive and the index, and comes back whole; a purge leaves no byte of it
+in the data folder (the archive file, its journal, the index files, the site's cache),
+retracted first or not."""
 from __future__ import annotations
 
 import json
@@ -24,10 +25,15 @@ from cli import main
 from index import state
 from index.indexer import index_dir, rebuild, update
 from index.search import search
+from publish.cache import forget
+from publish.site import build_site
 from tests.helpers import SAMPLE, add_bytes, numbered_uuid, variant
 
 #: A word only the first review holds (added to its abstract)
 UNIQUE = "独有词汇甲乙丙丁"
+#: The sample's first reference, and a title only the first review gives in its place
+FIRST_REF = "[1] 基于钻孔图像的混凝土坝裂缝检测与预测的12种迁移学习模型对比分析. 2025."
+UNIQUE_TITLE = "仅此一篇的文献标题戊己庚辛"
 
 
 @pytest.fixture
@@ -39,6 +45,22 @@ def two(tmp_path):
                   .encode())
         add_bytes(store, variant(uuid=numbered_uuid(2), received="2025-11-22 08:00:00").encode())
         rebuild(store, index_dir(data))
+    return data
+
+
+@pytest.fixture
+def built(tmp_path):
+    """Two reviews, the first with a word and a reference title of its own (the
+    reference standing in for a delivery's first one), indexed, and a site built from
+    them (its cache in the data folder)."""
+    data = tmp_path / "data"
+    first = variant(uuid=numbered_uuid(1), replace=("**摘要**", f"**摘要**\n{UNIQUE}。"))
+    assert first.count(FIRST_REF) == 1
+    with Store.open(data) as store:
+        add_bytes(store, first.replace(FIRST_REF, f"[1] {UNIQUE_TITLE}. 2025.").encode())
+        add_bytes(store, variant(uuid=numbered_uuid(2), received="2025-11-22 08:00:00").encode())
+        rebuild(store, index_dir(data))
+        build_site(store, tmp_path / "site")
     return data
 
 
@@ -88,20 +110,53 @@ def test_retract_needs_a_reason(two):
         store.retract(numbered_uuid(1), "   ")
 
 
-def test_purge_leaves_no_copy_of_the_bytes(two):
-    first = numbered_uuid(1)
-    with Store.open(two) as store:
-        store.purge(first)
-        update(store, index_dir(two))
-        assert store.count() == 1 and verify(store) == []
-        assert search(index_dir(two), UNIQUE).total_reviews == 0
-    needles = [UNIQUE.encode(), first.encode()]
-    files = [p for p in two.rglob("*") if p.is_file()]
-    assert any(p.name == "archive.sqlite3" for p in files)
+def _no_copy(folder: Path, needles: list[str]) -> None:
+    """No file under ``folder`` holds any of ``needles`` (as UTF-8 bytes)."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
     for p in files:
         data = p.read_bytes()
         for needle in needles:
-            assert needle not in data, (p.name, needle.decode())
+            assert needle.encode() not in data, (str(p.relative_to(folder)), needle)
+
+
+@pytest.mark.parametrize("retracted_first", [False, True])
+def test_purge_leaves_no_copy_of_the_bytes(built, retracted_first):
+    """Every derived store lets go of a purged review, retracted before or not: the
+    archive file and its journal, the index's segments (the review's document and the
+    document of a reference title only it gave) and the site's cache."""
+    data, first = built, numbered_uuid(1)
+    cache = [p for p in (data / "site-cache").rglob("*") if p.is_file()]
+    assert any(first.encode() in p.read_bytes() for p in cache)  # (the test covers the cache)
+    with Store.open(data) as store:
+        assert search(index_dir(data), f"ref:{UNIQUE_TITLE}").total_reviews == 1
+        if retracted_first:
+            store.retract(first, "wrong topic")
+            update(store, index_dir(data))
+        store.purge(first)
+        update(store, index_dir(data))
+        forget(data, first)
+        assert store.count() == 1 and verify(store) == []
+        assert search(index_dir(data), UNIQUE).total_reviews == 0
+        assert search(index_dir(data), f"ref:{UNIQUE_TITLE}").total_reviews == 0
+        assert search(index_dir(data), "残差网络").total_reviews == 1
+    assert {p.name for p in data.iterdir()} >= {"archive.sqlite3", "index", "site-cache"}
+    _no_copy(data, [UNIQUE, UNIQUE_TITLE, first])
+
+
+def test_purge_on_the_command_line_and_the_next_site_build(built, tmp_path):
+    """`reviews purge` after a site build: nothing of the review stays in the data
+    folder, the message says the site follows at its next build, and that build drops
+    its page and reuses what the cache still holds."""
+    first = numbered_uuid(1)
+    r = _cli(built, "purge", first[:8], "--yes")
+    assert r.exit_code == 0, r.output
+    assert "search index" in r.output and "next `reviews site`" in r.output
+    _no_copy(built, [UNIQUE, UNIQUE_TITLE, first])
+    site = tmp_path / "site"
+    assert (site / "reviews" / f"{first}.html").is_file()  # the site as built before
+    assert _cli(built, "site", "--quiet", str(site)).exit_code == 0
+    _no_copy(site, [UNIQUE, UNIQUE_TITLE, first])
+    assert (site / "reviews" / f"{numbered_uuid(2)}.html").is_file()
 
 
 def test_migrates_a_schema_1_archive(tmp_path):
