@@ -58,8 +58,8 @@ def _light_whoosh() -> None:
 _light_whoosh()
 
 from archive.config import data_dir as resolve_data_dir
-from archive.errors import (DISK_FULL, FAILED, FINDINGS, INTERRUPTED, OK, USAGE, ArchiveError,
-                            exit_code as code_of)
+from archive.errors import (BUSY, DISK_FULL, FAILED, FINDINGS, INTERRUPTED, OK, UNREACHABLE, USAGE,
+                            ArchiveError, exit_code as code_of)
 
 if TYPE_CHECKING:
     from archive.store import Store
@@ -255,7 +255,12 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
             def on_report(rep, path):
                 if not as_json and (rep.added or rep.versions):  # name the file, as refusals do
                     say(f"{'added' if rep.added else 'new version from'} {path}")
-                _after_ingest(store, rep, quiet, as_json, directory)
+                try:
+                    _after_ingest(store, rep, quiet, as_json, directory)
+                except Failure as err:  # a cluster away for a while: keep watching
+                    if err.exit_code not in (UNREACHABLE, BUSY):
+                        raise
+                    say(err.format_message(), err=True)  # (pending: the next file retries)
 
             try:
                 watch(store, watch_dir, glob=pattern, on_report=on_report)

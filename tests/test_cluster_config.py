@@ -6,6 +6,7 @@ cluster that cannot be reached is named, with exit code 6 and no traceback, whil
 """
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -92,3 +93,35 @@ def test_the_cluster_document_and_mapping(tmp_path):
     later = external_version("2025-11-21 19:20:14", "00" * 32)
     assert early < later < 2**63
     assert external_version("2025-11-21 19:20:13", "01" + "0" * 62) < early
+
+
+def test_a_watched_drop_folder_keeps_watching_while_the_cluster_is_away(tmp_path):
+    """Each delivery is stored; the cluster's absence is said, and the watch goes on."""
+    import os
+    import signal
+    import time
+
+    from tests.helpers import variant
+
+    dead = _closed_port()
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    env = dict(os.environ, REVIEWS_OPENSEARCH=dead, REVIEWS_DATA=str(tmp_path / "data"))
+    p = subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", "ingest", "--watch",
+                          str(folder)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        (folder / "a.txt").write_bytes(SAMPLE.read_bytes())
+        (folder / "b.txt").write_text(variant(uuid="ab" * 16), "utf-8")
+        for _ in range(600):  # poll the archive, up to 60 s
+            listing = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "list",
+                                      "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
+            if listing.returncode == 0 and len(json.loads(listing.stdout)) == 2:
+                break
+            time.sleep(0.1)
+        assert p.poll() is None  # still watching
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+    assert len(json.loads(listing.stdout)) == 2
+    assert p.returncode == 0 and dead in err and "pending" in err and "Traceback" not in err
