@@ -74,6 +74,7 @@ demo: venv
 bench: venv
 	$(BIN)/python -m bench.ingest --sizes 1000 10000 --index --keep
 	$(BIN)/python -m bench.search --sizes 1000 10000
+	$(BIN)/python -m bench.checks --sizes 1000 10000
 	$(BIN)/python -m bench.site --sizes 1000 10000
 
 clean:
