@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cold", action="store_true", help="time a first make cluster (rm cluster/target)")
     ap.add_argument("--keep", action="store_true", help="leave the cluster running")
+    ap.add_argument("--reuse", action="store_true",
+                    help="use the cluster running in bench/out/cluster-N (no make cluster timings)")
+    ap.add_argument("--no-reindex", action="store_true",
+                    help="keep both indexes as they are (latencies and memory only)")
     a = ap.parse_args(argv)
     os.environ["CLUSTER_JIT"] = "full"
     import cluster
@@ -102,15 +106,16 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{a.nodes} nodes of heap {a.heap}")
     folder = OUT / f"cluster-{a.size}"
-    cluster.stop(folder)
     env = dict(os.environ)
-    make = ["make", "-s", "cluster", f"CLUSTER_NODES={a.nodes}", f"CLUSTER_DIR={folder}",
-            f"CLUSTER_HEAP={a.heap}", "CLUSTER_LOG_LEVEL=warn"]
-    if a.cold:
-        shutil.rmtree(ROOT / "cluster" / "target", ignore_errors=True)
-        print(f"first make cluster (Maven builds the launcher): {_timed(make, env):.1f} s")
+    if not (a.reuse and cluster.urls(folder)):
         cluster.stop(folder)
-    print(f"make cluster (built): {_timed(make, env):.1f} s")
+        make = ["make", "-s", "cluster", f"CLUSTER_NODES={a.nodes}", f"CLUSTER_DIR={folder}",
+                f"CLUSTER_HEAP={a.heap}", "CLUSTER_LOG_LEVEL=warn"]
+        if a.cold:
+            shutil.rmtree(ROOT / "cluster" / "target", ignore_errors=True)
+            print(f"first make cluster (Maven builds the launcher): {_timed(make, env):.1f} s")
+            cluster.stop(folder)
+        print(f"make cluster (built): {_timed(make, env):.1f} s")
     urls = ",".join(cluster.urls(folder))
     index = f"bench-{a.size}"
     exe = str(Path(sys.executable).with_name("reviews"))
@@ -118,17 +123,20 @@ def main(argv: list[str] | None = None) -> None:
     from index.cluster_client import Client, Target
 
     client = Client(Target(tuple(urls.split(",")), index))
-    client.request("DELETE", f"/{index}", ok=(200, 404))
-    t = _timed([exe, "reindex", "-q"], renv)
+    if not a.no_reindex:
+        client.request("DELETE", f"/{index}", ok=(200, 404))
+        t = _timed([exe, "reindex", "-q"], renv)
     stats = client.request("GET", f"/{index}/_stats/store,docs")["_all"]
     n = stats["primaries"]["docs"]["count"]
-    print(f"reindex into the cluster: {n} reviews in {t:.1f} s = {n / t:.1f} reviews/s; index "
-          f"{stats['primaries']['store']['size_in_bytes'] / 2**20:.0f} MB primaries, "
-          f"{stats['total']['store']['size_in_bytes'] / 2**20:.0f} MB with replicas")
+    if not a.no_reindex:
+        print(f"reindex into the cluster: {n} reviews in {t:.1f} s = {n / t:.1f} reviews/s")
+    print(f"cluster index: {n} reviews, {stats['primaries']['store']['size_in_bytes'] / 2**20:.0f} "
+          f"MB primaries, {stats['total']['store']['size_in_bytes'] / 2**20:.0f} MB with replicas")
     eenv = {k: v for k, v in renv.items() if not k.startswith("REVIEWS_OPENSEARCH")}
-    t = _timed([exe, "reindex", "-q"], eenv)
-    print(f"reindex of the embedded index: {n} reviews in {t:.1f} s = {n / t:.1f} reviews/s; "
-          f"index {_du(data / 'index') / 2**20:.0f} MB")
+    if not a.no_reindex:
+        t = _timed([exe, "reindex", "-q"], eenv)
+        print(f"reindex of the embedded index: {n} reviews in {t:.1f} s = {n / t:.1f} reviews/s")
+    print(f"embedded index: {_du(data / 'index') / 2**20:.0f} MB")
     from archive import citing
     from archive.store import Store
 

@@ -262,6 +262,24 @@ def search(client: Client, index: str, query: str, *, since: str | None = None,
 
     scoped = any(it.kind in ("path", "titles") for g in positive for it in g)
     needs_text = bool(suspects) or scoped or any(not it.exact for g in positive for it in g)
+    if not needs_text and not ids_only:  # the clauses are the answer: one page, exact count
+        size = limit if limit is not None else 10000
+        res = client.retrying("POST", f"/{index}/_search", {
+            "query": body_query, "sort": sort, "from": offset, "size": size, "_source": False,
+            "track_total_hits": True, "track_scores": True})
+        hits = res["hits"]["hits"]
+        total = res["hits"]["total"]["value"]
+        if limit is None and total > offset + len(hits):  # (every match asked for: all of them)
+            hits = list(_scan(client, index, body_query, sort=sort,
+                              extra={"track_scores": True}))[offset:]
+        page = [h["_id"] for h in hits]
+        names = {d: (set(h.get("matched_queries", ())), "") for d, h in enumerate(hits)}
+        plan = _Plan([[_atom_for(it, names, False) for it in g] for g in positive], [], [])
+        result = SearchResult(query, total, offset=offset, limit=limit)
+        _page(client, index, plan, [it for g in positive for it in g], page,
+              {u: d for d, u in enumerate(page)}, {h["_id"]: h["_score"] or 0.0 for h in hits},
+              {}, per_review, result)
+        return result
     hits = list(_scan(client, index, body_query, sort=sort, extra={"track_scores": True},
                       source=["doc.keys"] if needs_text else False))
     order = [h["_id"] for h in hits]
@@ -287,6 +305,15 @@ def search(client: Client, index: str, query: str, *, since: str | None = None,
         result.uuids = found
         return result
     page = found[offset:offset + limit] if limit is not None else found[offset:]
+    _page(client, index, plan, items, page, local, score, scopes, per_review, result)
+    return result
+
+
+def _page(client: Client, index: str, plan: _Plan, items: list[_Item], page: list[str],
+          local: dict[str, int], score: dict[str, float], scopes: dict[int, int],
+          per_review: int, result: SearchResult) -> None:
+    """The page's reviews, each with the sections where the items stand (the embedded
+    engine's :func:`index.search._sections` over the review's own text)."""
     docs = _fetch(client, index, page, ["uuid", "topic", "received", "doc"])
     compiled = [(it, a) for it, a in zip(items, [a for g in plan.positive for a in g] + plan.negative)]
     for u in page:
@@ -302,7 +329,6 @@ def search(client: Client, index: str, query: str, *, since: str | None = None,
         count, secs = _sections(plan, d, text, scopes.get(d), per_review, starts_of(doc["starts"]))
         result.reviews.append(ReviewHit(u, src["topic"], src["received"], count,
                                         round(score[u], 4), secs))
-    return result
 
 
 class _Column:

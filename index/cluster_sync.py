@@ -179,13 +179,22 @@ def behind(store, name: str) -> bool:
 def _actions(store, pairs: list[tuple[str, int]], index: str, host: str) -> list[dict]:
     lines: list[dict] = []
     for uuid, vid in pairs:
-        info = store.current_version(uuid)
+        sha = store.execute("SELECT sha256 FROM versions WHERE id = ?", (vid,)).fetchone()[0]
         record = store.record(vid)
         lines.append({"index": {"_index": index, "_id": uuid,
-                                "version": external_version(record.received_at, info.sha256),
+                                "version": external_version(record.received_at, sha),
                                 "version_type": "external_gte"}})
-        lines.append(cluster_document(record, info.sha256, host))
+        lines.append(cluster_document(record, sha, host))
     return lines
+
+
+def _worker_actions(store_path: str, pairs: list[tuple[str, int]], index: str,
+                    host: str) -> list[dict]:
+    """:func:`_actions` in a worker process, over a connection of its own."""
+    from archive.store import Store
+
+    with Store(store_path) as store:
+        return _actions(store, pairs, index, host)
 
 
 def _bulk(client: Client, lines: list[dict]) -> None:
@@ -259,17 +268,49 @@ def _delete(store, client: Client, index: str, target: str) -> int:
     return len(gone)
 
 
+#: From this many reviews on, documents are made in PROCS worker processes while this
+#: one sends them (making a document, jieba and grams, costs more than the cluster's
+#: indexing of it: a single process kept the nodes mostly idle).
+PARALLEL_MIN = 2 * BATCH
+PROCS = min(2, os.cpu_count() or 1)
+
+
 def _push(store, client: Client, index: str, target: str, todo: list[tuple[str, int]],
           on_progress: Progress) -> int:
-    done = 0
+    """Send ``todo`` in batches, marking each batch once the cluster took it."""
     host = _host()
-    for k in range(0, len(todo), BATCH):
-        chunk = todo[k:k + BATCH]
-        _bulk(client, _actions(store, chunk, index, host))
+    chunks = [todo[k:k + BATCH] for k in range(0, len(todo), BATCH)]
+    if len(todo) < PARALLEL_MIN or PROCS < 2:
+        made = (_actions(store, chunk, index, host) for chunk in chunks)
+        return _send(store, client, target, chunks, made, on_progress, len(todo))
+    from archive.workers import pool
+
+    with pool(PROCS) as workers:  # ends with this process, however it ends
+        ahead = PROCS + 1  # batches being made while one is sent
+        futures = [workers.submit(_worker_actions, str(store.path), c, index, host)
+                   for c in chunks[:ahead]]
+
+        def made():
+            for k in range(len(chunks)):
+                lines = futures[k].result()
+                futures[k] = None
+                if k + ahead < len(chunks):
+                    futures.append(workers.submit(_worker_actions, str(store.path),
+                                                  chunks[k + ahead], index, host))
+                yield lines
+
+        return _send(store, client, target, chunks, made(), on_progress, len(todo))
+
+
+def _send(store, client: Client, target: str, chunks, made, on_progress: Progress,
+          total: int) -> int:
+    done = 0
+    for chunk, lines in zip(chunks, made):
+        _bulk(client, lines)
         _mark(store, target, chunk)
         done += len(chunk)
         if on_progress:
-            on_progress(done, len(todo))
+            on_progress(done, total)
     return done
 
 
