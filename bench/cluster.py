@@ -84,6 +84,27 @@ def latencies(kind: str, data: Path, urls: str, index: str, queries: list[str], 
         return [t for j in jobs for t in j.result()]
 
 
+def per_query(data: Path, urls: str, index: str, top: str) -> None:
+    """Each query once warm on each engine: ms for --limit 10 (and the count), ms for -l."""
+    os.environ["REVIEWS_OPENSEARCH"], os.environ["REVIEWS_OPENSEARCH_INDEX"] = urls, index
+    from index.engine import Embedded, engine_for
+
+    engines = {"embedded": Embedded(data), "cluster": engine_for(data)}
+    print("query | reviews | embedded limit 10 / -l ms | cluster limit 10 / -l ms")
+    for name, q in QUERIES.items():
+        q = q.replace("{top}", top)
+        row = []
+        for eng in engines.values():
+            eng.search(q, limit=10)
+            t = time.perf_counter()
+            n = eng.search(q, limit=10).total_reviews
+            t1 = time.perf_counter()
+            eng.search(q, ids_only=True, limit=None)
+            row.append(f"{(t1 - t) * 1000:.0f} / {(time.perf_counter() - t1) * 1000:.0f}")
+        print(f"{name} `{q}` | {n} | {row[0]} | {row[1]}")
+    os.environ.pop("REVIEWS_OPENSEARCH")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, default=10000)
@@ -96,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="use the cluster running in bench/out/cluster-N (no make cluster timings)")
     ap.add_argument("--no-reindex", action="store_true",
                     help="keep both indexes as they are (latencies and memory only)")
+    ap.add_argument("--per-query", action="store_true",
+                    help="also each query's time on both engines, one client (limit 10 and -l)")
     a = ap.parse_args(argv)
     os.environ["CLUSTER_JIT"] = "full"
     import cluster
@@ -150,6 +173,8 @@ def main(argv: list[str] | None = None) -> None:
             results[(kind, clients)] = ts
             print(f"{kind:8} {clients} client(s): {len(ts)} queries, p50 {pct(ts, 50) * 1000:.0f} ms, "
                   f"p95 {pct(ts, 95) * 1000:.0f} ms, mean {statistics.mean(ts) * 1000:.0f} ms")
+    if a.per_query:
+        per_query(data, urls, index, top)
     for k in range(1, a.nodes + 1):
         pid = int((folder / f"node-{k}.pid").read_text())
         print(f"node {k}: {_rss_mb(pid):.0f} MB resident")

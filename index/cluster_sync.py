@@ -272,7 +272,7 @@ def _delete(store, client: Client, index: str, target: str) -> int:
 #: one sends them (making a document, jieba and grams, costs more than the cluster's
 #: indexing of it: a single process kept the nodes mostly idle).
 PARALLEL_MIN = 2 * BATCH
-PROCS = min(2, os.cpu_count() or 1)
+PROCS = max(1, min(8, (os.cpu_count() or 1)))  # (the nodes may live elsewhere: every core)
 
 
 def _push(store, client: Client, index: str, target: str, todo: list[tuple[str, int]],
