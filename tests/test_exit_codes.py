@@ -114,8 +114,11 @@ def test_every_command_succeeds_with_0(archive):
     for name, args in walk.items():
         assert_one_line(run(data, *fill(args)), OK, args)
     exe = Path(sys.executable).with_name("reviews")
+    # (a test run started in the background has SIGINT ignored, and children inherit that:
+    # the server gets Ctrl+C's usual handling back, as on a terminal)
     with subprocess.Popen([exe, "serve", str(site), "--port", "0"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as p:
+                          stderr=subprocess.PIPE, text=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) as p:
         assert p.stdout.readline().startswith(f"serving {site} at http://127.0.0.1:")
         p.send_signal(signal.SIGINT)  # Ctrl+C: the way a preview ends
         assert p.wait(timeout=60) == OK and p.stdout.read() == "stopped\n"
