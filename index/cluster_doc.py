@@ -37,8 +37,9 @@ import time
 
 from archive.model import Record
 from index.analysis import fold
-from index.document import clean, review_document
+from index.document import review_document, written_parts
 from index.literal import grams, run_pairs
+from index.texts import title_part
 from index.units import units
 
 #: Seconds are counted from 2000-01-01, leaving 31 bits below them for the hash.
@@ -93,12 +94,6 @@ def mapping(shards: int = 1, replicas: int = 0) -> dict:
     }
 
 
-def _parts(us, topic: str) -> list[str]:
-    """The parts as :func:`index.document.review_document` cuts them (the topic, then
-    each unit's title and body)."""
-    return [clean(topic)] + [clean(x) for u in us for x in (u.title, u.body)]
-
-
 def external_version(received_at: str, sha256: str) -> int:
     """The document's external version: received time, then the content hash."""
     secs = calendar.timegm(time.strptime(received_at[:19], "%Y-%m-%d %H:%M:%S")) - _EPOCH
@@ -107,18 +102,18 @@ def external_version(received_at: str, sha256: str) -> int:
 
 def cluster_document(record: Record, sha256: str, host: str) -> dict:
     """The cluster's document of a review's current version (its ``_source``)."""
-    base = review_document(record, 0)
     us = units(record)
+    folded = [fold(x) for x in written_parts(record, us)]  # (once, for both documents)
+    base = review_document(record, 0, folded)
     titles = {u.key: u.heading for u in us}  # (the abstract's heading: 摘要)
     title_grams: set[str] = set()
-    for u in us:
-        title_grams |= grams(fold(u.title))
+    for i in range(len(us)):
+        title_grams |= grams(folded[title_part(i)])
     ref_grams: set[str] = set()
     spellings = []
     for r in record.references:
-        folded = fold(r.title)
-        ref_grams |= grams(folded)
-        spellings.append([r.ref_id, folded])
+        ref_grams |= grams(fold(r.title))
+        spellings.append([r.ref_id, r.title])  # (as written: `refs` shows them)
     words = []
     for w, (n, _, _) in base["w"].items():
         if " " not in w:  # (a whitespace-analysed field: a word never holds a space)
@@ -131,15 +126,15 @@ def cluster_document(record: Record, sha256: str, host: str) -> dict:
         "sha256": sha256,
         "host": host,
         "g": sorted(base["g"]),
-        "tg": sorted(grams(fold(record.topic))),
+        "tg": sorted(grams(folded[0])),
         "sg": sorted(title_grams),
         "rg": sorted(ref_grams),
         "path": sorted(base["path"]),
         "refs": sorted(base["refs"]),
         "works": sorted({r.ref_id for r in record.references}),
         "w": " ".join(words),
-        "c": [run_pairs(fold(p)) for p in _parts(us, record.topic)],
-        "tc": run_pairs(fold(record.topic)),
+        "c": [run_pairs(f) for f in folded],
+        "tc": run_pairs(folded[0]),
         "doc": {
             "text": base64.b64encode(base["text"]).decode("ascii"),
             "keys": base["keys"],

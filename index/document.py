@@ -65,11 +65,17 @@ def unit_words(folded_part, n_units: int) -> Counter:
     return tf
 
 
-def review_document(record: Record, version_id: int) -> dict:
-    """The review document."""
+def written_parts(record: Record, us) -> list[str]:
+    """A review's parts as written (the topic, then each unit's title and body): the
+    layout of :mod:`index.texts`, for the embedded index and the cluster's alike."""
+    return [clean(record.topic)] + [clean(x) for u in us for x in (u.title, u.body)]
+
+
+def review_document(record: Record, version_id: int, folded: list[str] | None = None) -> dict:
+    """The review document (``folded``: its parts folded, when the caller has them)."""
     us = units(record)
-    written = [clean(record.topic)] + [clean(x) for u in us for x in (u.title, u.body)]
-    folded = [fold(x) for x in written]
+    written = written_parts(record, us)
+    folded = folded if folded is not None else [fold(x) for x in written]
     maps: dict[str, int] = {}
     for j, part in enumerate(folded):
         bit = 1 << j

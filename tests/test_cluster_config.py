@@ -88,6 +88,7 @@ def test_the_cluster_document_and_mapping(tmp_path):
     doc = cluster_document(record, "ab" * 32, "host")
     m = mapping(3, 1)
     assert set(doc) == set(m["mappings"]["properties"]) and m["mappings"]["dynamic"] == "strict"
+    assert doc["doc"]["spellings"] == [[r.ref_id, r.title] for r in record.references]  # as written
     assert "残差" in doc["w"].split() and "残差" in doc["g"] and doc["uuid"] == SAMPLE_UUID
     early = external_version("2025-11-21 19:20:13", "ff" * 32)
     later = external_version("2025-11-21 19:20:14", "00" * 32)
