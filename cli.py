@@ -299,7 +299,7 @@ def _after_ingest(store, rep, quiet, as_json, directory):
         full = code_of(err) == DISK_FULL
         why = "the disk is full" if full else str(err).split(";")[0]
         later = ("they are pending, and the next command that reaches the cluster indexes them"
-                 if os.environ.get("REVIEWS_OPENSEARCH", "").strip() else
+                 if _cluster_mode() else
                  "`reviews reindex` does it once the cause is fixed")
         raise Failure.of(
             err, f"{why}: the records are stored in the archive ({rep.added} added, {rep.versions} "
@@ -319,11 +319,16 @@ def _with_bar(length: int, quiet: bool, run):
         return run(lambda done, total: bar.update(done - bar.pos))
 
 
+def _cluster_mode() -> bool:
+    """Does ``REVIEWS_OPENSEARCH`` name a cluster? (Read without importing its client.)"""
+    return bool(os.environ.get("REVIEWS_OPENSEARCH", "").strip())
+
+
 def _cluster():
     """The OpenSearch engine when ``REVIEWS_OPENSEARCH`` names a cluster, else None
     (the embedded index in the data folder: :mod:`index.engine`). Unset, nothing of
     the cluster's is imported (http.client would cost every search ~10 ms)."""
-    if not os.environ.get("REVIEWS_OPENSEARCH", "").strip():
+    if not _cluster_mode():
         return None
     from index.cluster_client import configured
 
@@ -668,7 +673,7 @@ def _follow(store, data_dir) -> None:
     from index.indexer import check, index_dir
 
     directory = resolve_data_dir(data_dir)
-    cluster = os.environ.get("REVIEWS_OPENSEARCH", "").strip()
+    cluster = _cluster_mode()
     if not cluster and check(index_dir(directory), deep=False) == "missing":
         return  # no index yet: the first search or ingest builds it without the review
     try:

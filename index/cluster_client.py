@@ -165,15 +165,16 @@ class Client:
 
     def retrying(self, method: str, path: str, body: object = None, *, tries: int = 6, **kw):
         """:meth:`request`, tried again with a growing pause while the cluster answers
-        that it cannot serve it yet (no node reachable, 429, 503: a node just died and
-        its shards are being promoted elsewhere)."""
+        that it cannot serve it yet (429, 503: a node just died and its shards are being
+        promoted elsewhere). No node reachable is tried once more only: a cluster that
+        is down is said within a second, not after every pause."""
         for n in range(tries):
             try:
                 return self.request(method, path, body, **kw)
             except (Unreachable, ClusterError) as err:
                 if isinstance(err, ClusterError) and err.status not in (429, 502, 503, 504):
                     raise
-                if n == tries - 1:
+                if n == tries - 1 or (isinstance(err, Unreachable) and n >= 1):
                     raise
                 time.sleep(min(8.0, 0.5 * 2 ** n))
 

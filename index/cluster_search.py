@@ -220,16 +220,14 @@ def _atom_for(it: _Item, hits: dict[int, tuple[set[str], str]], scoped: bool) ->
     return _Atom(it.atom, maps, exact, it.literal, it.ids)
 
 
-def _gram_maps(text: StoredText, lit: Literal, d: int) -> list[GramMaps]:
-    """Each gram's part map in one review, from its text (what the embedded index's
-    ``g`` postings hold): the sections' order uses them."""
-    n = 1 + 2 * len(text.keys)
-    held = [grams(text.folded(j)) for j in range(n)]
+def _gram_maps(held: list[set[str]], lit: Literal, d: int) -> list[GramMaps]:
+    """Each gram's part map in one review (``held``: each part's grams), what the
+    embedded index's ``g`` postings hold: the sections' order uses them."""
     out = []
     for g in lit.grams():
         m = 0
-        for j in range(n):
-            if g in held[j]:
+        for j, part in enumerate(held):
+            if g in part:
                 m |= 1 << j
         out.append(GramMaps({d: encode_parts(m)}))
     return out
@@ -321,11 +319,13 @@ def _page(client: Client, index: str, plan: _Plan, items: list[_Item], page: lis
         doc = src["doc"]
         text = StoredText({"keys": doc["keys"], "cites": doc["cites"]},
                           base64.b64decode(doc["text"]))
+        held = None  # each part's grams, made once for the review's items
         for it, a in compiled:  # (the parts from this review's own units)
             if d in a.maps:
                 a.maps[d] = _where(it, doc["keys"])
             if a.literal is not None and a.atom.field is None:
-                a.grams = _gram_maps(text, a.literal, d)
+                held = held or [grams(text.folded(j)) for j in range(1 + 2 * len(text.keys))]
+                a.grams = _gram_maps(held, a.literal, d)
         count, secs = _sections(plan, d, text, scopes.get(d), per_review, starts_of(doc["starts"]))
         result.reviews.append(ReviewHit(u, src["topic"], src["received"], count,
                                         round(score[u], 4), secs))

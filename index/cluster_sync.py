@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -99,7 +100,7 @@ def _check_mapping(client: Client, index: str) -> None:
 # -- bookkeeping in the archive ----------------------------------------------------------
 
 def _ensure_tables(store) -> None:
-    if store.execute("SELECT 1 FROM sqlite_master WHERE name = 'cluster_targets'").fetchone():
+    if _has_tables(store):
         return
     store.write(lambda: [store.execute(s) for s in _SCHEMA])
 
@@ -111,12 +112,16 @@ def _has_tables(store) -> bool:
 def pending(store, target: str) -> list[tuple[str, int]]:
     """``(uuid, current version id)`` of the reviews the cluster does not hold as current."""
     if not _has_tables(store):
-        return [tuple(r) for r in store.execute(
-            "SELECT uuid, current_version FROM reviews ORDER BY uuid")]  # type: ignore[misc]
+        return _every_review(store)
     return [tuple(r) for r in store.execute(  # type: ignore[misc]
         "SELECT r.uuid, r.current_version FROM reviews r LEFT JOIN cluster_state s"
         " ON s.target = ? AND s.uuid = r.uuid"
         " WHERE s.version_id IS NULL OR s.version_id != r.current_version ORDER BY r.uuid", (target,))]
+
+
+def _every_review(store) -> list[tuple[str, int]]:
+    return [tuple(r) for r in store.execute(  # type: ignore[misc]
+        "SELECT uuid, current_version FROM reviews ORDER BY uuid")]
 
 
 def removed(store, target: str) -> list[str]:
@@ -158,10 +163,7 @@ def _remember(store, name: str, target: str) -> None:
 def unindexed_pairs(store, name: str) -> list[tuple[str, int]]:
     """The reviews the index called ``name`` lacks, as this archive last knew it."""
     target = known_target(store, name)
-    if target is None:
-        return [tuple(r) for r in store.execute(  # type: ignore[misc]
-            "SELECT uuid, current_version FROM reviews ORDER BY uuid")]
-    return pending(store, target)
+    return _every_review(store) if target is None else pending(store, target)
 
 
 def behind(store, name: str) -> bool:
@@ -200,8 +202,6 @@ def _worker_actions(store_path: str, pairs: list[tuple[str, int]], index: str,
 def _bulk(client: Client, lines: list[dict]) -> None:
     """Send bulk ``lines`` (action, source pairs); items the cluster cannot take yet are
     sent again; a version conflict (an older delivery than the cluster's) is done."""
-    import time
-
     todo = lines
     for attempt in range(RETRIES):
         res = client.retrying("POST", "/_bulk", ndjson=todo)
@@ -340,8 +340,6 @@ def expunge(client: Client, index: str, timeout: float = 120.0) -> None:
     ``purge`` needs to leave no copy. OpenSearch keeps deleted documents its shard
     copies may still need (peer-recovery retention leases, synced every 30 s), so this
     merges, refreshes and flushes until no copy counts a deleted document."""
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         client.retrying("POST", f"/{index}/_forcemerge", params={"only_expunge_deletes": "true"})
