@@ -13,7 +13,7 @@ $(BIN)/reviews: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
 	@# the checkout is installed editable: compile it once, so that a command does not
 	@# recompile every module it imports (this machine sets PYTHONDONTWRITEBYTECODE=1)
-	$(BIN)/python -m compileall -q cli.py archive index publish
+	$(BIN)/python -m compileall -q cli.py archive index publish shell
 	touch $(BIN)/reviews
 
 venv: $(BIN)/reviews

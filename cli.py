@@ -7,9 +7,7 @@ the command with the exit code of their kind (:data:`archive.errors.EXIT_CODES`)
 from __future__ import annotations
 
 import importlib
-import json
 import os
-import re
 import sys
 import types
 from functools import cached_property as _cached_property
@@ -58,8 +56,11 @@ def _light_whoosh() -> None:
 _light_whoosh()
 
 from archive.config import data_dir as resolve_data_dir
-from archive.errors import (BUSY, DISK_FULL, FAILED, FINDINGS, INTERRUPTED, OK, UNREACHABLE, USAGE,
-                            ArchiveError, exit_code as code_of)
+from archive.errors import (BUSY, DISK_FULL, FINDINGS, OK, UNREACHABLE, USAGE, ArchiveError,
+                            exit_code as code_of)
+from shell.failures import ArchiveGroup, Failure
+from shell.options import data_dir_option, group_data_dir_option
+from shell.output import n as _n, output_options, say
 
 if TYPE_CHECKING:
     from archive.store import Store
@@ -78,81 +79,7 @@ class _OnFirstUse:
         return getattr(self._module, attr)
 
 
-report = _OnFirstUse("archive.report")
-
-
-class Failure(click.ClickException):
-    """One line on stderr, and the exit code of its kind (``archive.errors.EXIT_CODES``):
-    the one way a command fails. The message may name a file or quote a record, so it is
-    shown through :func:`plain`."""
-
-    def __init__(self, message: str, exit_code: int = FAILED):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    @classmethod
-    def of(cls, err: BaseException, message: str | None = None) -> "Failure":
-        """``err`` (an ArchiveError, an OSError...) as a Failure with its exit code."""
-        return cls(str(err) if message is None else message, code_of(err))
-
-    def format_message(self) -> str:
-        return plain(self.message)
-
-
-def _disk_full(detail: str = "") -> str:
-    return f"the disk is full{detail}; free some space and run the command again"
-
-
-class ArchiveGroup(click.Group):
-    """Turns API errors into one-line messages with their exit codes instead of
-    tracebacks; anything else unexpected too (``REVIEWS_DEBUG=1`` shows its traceback)."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except ArchiveError as e:
-            raise Failure.of(e) from None
-        except BrokenPipeError:  # `reviews ... | head`: the reader left; stop quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(OK)
-        except OSError as e:
-            if code_of(e) == DISK_FULL:
-                raise Failure(_disk_full(f" (writing {e.filename})" if e.filename else ""),
-                              DISK_FULL) from None
-            raise Failure.of(e, f"{e.filename or ''}: {e.strerror or e}".lstrip(": ")) from None
-        except KeyboardInterrupt:
-            raise Failure("interrupted", INTERRUPTED) from None
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
-            raise
-        except Exception as e:  # noqa: BLE001 - a bug: one line, not a traceback
-            where = ctx.meta.get("data_dir") or os.environ.get("REVIEWS_DATA")
-            code = code_of(e, where)  # SQLite's errors carry their kind
-            if code == DISK_FULL:
-                raise Failure(_disk_full() + " (what was written before is kept)", code) from None
-            if code != FAILED:
-                raise Failure(f"{where or 'the archive'}: {e} (SQLite)", code) from None
-            if os.environ.get("REVIEWS_DEBUG"):
-                raise
-            raise Failure(
-                f"internal error ({type(e).__name__}: {e}); run again with REVIEWS_DEBUG=1 "
-                "for the details, and please report it") from None
-
-
-def data_dir_option(f):
-    def remember(ctx, param, value):  # for an error message that has no path of its own
-        ctx.meta["data_dir"] = value
-        return value
-
-    return click.option(
-        "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        envvar="REVIEWS_DATA", callback=remember,
-        help="Archive folder (default: $REVIEWS_DATA, else the per-user data folder).",
-    )(f)
-
-
-def json_option(f):
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON (full UUIDs) for scripts.")(f)
+report = _OnFirstUse("shell.report")
 
 
 def open_store(data_dir: Path | None, create: bool = False) -> "Store":
@@ -161,45 +88,19 @@ def open_store(data_dir: Path | None, create: bool = False) -> "Store":
     return Store.open(resolve_data_dir(data_dir, create=create))
 
 
-#: Bidi embeddings, overrides and isolates: they reorder what follows them on a line.
-_BIDI = "\u202a-\u202e\u2066-\u2069"
-#: What a terminal must not be given as it is: C0 controls but tab and newline, DEL, C1
-#: (ESC, CSI U+009B and OSC U+009D start sequences that retitle the terminal or move the
-#: cursor) and the bidi characters.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f" + _BIDI + "]")
-#: What JSON leaves raw though a terminal or an editor acts on it (json escapes C0 itself).
-_JSON_RAW = re.compile(r"[\x7f-\x9f" + _BIDI + "]")
-
-
-def echo_json(obj) -> None:
-    """Print ``obj`` as JSON: non-ASCII text as it is, C0, DEL, C1 and bidi characters
-    as ``\\u`` escapes (outside strings json.dumps writes ASCII only, so every one of
-    them stands inside a string, where the escape means the same character)."""
-    text = json.dumps(obj, ensure_ascii=False, indent=2)
-    click.echo(_JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
-
-
-def plain(text: str) -> str:
-    """Text from a record, safe to write to a terminal: each control or bidi character
-    shown on its own as ``<U+009D>``. No escape sequence is parsed: a sequence's extent
-    is the terminal's guess, and a rule that took one along took the text after a lone
-    U+009D up to the end of its section."""
-    return _CONTROL.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
-
-
-def say(text: str = "", err: bool = False) -> None:
-    """Print a line that may hold record text (control characters removed)."""
-    click.echo(plain(text), err=err)
-
-
 @click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(None, "--version", package_name="review-archive", prog_name="reviews")
+@group_data_dir_option
 def main():
     """A searchable archive of Chinese literature reviews (callback records).
 
+    --data-dir goes before the command or after it (after it, it wins); either
+    wins over $REVIEWS_DATA.
+
     \b
-    Example:
+    Examples:
       reviews ingest drop/ && reviews list --limit 5
+      reviews --data-dir demo-data search 残差网络
     """
 
 
@@ -210,9 +111,9 @@ def main():
 @click.option("--watch", "watch_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Keep ingesting files that appear in this drop folder until Ctrl+C.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar; print only refusals and the summary.")
-@json_option
+@output_options
 @data_dir_option
-def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
+def ingest(paths, pattern, watch_dir, quiet, out, data_dir):
     """Ingest record files, folders (recursively) or - for standard input.
 
     Records are deduplicated by UUID: the same bytes again change nothing, other
@@ -240,8 +141,8 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
     with open_store(directory, create=True) as store, storing(index_dir(directory)):
         exit_code = 0
         if paths:
-            rep = _ingest_with_progress(store, list(paths), pattern, quiet, as_json, run_ingest)
-            _after_ingest(store, rep, quiet, as_json, directory)
+            rep = _ingest_with_progress(store, list(paths), pattern, quiet or out.json, run_ingest)
+            _after_ingest(store, rep, quiet, out, directory)
             exit_code = FINDINGS if rep.refused else OK
         if watch_dir:
             import signal
@@ -253,10 +154,10 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
             say(f"watching {watch_dir} for {pattern} (Ctrl+C to stop)", err=True)
 
             def on_report(rep, path):
-                if not as_json and (rep.added or rep.versions):  # name the file, as refusals do
+                if not out.json and (rep.added or rep.versions):  # name the file, as refusals do
                     say(f"{'added' if rep.added else 'new version from'} {path}")
                 try:
-                    _after_ingest(store, rep, quiet, as_json, directory)
+                    _after_ingest(store, rep, quiet, out, directory)
                 except Failure as err:  # a cluster away for a while: keep watching
                     if err.exit_code not in (UNREACHABLE, BUSY):
                         raise
@@ -270,9 +171,9 @@ def ingest(paths, pattern, watch_dir, quiet, as_json, data_dir):
             sys.exit(exit_code)
 
 
-def _ingest_with_progress(store, paths, pattern, quiet, as_json, run_ingest):
+def _ingest_with_progress(store, paths, pattern, quiet, run_ingest):
     stdin = sys.stdin.buffer if "-" in paths else None
-    show_bar = not quiet and not as_json and sys.stderr.isatty()
+    show_bar = not quiet and sys.stderr.isatty()
     if not show_bar:
         return run_ingest(store, paths, glob=pattern, stdin=stdin)
     with click.progressbar(length=0, label="ingesting", file=sys.stderr, show_pos=True) as bar:
@@ -283,16 +184,12 @@ def _ingest_with_progress(store, paths, pattern, quiet, as_json, run_ingest):
         return run_ingest(store, paths, glob=pattern, stdin=stdin, on_progress=progress)
 
 
-def _after_ingest(store, rep, quiet, as_json, directory):
+def _after_ingest(store, rep, quiet, out, directory):
     """Print the ingest summary, then bring the search index up to date (new and changed
     reviews only; a missing or corrupt index is rebuilt, and the message says so)."""
-    if as_json:
-        echo_json(report.ingest_dict(rep))
-    else:
-        for line in report.refusal_lines(rep):
-            say(line, err=True)
-        for line in report.ingest_lines(rep):
-            say(line)
+    for line in report.refusal_lines(rep):
+        out.note(line)
+    out.show(lambda: report.ingest_dict(rep), lambda: report.ingest_lines(rep))
     try:
         update_index(store, directory, quiet)
     except (OSError, ArchiveError) as err:
@@ -377,9 +274,9 @@ def update_index(store, directory, quiet):
 @click.option("--flag", help="Only reviews with this quality flag (e.g. truncated).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many reviews.")
 @click.option("--retracted", is_flag=True, help="List the retracted reviews instead (hidden everywhere else).")
-@json_option
+@output_options
 @data_dir_option
-def list_(topic, since, until, flag, limit, retracted, as_json, data_dir):
+def list_(topic, since, until, flag, limit, retracted, out, data_dir):
     """List reviews, newest first.
 
     \b
@@ -393,14 +290,9 @@ def list_(topic, since, until, flag, limit, retracted, as_json, data_dir):
                                    "combine with --topic, --since, --until or --flag")
         with open_store(data_dir) as store:
             rows = store.retracted()[:limit]
-        if as_json:
-            echo_json([dict(zip(("uuid", "topic", "retracted_at", "reason", "versions"), r))
-                       for r in rows])
-            return
-        for uuid, topic_, at, reason, n in rows:
-            say(f"{uuid[:8]}  retracted {at[:16]}  {topic_ or ''}  ({_n(n, 'version')}; {reason})")
+        out.show(lambda: report.retracted_dicts(rows), lambda: report.retracted_lines(rows))
         if not rows:
-            say("no retracted reviews", err=True)
+            out.note("no retracted reviews")
         return
     since, until = report.check_date(since, "--since"), report.check_date(until, "--until")
     if flag is not None:
@@ -414,11 +306,11 @@ def list_(topic, since, until, flag, limit, retracted, as_json, data_dir):
     with open_store(data_dir) as store:
         rows = listing.summaries(store, topic=topic, since=since, until=until, flag=flag, limit=limit)
         empty = not rows and store.count() == 0
-    if as_json:
-        echo_json([report.summary_dict(r) for r in rows])
+    if empty:
+        out.show([], ())
+        out.note(report.EMPTY)
         return
-    for line in report.list_lines(rows, archive_empty=empty):
-        say(line, err=empty)
+    out.show(lambda: [report.summary_dict(r) for r in rows], lambda: report.list_lines(rows))
 
 
 # -- show -----------------------------------------------------------------------------
@@ -429,9 +321,9 @@ def list_(topic, since, until, flag, limit, retracted, as_json, data_dir):
 @click.option("--versions", is_flag=True, help="List every delivered version.")
 @click.option("--version", "version_no", type=click.IntRange(min=1), metavar="N",
               help="Show this review's Nth delivered version instead of the current one (see --versions).")
-@json_option
+@output_options
 @data_dir_option
-def show(review_id, section, raw, versions, version_no, as_json, data_dir):
+def show(review_id, section, raw, versions, version_no, out, data_dir):
     """Show one review: outline, sections, references, flags.
 
     REVIEW_ID is a full UUID or a unique prefix of one.
@@ -442,7 +334,7 @@ def show(review_id, section, raw, versions, version_no, as_json, data_dir):
       reviews show e051ad47 --section 8.1
       reviews show e051ad47 --raw > original.txt
     """
-    if raw and (section or versions or as_json):
+    if raw and (section or versions or out.json):
         raise click.UsageError("--raw prints the file exactly as delivered, whole; it does not "
                                "combine with --section, --versions or --json")
     with open_store(data_dir) as store:
@@ -453,31 +345,19 @@ def show(review_id, section, raw, versions, version_no, as_json, data_dir):
                           f"{'s' if len(vers) != 1 else ''}, not {version_no}; see --versions", USAGE)
         vid = next(v.id for v in vers if (v.number == version_no if version_no else v.is_current))
         if raw:
-            out = sys.stdout.buffer
-            out.write(store.raw(vid))
-            out.flush()
+            stdout = sys.stdout.buffer
+            stdout.write(store.raw(vid))
+            stdout.flush()
             return
         rec = store.record(vid)
     if versions:
-        if as_json:
-            echo_json([report.version_dict(v) for v in vers])
-        else:
-            for line in report.version_lines(vers):
-                say(line)
-        return
-    if section:
+        out.show(lambda: [report.version_dict(v) for v in vers], lambda: report.version_lines(vers))
+    elif section:
         section = report.section_key(rec, section)
-        if as_json:
-            echo_json([s.__dict__ for s in report.subtree(rec, section)])
-        else:
-            say(report.section_text(rec, section))
-        return
-    if as_json:
-        d = rec.to_dict()
-        d["versions"] = [report.version_dict(v) for v in vers]
-        echo_json(d)
-        return
-    say(report.show_text(rec, vers))
+        out.show(lambda: [s.__dict__ for s in report.subtree(rec, section)],
+                 lambda: [report.section_text(rec, section)])
+    else:
+        out.show(lambda: report.review_dict(rec, vers), lambda: [report.show_text(rec, vers)])
 
 
 # -- check ----------------------------------------------------------------------------
@@ -485,9 +365,9 @@ def show(review_id, section, raw, versions, version_no, as_json, data_dir):
 @click.argument("review_ids", nargs=-1)
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any defect is found (notes do not count).")
 @click.option("--all", "show_notes", is_flag=True, help="Also list the notes (quirks of the delivery format).")
-@json_option
+@output_options
 @data_dir_option
-def check(review_ids, strict, show_notes, as_json, data_dir):
+def check(review_ids, strict, show_notes, out, data_dir):
     """The quality report: each defect with its place (8.1.1 truncated).
 
     A defect is what a reader of the review suffers from (truncation, dangling
@@ -506,22 +386,17 @@ def check(review_ids, strict, show_notes, as_json, data_dir):
         flags = listing.flags(store, uuids)
         topics = listing.topics(store, uuids) if flags else {}
     defects = sum(1 for v in flags.values() for f in v if f.severity == "defect")
-    if as_json:
-        echo_json([{"uuid": u, "topic": topics.get(u, ""),
-                    "flags": [{**f.__dict__, "severity": f.severity} for f in fl]}
-                   for u, fl in flags.items()])
-    else:
-        for line in report.check_lines(flags, topics, notes=show_notes):
-            say(line)
+    out.show(lambda: report.check_dicts(flags, topics),
+             lambda: report.check_lines(flags, topics, notes=show_notes))
     if strict and defects:
         sys.exit(FINDINGS)
 
 
 # -- stats ----------------------------------------------------------------------------
 @main.command()
-@json_option
+@output_options
 @data_dir_option
-def stats(as_json, data_dir):
+def stats(out, data_dir):
     """Counts and the archive at a glance: reviews per month, most cited works,
     biggest topics, defects by kind (as small bar charts; the site draws the same).
 
@@ -534,19 +409,34 @@ def stats(as_json, data_dir):
     with open_store(data_dir) as store:
         st = report.with_severity(listing.stats(store))
         figures = listing.figures(store) if st["reviews"] else {}
-    if as_json:
-        echo_json({**st, "figures": figures})
-        return
-    for line in report.stats_lines(st):
-        say(line)
-    if figures:
-        from publish.charts import text_bars
+    out.show({**st, "figures": figures}, lambda: report.stats_lines(st) + report.figure_lines(figures))
 
-        for title, rows in report.figure_rows(figures):
-            say()
-            say(title)
-            for line in text_bars(rows, width=30):
-                say("  " + line)
+
+# -- verify ---------------------------------------------------------------------------
+@main.command()
+@output_options
+@data_dir_option
+def verify(out, data_dir):
+    """The full check of the archive: is every stored byte what it should be?
+
+    SQLite's own integrity check, every delivered original against its
+    sha256, the rows derived from each version against its parsed record, and
+    each review's current version. It reads every byte, so it takes a while on
+    a large archive. Prints one line per problem; exit status 1 if there is any.
+
+    \b
+    Examples:
+      reviews verify
+      reviews verify --json
+    """
+    from archive.verify import verify as verify_archive
+
+    with open_store(data_dir) as store:
+        problems = verify_archive(store)
+    out.show({"ok": not problems, "problems": problems}, problems)
+    out.note(f"{_n(len(problems), 'problem')} found" if problems else "no problems found")
+    if problems:
+        sys.exit(FINDINGS)
 
 
 # -- similar --------------------------------------------------------------------------
@@ -554,9 +444,9 @@ def stats(as_json, data_dir):
 @click.argument("review_id")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1),
               help="At most this many reviews.")
-@json_option
+@output_options
 @data_dir_option
-def similar(review_id, limit, as_json, data_dir):
+def similar(review_id, limit, out, data_dir):
     """Reviews most like one review: shared distinctive words and shared references.
 
     Two reviews that cite the same works are related even when worded
@@ -575,7 +465,7 @@ def similar(review_id, limit, as_json, data_dir):
         with cluster, _local_store(directory) as store:
             uuid = cluster.resolve(store, review_id)
             rows = cluster.similar(store, uuid, limit)
-        _print_similar(rows, as_json)
+        _print_similar(rows, out)
         return
     with open_store(directory) as store:
         uuid = store.resolve(review_id)
@@ -587,17 +477,14 @@ def similar(review_id, limit, as_json, data_dir):
                 raise Failure.of(err) from None
         _say_if_index_behind(directory)
         rows = find_similar(store, ix, uuid, limit=limit)
-    _print_similar(rows, as_json)
+    _print_similar(rows, out)
 
 
-def _print_similar(rows, as_json: bool) -> None:
-    if as_json:
-        echo_json([r.to_dict() for r in rows])
-        return
-    for r in rows:
-        say(f"{r.uuid[:12]}  {r.score:6.3f}  {r.topic}  ({r.reason()})")
+def _print_similar(rows, out) -> None:
+    out.show(lambda: [r.to_dict() for r in rows],
+             lambda: [f"{r.uuid[:12]}  {r.score:6.3f}  {r.topic}  ({r.reason()})" for r in rows])
     if not rows:
-        say("no related reviews (none shares distinctive words or references with it)", err=True)
+        out.note("no related reviews (none shares distinctive words or references with it)")
 
 
 # -- export ---------------------------------------------------------------------------
@@ -689,8 +576,9 @@ def _follow(store, data_dir) -> None:
 @main.command()
 @click.argument("review_id")
 @click.option("--reason", required=True, metavar="TEXT", help="Why (kept with the time).")
+@output_options
 @data_dir_option
-def retract(review_id, reason, data_dir):
+def retract(review_id, reason, out, data_dir):
     """Hide a wrongly delivered review from list, search, refs, similar, export and the site.
 
     Its versions stay in the archive with the reason and the time;
@@ -704,14 +592,16 @@ def retract(review_id, reason, data_dir):
         uuid = store.resolve(review_id)
         store.retract(uuid, reason)
         _follow(store, data_dir)
-    say(f"retracted {uuid[:8]}: hidden from list, search, refs and exports now, and from "
-        "the site at its next `reviews site`; `reviews restore " + uuid[:8] + "` undoes it")
+    out.show({"uuid": uuid, "retracted": True, "reason": reason}, [
+        f"retracted {uuid[:8]}: hidden from list, search, refs and exports now, and from "
+        f"the site at its next `reviews site`; `reviews restore {uuid[:8]}` undoes it"])
 
 
 @main.command()
 @click.argument("review_id")
+@output_options
 @data_dir_option
-def restore(review_id, data_dir):
+def restore(review_id, out, data_dir):
     """Bring back a retracted review (its latest version is current again).
 
     \b
@@ -722,14 +612,15 @@ def restore(review_id, data_dir):
         uuid = store.resolve(review_id, among="retracted")
         store.restore(uuid)
         _follow(store, data_dir)
-    say(f"restored {uuid[:8]}")
+    out.show({"uuid": uuid, "restored": True}, [f"restored {uuid[:8]}"])
 
 
 @main.command()
 @click.argument("review_id")
 @click.option("--yes", is_flag=True, help="Do not ask (needed when not on a terminal).")
+@output_options
 @data_dir_option
-def purge(review_id, yes, data_dir):
+def purge(review_id, yes, out, data_dir):
     """Delete every stored byte of a review for good (retracted or not).
 
     For content that must not be kept: the versions, their original bytes and
@@ -748,7 +639,7 @@ def purge(review_id, yes, data_dir):
                               "not on a terminal, so add --yes to confirm", USAGE)
             if not click.confirm(f"delete every version of {uuid} for good?", default=False):
                 raise Failure("nothing deleted", FINDINGS)
-        n = store.purge(uuid)
+        deleted = store.purge(uuid)
         from publish.cache import forget  # (the site's cache holds copies too)
 
         forget(store.path.parent, uuid)
@@ -757,17 +648,12 @@ def purge(review_id, yes, data_dir):
         if cluster is not None:  # deleted there by _follow; now merged away for good
             with cluster:
                 cluster.expunge()
-    say(f"purged {uuid[:8]}: {_n(n, 'version')} deleted from the archive, the search index "
-        "and the site's cache; a built site drops it at its next `reviews site`")
+    out.show({"uuid": uuid, "purged": True, "versions": deleted}, [
+        f"purged {uuid[:8]}: {_n(deleted, 'version')} deleted from the archive, the search index "
+        "and the site's cache; a built site drops it at its next `reviews site`"])
 
 
 # -- search, refs, reindex ------------------------------------------------------------
-def _marked(pieces) -> str:
-    """``[(text, is_match)]`` as one line, matches highlighted (plain when piped); the
-    record's text is cleaned of control characters before the highlight is added."""
-    return "".join(click.style(plain(t), fg="red", bold=True) if m else plain(t) for t, m in pieces)
-
-
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--since", metavar="DATE", help="Received on or after DATE (YYYY-MM-DD); also since:DATE in the query.")
@@ -776,9 +662,9 @@ def _marked(pieces) -> str:
 @click.option("--offset", default=0, type=click.IntRange(min=0), help="Reviews to skip.")
 @click.option("-l", "--ids", "ids_only", is_flag=True,
               help="Print the full id of every matching review, one per line, in rank order.")
-@json_option
+@output_options
 @data_dir_option
-def search(query, since, until, limit, offset, ids_only, as_json, data_dir):
+def search(query, since, until, limit, offset, ids_only, out, data_dir):
     """Search the reviews: a review matches when every word occurs in it.
 
     An unspaced Chinese string matches literally (like Ctrl+F); "..." is a
@@ -817,28 +703,9 @@ def search(query, since, until, limit, offset, ids_only, as_json, data_dir):
     if cluster is None:
         _say_if_index_behind(directory)
     if ids_only:
-        if as_json:
-            echo_json(res.uuids)
-        elif res.uuids:
-            say("\n".join(res.uuids))
-        return
-    if as_json:
-        echo_json(res.to_dict())
-        return
-    for r in res.reviews:
-        say(f"{r.uuid[:12]}  {r.received_at[:10]}  {r.topic}  "
-                   f"({r.n_sections} section{'s' if r.n_sections != 1 else ''})")
-        for s in r.sections:
-            say(f"  {s.number} {s.title}")
-            if s.snippet:
-                click.echo(f"    {_marked(s.snippet)}")
-    shown = f"{offset + 1}-{offset + len(res.reviews)} of " if res.reviews else ""
-    say(f"{shown}{_n(res.total_reviews, 'review')}")
-
-
-def _n(count: int, noun: str, width: int = 0) -> str:
-    """``1 review``, ``2 reviews`` (the count right-aligned in ``width``)."""
-    return f"{count:>{width}} {noun}{'' if count == 1 else 's'}"
+        out.show(res.uuids, res.uuids)
+    else:
+        out.show(res.to_dict, lambda: report.search_lines(res, offset))
 
 
 def _say_if_index_behind(directory: Path) -> None:
@@ -862,15 +729,27 @@ def _say_if_index_behind(directory: Path) -> None:
 
 @main.command()
 @click.argument("query", nargs=-1)
-@click.option("--top", "top_n", type=click.IntRange(min=1), help="The N most cited works instead.")
-@click.option("--dangling", "show_dangling", is_flag=True, help="Markers that resolve to no reference.")
+@click.option("--top", "top_n", type=click.IntRange(min=1), metavar="N",
+              help="Mode: the N most cited works of this archive.")
+@click.option("--dangling", "show_dangling", is_flag=True,
+              help="Mode: the citation markers of this archive that resolve to no reference.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1),
               help="Works to show (title words can match many).")
 @click.option("--all", "show_all", is_flag=True, help="Show every matching work.")
-@json_option
+@output_options
 @data_dir_option
-def refs(query, top_n, show_dangling, limit, show_all, as_json, data_dir):
-    """Where a work is cited: by words of its title or by its id (r0123456789).
+@click.pass_context
+def refs(ctx, query, top_n, show_dangling, limit, show_all, out, data_dir):
+    """Where a work is cited; or the most cited works, or the dangling citations.
+
+    \b
+    Three modes, one at a time:
+      refs WORDS | ID   where a work is cited, found by words of its title or by
+                        its id (r0123456789): each citing review and section,
+                        with the sentence (--limit N works, --all)
+      refs --top N      the N most cited works of this archive
+      refs --dangling   every citation marker of this archive that resolves to
+                        no reference: where it stands, with its sentence
 
     The same work cited as [3] in one review and [11] in another, or spelled
     differently, is one group.
@@ -883,61 +762,41 @@ def refs(query, top_n, show_dangling, limit, show_all, as_json, data_dir):
       reviews refs --top 10
       reviews refs --dangling
     """
-    from archive import citing
-    from index import refs as refs_api
-
     if bool(query) + bool(top_n) + show_dangling != 1:
         raise click.UsageError("give title words or an id, or --top N, or --dangling")
+    if not query and (show_all or ctx.get_parameter_source("limit") == click.core.ParameterSource.COMMANDLINE):
+        raise click.UsageError("--limit and --all choose how many works WORDS finds; "
+                               "--top N says its number itself, --dangling lists every marker")
+    from archive import citing
+
     with open_store(data_dir) as store:
         if top_n:
             rows = citing.top_references(store, top_n)
-            if as_json:
-                echo_json([r._asdict() for r in rows])
-            for r in [] if as_json else rows:
-                say(f"{r.ref_id}  {_n(r.citations, 'citation', 4)}  {_n(r.reviews, 'review', 3)}  {r.title}")
-            if not rows and not as_json:
-                say(report.EMPTY if store.count() == 0 else "no cited works", err=True)
+            out.show(lambda: [r._asdict() for r in rows], lambda: report.top_lines(rows))
+            if not rows:
+                out.note(report.EMPTY if store.count() == 0 else "no cited works")
             return
         if show_dangling:
             rows = citing.dangling(store)
-            if as_json:
-                echo_json([dict(uuid=d.uuid, topic=d.topic, section=d.section, marker=d.marker,
-                                sentence=d.sentence) for d in rows])
-            for d in [] if as_json else rows:
-                say(f"{d.uuid[:12]}  {d.section}  {d.marker}  {d.sentence}")
-            if not rows and not as_json:
-                say("no dangling citations")
+            out.show(lambda: report.dangling_dicts(rows), lambda: report.dangling_lines(rows))
             return
+        from index import refs as refs_api
+
         cluster = _cluster()
         if cluster is not None:  # every host's reviews
             with cluster:
                 groups = cluster.find_uses(store, " ".join(query))
         else:
             groups = refs_api.find_uses(store, " ".join(query))
-    if as_json:
-        echo_json([g.to_dict() for g in groups])
-        return
-    shown = groups if show_all else groups[:limit]
-    for g in shown:
-        say(f"{g.ref_id}  {g.title}  ({_n(len(g.uses), 'citation')} in {_n(g.n_reviews, 'review')})")
-        for other in g.titles[1:]:
-            say(f"    also: {other}")
-        for u in g.uses:
-            span = refs_api.marker_span(u)
-            sentence = (_marked([(u.sentence[:span[0]], False), (u.marker, True),
-                                 (u.sentence[span[1]:], False)]) if span else plain(u.sentence))
-            say(f"  {u.uuid[:12]}  {u.received_at[:10]}  {u.section} {u.section_title}")
-            click.echo(f"    {sentence}")
-    if len(groups) > len(shown):
-        say(f"… {len(groups) - len(shown)} more works, use --all (or --limit N)")
-    if not groups:
-        say("no reference matches")
+    out.show(lambda: [g.to_dict() for g in groups],
+             lambda: report.uses_lines(groups, None if show_all else limit))
 
 
 @main.command()
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@output_options
 @data_dir_option
-def reindex(quiet, data_dir):
+def reindex(quiet, out, data_dir):
     """Rebuild the search index from the archive (safe to interrupt).
 
     With REVIEWS_OPENSEARCH set, push every current review of this archive to
@@ -956,14 +815,15 @@ def reindex(quiet, data_dir):
     with open_store(directory) as store:
         if cluster is not None:
             with cluster:
-                rep = _with_bar(store.count(), quiet,
+                rep = _with_bar(store.count(), quiet or out.json,
                                 lambda progress: cluster.reindex(store, progress))
             resumed = " (a stopped run resumed)" if rep.resumed else ""
-            say(f"indexed {rep.indexed} reviews into {cluster.target.label}{resumed}")
+            out.show({"indexed": rep.indexed, "cluster": cluster.target.label, "resumed": rep.resumed},
+                     [f"indexed {rep.indexed} reviews into {cluster.target.label}{resumed}"])
             return
-        rep = _with_bar(store.count(), quiet, lambda progress: rebuild(
+        rep = _with_bar(store.count(), quiet or out.json, lambda progress: rebuild(
             store, index_dir(directory), on_wait=_waiting, on_progress=progress))
-    say(f"indexed {rep.indexed} reviews")
+    out.show({"indexed": rep.indexed}, [f"indexed {rep.indexed} reviews"])
 
 
 # -- site, serve ----------------------------------------------------------------------------

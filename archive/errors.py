@@ -18,7 +18,7 @@ EXIT_CODES: tuple[tuple[int, str, str], ...] = (
      "as `head` does)"),
     (FINDINGS, "findings", "the command ran and found something to act on: `ingest` refused "
      "files (each named on stderr with the reason; every good record is stored), "
-     "`check --strict` found defects, `purge` was answered no"),
+     "`check --strict` found defects, `verify` found a problem, `purge` was answered no"),
     (USAGE, "usage error", "the command line is wrong (click's convention): an unknown option, "
      "a bad value (a date not YYYY-MM-DD, a number out of range), a query that does not parse, "
      "a review id, section, flag or work that the archive does not hold (or that matches "

@@ -1,4 +1,4 @@
-"""A full check of the archive (``reviews verify``... and the tests): SQLite's own
+"""A full check of the archive (``reviews verify``, and the tests after a fault): SQLite's own
 integrity check, every stored original against its sha256, the derived rows against
 the parsed record, and each review's current version. Slow on purpose: it reads
 every byte, so it is a function of its own and never on a command's hot path."""
@@ -26,7 +26,9 @@ def verify(store) -> list[str]:
         if not rows:
             break
         for vid, sha, raw, parsed, nref, ncit, nflag, nsec in rows:
-            if hashlib.sha256(raw).hexdigest() != sha:
+            if not isinstance(raw, bytes):  # (SQLite keeps what it is given)
+                problems.append(f"version {vid}: raw bytes stored as {type(raw).__name__}")
+            elif hashlib.sha256(raw).hexdigest() != sha:
                 problems.append(f"version {vid}: raw bytes do not match sha256")
             d = load_doc(parsed)
             want = (len(d["references"]), len(d["citations"]), len(d["flags"]),

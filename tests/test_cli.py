@@ -608,3 +608,97 @@ def test_one_reading_of_a_day(tmp_path, drop):
             ["list", "--since", bad], ["search", "--since", bad, "研究"], ["search", f"研究 since:{bad}"])]
         for r in outs:
             assert r.exit_code != 0 and "expected a date YYYY-MM-DD" in r.output, (bad, r.output)
+
+
+def _archive_with(tmp_path, name, record: bytes) -> Path:
+    folder = tmp_path / name
+    r = CliRunner().invoke(main, ["ingest", "--quiet", "--data-dir", str(folder), "-"], input=record)
+    assert r.exit_code == 0, r.output
+    return folder
+
+
+def test_data_dir_before_the_command_and_its_precedence(tmp_path, sample_text):
+    """--data-dir is taken before the command too (like git -C); the command's own wins
+    over the group's, which wins over REVIEWS_DATA."""
+    other = "0123456789abcdef0123456789abcdef"
+    first = _archive_with(tmp_path, "first", sample_text.encode())
+    second = _archive_with(tmp_path, "second", sample_text.replace(UUID, other).encode())
+    runner = CliRunner()
+
+    def ids(*args, env=None):
+        r = runner.invoke(main, [*args], env={"REVIEWS_DATA": env} if env else {"REVIEWS_DATA": None})
+        assert r.exit_code == 0, (args, r.output)
+        return r.stdout.split()
+
+    assert ids("--data-dir", str(first), "search", "-l", "残差网络") == [UUID]
+    assert ids("--data-dir", str(second), "search", "-l", "残差网络", env=str(first)) == [other]
+    assert ids("search", "-l", "残差网络", env=str(second)) == [other]
+    assert ids("--data-dir", str(first), "search", "-l", "残差网络", "--data-dir", str(second)) == [other]
+    listed = json.loads(" ".join(ids("--data-dir", str(first), "list", "--json", env=str(second))))
+    assert [r["uuid"] for r in listed] == [UUID]
+    # an error with no path of its own names the folder the group option chose
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = runner.invoke(main, ["--data-dir", str(empty), "list"])
+    assert r.exit_code == 2 and r.output == f"Error: no archive at {empty} (`reviews ingest --data-dir {empty} FILES` makes one there)\n"
+    assert "--data-dir" in runner.invoke(main, ["--help"]).output
+
+
+def test_verify_a_sound_and_a_damaged_archive(tmp_path, sample_text):
+    import sqlite3
+
+    data = _archive_with(tmp_path, "data", sample_text.encode())
+    runner = CliRunner()
+    r = runner.invoke(main, ["--data-dir", str(data), "verify"])
+    assert (r.exit_code, r.stdout, r.stderr) == (0, "", "no problems found\n")
+    assert json.loads(runner.invoke(main, ["verify", "--json", "--data-dir", str(data)]).stdout) == {
+        "ok": True, "problems": []}
+    with sqlite3.connect(data / "archive.sqlite3") as db:  # one stored original changes
+        db.execute("UPDATE versions SET raw = CAST(raw || x'0a' AS BLOB)")
+    db.close()
+    r = runner.invoke(main, ["verify", "--data-dir", str(data)])
+    assert r.exit_code == 1
+    assert r.stdout == "version 1: raw bytes do not match sha256\n" and r.stderr == "1 problem found\n"
+    js = runner.invoke(main, ["verify", "--data-dir", str(data), "--json"])
+    assert js.exit_code == 1 and json.loads(js.stdout) == {
+        "ok": False, "problems": ["version 1: raw bytes do not match sha256"]} and js.stderr == ""
+    with sqlite3.connect(data / "archive.sqlite3") as db:  # text where the bytes were: said, too
+        db.execute("UPDATE versions SET raw = 'text'")
+    db.close()
+    r = runner.invoke(main, ["verify", "--data-dir", str(data)])
+    assert (r.exit_code, r.stdout) == (1, "version 1: raw bytes stored as str\n")
+
+
+def test_refs_modes_are_one_at_a_time(run, drop):
+    run("ingest", str(drop / "a.txt"))
+    for args in (["refs", "--top", "2", "--limit", "3"], ["refs", "--dangling", "--all"],
+                 ["refs", "x", "--top", "2"], ["refs", "--top", "1", "--dangling"]):
+        r = run(*args)
+        assert r.exit_code == 2 and r.output.splitlines()[-1].startswith("Error: "), args
+    top = json.loads(run("refs", "--top", "1", "--json").output)
+    assert top == [{"ref_id": "rd8ccfb2b1e", "title": "基于钻孔图像的混凝土坝裂缝检测与预测的12种迁移学习模型对比分析",
+                    "citations": 8, "reviews": 1}]
+    assert json.loads(run("refs", "--dangling", "--json").output) == []
+    assert "Three modes, one at a time" in run("refs", "--help").output
+
+
+def test_every_command_that_prints_data_takes_the_one_json_option(run, drop):
+    """One decorator gives --json: the same option everywhere, and the commands whose
+    output is data have it."""
+    from shell.output import output_options
+
+    with_json = {name for name, c in main.commands.items()
+                 if any(p.name == "as_json" for p in c.params)}
+    assert with_json == {"ingest", "list", "show", "check", "stats", "search", "refs", "similar",
+                         "verify", "reindex", "retract", "restore", "purge"}
+    helps = {next(p.help for p in main.commands[n].params if p.name == "as_json") for n in with_json}
+    assert helps == {"Print JSON (full UUIDs) for scripts."}
+    assert output_options.__module__ == "shell.output"
+    run("ingest", str(drop / "a.txt"))
+    assert json.loads(run("reindex", "--json").output) == {"indexed": 1}
+    assert json.loads(run("retract", "e051", "--reason", "test", "--json").output) == {
+        "uuid": UUID, "retracted": True, "reason": "test"}
+    assert json.loads(run("restore", "e051", "--json").output) == {"uuid": UUID, "restored": True}
+    assert json.loads(run("purge", "e051", "--yes", "--json").output) == {
+        "uuid": UUID, "purged": True, "versions": 1}
+    assert json.loads(run("list", "--json").output) == []

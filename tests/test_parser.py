@@ -345,7 +345,7 @@ def test_every_flag_code_is_defined_once_and_documented():
 
 def test_an_unknown_section_of_a_huge_review_names_a_few_chapters(sample_text):
     from archive.errors import ArchiveError
-    from archive.report import section_key
+    from shell.report import section_key
 
     para = "正文。" * 10
     chapters = "".join(f"### {i} 第{i}章\n\n{para}\n\n" for i in range(10, 200))

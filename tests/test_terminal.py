@@ -9,7 +9,8 @@ import unicodedata
 import pytest
 from click.testing import CliRunner
 
-from cli import main, plain
+from cli import main
+from shell.output import plain
 from tests.helpers import SAMPLE_UUID, variant
 
 BIDI = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]

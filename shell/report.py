@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict
 
-from .days import parse_day
-from .errors import NotFound
-from .model import ABSTRACT, DEFECT, NOTE, REFERENCES, SECTION_NAMES, Flag, Record, Section
+from archive.days import parse_day
+from archive.errors import NotFound
+from archive.model import ABSTRACT, DEFECT, NOTE, REFERENCES, SECTION_NAMES, Flag, Record, Section
+from shell.output import Styled, marked, n, plain
 
 
 def check_date(value: str | None, option: str) -> str | None:
@@ -47,9 +48,9 @@ def ingest_dict(rep) -> dict:
 EMPTY = "no reviews yet; `reviews ingest FILES` adds some"
 
 
-def list_lines(rows, archive_empty: bool = False) -> list[str]:
+def list_lines(rows) -> list[str]:
     if not rows:
-        return [EMPTY if archive_empty else "no reviews match"]
+        return ["no reviews match"]
     out = []
     for r in rows:
         extra = []
@@ -60,6 +61,16 @@ def list_lines(rows, archive_empty: bool = False) -> list[str]:
         tail = f"  ({'; '.join(extra)})" if extra else ""
         out.append(f"{short(r.uuid)}  {r.received_at[:16]}  {r.topic}{tail}")
     return out
+
+
+def retracted_dicts(rows) -> list[dict]:
+    """``Store.retracted()``'s rows for JSON."""
+    return [dict(zip(("uuid", "topic", "retracted_at", "reason", "versions"), r)) for r in rows]
+
+
+def retracted_lines(rows) -> list[str]:
+    return [f"{uuid[:8]}  retracted {at[:16]}  {topic or ''}  ({n(count, 'version')}; {reason})"
+            for uuid, topic, at, reason, count in rows]
 
 
 def summary_dict(r) -> dict:
@@ -123,6 +134,11 @@ def section_text(rec: Record, number: str) -> str:
     return "\n\n".join(parts)
 
 
+def review_dict(rec: Record, vers) -> dict:
+    """``show --json``: the record and its versions."""
+    return {**rec.to_dict(), "versions": [version_dict(v) for v in vers]}
+
+
 def show_text(rec: Record, vers) -> str:
     cites = Counter((c.scope, c.n) for c in rec.citations if not c.dangling)
     lines = [
@@ -184,6 +200,13 @@ def check_lines(flags: dict[str, list[Flag]], topics: dict[str, str], notes: boo
     return out
 
 
+def check_dicts(flags: dict[str, list[Flag]], topics: dict[str, str]) -> list[dict]:
+    """``check --json``: each review's flags with their severity."""
+    return [{"uuid": u, "topic": topics.get(u, ""),
+             "flags": [{**f.__dict__, "severity": f.severity} for f in fl]}
+            for u, fl in flags.items()]
+
+
 def with_severity(st: dict) -> dict:
     """The store's stats with ``defects`` and ``notes`` (counts of flags) beside ``flags``."""
     by_code = st.get("flags_by_code") or {}
@@ -202,6 +225,19 @@ def figure_rows(figures: dict) -> list[tuple[str, list[tuple[str, int]]]]:
     ]
 
 
+def figure_lines(figures: dict) -> list[str]:
+    """The figures as text bar charts, each after a blank line and its title."""
+    if not figures:
+        return []
+    from publish.charts import text_bars
+
+    out = []
+    for title, rows in figure_rows(figures):
+        out += ["", title]
+        out += ["  " + line for line in text_bars(rows, width=30)]
+    return out
+
+
 def stats_lines(st: dict) -> list[str]:
     """The archive's figures; quality flags as defects and notes, each by code."""
     keys = ["reviews", "versions", "references", "citations", "dangling"]
@@ -215,3 +251,59 @@ def stats_lines(st: dict) -> list[str]:
         out.append(EMPTY)
     return out
 
+
+
+# -- search, refs ---------------------------------------------------------------------------
+def search_lines(res, offset: int) -> list[str]:
+    """A page of search results: each review, the sections holding the terms with their
+    marked snippets, then which of how many reviews these are."""
+    out = []
+    for r in res.reviews:
+        out.append(f"{r.uuid[:12]}  {r.received_at[:10]}  {r.topic}  ({n(r.n_sections, 'section')})")
+        for s in r.sections:
+            out.append(f"  {s.number} {s.title}")
+            if s.snippet:
+                out.append(Styled("    " + marked(s.snippet)))
+    shown = f"{offset + 1}-{offset + len(res.reviews)} of " if res.reviews else ""
+    out.append(f"{shown}{n(res.total_reviews, 'review')}")
+    return out
+
+
+def top_lines(rows) -> list[str]:
+    """``refs --top``: each work with its citations and citing reviews."""
+    return [f"{r.ref_id}  {n(r.citations, 'citation', 4)}  {n(r.reviews, 'review', 3)}  {r.title}"
+            for r in rows]
+
+
+def dangling_dicts(rows) -> list[dict]:
+    return [dict(uuid=d.uuid, topic=d.topic, section=d.section, marker=d.marker,
+                 sentence=d.sentence) for d in rows]
+
+
+def dangling_lines(rows) -> list[str]:
+    """``refs --dangling``: each marker where it stands, with its sentence."""
+    return ([f"{d.uuid[:12]}  {d.section}  {d.marker}  {d.sentence}" for d in rows]
+            or ["no dangling citations"])
+
+
+def uses_lines(groups, limit: int | None) -> list[str]:
+    """``refs WORDS``: each work (its other spellings), then every citation of it with the
+    review, the section and the sentence, the marker highlighted; ``limit`` works."""
+    from index.refs import marker_span
+
+    shown = groups if limit is None else groups[:limit]
+    out = []
+    for g in shown:
+        out.append(f"{g.ref_id}  {g.title}  ({n(len(g.uses), 'citation')} in {n(g.n_reviews, 'review')})")
+        out += [f"    also: {other}" for other in g.titles[1:]]
+        for u in g.uses:
+            span = marker_span(u)
+            sentence = (marked([(u.sentence[:span[0]], False), (u.marker, True),
+                                (u.sentence[span[1]:], False)]) if span else plain(u.sentence))
+            out.append(f"  {u.uuid[:12]}  {u.received_at[:10]}  {u.section} {u.section_title}")
+            out.append(Styled("    " + sentence))
+    if len(groups) > len(shown):
+        out.append(f"… {len(groups) - len(shown)} more works, use --all (or --limit N)")
+    if not groups:
+        out.append("no reference matches")
+    return out
