@@ -1,5 +1,5 @@
 """Text normalisation and primary tokens, shared by the index, the query parser and (as
-a port in ``static/search.js``, from the same ``index/spec.json``) the site.
+a port in ``static/lang.js``, from the same ``index/spec.json``) the site.
 
 Matching needs no dictionary: :mod:`index.literal` builds on the normalisation and
 primary tokens here. jieba words, for ranking only, are :mod:`index.words`.

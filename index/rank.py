@@ -1,7 +1,7 @@
 """Ranking of matching reviews: BM25 over jieba words, field boosts, chapter meetings.
 
 Defined once, with its parameters, in ``index/spec.json`` (``ranking``); the site's
-client (``static/search.js``) computes the same scores from the same statistics, so
+client (``static/search-rank.js``) computes the same scores from the same statistics, so
 its first page equals ``reviews search --limit 10``. The score of a review is the
 sum, over the query's positive text items (unprefixed items and ``topic:`` items;
 fields such as ``uuid:`` or ``ref:`` only filter), in query order, of

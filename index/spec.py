@@ -1,11 +1,11 @@
 """The search language, defined once: ``index/spec.json``, read here and by the site.
 
 ``spec.json`` holds everything the command line (:mod:`index.query`,
-:mod:`index.literal`, :mod:`index.rank`) and the site's client (``static/search.js``)
+:mod:`index.literal`, :mod:`index.rank`) and the site's client (``static/lang.js``, ``static/search-*.js``)
 must agree on: the fields, operators and quote pairs of the query language, the
 character classes of the analysis, the ranking function's parameters and the error
 codes with their messages (``en`` for the command line, ``zh`` for the site). The site
-build writes the same file into ``search.html`` for ``search.js``, so neither side
+build writes the same file into ``search.html`` for the client, so neither side
 restates a constant, and ``tests/conformance/`` runs the same tables against both.
 
 The character tables (``analysis.marks``, ``analysis.space``,

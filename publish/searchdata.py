@@ -1,4 +1,4 @@
-"""The site's search data for the JavaScript client (``static/search.js``), format 4.
+"""The site's search data for the JavaScript client (``static/search-*.js``), format 4.
 
 The client answers a query exactly as ``reviews search`` does, and ranks alike
 (:mod:`index.rank`), so it needs the same statistics: per gram, the reviews holding it
@@ -86,8 +86,8 @@ UUIDS = 2048  # uuids per o/ file
 
 
 def shard_of(term: str, shards: int) -> int:
-    """The shard of a term: FNV-1a (32 bit) over its UTF-16 code units; search.js
-    mirrors it."""
+    """The shard of a term: FNV-1a (32 bit) over its UTF-16 code units;
+    ``static/search-data.js`` mirrors it."""
     h = 0x811C9DC5
     data = term.encode("utf-16-le", "surrogatepass")
     for i in range(0, len(data), 2):

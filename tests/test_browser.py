@@ -121,11 +121,11 @@ def _cli(site, q, opts) -> list[str]:
 def test_search_matches_cli(site, page):
     """Every match, in the same order: the site ranks as `reviews search` does."""
     page.goto(site["base"] + "search.html")
-    page.wait_for_function("window.RA && RA.run && RA.L")
+    page.wait_for_function("window.RA && RA.run && RA.language")
     nonempty = 0
     for q, opts in _queries(site["records"]):
         expected = _cli(site, q, opts)
-        got = page.evaluate("q => RA.run(q).then(r => r.error ? ['ERROR ' + r.error] : RA.uuids(r))",
+        got = page.evaluate("q => RA.run(q).then(r => r.error ? ['ERROR ' + r.error] : RA.uuidsOf(r))",
                             _js_query(q, opts))
         assert got == expected, (q, opts)
         nonempty += len(expected) > 1
@@ -134,24 +134,24 @@ def test_search_matches_cli(site, page):
 
 
 def test_conformance_tables_in_the_browser(site, page):
-    """The tables of tests/conformance/, answered by lang.js and search.js."""
+    """The tables of tests/conformance/, answered by lang.js and the engine (search-*.js)."""
     page.goto(site["base"] + "search.html")
-    page.wait_for_function("window.RA && RA.run && RA.L")
+    page.wait_for_function("window.RA && RA.run && RA.language")
     for row in load("analysis.json"):
-        got = page.evaluate("""t => { const f = RA.L.fold(t);
-            return {text: t, folded: f, tokens: RA.L.primary(f).map(x => x.text), grams: Array.from(RA.L.grams(f))}; }""",
+        got = page.evaluate("""t => { const f = RA.language.fold(t);
+            return {text: t, folded: f, tokens: RA.language.primary(f).map(x => x.text), grams: Array.from(RA.language.grams(f))}; }""",
                             row["text"])
         got["grams"] = sorted(got["grams"])
         assert got == row, row["text"]
     for row in load("queries.json"):
-        got = page.evaluate("""q => { try { const p = RA.L.parse(q);
+        got = page.evaluate("""q => { try { const p = RA.language.parse(q);
                 return {query: q, parsed: {groups: p.groups.map(g => g.map(a => [a.field, a.value, a.quoted, a.negated])),
                                            since: p.since, until: p.until}};
-            } catch (e) { if (e instanceof RA.L.QueryError) return {query: q, error: e.code}; throw e; } }""",
+            } catch (e) { if (e instanceof RA.language.QueryError) return {query: q, error: e.code}; throw e; } }""",
                             row["query"])
         assert got == row, row["query"]
     for row in load("ranking.json")["queries"]:
-        got = page.evaluate("q => RA.run(q).then(r => RA.uuids({reviews: r.reviews.slice(0, 10)}))", row["query"])
+        got = page.evaluate("q => RA.run(q).then(r => RA.uuidsOf({reviews: r.reviews.slice(0, 10)}))", row["query"])
         assert got == row["first_page"], row["query"]
     assert page.errors == []
 
@@ -275,7 +275,7 @@ def test_search_from_file_url(site, page):
     expected = search(site["index"], q, limit=None)
     assert 0 < expected.total_reviews < len(site["records"])
     assert f"找到 {expected.total_reviews} 篇综述" in page.locator("#status").inner_text()
-    assert page.evaluate("RA.uuids(RA.last)") and set(page.evaluate("RA.uuids(RA.last)")) == {
+    assert page.evaluate("RA.uuidsOf(RA.lastResult)") and set(page.evaluate("RA.uuidsOf(RA.lastResult)")) == {
         r.uuid for r in expected.reviews}
     assert page.errors == []
 
@@ -298,7 +298,7 @@ def test_first_query_transfer(site, page):
 def test_snippets_show_the_text_as_written(site, page):
     """Matching is on folded text; the snippet and its marks keep the original case and width."""
     page.goto(site["base"] + "search.html")
-    page.wait_for_function("window.RA && !!RA.snippetText && !!RA.L")
+    page.wait_for_function("window.RA && !!RA.snippetText && !!RA.language")
     cases = [
         ("模型采用 ResNet 作为骨干网络", "resnet", ["模型采用 ", "<ResNet>", " 作为骨干网络"]),
         ("模型采用 ResNet-50 作为骨干", "resnet", ["模型采用 ", "<ResNet>", "-50 作为骨干"]),  # a part
@@ -418,7 +418,7 @@ def test_a_retracted_review_leaves_the_site(tmp_path, page):
     def browser_finds(q):
         page.goto((out / "search.html").as_uri() + "?q=" + quote(q))
         page.wait_for_selector("body[data-search-done]")
-        return page.evaluate("RA.uuids(RA.last)")
+        return page.evaluate("RA.uuidsOf(RA.lastResult)")
 
     def ref_page_counts():
         text = (out / urls.ref(top.ref_id)).read_text("utf-8")
@@ -462,11 +462,11 @@ def test_folding_answers_alike_in_the_browser(tmp_path, page):
     update(store, index_dir(data))
     build_site(store, out)
     page.goto((out / "search.html").as_uri())
-    page.wait_for_function("window.RA && RA.run && RA.L")
+    page.wait_for_function("window.RA && RA.run && RA.language")
     for q in ("人工智慧之光", "まなぶか", "まなぶが", "とぶかの話"):
         cli = search(index_dir(data), q, ids_only=True).uuids
         assert cli, q
-        got = page.evaluate("q => RA.run(q).then(r => RA.uuids(r))", q)
+        got = page.evaluate("q => RA.run(q).then(r => RA.uuidsOf(r))", q)
         assert got == cli, q
     assert set(search(index_dir(data), "人工智慧之光", ids_only=True).uuids) == {numbered_uuid(1), numbered_uuid(3)}
     assert search(index_dir(data), "まなぶか", ids_only=True).uuids == [numbered_uuid(4)]

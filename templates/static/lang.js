@@ -4,10 +4,12 @@
  * function, named beside it; tests/conformance/ runs the same tables on both sides.
  * Offsets are in UTF-16 code units of the folded string (Python counts code points;
  * neither side ever shows an offset to the other).
+ * A classic script (the site works from file://, where modules do not load) that Node can
+ * require too, for the unit tests in tests/js/.
  */
 (function () {
   "use strict";
-  var RA = (window.RA = window.RA || {});
+  var RA = (globalThis.RA = globalThis.RA || {});
 
   RA.lang = function (spec) {
     var A = spec.analysis, Q = spec.query, R = spec.ranking;
@@ -349,3 +351,4 @@
     };
   };
 })();
+if (typeof module !== "undefined") module.exports = globalThis.RA;

@@ -1,5 +1,5 @@
 """The conformance tables: one search language, two implementations (Python and
-``static/lang.js`` + ``static/search.js``), the same answers.
+``static/lang.js`` + the engine, ``static/search-*.js``), the same answers.
 
 ``analysis.json``  text -> primary tokens and index grams;
 ``queries.json``   query -> parsed form, or the error code;
@@ -8,8 +8,8 @@
 
 The expectations are what the Python side answers; ``python -m tests.conformance.tables``
 writes them after a deliberate change (review the diff: it is the change in behaviour).
-``tests/test_conformance.py`` checks Python against them, ``tests/test_browser.py`` the
-browser.
+``tests/test_conformance.py`` checks Python against them, ``tests/js/`` (run by
+``tests/test_js.py``) the engine in Node, ``tests/test_browser.py`` the browser.
 """
 from __future__ import annotations
 

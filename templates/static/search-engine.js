@@ -1,0 +1,70 @@
+/* The search engine of the static site: it answers and ranks exactly as `reviews search`
+ * does (index/search.py, index/rank.py): the same language (lang.js, from index/spec.json),
+ * the same candidates from the same grams, the same checks against the text, the same
+ * scores from the same statistics and the same tie-breaks, so its first page is
+ * `reviews search --limit 10`.
+ * Order of work: the postings give every candidate and its score; candidates are then
+ * checked against their text best first, so the first page is final as soon as it is
+ * full; the rest are checked in the background until the count is exact.
+ * No DOM: the page (search.js) hands in how to fetch a data file; so do the unit tests
+ * (tests/js/), in Node. Load order: lang.js, search-data.js, search-rank.js,
+ * search-match.js, search-snippets.js, search-sections.js, this file.
+ */
+(function (RA) {
+  "use strict";
+
+  // meta: the search/meta.js payload; fetchScript(key) -> Promise settled once the data
+  // file `key` has run (search-data.js)
+  RA.searchEngine = function (meta, fetchScript) {
+    var data = RA.searchData(meta, fetchScript), L = data.L;
+    var rank = RA.searchRank(data), match = RA.searchMatch(data, rank), sections = RA.searchSections(data);
+
+    // Run query q. onProgress(res) as results are checked (a promise it returns is waited
+    // for); resolves to {reviews: [{o, score, key, scope}], ast, plan, complete: true} or,
+    // for a query that does not parse, {reviews: [], error, code, complete: true}.
+    // `need`: how many results to check first (a page), before checking the rest.
+    // `mark(stage)`: told when the candidates are in ("candidates") and ranked ("ranked").
+    function run(q, onProgress, need, mark) {
+      var ast;
+      try { ast = L.parse(q); } catch (e) {
+        if (e instanceof L.QueryError) return Promise.resolve({ reviews: [], error: e.message, code: e.code, complete: true });
+        throw e;
+      }
+      mark = mark || function () {};
+      var res = { reviews: [], ast: ast, complete: false, candidates: 0 };
+      return match.evaluate(ast).then(function (ev) {
+        mark("candidates");
+        res.plan = ev.plan;
+        return rank.score(ev.plan, ev.found);
+      }).then(function (ranked) {
+        mark("ranked");
+        res.candidates = ranked.length;
+        var checks = {}, i = 0;
+        // check in rank order, a few at a time; report progress
+        function next() {
+          if (i >= ranked.length) return Promise.resolve();
+          var batch = ranked.slice(i, i + (res.reviews.length < need ? Math.max(4, need - res.reviews.length) : 48));
+          i += batch.length;
+          return Promise.all(batch.map(function (x) { return match.verify(res.plan, x.o).then(function (v) { checks[x.o] = v; }); }))
+            .then(function () {
+              batch.forEach(function (x) { if (checks[x.o].ok) { x.scope = checks[x.o].scope; res.reviews.push(x); } });
+              res.checked = i;
+              var p = onProgress ? onProgress(res) : null;
+              return Promise.resolve(p).then(next);
+            });
+        }
+        return next();
+      }).then(function () { res.complete = true; return res; });
+    }
+
+    return {
+      meta: meta, language: L, run: run,
+      // a review of a result -> Promise<{info, hits}>: what to show under it
+      sectionsOf: sections.sectionsOf,
+      snippets: sections.snippets,
+      // the review ids of a result, in order
+      uuidsOf: function (res) { return data.uuidsOf(res.reviews.map(function (x) { return x.o; })); }
+    };
+  };
+})(globalThis.RA = globalThis.RA || {});
+if (typeof module !== "undefined") module.exports = globalThis.RA;
