@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,7 +60,11 @@ def test_wheel_installs_and_runs(tmp_path):
     reviews("site", "--quiet", str(tmp_path / "site"))
     site = tmp_path / "site"
     assert (site / "index.html").is_file() and (site / "search.html").is_file()
-    assert (site / "static" / "search.js").read_bytes() == (ROOT / "templates" / "static" / "search.js").read_bytes()
+    for f in (ROOT / "templates" / "static").iterdir():  # every static file (the search engine's too), from the wheel
+        assert (site / "static" / f.name).read_bytes() == f.read_bytes(), f.name
+    # ... and every script search.html loads is one of them
+    scripts = re.findall(r'<script src="static/([^"]+)"', (site / "search.html").read_text("utf-8"))
+    assert "search-engine.js" in scripts and all((site / "static" / s).is_file() for s in scripts)
     assert (site / "reviews" / "e051ad472c3d4412ba23cc0b05bfdbab.html").is_file()
     # this session's parts, from the wheel: charts, downloads, export, similar, stats, retraction
     assert 'id="chart-months"' in (site / "index.html").read_text("utf-8")
