@@ -412,7 +412,7 @@ def test_serve_without_a_site_is_one_line(run, tmp_path):
 
 
 def test_command_start_up_skips_what_search_does_not_use(tmp_path, drop):
-    """cli.py defers two of Whoosh's start-up imports (asyncio via cached_property,
+    """The CLI defers two of Whoosh's start-up imports (asyncio via cached_property,
     urllib.request), and a search uses the index reader, not Whoosh's searcher: a
     search process loads none of them, and urllib.request still works when used."""
     data = str(tmp_path / "d")
