@@ -10,10 +10,10 @@ type (``@misc``, ``TY  - GEN``, CSL ``document``) rather than guessed into a jou
 article.
 
 Authors are taken from an entry only where its line says unmistakably which part names
-them (:func:`split_authors`): a list of names with initials (``Smith J, Wang L, et
+them (:func:`archive.authors.split_authors`): a list of names with initials (``Smith J, Wang L, et
 al. Title``), an ``et al``/``等``, a GB/T 7714 type code after the title
 (``张三, 李四. 标题[J]. 期刊``), or an entry the archive itself reads as naming only
-authors (:func:`archive.references.authors_only`, the chapter lists' ``Smith J, et
+authors (:func:`archive.authors.authors_only`, the chapter lists' ``Smith J, et
 al``). Anything less certain keeps the whole text as the title and no authors: a
 headline such as ``朱孝忠，房韡，赵毅：基于……`` or ``Vitamin D. A review`` is never cut. The
 title is the rest of the line as written (a GB/T line keeps its ``[J]. 期刊``: a work has
@@ -48,8 +48,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
 
+from .authors import ET_AL, split_authors
 from .model import Reference
-from .references import REF_ID, authors_only, display_title
+from .references import REF_ID, display_title
 
 #: Export format name -> file suffix.
 FORMATS = {"bibtex": ".bib", "ris": ".ris", "csl-json": ".json"}
@@ -59,8 +60,6 @@ MEDIA_TYPES = {
     "ris": "application/x-research-info-systems",
     "csl-json": "application/vnd.citationstyles.csl+json",
 }
-#: The last of a work's authors when its line says the list goes on (``et al``, ``等``).
-ET_AL = "et al."
 #: What each export says of the archive's id of the work.
 NOTE = "review-archive ref {ref_id}"
 _CSL_LANGUAGE = {"zh": "zh-CN", "en": "en"}
@@ -103,59 +102,6 @@ def citation_key(ref_id: str) -> str:
     if REF_ID.match(ref_id):
         return "ra" + ref_id[1:]
     return "ra" + hashlib.sha1(ref_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-
-
-# -- authors ----------------------------------------------------------------------------------
-_LATIN_NAME = r"[A-Z][A-Za-z'’\-]+"
-_INITIALS = r"(?:[A-Z]\.(?:\s?[A-Z]\.){0,2}|[A-Z]{1,3}(?![A-Za-z]))"
-_LATIN_AUTHOR = rf"{_LATIN_NAME}\s+{_INITIALS}"
-_HAN_NAME = r"[\u4e00-\u9fff·]{2,5}"
-# names, an optional et al, then the end of the text or a full stop before the title
-_LATIN_LIST = re.compile(
-    rf"(?P<names>{_LATIN_AUTHOR}(?:\s*,\s*{_LATIN_AUTHOR})*)(?P<etal>\s*,?\s*et\s+al\b\.?)?"
-    r"(?:\s*[.．]?\s*$|\s*[.．]\s+|(?<=\.)\s+)")
-_LATIN_ONE_ET_AL = re.compile(rf"(?P<names>{_LATIN_NAME})(?P<etal>\s*,?\s*et\s+al\b\.?)\s*$")
-_HAN_LIST = re.compile(
-    rf"(?P<names>{_HAN_NAME}(?:\s*[,，、]\s*{_HAN_NAME})*)(?P<etal>\s*[,，、]?\s*等)?"
-    r"(?:\s*[.．。]?\s*$|\s*[.．。]\s*)")
-_NAME_SEP = re.compile(r"\s*[,，、]\s*")
-#: GB/T 7714 document type codes: [J] journal, [M] book, [C] proceedings, [EB/OL] ...
-_GBT_TYPE = re.compile(r"\[(?:M|C|N|J|D|R|S|P|A|G|Z|DB|CP|EB)(?:/OL)?\]")
-_LATIN_SPLIT = re.compile(rf"({_LATIN_NAME})\s+(.+)")
-
-
-def _latin_name(written: str) -> str:
-    """``Smith JK`` / ``Smith J.K.`` -> ``Smith, J. K.``; a bare ``Smith`` stays."""
-    m = _LATIN_SPLIT.fullmatch(written.strip())
-    if not m:
-        return written.strip()
-    letters = [c for c in m.group(2) if c.isalpha()]
-    return f"{m.group(1)}, " + " ".join(f"{c}." for c in letters)
-
-
-def split_authors(text: str) -> tuple[tuple[str, ...], str]:
-    """``(authors, title)`` of an entry's text: the authors its line names for certain
-    and the rest of the line as the title; ``((), text)`` when unsure. An entry that
-    names only authors keeps its whole text as the title too (it names no other)."""
-    only = authors_only(text)
-    for pattern, latin in ((_LATIN_LIST, True), (_LATIN_ONE_ET_AL, True), (_HAN_LIST, False)):
-        m = pattern.match(text)
-        if not m:
-            continue
-        names = [n for n in _NAME_SEP.split(m.group("names")) if n]
-        etal = bool(m.group("etal"))
-        rest = text[m.end():].strip()
-        if not rest:
-            sure = only
-        elif latin:
-            sure = len(names) > 1 or etal or bool(_GBT_TYPE.search(rest))
-        else:
-            sure = etal or bool(_GBT_TYPE.search(rest))
-        if not sure or (rest and not any(c.isalnum() for c in rest)):
-            continue
-        authors = tuple(_latin_name(n) if latin else n for n in names)
-        return authors + ((ET_AL,) if etal else ()), (rest or text)
-    return (), text
 
 
 # -- works ------------------------------------------------------------------------------------

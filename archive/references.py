@@ -12,6 +12,7 @@ from functools import lru_cache
 import re
 import unicodedata
 
+from .authors import authors_only
 from .model import Flag, Record, Reference
 
 # "[12] Title. 2025."  /  "12. Title"  /  "[12] Title"
@@ -76,23 +77,6 @@ REF_ID_PREFIX = re.compile(r"^r[0-9a-f]{4,10}$")  # at least 4 hex digits: not a
 def ref_id(title: str) -> str:
     key = normalize_title(title) or title
     return "r" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
-
-
-_NAME = r"[A-Z][A-Za-z'’\-]+"
-_INITIALS = r"(?:\s+[A-Z]{1,3}\.?)+"
-_ET_AL = r"(?:et\s+al\.?|等)"
-#: An entry naming only its authors, no work: "Smith J, et al", "Smith J, Lee K",
-#: "Smith, Lee et al.", "张三, 李四, 等".
-_AUTHORS_ONLY = re.compile(
-    rf"^{_NAME}{_INITIALS}(?:\s*,\s*{_NAME}{_INITIALS})*(?:\s*,?\s*{_ET_AL})?\s*$"
-    rf"|^{_NAME}(?:\s*,?\s*{_NAME})*\s*,?\s*{_ET_AL}\s*$"
-    r"|^[\u4e00-\u9fff·]{2,5}(?:\s*[,，、]\s*[\u4e00-\u9fff·]{2,5})*\s*[,，、]?\s*等\.?\s*$"
-)
-
-
-def authors_only(title: str) -> bool:
-    """Does the entry name only authors (no title of a work)?"""
-    return bool(_AUTHORS_ONLY.match(unicodedata.normalize("NFKC", title).strip().rstrip(".。")))
 
 
 def entry_id(title: str, uuid: str, scope: str, n: int) -> str:

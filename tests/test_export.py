@@ -322,6 +322,31 @@ def test_reference_shapes(line, authors, title, caplog):
     assert_round_trip([w], caplog)
 
 
+#: One grammar, two readings: does the entry name only authors (its identity, entry_id)
+#: and which authors the export names. Each line: (authors only?, authors exported).
+READINGS = [
+    ("Smith J, et al", True, ("Smith, J.", ET_AL)),
+    ("Smith J, Lee K", True, ("Smith, J.", "Lee, K.")),
+    ("Garcia et al", True, ("Garcia", ET_AL)),
+    ("张三, 李四, 等", True, ("张三", "李四", ET_AL)),
+    ("Smith J K, Lee K", True, ()),  # spaced initials: only authors, but no certain split
+    ("Smith, Lee et al", True, ()),  # surnames without initials: no certain split
+    ("Smith J.K.", False, ()),  # joined dotted initials: not read as only authors (ids stay)
+    ("Smith J. Title", False, ()),
+    ("张三. 一个标题", False, ()),
+]
+
+
+@pytest.mark.parametrize("text,only,authors", READINGS, ids=[r[0] for r in READINGS])
+def test_one_author_grammar_two_readings(text, only, authors):
+    """The identity of an entry (archive.references) and the export's authors
+    (archive.export) read one grammar, archive.authors."""
+    scope_entry = entry_id(text, "a" * 32, "7", 1)
+    assert (scope_entry != entry_id(text, "b" * 32, "7", 1)) == only
+    (w,) = works([Reference(n=1, title=text, year=None, raw=f"1. {text}", ref_id=scope_entry, scope="7")])
+    assert w.authors == authors and w.title == text
+
+
 def test_shapes_through_the_parser(caplog):
     """GB/T and author-first lines in a chapter's own list of a real record."""
     text = variant(replace=("1. Smith J, et al.", "1. 张三, 李四. 基于深度学习的图像识别研究[J]. 计算机学报, 2020."))
