@@ -12,11 +12,12 @@ from collections import Counter, defaultdict, namedtuple
 from dataclasses import astuple, dataclass, field
 
 from archive.citing import listings
+from archive.listing import Summary
 from archive.model import Record
 from archive.references import display_title
 
 from . import urls
-from .pages import Summary, flag_label, summarize
+from .pages import flag_label
 
 REF_REVIEWS = 30  # citing reviews listed on a reference page (the newest); the rest: search
 Use = namedtuple("Use", "uuid section section_title anchor marker sentence")
@@ -46,7 +47,7 @@ class Catalog:
         self.flags: dict[str, list] = {}
 
     def add(self, rec: Record) -> None:
-        self.summaries[rec.uuid] = summarize(rec)
+        self.summaries[rec.uuid] = Summary.of(rec)
         self.flags[rec.uuid] = [{"code": f.code, "label": flag_label(f.code), "text": f.describe(),
                                  "severity": f.severity}
                                 for f in rec.flags]

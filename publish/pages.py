@@ -1,11 +1,12 @@
 """What a review page shows (its context for the template, from its Record), and the
-summary and flag labels the listing pages use (see :mod:`publish.catalog`)."""
+flag labels the listing pages use (see :mod:`publish.catalog`; their summaries are
+:class:`archive.listing.Summary`)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
+from archive.listing import Summary
 from archive.model import ABSTRACT, FLAG_KINDS, Record
 
 from . import urls
@@ -15,33 +16,6 @@ from .render import CiteContext, markdown
 def flag_label(code: str) -> str:
     kind = FLAG_KINDS.get(code)
     return kind.label if kind else code
-
-
-@dataclass
-class Summary:
-    uuid: str
-    received_at: str
-    topic: str
-    title: str
-    n_sections: int
-    n_refs: int
-    n_citations: int
-    n_dangling: int
-    flags: list[str]  # distinct codes
-
-    @property
-    def date(self) -> str:
-        return self.received_at[:10]
-
-
-def summarize(rec: Record) -> Summary:
-    return Summary(
-        uuid=rec.uuid, received_at=rec.received_at, topic=rec.topic,
-        title=rec.title or rec.topic, n_sections=len(rec.sections),
-        n_refs=len(rec.references), n_citations=len(rec.citations),
-        n_dangling=sum(1 for c in rec.citations if c.ref_id is None),
-        flags=rec.flag_codes(),
-    )
 
 
 # -- one review ---------------------------------------------------------------
@@ -88,7 +62,7 @@ def review_context(rec: Record, related: Any = ()) -> dict:
         toc.append({"anchor": "references", "label": "参考文献", "depth": 1})
     return {
         "rec": rec,
-        "summary": summarize(rec),
+        "summary": Summary.of(rec),
         "abstract_html": markdown(rec.abstract, _cites(rec, ABSTRACT))
         if rec.abstract.strip() else "",
         "sections": sections,

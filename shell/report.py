@@ -74,7 +74,7 @@ def retracted_lines(rows) -> list[str]:
 
 
 def summary_dict(r) -> dict:
-    return asdict(r)
+    return r.known()
 
 
 def version_dict(v) -> dict:

@@ -206,6 +206,20 @@ def test_list_filters(three):
     assert s.flags == rec.flag_codes()
 
 
+def test_one_summary_from_the_store_or_a_record(three):
+    """A listing line is one Summary whichever source fills it: the store's columns
+    (``reviews list``) and a parsed record (the site) agree on every field both know."""
+    for s in listing.summaries(three):
+        of = listing.Summary.of(three.current(s.uuid))
+        assert s.title is None and of.versions is None
+        assert {k: v for k, v in of.known().items() if k in s.known()} == \
+            {k: v for k, v in s.known().items() if k != "versions"}
+        assert set(s.known()) == {"uuid", "received_at", "topic", "versions", "n_sections",
+                                  "n_references", "flags"}  # the keys of `reviews list --json`
+    dangling = listing.Summary.of(three.current(numbered_uuid(3)))
+    assert dangling.n_dangling == 1 and dangling.n_citations > 1 and dangling.title
+
+
 def test_topics(three):
     u1, u2, u3 = (numbered_uuid(i) for i in (1, 2, 3))
     assert listing.topics(three) == {s.uuid: s.topic for s in listing.summaries(three)}
