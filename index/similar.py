@@ -33,47 +33,43 @@ work ``tf`` is 1 and the length is the list's). The two kinds are added
 much as ``q`` does and less the more the two differ either way, so that a review which
 merely uses ``q``'s words more (a long review of the same field) does not outrank
 ``q``'s near duplicate; a review listing the same works as ``q`` scores 1.0 by them. (A
-first version, a plain dot product of the weights with ``q``'s self-score as the unit
-and no preference for a review's champion words, put 7 of 40 planted near duplicates
-first; this puts 29: ``bench/similar.py``.) Reviews are ordered
+plain dot product of the weights, with ``q``'s self-score as the unit and no preference
+for a review's champion words, puts far fewer planted near duplicates first:
+``bench/similar.py``, figures in docs/benchmarks.md.) Reviews are ordered
 by ``floor(score * 10^6 + 0.5)``, then uuid; a review is never related to itself; only
 reviews sharing something are listed. The reason shown is the number of works both list
 and the (up to :data:`SHOWN_TERMS`) words that scored most, a word inside another shown
 one left out (jieba's search mode also gives the parts of a long word: ``二氧化碳`` stands
 for ``二氧`` and ``二氧化``).
 
-**What keeps it fast.** The site computes 10,000 lists inside its build and
+**What keeps it fast.** The site computes a list for every review inside its build and
 ``reviews similar`` must answer well under a second. Scoring every pair by words is the
-sparse product of the review-by-word matrix with itself, ``sum(df^2)`` additions: 1.25
-billion at 10k synthetic reviews, hours of Python. The textbook remedy is *champion
-lists* (Manning, Raghavan, Schuetze, *Introduction to Information Retrieval*, 7.1.3): a
-word answers only with its :data:`CHAMPIONS` champions, the reviews where it weighs most
-(all its reviews when it has no more). A review asks with its :data:`TERMS` heaviest
-words among those it is a champion of (the champions of a word relate to each other
-through it), filled up, when it has fewer, with its heaviest other words. A word of
-1,500 reviews relates ``q`` to the 100 most about it, not to all 1,500. A list then costs
-at most ``TERMS * CHAMPIONS`` additions for its words, whatever the archive's size;
-works need no bound (a review lists ~20, each listed by few). ``similar`` reads only what
-its review needs: its words (its stored text segmented as the indexer did,
-:func:`index.words.count_words`), their document counts from the term dictionary (from
-the postings when the index holds deleted documents, so that every count is of live
-reviews, as in :mod:`index.rank`), the postings of its heaviest words until ``TERMS`` of
-them count it among their champions, and, from the archive, the reviews listing its
-works. At 10k a list costs ~6,000 additions (3,000 by words, 2,900 by works), 1.6 ms.
-(scipy computes the unpruned *dot products* of all 10k x 10k pairs of this synthetic
-corpus, 575 distinctive words, in ~6 s, numpy dense float32 in ~3 s; the agreement
-above is no matrix product, and a real archive's vocabulary is far larger: no reason to
-add either.)
+sparse product of the review-by-word matrix with itself, ``sum(df^2)`` additions, which
+grow with the square of the archive: hours of Python at the benchmark's size. The
+textbook remedy is *champion lists* (Manning, Raghavan, Schuetze, *Introduction to
+Information Retrieval*, 7.1.3): a word answers only with its :data:`CHAMPIONS`
+champions, the reviews where it weighs most (all its reviews when it has no more). A
+review asks with its :data:`TERMS` heaviest words among those it is a champion of (the
+champions of a word relate to each other through it), filled up, when it has fewer, with
+its heaviest other words. A word of 1,500 reviews relates ``q`` to the 100 most about
+it, not to all 1,500. A list then costs at most ``TERMS * CHAMPIONS`` additions for its
+words, whatever the archive's size; works need no bound (a review lists ~20, each listed
+by few). ``similar`` reads only what its review needs: its words (its stored text
+segmented as the indexer did, :func:`index.words.count_words`), their document counts
+from the term dictionary (from the postings when the index holds deleted documents, so
+that every count is of live reviews, as in :mod:`index.rank`), the postings of its
+heaviest words until ``TERMS`` of them count it among their champions, and, from the
+archive, the reviews listing its works. (scipy or numpy would compute the unpruned *dot
+products* of all pairs of the synthetic corpus in seconds, but the agreement above is no
+matrix product, and a real archive's vocabulary is far larger: no reason to add either.)
 
 **Whoosh's ``Searcher.more_like_this``** (``more_like``: the document's key terms by the
-Bo1 model, an OR query of them, BM25F over their whole postings) was measured by
-``python -m bench.similar`` and is not used: neither fast nor better. Speed: 94 ms per
-review at 10k (p95 105 ms; 10 key terms), so ~950 s for the site's 10,000 lists against
-18.5 s here, and Whoosh's searcher modules on the command's path. Quality: it knows
-nothing of references (0 of 40 planted reference twins found, this: 40 of 40), and on
-words it found 25 of 40 planted near duplicates first (this: 29 of 40); both put
-0.9999-1.0 of their related reviews in the review's own research field of the
-synthetic corpus. It also needs the document's words given as text: the ``w`` field
+Bo1 model, an OR query of them, BM25F over their whole postings) is not used: neither
+fast nor better (``python -m bench.similar``; figures in docs/benchmarks.md). It runs a
+search over the whole postings of the key terms for every review, far too slow for the
+site's lists, and puts Whoosh's searcher modules on the command's path; it knows nothing
+of references, so it misses the reviews that list the same works, and on words it puts
+fewer planted near duplicates first. It also needs the document's words given as text: the ``w`` field
 has no term vectors (they are passed as the field's ``{word: count}`` value).
 """
 from __future__ import annotations
@@ -339,12 +335,8 @@ class _Words:
                 elif (a, rank) > h[0][:2]:
                     heapq.heapreplace(h, (a, rank, word, x))
         for u in owned.keys() | others.keys():
-            top = sorted(owned.get(u, []), key=lambda w: (-w[1], w[0]))[:TERMS]
-            if len(top) < TERMS:
-                rest = sorted(((word, a, x) for a, _, word, x in others.get(u, [])),
-                              key=lambda w: (-w[1], w[0]))
-                top = sorted(top + rest[:TERMS - len(top)], key=lambda w: (-w[1], w[0]))
-            out.top[u] = top
+            out.top[u] = _asking(owned.get(u, []),
+                                 [(word, a, x) for a, _, word, x in others.get(u, [])])
         return out
 
     @classmethod
@@ -376,7 +368,7 @@ class _Words:
                 if found is not None and uuid in found[2]:
                     tried.append((-_weight(found[0], found[2][uuid]), word, found))
         tried.sort(key=lambda t: t[:2])
-        owned, others = [], []
+        owned, others, champions_of = [], [], {}
         for _, word, found in tried:
             if found is None:
                 found = cls._posting(reader, word, uuid_of, lengths, n)
@@ -386,20 +378,31 @@ class _Words:
             x = held[uuid]
             if uuid in champions:
                 owned.append((word, _weight(i, x), x))
-                out.champions[word] = champions
-                if len(owned) == TERMS:
-                    break
             elif len(others) < TERMS:
-                others.append((word, _weight(i, x), x, champions))
-        top = owned
-        if len(top) < TERMS:
-            others.sort(key=lambda w: (-w[1], w[0]))
-            for word, a, x, champions in others[:TERMS - len(top)]:
-                top.append((word, a, x))
-                out.champions[word] = champions
-        top.sort(key=lambda w: (-w[1], w[0]))
-        out.top[uuid] = top
+                others.append((word, _weight(i, x), x))
+            else:
+                continue
+            champions_of[word] = champions
+            if len(owned) == TERMS:
+                break
+        out.top[uuid] = _asking(owned, others)
+        out.champions = {word: champions_of[word] for word, _, _ in out.top[uuid]}
         return out
+
+
+def _asking(owned: list[tuple[str, float, float]], others: list[tuple[str, float, float]]
+            ) -> list[tuple[str, float, float]]:
+    """A review's asking words ``(word, weight, normalised count)`` from its candidates:
+    the :data:`TERMS` heaviest of the words it is a champion of (``owned``), filled up
+    with the heaviest of its other words; heaviest first, ties by word. The one rule
+    behind :meth:`_Words.all` and :meth:`_Words.one`, so a review's list is the same
+    from either."""
+    def order(w):
+        return (-w[1], w[0])
+    top = sorted(owned, key=order)[:TERMS]
+    if len(top) < TERMS:
+        top += sorted(others, key=order)[:TERMS - len(top)]
+    return sorted(top, key=order)
 
 
 def _review_words(reader, doc: int) -> Counter:
