@@ -173,7 +173,7 @@ def _cluster_mode() -> bool:
 def _cluster():
     """The OpenSearch engine when ``REVIEWS_OPENSEARCH`` names a cluster, else None
     (the embedded index in the data folder: :mod:`index.engine`). Unset, nothing of
-    the cluster's is imported (http.client would cost every search ~10 ms)."""
+    the cluster's is imported (importing http.client would be a cost of every search)."""
     if not _cluster_mode():
         return None
     from index.cluster_client import configured

@@ -208,8 +208,8 @@ class Record:
         return sorted({f.code for f in self.flags})
 
     def to_dict(self) -> dict[str, Any]:
-        # A shallow copy per object: dataclasses.asdict deep-copies and was two thirds
-        # of the time of a store add.
+        # A shallow copy per object: dataclasses.asdict deep-copies every value, which
+        # would be most of the time of a store add.
         d = dict(self.__dict__)
         for key in ("outline", "sections", "references", "citations", "flags"):
             d[key] = [dict(x.__dict__) for x in d[key]]

@@ -110,7 +110,7 @@ CREATE INDEX IF NOT EXISTS flags_code ON flags(code);
 #: transaction, by the first process that may write it). A read-only archive of an older
 #: schema is read as it is: the read models look at ``Store.schema_version``.
 _MIGRATIONS = {
-    2: [  # the current version's section count beside it (a listing of 10k reviews reads
+    2: [  # the current version's section count beside it (a listing reads
         # no JSON and no versions row, whose big columns come first), and retraction
         "ALTER TABLE reviews ADD COLUMN n_sections INTEGER",
         "UPDATE reviews SET n_sections = (SELECT json_array_length(v.parsed, '$.sections')"
@@ -208,7 +208,7 @@ def dump_doc(doc: dict[str, Any]) -> bytes:
     """The parsed record as stored: compact JSON, zstd-compressed as it is encoded.
 
     A record's JSON is about twice its delivery (the text, and every citation with its
-    sentence); compressed it is a fraction of it, and a 50 MB delivery's JSON (120 MB)
+    sentence); compressed it is a fraction of it, and a large delivery's JSON
     never exists whole in memory, neither as a Python string nor as a copy SQLite binds.
     Archives written before hold the JSON as TEXT; :func:`load_doc` reads both."""
     import zstandard  # noqa: PLC0415 (not on the query path)
@@ -514,7 +514,7 @@ class Store:
         uuid = p.uuid
         known = db.execute("SELECT 1 FROM versions WHERE uuid = ?", (uuid,)).fetchone()
         # the raw bytes go in as a placeholder of their length, then are written in place: a
-        # 50 MB delivery is not copied whole by SQLite's binding first
+        # large delivery is not copied whole by SQLite's binding first
         vid = db.execute(
             "INSERT INTO versions(uuid, sha256, received_at, ingested_at, source, size,"
             " encoding, topic, raw, parsed) VALUES (?,?,?,?,?,?,?,?, zeroblob(?), ?)",

@@ -2,9 +2,9 @@
 
 Why this module: a bulk index build and a site build fork worker processes, and a forked
 process inherits every descriptor of its parent: the index's writer lock, Whoosh's write
-lock, both ends of the pool's pipes. When the parent was killed (kill -9, the OOM killer)
-its workers lived on, waiting for ever on a queue nobody would write to again, and kept
-the lock, so every later ingest waited for ever too (issue 22). Three defences:
+lock, both ends of the pool's pipes. When the parent is killed (kill -9, the OOM killer),
+plain workers live on, waiting for ever on a queue nobody will write to again, and keep
+the lock, so every later ingest would wait for ever too. Three defences:
 
 - :func:`pool`: a fork :class:`~concurrent.futures.ProcessPoolExecutor` whose workers,
   first thing after the fork, ask the kernel for SIGKILL when their parent dies (Linux

@@ -46,8 +46,8 @@ WORD_CHAR_PLAIN = f"[^\\W_{CJK_RANGES}]"
 
 
 #: Strings up to this long (queries) are scanned by :func:`_scan` and gated by a set
-#: lookup: compiling the patterns with the CJK class costs 2-8 ms each, more than a
-#: command's whole query takes to scan. ``tests/test_analysis.py`` checks both ways agree.
+#: lookup: compiling the patterns with the CJK class costs more than a command's whole
+#: query takes to scan. ``tests/test_analysis.py`` checks both ways agree.
 SHORT = 64
 
 

@@ -6,8 +6,8 @@ cannot be reached (refused, reset, timed out) the next one is tried, so a search
 while a node is down. When none answers, :class:`Unreachable` names every URL tried and
 why, and the CLI prints it as one line with its own exit code.
 
-Why not opensearch-py: importing it costs ~300 ms (requests, urllib3, asyncio, gRPC
-protobufs) on every command, more than a search takes; the archive speaks to six
+Why not opensearch-py: importing it (requests, urllib3, asyncio, gRPC protobufs) costs
+every command more than a search takes; the archive speaks to six
 endpoints (``_bulk``, ``_search``, ``_mget``, ``_doc``, ``_count``, index admin), all
 JSON, for which ``http.client`` and ``json`` are enough. Bodies are always built as
 Python values and serialised by :func:`json.dumps`: never by string concatenation, so

@@ -25,7 +25,7 @@ Stored: ``version`` (the archive version indexed), ``topic``, ``received``, ``ke
 ``,`` between ids). The parts as written are a column, ``text`` (:class:`index.texts.Texts`):
 consecutive parts joined by :data:`index.literal.SEP` and zstd-compressed in chunks of
 about :data:`CHUNK` bytes, behind a small table of where each chunk starts (zstd: the
-size of zlib at level 6, inflated 2.5x faster, which is most of what checking a
+size of zlib at level 6 and faster to inflate, which is most of what checking a
 candidate costs). A check
 reads that one value and inflates only the chunk holding the part a part map points
 at (Whoosh's stored fields would inflate and unpickle the whole record first); a

@@ -1,13 +1,13 @@
 """Read the index without Whoosh: the W3 files as whoosh-reloaded 2.7.5 writes them.
 
 Whoosh writes the index (:mod:`index.indexer`, with :mod:`index.codec`); every read goes
-through this module. Why: a ``reviews search`` spent about 35 ms importing Whoosh and
-unpickling its schema (which imports its field, format and analysis modules) before it
-read a byte, more than half of what ``rg`` takes for the whole job over the raw files.
+through this module. Why: with Whoosh, a ``reviews search`` imports Whoosh and unpickles
+its schema (which imports its field, format and analysis modules) before it reads a
+byte, which costs more than half of what ``rg`` takes for the whole job over the raw files.
 This reader imports only the standard library and reads exactly what this index
 writes, with ``os.pread`` (each read a copy of the bytes it needs; mapping the files
-cost a cold process a page fault per 4 KB page it touched, ~3 us each on the
-2-core machine, which made a candidate's text slower to reach than to inflate):
+costs a cold process a page fault per 4 KB page it touches, which makes a candidate's
+text slower to reach than to inflate):
 
 * the table of contents ``_MAIN_<generation>.toc`` (the newest generation, as Whoosh
   picks it): its pickled segment list is read with an unpickler that builds plain
@@ -59,11 +59,11 @@ from bisect import bisect_right
 from itertools import accumulate
 from pathlib import Path
 
-try:  # the built-in MD5 (hashlib's import costs a search ~2 ms)
+try:  # the built-in MD5 (importing hashlib would be a cost of every search)
     from _md5 import md5 as _md5
 except ImportError:  # pragma: no cover - not CPython
     from hashlib import md5 as _md5
-try:  # the C unpickler itself: the pickle module around it costs a search ~2 ms to import
+try:  # the C unpickler itself: importing the pickle module around it would cost every search
     from _pickle import Unpickler as _CUnpickler
 except ImportError:  # pragma: no cover - not CPython
     from pickle import Unpickler as _CUnpickler

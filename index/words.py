@@ -6,8 +6,8 @@ result depends on the dictionary alone: a word and, inside a longer word, its di
 words of two and three characters (``图像识别`` also gives ``图像`` and ``识别``).
 Single characters and tokens without a letter, digit or CJK character are dropped.
 
-The segmenter is ``rjieba`` (jieba-rs: jieba's algorithm and dictionary in Rust, about
-20x faster) when it is installed, else jieba 0.42.1 itself, which stays the reference:
+The segmenter is ``rjieba`` (jieba-rs: jieba's algorithm and dictionary in Rust, many
+times faster) when it is installed, else jieba 0.42.1 itself, which stays the reference:
 ``tests/test_words.py`` checks that the two give the same words on the corpus, and
 ``REVIEWS_SEGMENTER=jieba`` forces jieba. The query path never segments: a query's
 words are found by forward maximum matching against the index's own word list.

@@ -13,9 +13,9 @@ template's meta defaults to).
 A preview is opened by a browser, which fetches a page's scripts, styles and search
 files in parallel, or by a link checker with dozens of connections: each request has a
 thread of its own, and the listen queue holds 1024 connections (the kernel caps it at
-net.core.somaxconn). With http.server's default, 5, a connection the full queue
-dropped waited 1 s for its SYN to be sent again: 20 clients at once stalled for 1-2 s;
-with 128, 200 clients at once still did (bench/serve.py, docs/benchmarks.md).
+net.core.somaxconn). A connection that finds the queue full is dropped, and its client
+sends its SYN again only a second or more later: with http.server's default of 5, or
+even 128, a burst of parallel clients stalls (bench/serve.py, docs/benchmarks.md).
 """
 from __future__ import annotations
 
