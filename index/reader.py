@@ -38,7 +38,7 @@ of its files, written once with the manifest after the commit that made the segm
 every read verifies the blocks it touches the first time it touches them, and the table
 of contents, read whole, is checked against the manifest's CRC of it
 (:func:`index.folder.open_reader` passes them). A mismatch is a :class:`FormatError`.
-What that costs a search (about 0.5 ms per MB read, plus a few blocks per term) is in
+What that costs a search (a share per MB read, plus a few blocks per term) is in
 ``docs/benchmarks.md``; a segment without the file (an index written before it, or one
 committed a moment ago) is read unchecked.
 ``tests/test_reader.py`` compares every term's postings, every column value and every
