@@ -1,6 +1,8 @@
 """The installed product, not the checkout: a wheel built from pyproject.toml, installed
-(not editable) in a fresh virtualenv, ingests the sample, builds the site (its templates
-and static files come from the wheel) and searches, run from outside the checkout."""
+the way the README says (``pipx install``: a virtualenv of its own, since the wheel's
+top-level ``archive``, ``index``, ``publish``, ``shell`` and ``cli`` could collide with other
+packages' in a shared one), ingests the sample, builds the site (its templates and static
+files come from the wheel) and searches, run from outside the checkout."""
 from __future__ import annotations
 
 import pytest
@@ -10,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from tests.helpers import ROOT, SAMPLE
@@ -36,25 +39,35 @@ def test_wheel_installs_and_runs(tmp_path):
                             str(source)], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
     wheel = next(dist.glob("review_archive-*.whl"))
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    install = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)],
-                             capture_output=True, text=True)
-    assert install.returncode == 0, install.stderr
+    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert {"archive", "index", "publish", "shell", "cli.py"} <= tops and "bench" not in tops, tops
+    # pipx, as the README installs it, with its home and its bin folder in the test's folder
+    pipx = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "REVIEWS_DATA")}
+    pipx.update(PIPX_HOME=str(tmp_path / "pipx"), PIPX_BIN_DIR=str(tmp_path / "bin"),
+                PIPX_MAN_DIR=str(tmp_path / "man"))
+    install = subprocess.run([sys.executable, "-m", "pipx", "install", "--python", sys.executable,
+                              str(wheel)], env=pipx, capture_output=True, text=True)
+    assert install.returncode == 0, install.stdout + install.stderr
+    venv = tmp_path / "pipx" / "venvs" / "review-archive"
+    exe = tmp_path / "bin" / "reviews"
+    assert exe.resolve() == (venv / "bin" / "reviews").resolve()
     work = tmp_path / "elsewhere"  # not the checkout: nothing may come from it
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "REVIEWS_DATA")}
     env["REVIEWS_DATA"] = str(tmp_path / "data")
 
     def reviews(*args):
-        p = subprocess.run([str(venv / "bin" / "reviews"), *args], cwd=work, env=env,
+        p = subprocess.run([str(exe), *args], cwd=work, env=env,
                            capture_output=True, text=True)
         assert p.returncode == 0, (args, p.stdout, p.stderr)
         return p.stdout
 
-    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import publish, cli; print(publish.__file__, cli.__file__)"],
+    where = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import publish, cli, importlib.util as u;"
+                            " print(publish.__file__, cli.__file__, u.find_spec('bench'))"],
                            cwd=work, env=env, capture_output=True, text=True).stdout
-    assert str(ROOT) not in where and "site-packages" in where
+    assert str(ROOT) not in where and str(venv) in where and where.endswith(" None\n"), where
+    assert "Usage: reviews" in reviews("--help")
     reviews("ingest", "--quiet", str(SAMPLE))
     assert reviews("search", "-l", "残差网络") == "e051ad472c3d4412ba23cc0b05bfdbab\n"
     reviews("site", "--quiet", str(tmp_path / "site"))
