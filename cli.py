@@ -186,13 +186,24 @@ def _cluster():
     return Cluster(target)
 
 
-def _local_store(directory: Path):
-    """The archive when this host has one (a host may search a cluster without one)."""
+def _read_store(data_dir: Path | None) -> "Store":
+    """The archive for a command that only reads: a connection that cannot write
+    (:meth:`archive.store.Store.open` with ``read_only``)."""
+    from archive.store import Store
+
+    return Store.open(resolve_data_dir(data_dir), read_only=True)
+
+
+def _local_read_store(directory: Path):
+    """:func:`_read_store`, or None when a host searching a cluster has no archive."""
     from contextlib import nullcontext
 
     from archive.config import archive_path
+    from archive.store import Store
 
-    return open_store(directory) if archive_path(directory).exists() else nullcontext()
+    if _cluster_mode() and not archive_path(directory).exists():
+        return nullcontext()
+    return Store.open(directory, read_only=True)
 
 
 def update_index(store, directory, quiet):
@@ -237,7 +248,7 @@ def list_(topic, since, until, flag, limit, retracted, out, data_dir):
         if topic or since or until or flag:
             raise click.UsageError("--retracted lists every retracted review; it does not "
                                    "combine with --topic, --since, --until or --flag")
-        with open_store(data_dir) as store:
+        with _read_store(data_dir) as store:
             rows = store.retracted()[:limit]
         out.show(lambda: report.retracted_dicts(rows), lambda: report.retracted_lines(rows))
         if not rows:
@@ -252,7 +263,7 @@ def list_(topic, since, until, flag, limit, retracted, out, data_dir):
                                      + ", ".join(sorted(FLAG_KINDS)), param_hint="--flag")
     from archive import listing
 
-    with open_store(data_dir) as store:
+    with _read_store(data_dir) as store:
         rows = listing.summaries(store, topic=topic, since=since, until=until, flag=flag, limit=limit)
         empty = not rows and store.count() == 0
     if empty:
@@ -286,7 +297,7 @@ def show(review_id, section, raw, versions, version_no, out, data_dir):
     if raw and (section or versions or out.json):
         raise click.UsageError("--raw prints the file exactly as delivered, whole; it does not "
                                "combine with --section, --versions or --json")
-    with open_store(data_dir) as store:
+    with _read_store(data_dir) as store:
         uuid = store.resolve(review_id)
         vers = store.versions(uuid)
         if version_no is not None and version_no not in {v.number for v in vers}:
@@ -405,27 +416,15 @@ def similar(review_id, limit, out, data_dir):
     Example:
       reviews similar e051ad47 --limit 5
     """
-    from index.indexer import IndexProblem, check, index_dir, update
-    from index.similar import similar as find_similar
+    from index.ready import ensure_index
 
     directory = resolve_data_dir(data_dir)
-    cluster = _cluster()
-    if cluster is not None:  # any host's review, related across every host's
-        with cluster, _local_store(directory) as store:
-            uuid = cluster.resolve(store, review_id)
-            rows = cluster.similar(store, uuid, limit)
-        _print_similar(rows, out)
-        return
-    with open_store(directory) as store:
-        uuid = store.resolve(review_id)
-        ix = index_dir(directory)
-        if check(ix, deep=False) is not None:  # no index yet, or unusable: build it first
-            try:
-                update(store, ix, on_wait=_waiting)
-            except IndexProblem as err:
-                raise Failure.of(err) from None
-        _say_if_index_behind(directory)
-        rows = find_similar(store, ix, uuid, limit=limit)
+    with _local_read_store(directory) as store:
+        if store is not None and not _cluster_mode():
+            store.resolve(review_id)  # (an unknown id: said before the index is built)
+        with ensure_index(directory, _tell, _waiting) as engine:
+            # the cluster: any host's review, related across every host's
+            rows = engine.similar(store, engine.resolve(store, review_id), limit)
     _print_similar(rows, out)
 
 
@@ -463,7 +462,7 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
 
     if bool(review_id) + bool(ref_id) + bool(query) != 1:
         raise click.UsageError("give a review id, or --ref REF_ID, or --search QUERY")
-    with open_store(data_dir) as store:
+    with _read_store(data_dir) as store:
         if review_id:
             entries = list(citing.references_of(store, [store.resolve(review_id)]))
         elif ref_id:
@@ -475,22 +474,13 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
                     USAGE)
             entries = citing.entries_of(store, found[0])
         else:
-            from index.folder import IndexProblem, index_dir
-            from index.search import search as run_search
+            from index.ready import ensure_index, read
 
-            directory = resolve_data_dir(data_dir)
-            cluster = _cluster()
-            if cluster is not None:  # the works of every host's matching reviews
-                with cluster:
-                    res = cluster.search(query, ids_only=True, limit=None, store=store)
-                    entries = cluster.references_of(store, res.uuids)
-            else:
-                try:
-                    res = run_search(index_dir(directory), query, ids_only=True, limit=None,
-                                     store=store)
-                except IndexProblem as err:
-                    raise Failure.of(err) from None
-                entries = list(citing.references_of(store, res.uuids))
+            # the cluster: the works of every host's matching reviews
+            with ensure_index(resolve_data_dir(data_dir), _tell, _waiting) as engine:
+                res = read(engine, lambda: engine.search(query, ids_only=True, limit=None),
+                           _tell, _waiting)
+                entries = engine.references_of(store, res.uuids)
         text = export.render(export.works(entries), fmt)
     if output is None:
         click.echo(text, nl=False)
@@ -629,51 +619,27 @@ def search(query, since, until, limit, offset, ids_only, out, data_dir):
       reviews search topic:图像识别 section:2.1 模型
       reviews search -l 联邦学习 | wc -l
     """
-    from index.folder import IndexProblem, index_dir
-    from index.search import search as run_search
+    from index.query import parse
+    from index.ready import ensure_index, read
 
-    directory = resolve_data_dir(data_dir)
+    text = " ".join(query)
+    parse(text).with_dates(since, until)  # (a query that does not parse: said before any work)
     args = dict(since=since, until=until, limit=None if ids_only else limit,
                 offset=0 if ids_only else offset, ids_only=ids_only)
-    cluster = _cluster()
-    if cluster is not None:  # (this archive's pending reviews go to the cluster first)
-        with cluster, _local_store(directory) as store:
-            res = cluster.search(" ".join(query), store=store, **args)
-    else:
-        try:  # the archive is opened only when the index must be (re)built from it
-            res = run_search(index_dir(directory), " ".join(query), **args)
-        except IndexProblem:
-            with open_store(directory) as store:
-                res = run_search(index_dir(directory), " ".join(query), store=store, **args)
-    if res.notice:
-        say(res.notice, err=True)
+    with ensure_index(resolve_data_dir(data_dir), _tell, _waiting) as engine:
+        res = read(engine, lambda: engine.search(text, **args), _tell, _waiting)
+    res.notice = engine.notice
     if res.empty:
         say("no reviews yet; `reviews ingest FILES` adds some", err=True)
-    if cluster is None:
-        _say_if_index_behind(directory)
     if ids_only:
         out.show(res.uuids, res.uuids)
     else:
         out.show(res.to_dict, lambda: report.search_lines(res, offset))
 
 
-def _say_if_index_behind(directory: Path) -> None:
-    """Reviews the index does not hold yet, which a search misses silently: say so, and
-    why. Either a run is at work on them (an ingest or another indexing run: it holds
-    the index's locks) or one was stopped (killed, a full disk), and `reviews reindex`
-    adds them. (A rebuild stopped midway leaves the old index answering, and counted.)"""
-    from archive.lag import unindexed
-    from index.folder import index_dir, indexing_live
-
-    n = unindexed(directory)
-    if not n:
-        return
-    missing = f"{_n(n, 'review')} of the archive {'are' if n != 1 else 'is'} not in the search index"
-    if indexing_live(index_dir(directory)):
-        say(f"note: {missing} yet: being indexed now (search again when that is done)", err=True)
-    else:
-        say(f"note: {missing} yet (an indexing run was stopped?); `reviews reindex` adds them",
-            err=True)
+def _tell(line: str) -> None:
+    """What the index's ensure step did or found (:mod:`index.ready`), on stderr."""
+    say(line, err=True)
 
 
 @main.command()
@@ -718,7 +684,7 @@ def refs(ctx, query, top_n, show_dangling, limit, show_all, out, data_dir):
                                "--top N says its number itself, --dangling lists every marker")
     from archive import citing
 
-    with open_store(data_dir) as store:
+    with _read_store(data_dir) as store:
         if top_n:
             rows = citing.top_references(store, top_n)
             out.show(lambda: [r._asdict() for r in rows], lambda: report.top_lines(rows))
@@ -729,14 +695,14 @@ def refs(ctx, query, top_n, show_dangling, limit, show_all, out, data_dir):
             rows = citing.dangling(store)
             out.show(lambda: report.dangling_dicts(rows), lambda: report.dangling_lines(rows))
             return
-        from index import refs as refs_api
+        from index.engine import engine_for
+        from index.ready import ensure_index
 
-        cluster = _cluster()
-        if cluster is not None:  # every host's reviews
-            with cluster:
-                groups = cluster.find_uses(store, " ".join(query))
-        else:
-            groups = refs_api.find_uses(store, " ".join(query))
+        directory = resolve_data_dir(data_dir)
+        # the embedded engine answers from the archive alone; the cluster for every host
+        with (ensure_index(directory, _tell, _waiting) if _cluster_mode()
+              else engine_for(directory)) as engine:
+            groups = engine.find_uses(store, " ".join(query))
     out.show(lambda: [g.to_dict() for g in groups],
              lambda: report.uses_lines(groups, None if show_all else limit))
 

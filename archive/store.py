@@ -164,6 +164,18 @@ def _now() -> str:
     return _dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _newer(path: Path, on_disk: int) -> str:
+    return (f"{path}: archive schema version {on_disk} is newer than this program supports "
+            f"({SCHEMA_VERSION}); upgrade review-archive")
+
+
+def _not_an_archive(path: Path, err: BaseException) -> None:
+    """Raise :class:`Damaged` when SQLite found ``path`` corrupt or no database at all."""
+    if getattr(err, "sqlite_errorcode", 0) & 0xFF in (11, 26):  # CORRUPT, NOTADB
+        raise Damaged(f"{path} is not a readable archive ({err}); restore it from a "
+                      "backup, or move it away and ingest again") from None
+
+
 def _is_busy(err: sqlite3.OperationalError) -> bool:
     msg = str(err).lower()
     return "locked" in msg or "busy" in msg
@@ -292,14 +304,19 @@ class Store:
     or thread that works concurrently opens its own Store).
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, read_only: bool = False):
         self.path = Path(path)
         self._in_batch = False
-        self.read_only = self._read_only_place(self.path)
-        if self.read_only:  # a mounted backup, a read-only folder: reading still works
+        #: Opened to read only, where this process could write: a write is a bug.
+        self._reading = read_only and self.path.is_file() and not self.read_only_place(self.path)
+        self.read_only = self._reading or self.read_only_place(self.path)
+        if self.read_only:  # a mounted backup, a read-only folder, a command that reads
             self._db = self._connect_read_only(self.path)
             self._db.create_function("fold", 1, fold, deterministic=True)
             self.schema_version = self._schema_on_disk()
+            if self.schema_version > SCHEMA_VERSION:
+                self._db.close()
+                raise Damaged(_newer(self.path, self.schema_version))
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(
@@ -316,35 +333,58 @@ class Store:
             self._init_schema()
         except BaseException as err:
             self._db.close()
-            if getattr(err, "sqlite_errorcode", 0) & 0xFF in (11, 26):  # CORRUPT, NOTADB
-                raise Damaged(f"{self.path} is not a readable archive ({err}); restore it from a "
-                              "backup, or move it away and ingest again") from None
+            _not_an_archive(self.path, err)
             raise
 
     @staticmethod
-    def _read_only_place(path: Path) -> bool:
+    def read_only_place(path: Path) -> bool:
         """An archive that exists where this process may not write (file or folder)."""
         return path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
     @staticmethod
     def _connect_read_only(path: Path) -> sqlite3.Connection:
-        """Read-only; where SQLite cannot even keep its WAL index beside the file (a
-        read-only folder), as an immutable file."""
+        """A connection that cannot write (``mode=ro``), which still sees what a live
+        writer commits: the archive is in WAL mode, and a WAL reader needs the
+        ``-shm`` index beside the file, which SQLite makes when the folder is writable
+        and reads as it is when it was copied along.
+
+        In a read-only folder without a ``-shm`` (a backup taken after the last writer
+        closed, so the ``-wal`` is gone too and the file is whole), ``mode=ro`` cannot
+        start, and the file is opened ``immutable=1``: no locks, no shared memory, no
+        journal read. Never where a ``-wal`` with content is left beside it (immutable
+        would ignore those transactions and answer from an older archive), and never in
+        a folder a writer could use."""
         uri = path.resolve().as_uri()
+        wal = path.with_name(path.name + "-wal")
+        immutable_ok = not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size)
+        failed: sqlite3.OperationalError | None = None
         for params in ("?mode=ro", "?mode=ro&immutable=1"):
+            if failed is not None and not immutable_ok:
+                break
             db = sqlite3.connect(uri + params, uri=True, isolation_level=None,
-                                 check_same_thread=False)
+                                 timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             try:
                 db.execute("SELECT count(*) FROM reviews").fetchone()
                 return db
-            except sqlite3.OperationalError:
+            except sqlite3.DatabaseError as err:
                 db.close()
-        raise Damaged(f"cannot read the archive at {path}: it is read-only and SQLite "
-                      "cannot open it (is it an archive of this program?)")
+                _not_an_archive(path, err)
+                if not isinstance(err, sqlite3.OperationalError):
+                    raise
+                failed = failed or err
+        if failed is not None and "no such table" not in str(failed) and not immutable_ok:
+            raise failed  # (a full disk, a lock: the CLI says it by SQLite's code)
+        raise Damaged(f"cannot read the archive at {path}: SQLite cannot open it read-only "
+                      "here (is it an archive of this program? a folder this user may not "
+                      "write needs the archive's -shm file beside it, or no -wal file)")
 
     @classmethod
-    def open(cls, data_dir: str | Path) -> "Store":
-        return cls(archive_path(data_dir))
+    def open(cls, data_dir: str | Path, read_only: bool = False) -> "Store":
+        """The archive in ``data_dir``; ``read_only``: for a command that only reads,
+        whose connection then cannot write (no schema migration, no re-reading on open:
+        an older archive is read as it is until a writer opens it). A missing archive is
+        made, read-only or not (the per-user folder's first use)."""
+        return cls(archive_path(data_dir), read_only)
 
     def close(self) -> None:
         self._db.close()
@@ -411,6 +451,8 @@ class Store:
     def _write(self, fn):  # type: ignore[no-untyped-def]
         """Run ``fn()`` in one BEGIN IMMEDIATE transaction, retried while busy
         (a savepoint when inside :meth:`batch`)."""
+        if self._reading:
+            raise ReadOnly(f"the archive at {self.path} was opened for reading only")
         if self.read_only:
             raise ReadOnly(f"the archive at {self.path} is read-only here: reading works, "
                            "changing it needs a folder this user may write")
@@ -446,9 +488,7 @@ class Store:
                    if "meta" in existing else None)
             on_disk = int(row[0]) if row else (1 if "versions" in existing else SCHEMA_VERSION)
             if on_disk > SCHEMA_VERSION:
-                raise Damaged(
-                    f"{self.path}: archive schema version {on_disk} is newer than this "
-                    f"program supports ({SCHEMA_VERSION}); upgrade review-archive")
+                raise Damaged(_newer(self.path, on_disk))
             if "versions" in existing:  # an older archive: migrate before the new indexes
                 for version in range(on_disk + 1, SCHEMA_VERSION + 1):
                     for stmt in _MIGRATIONS.get(version, ()):

@@ -12,8 +12,9 @@ index with this project's reader and with Whoosh; ``deep=False`` (used by every 
 which never hashes the index) verifies presence and sizes only. The reader a search
 opens verifies what it reads: the table of contents against its CRC here, every other
 block against its segment's checksums, so damage is reported as a corrupt index
-(:class:`IndexProblem`, which says to run ``reviews reindex``; a search given the
-archive rebuilds it and says so) instead of read on as a wrong answer.
+(:class:`~index.problems.IndexDamaged`, which says to run ``reviews reindex``;
+:func:`index.ready.ensure_index` rebuilds it where the archive may be written, and says
+so) instead of read on as a wrong answer.
 """
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from archive.errors import Busy, Damaged, Usage
+from archive.errors import Busy, Usage
 from index import reader as _reader
+from index.problems import IndexProblem, unusable  # noqa: F401 (part of this API)
 
 #: Bump when the schema or the analysis changes: an index of another format is rebuilt.
 FORMAT = 4
@@ -36,20 +38,6 @@ WAIT_ENV = "REVIEWS_WAIT"
 #: Files never rewritten once a segment is committed (the TOC is): Whoosh's, its checksums.
 IMMUTABLE = (".seg", ".trm", ".pst", ".vps", ".fdt", ".fdx", ".col", ".cix", ".cmp",
              ".dci", ".dcz", ".fvz", ".lln", ".pos", ".vpi", ".crc")
-
-
-class IndexProblem(Damaged):
-    """The index is missing or unreadable; ``str()`` says which and what to do,
-    ``problem`` what :func:`check` found."""
-
-    def __init__(self, message: str, problem: str | None = None):
-        super().__init__(message)
-        self.problem = problem
-
-
-def unusable(index_dir, problem: str) -> IndexProblem:
-    return IndexProblem(f"search index at {index_dir} is {problem}; "
-                        "run `reviews reindex` to rebuild it", problem)
 
 
 def index_dir(data_dir: str | Path) -> Path:

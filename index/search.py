@@ -1,7 +1,6 @@
 """Search the index: reviews that hold every term, ranked, with the sections that hold them.
 
-``search(index_dir, "小样本 ResNet", since=..., until=..., limit=20, offset=0,
-store=store)`` returns a :class:`SearchResult`.
+``search(index_dir, "小样本 ResNet", since=..., until=..., limit=20, offset=0)`` returns a :class:`SearchResult`.
 
 A review matches when every positive item occurs somewhere in it, as Ctrl+F over the
 whole review would find it (:mod:`index.literal`); ``-item`` drops a review in which the
@@ -26,9 +25,10 @@ names. Evaluation, with the index holding one document per review
    then more distinct items, more occurrences, document order; each with a snippet of
    about :data:`SNIPPET` characters of the text as written, every occurrence marked.
 
-Given a ``store``, a missing or corrupt index is rebuilt and ``SearchResult.notice``
-says so; without one, :class:`IndexProblem` is raised. The query path never imports
-jieba or Whoosh (it reads the index with :mod:`index.reader`) and never hashes the index.
+A search only reads: a missing or damaged index raises :mod:`index.problems`' errors,
+and what to do about them is :func:`index.ready.ensure_index`'s to decide. The query
+path never imports jieba or Whoosh (it reads the index with :mod:`index.reader`) and
+never hashes the index.
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from index.analysis import fold, normalize
 from index.texts import (
     TOPIC, StoredText, Texts, bits, body_part, chapter_of, part_map, plain_in, title_part,
 )
-from index.folder import IndexProblem, check, open_reader, unusable
+from index.folder import open_reader
 from index.literal import Literal
 from index.postings import Column, doc_set, doc_values, expand_prefix, live_count
 from index.query import SECTION_NAMES, Atom, Parsed, is_ref_id, parse, section_path
@@ -549,32 +549,14 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
 
 def search(index_dir: str | Path, query: str, *, since: str | None = None,
            until: str | None = None, limit: int | None = 20, offset: int = 0,
-           store=None, per_review: int = 3, ids_only: bool = False) -> SearchResult:
+           per_review: int = 3, ids_only: bool = False) -> SearchResult:
     """Run a query (see :mod:`index.query` for the syntax); raises ``QueryError``.
-    ``ids_only``: no sections, just :attr:`SearchResult.uuids`, every match in order."""
-    index_dir = Path(index_dir)
+    ``ids_only``: no sections, just :attr:`SearchResult.uuids`, every match in order.
+
+    Only reads: an index that is missing or unreadable raises
+    :class:`~index.problems.IndexMissing` or :class:`~index.problems.IndexDamaged`
+    (the command's :func:`index.ready.ensure_index` decides what to do about it)."""
     parsed = parse(query).with_dates(since, until)  # raises QueryError before the index
     if offset < 0 or (limit is not None and limit < 0):
         raise ValueError("limit and offset must not be negative")
-    try:
-        return _run(index_dir, query, parsed, limit, offset, per_review, ids_only)
-    except Exception as err:  # noqa: BLE001 - decide below whether the index is at fault
-        if isinstance(err, IndexProblem):
-            problem = err.problem or check(index_dir, deep=False) or "corrupt"
-        else:
-            problem = check(index_dir, deep=True)
-            if problem is None:
-                raise  # the index is healthy: not an index problem
-        if store is None:
-            if isinstance(err, IndexProblem):
-                raise
-            raise unusable(index_dir, problem) from err
-    from index.indexer import rebuild  # (Whoosh, only to rebuild)
-
-    report = rebuild(store, index_dir)
-    verb = "built" if problem == "missing" else "rebuilt"
-    result = _run(index_dir, query, parsed, limit, offset, per_review, ids_only)
-    if report.indexed or problem != "missing":  # (an empty archive's first index: nothing to say)
-        result.notice = (f"search index was {problem}; {verb} it from the archive "
-                         f"({report.indexed} reviews)")
-    return result
+    return _run(Path(index_dir), query, parsed, limit, offset, per_review, ids_only)

@@ -439,9 +439,16 @@ def _corrupt_segment(index_dir: Path) -> None:
 
 
 def test_corrupt_or_missing_index_is_rebuilt(tmp_path):
-    store = Store.open(tmp_path / "a")
+    """A query only reads: a missing or damaged index is an error of its kind; the
+    ensure step (index.ready) builds or rebuilds it and says so, and a read that meets
+    damage the sizes check could not see is rebuilt and read again."""
+    from index.problems import IndexDamaged, IndexMissing
+    from index.ready import ensure_index, read
+
+    data = tmp_path / "a"
+    store = Store.open(data)
     add(store, SAMPLE.read_bytes())
-    ix = tmp_path / "ix"
+    ix = data / "index"
     assert update(store, ix).message is None  # first build: nothing to report
     _corrupt_segment(ix)
     report = update(store, ix)
@@ -450,18 +457,27 @@ def test_corrupt_or_missing_index_is_rebuilt(tmp_path):
 
     for toc in ix.glob("*.toc"):
         toc.unlink()
-    with pytest.raises(IndexProblem, match="missing"):
+    with pytest.raises(IndexMissing, match="missing"):
         search(ix, "残差网络")
-    result = search(ix, "残差网络", store=store)
-    assert "missing" in result.notice and uuids(result) == {SAMPLE_UUID}
+    told = []
+    with ensure_index(data, told.append) as engine:
+        result = engine.search("残差网络")
+    assert told == ["search index was missing; built it from the archive (1 reviews)"]
+    assert engine.notice == told[0] and uuids(result) == {SAMPLE_UUID}
 
-    _corrupt_segment(ix)
-    result = search(ix, "残差网络 OR 交通标志 OR 小样本", store=store)
+    key = sorted(ix.glob("*.key.col"))[0]  # the review's key, which every search reads
+    damaged = bytearray(key.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # (the same size: the ensure step's check passes it)
+    key.write_bytes(bytes(damaged))
+    told.clear()
+    with ensure_index(data, told.append) as engine:
+        assert told == []
+        with pytest.raises(IndexDamaged, match="corrupt"):
+            engine.search("残差网络")
+        result = read(engine, lambda: engine.search("残差网络"), told.append)
     assert uuids(result) == {SAMPLE_UUID}
-    if result.notice is None:  # the damage was not on the search's path: update sees it
-        assert "corrupt" in update(store, ix).message
-    else:
-        assert "corrupt" in result.notice
+    assert len(told) == 1 and told[0].startswith("search index was corrupt (")
+    assert told[0].endswith("rebuilt it from the archive (1 reviews)")
     assert indexer.check(ix) is None
     store.close()
 
