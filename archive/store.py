@@ -352,31 +352,38 @@ class Store:
         closed, so the ``-wal`` is gone too and the file is whole), ``mode=ro`` cannot
         start, and the file is opened ``immutable=1``: no locks, no shared memory, no
         journal read. Never where a ``-wal`` with content is left beside it (immutable
-        would ignore those transactions and answer from an older archive), and never in
-        a folder a writer could use."""
+        would ignore those transactions and answer from an older archive: refused,
+        saying why), and never in a folder a writer could use."""
         uri = path.resolve().as_uri()
+        try:
+            return Store._connect(uri + "?mode=ro", path)
+        except sqlite3.OperationalError as err:
+            if os.access(path.parent, os.W_OK) and "no such table" not in str(err):
+                raise  # (a full disk, a lock: the CLI says it by SQLite's code)
         wal = path.with_name(path.name + "-wal")
-        immutable_ok = not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size)
-        failed: sqlite3.OperationalError | None = None
-        for params in ("?mode=ro", "?mode=ro&immutable=1"):
-            if failed is not None and not immutable_ok:
-                break
-            db = sqlite3.connect(uri + params, uri=True, isolation_level=None,
-                                 timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-            try:
-                db.execute("SELECT count(*) FROM reviews").fetchone()
-                return db
-            except sqlite3.DatabaseError as err:
-                db.close()
-                _not_an_archive(path, err)
-                if not isinstance(err, sqlite3.OperationalError):
-                    raise
-                failed = failed or err
-        if failed is not None and "no such table" not in str(failed) and not immutable_ok:
-            raise failed  # (a full disk, a lock: the CLI says it by SQLite's code)
+        if wal.exists() and wal.stat().st_size:
+            raise ReadOnly(f"cannot read the archive at {path} here: its journal ({wal.name}) "
+                           "holds transactions that SQLite reads only with the -shm file "
+                           "beside it, in a folder this user may not write; copy that file "
+                           "along, or open the archive once where it may be written")
+        try:
+            return Store._connect(uri + "?mode=ro&immutable=1", path)
+        except sqlite3.OperationalError:
+            pass
         raise Damaged(f"cannot read the archive at {path}: SQLite cannot open it read-only "
-                      "here (is it an archive of this program? a folder this user may not "
-                      "write needs the archive's -shm file beside it, or no -wal file)")
+                      "(is it an archive of this program?)")
+
+    @staticmethod
+    def _connect(uri: str, path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(uri, uri=True, isolation_level=None,
+                             timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        try:
+            db.execute("SELECT count(*) FROM reviews").fetchone()
+            return db
+        except sqlite3.DatabaseError as err:
+            db.close()
+            _not_an_archive(path, err)
+            raise
 
     @classmethod
     def open(cls, data_dir: str | Path, read_only: bool = False) -> "Store":
