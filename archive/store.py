@@ -18,6 +18,13 @@ reports "added" to the user, who may then delete the drop file; FULL makes a
 committed add survive power loss, not only a process crash (NORMAL in WAL mode only
 guarantees the latter). The cost is one fsync per add, small next to parsing.
 
+Reading apart from writing (Datasette's ``execute_fn`` beside ``execute_write_fn``): a
+command that only reads opens ``Store.open(data_dir, read_only=True)``, a ``mode=ro``
+connection that cannot write, so opening it migrates nothing and re-reads nothing (an
+older archive is read as it is until a writer opens it); an archive this process may not
+write is opened that way whatever was asked (:meth:`Store._connect_read_only` says how
+SQLite reads a WAL archive in a read-only folder).
+
 Nothing taken from a record (topic, title, uuid) is ever used as a file path.
 """
 from __future__ import annotations

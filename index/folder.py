@@ -250,8 +250,9 @@ def check(index_dir: str | Path, deep: bool = True, probe: bool = True) -> str |
 class _Reader(_reader.IndexReader):
     """The reader :func:`open_reader` gives: damage it meets while open (a block that
     does not match its checksum, bytes it cannot read as what they should be) leaves
-    its ``with`` block as :class:`IndexProblem`, which says to rebuild the index and
-    which a search answers by rebuilding it, not as an internal error."""
+    its ``with`` block as :class:`~index.problems.IndexDamaged`, which says to rebuild
+    the index (and which :func:`index.ready.read` answers by rebuilding it), not as an
+    internal error."""
 
     def __exit__(self, kind, err, tb):
         self.close()
