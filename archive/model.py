@@ -93,6 +93,9 @@ _KINDS = [
     FlagKind("missing-topic", DEFECT, "header", "no 主题 in the header", "缺少主题"),
     FlagKind("duplicate-section", DEFECT, "section number", "two sections with one number (the second kept apart)",
              "章节编号重复"),
+    FlagKind("reference-after-received", DEFECT, "references or a chapter",
+             "a reference dated after the year the review was received", "参考文献年份晚于接收时间",
+             "{detail}: dated after the review was received"),
     FlagKind("bom", NOTE, "", "UTF-8/UTF-16 byte order mark", "字节顺序标记 (BOM)", "byte order mark"),
     FlagKind("crlf", NOTE, "", "CRLF line ends", "CRLF 换行", "CRLF line ends"),
     FlagKind("encoding", NOTE, "", "not UTF-8; detail names it (gb18030, utf-16)", "非 UTF-8 编码",
@@ -110,6 +113,11 @@ _KINDS = [
     FlagKind("split-record", NOTE, "", "the file held two records; this is one of them", "一个文件含多条记录"),
     FlagKind("duplicate-reference", NOTE, "references or a chapter", "two entries with one number in a list",
              "参考文献编号重复"),
+    FlagKind("reference-uncited", NOTE, "references or a chapter", "an entry of a list that no marker cites",
+             "参考文献未被引用", "{detail} never cited"),
+    FlagKind("reference-duplicate", NOTE, "references or a chapter",
+             "two entries of one list that are the same work (one reference id)", "同一文献重复列出",
+             "{detail}: one work listed twice"),
     FlagKind("trailing-text", NOTE, "", "text after 对话结束", "“对话结束”之后还有文字"),
 ]
 #: Every flag code the parser emits, defined once (``tests/test_parser.py`` checks that

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from .citations import extract_citations
+from .lint import lint_references
 from .model import ABSTRACT, Flag, OutlineItem, Record, Section
 from .references import parse_reference_block
 
@@ -158,6 +159,7 @@ def parse_content(body: str, rec: Record, outline_chapter_level: int | None) -> 
     _flag_sections(rec, numbers)
     _flag_outline(rec, numbers, outline_chapter_level, chapter_level)
     extract_citations(rec, local_until)
+    rec.flags.extend(lint_references(rec))
 
 
 def _parse_preamble(lines: list[str], rec: Record) -> None:

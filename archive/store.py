@@ -53,7 +53,8 @@ SCHEMA_VERSION = 3
 #: gives other rows, and make :meth:`Store._reread` bring an older archive up to it:
 #: the bytes are kept, so an archive is never stuck with an older parser's reading.
 #: 2: a year closing a reference entry needs its own separator ("Vision 2030." is a title).
-DERIVED_VERSION = 2
+#: 3: the citation-lint flags (:mod:`archive.lint`: uncited, duplicate, after received).
+DERIVED_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 _BUSY_RETRIES = 8  # after busy_timeout itself gave up, or busy without the handler
 
@@ -512,8 +513,10 @@ class Store:
                     self._db.execute(stmt)
             row = self._db.execute("SELECT value FROM meta WHERE key = 'derived_version'").fetchone()
             derived = int(row[0]) if row else (1 if "versions" in existing else DERIVED_VERSION)
-            if derived < DERIVED_VERSION:
+            if derived < 2:
                 self._reread()
+            if derived < 3:
+                self._relint()
             for key, value in (("schema_version", SCHEMA_VERSION), ("derived_version", DERIVED_VERSION)):
                 self._db.execute(
                     "INSERT INTO meta(key, value) VALUES (?, ?)"
@@ -547,6 +550,37 @@ class Store:
             _insert_references(db, vid, _refs(record), _citations(record), _flags(record))
             uuids.add(uuid)
         db.executemany("DELETE FROM index_state WHERE uuid = ?", [(u,) for u in sorted(uuids)])
+
+    def _relint(self) -> None:
+        """Give an archive written before the citation-lint flags existed the flags a
+        fresh ingest makes (inside the opening transaction). They follow from rows the
+        archive holds (the lists, the resolved markers, the received date), so a
+        version's record is read and written again only when it has any; the index
+        holds no flags and is left as it is."""
+        from archive.lint import LINT_CODES, lint_references  # noqa: PLC0415
+        from archive.model import Citation, Reference  # noqa: PLC0415
+
+        db = self._db
+        refs: dict[int, list[Reference]] = {}
+        for vid, scope, n, rid, year in db.execute(
+                "SELECT version_id, scope, n, ref_id, year FROM refs ORDER BY rowid"):
+            refs.setdefault(vid, []).append(Reference(n, "", year, "", rid, scope or ""))
+        cited: dict[int, list[Citation]] = {}
+        for vid, scope, n in db.execute("SELECT DISTINCT version_id, scope, n FROM citations"
+                                        " WHERE ref_id IS NOT NULL"):
+            cited.setdefault(vid, []).append(Citation("", "", n, "", "", "", scope or ""))
+        for vid, received in db.execute("SELECT id, received_at FROM versions").fetchall():
+            lists = Record("", received, "", references=refs.get(vid, []),
+                           citations=cited.get(vid, []))
+            if not lint_references(lists):
+                continue
+            record = self.record(vid)
+            record.flags = ([f for f in record.flags if f.code not in LINT_CODES]
+                            + lint_references(record))
+            db.execute("UPDATE versions SET parsed = ? WHERE id = ?",
+                       (dump_doc(record.to_dict()), vid))
+            db.execute("DELETE FROM flags WHERE version_id = ?", (vid,))
+            _insert_references(db, vid, [], [], _flags(record))
 
     # -- adding ------------------------------------------------------------
     def add(self, parsed: ParsedLike, source: str) -> AddResult:

@@ -54,6 +54,8 @@ class Quirks:
     no_year: float = 0.1
     empty_section: float = 0.05
     missing_outline: float = 0.03
+    future_reference: float = 0.04  # an entry dated after the year the review was received
+    duplicate_work: float = 0.04  # the list names one of its works again, at its end, uncited
     ref_variants: float = 0.3  # per reference: other punctuation, 发布时间 suffix, .pdf.md tail
 
     @classmethod
@@ -74,6 +76,10 @@ class Quirks:
 
 #: Quirks decided once per record (everything but the per-reference ``ref_variants``).
 RECORD_QUIRKS = tuple(f.name for f in fields(Quirks) if f.name != "ref_variants")
+#: Record quirks of the reference list decided by a generator of their own (seeded by the
+#: record's uuid and date), so that adding them left every other draw, and so the bytes of
+#: corpora generated before, as they were.
+LIST_QUIRKS = ("future_reference", "duplicate_work")
 
 
 @dataclass
@@ -289,8 +295,10 @@ def _outline(w: _Words, rng: random.Random) -> list[_Node]:
 class _Citer:
     """Numbers the markers of one chapter and resolves them (against ``refs``)."""
 
-    def __init__(self, style: str, refs: list[str] | None, scope: str, limit: int):
+    def __init__(self, style: str, refs: list[str] | None, scope: str, limit: int,
+                 listed: int = 0):
         self.style, self.refs, self.scope, self.limit, self.next = style, refs, scope, limit, 1
+        self.listed = max(limit, listed)  # entries the list has (a duplicate_work one more)
 
     def numbers(self, rng: random.Random) -> list[int]:
         x = rng.random()
@@ -392,18 +400,35 @@ class _Builder:
             t, y = src[int(len(src) * rng.random() ** 1.6)]
             chosen.setdefault(t, y)
         no_year_at = set(rng.sample(range(n_refs), rng.randint(1, 2))) if "no_year" in applied else set()
-        lines, truth = [], []
+        side, received_year = self.side, self.received_year
+        written, truth = [], []
         for i, (t, y) in enumerate(chosen.items()):
             kind = rng.choice(VARIANT_KINDS) if rng.random() < self.q.ref_variants else ""
-            written, keeps_year = spell_variant(t, y, kind, rng)
-            year = y if keeps_year and i not in no_year_at else None
-            lines.append(f"[{i + 1}] {written}. {year}." if year else f"[{i + 1}] {written}.")
-            truth.append((i + 1, t, year, ""))
+            y = min(y, received_year)  # a review cites no work from after its own year ...
+            spelling, keeps_year = spell_variant(t, y, kind, rng)
+            written.append(spelling)
+            truth.append((i + 1, t, y if keeps_year and i not in no_year_at else None, ""))
+        dated = [i for i, r in enumerate(truth) if r[2] is not None]
+        if "future_reference" in applied and dated:  # ... but for this quirk's one entry
+            n, t, _, _ = truth[i := side.choice(dated)]
+            truth[i] = (n, t, received_year + side.randint(1, 2), "")
+        if "duplicate_work" in applied:  # one of its works again, at the end, spelled otherwise
+            _, t, year, _ = truth[side.randrange(n_refs)]
+            spelling, keeps_year = spell_variant(t, year or 2020, side.choice(VARIANT_KINDS), side)
+            written.append(spelling)
+            truth.append((n_refs + 1, t, year if keeps_year else None, ""))
+        lines = [f"[{n}] {w}. {year}." if year else f"[{n}] {w}."
+                 for w, (n, _, year, _) in zip(written, truth)]
         if "missing_references" in applied:
             flags.add(("missing-references", "references"))
             return n_refs, None, [], []
         if any(r[2] is None for r in truth):
             flags.add(("reference-no-year", "references"))
+        for i, (n, t, year, _) in enumerate(truth):
+            if year is not None and year > self.received_year:
+                flags.add(("reference-after-received", "references"))
+            if any(t == other[1] for other in truth[:i]):
+                flags.add(("reference-duplicate", "references"))
         return n_refs, list(chosen), truth, lines
 
     def outline_text(self, title: str, keywords: list[str], outline: list[tuple[str, str]]) -> str:
@@ -438,8 +463,11 @@ class _Builder:
         topic = topic or w.fill(rng.choice(W.TOPICS))
         title = topic
 
-        applied = {n for n in RECORD_QUIRKS
-                   if n not in ("utf16", "gb18030", "bom") and rng.random() < getattr(q, n)}
+        applied = {n for n in RECORD_QUIRKS if n not in ("utf16", "gb18030", "bom", *LIST_QUIRKS)
+                   and rng.random() < getattr(q, n)}
+        self.side = random.Random(f"bench.corpus.lists|{uuid}|{received}")
+        applied |= {n for n in LIST_QUIRKS if self.side.random() < getattr(q, n)}
+        self.received_year = when.year
         r = rng.random()
         if r < q.utf16:
             encoding = "utf-16-le"
@@ -533,7 +561,7 @@ class _Builder:
         sections: list[tuple[str, str]] = []
         local_refs: list[str] = []
         local_lines: list[str] = []
-        citer = _Citer("caret", global_titles, "", n_refs)
+        citer = _Citer("caret", global_titles, "", n_refs, len(ref_truth))
         for ch in present:
             if ch is local_ch:
                 local_refs = [f"{w.pick(W.LATIN_AUTHORS)} {w.pick('ABCDEFGHJKLMRSTWXYZ')}, et al"
@@ -567,6 +595,10 @@ class _Builder:
         for c in self.citations:
             if c["ref_title"] is None:
                 flags.add(("dangling-citation", c["section"]))
+        cited = {(c["scope"], c["n"]) for c in self.citations if c["ref_title"] is not None}
+        for n, _, _, scope in ref_truth:
+            if (scope, n) not in cited:
+                flags.add(("reference-uncited", scope or "references"))
 
         # -- header, outline, assembly ---------------------------------------------
         colon = "：" if "fullwidth_colon" in applied else ": "
@@ -610,7 +642,7 @@ class _Builder:
         rng = self.rng
         units = max(2, round(self.per_leaf * (0.6 + 0.8 * rng.random())))
         sizes = [units] if units <= 6 or rng.random() < 0.3 else [units // 2, units - units // 2]
-        extra = citer.limit + rng.randint(1, 5) if dangling else None
+        extra = citer.listed + rng.randint(1, 5) if dangling else None
         paras = [self.paragraph(node.number, citer, k, extra=extra if i == 0 else None)
                  for i, k in enumerate(sizes)]
         if cut:

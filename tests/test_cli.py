@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from cli import main
 
 UUID = "e051ad472c3d4412ba23cc0b05bfdbab"
-FLAGS = "heading-level-mismatch,local-references,missing-chapter,placeholder-table,reference-no-year,truncated"
+FLAGS = ("heading-level-mismatch,local-references,missing-chapter,placeholder-table,"
+         "reference-duplicate,reference-no-year,reference-uncited,truncated")
 
 
 @pytest.fixture
@@ -104,7 +105,8 @@ def test_show_and_section(run, drop):
         f"  {n} missing from the content ({t})\n" for n, t in [
             ("7.3", "跨学科融合与创新"), ("7.3.1", "神经科学与深度学习的结合"), ("7.3.2", "量子计算与图像识别的潜在结合"),
             ("8.1.2", "模型透明度与伦理规范"), ("8.2", "行业监管与政策影响"), ("8.2.1", "数据隐私保护法规"),
-            ("8.2.2", "AI伦理与社会责任")]))
+            ("8.2.2", "AI伦理与社会责任")]) + "  [12] = [11]: one work listed twice\n" + "".join(
+        f"  [{n}] of chapter 7 never cited\n" for n in (7, 8, 9, 10)))
     sec = run("show", UUID, "--section", "8.1").output
     assert sec.startswith("### 8.1 模型评估与认证标准\n\n#### 8.1.1 国际标准组织的最新指南\n\n国际标准组织")
     assert sec.endswith("强调了模型的可解释性、可追溯\n")
@@ -166,11 +168,13 @@ def test_check_exact_and_strict(run, drop, tmp_path, sample_text):
         "  8.2.1 missing from the content (数据隐私保护法规)",
         "  8.2.2 missing from the content (AI伦理与社会责任)",
     ]
-    assert r.output == "\n".join(defects + ["12 defects in 1 of 1 reviews; 2 notes (--all shows them)", ""])
+    assert r.output == "\n".join(defects + ["12 defects in 1 of 1 reviews; 7 notes (--all shows them)", ""])
     every = run("check", "--all").output.splitlines()
     assert "  note: 7 has its own reference list" in every
     assert "  note: heading levels differ: outline chapters use ##, content ###" in every
-    assert every[-1] == "12 defects in 1 of 1 reviews; 2 notes"
+    assert "  note: [12] = [11]: one work listed twice" in every
+    assert "  note: [7] of chapter 7 never cited" in every
+    assert every[-1] == "12 defects in 1 of 1 reviews; 7 notes"
     assert run("check").exit_code == 0
     js = json.loads(run("check", "e051", "--json").output)
     assert js[0]["uuid"] == UUID
@@ -201,7 +205,8 @@ def test_stats_exact(run, drop):
         "reviews    1", "versions   1", "references 24", "citations  81", "dangling   0",
         "defects    12", "  missing-chapter         8", "  reference-no-year       2",
         "  placeholder-table       1", "  truncated               1",
-        "notes      2", "  heading-level-mismatch  1", "  local-references        1",
+        "notes      7", "  reference-uncited       4", "  heading-level-mismatch  1",
+        "  local-references        1", "  reference-duplicate     1",
     ])
     assert [c.split("\n")[0] for c in charts] == [
         "reviews received per month", "most cited works (citations)",

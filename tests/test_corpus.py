@@ -115,7 +115,14 @@ QUIRK_FLAGS = {
     "no_year": ({"reference-no-year"}, set()),
     "empty_section": ({"empty-section"}, set()),
     "missing_outline": ({"missing-outline"}, set()),
+    "future_reference": ({"reference-after-received"}, set()),
+    "duplicate_work": ({"reference-duplicate", "reference-uncited"}, {"reference-no-year"}),
 }
+
+
+#: What any record may show besides: a chapter's numbering restarting at [^1] leaves the
+#: last entries of a long list uncited now and then, whatever the quirk.
+ANY_RECORD = {"reference-uncited"}
 
 
 def test_every_record_quirk_has_a_flag_expectation():
@@ -129,7 +136,7 @@ def test_each_quirk_shows_in_bytes_and_flags(name):
         t = g.truth
         assert t.quirks == {name}
         codes = {c for c, _ in t.flags}
-        assert must <= codes <= must | may, (g.name, t.flags)
+        assert must <= codes <= must | may | ANY_RECORD, (g.name, t.flags)
         where = {c: w for c, w in t.flags}
         text = text_of(g)
         outline_numbers = {n for n, _ in t.outline}

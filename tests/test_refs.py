@@ -8,7 +8,7 @@ import pytest
 from archive import citing
 from archive.parser import parse
 from archive.references import display_title, entry_id, normalize_title
-from archive.store import Store
+from archive.store import DERIVED_VERSION, Store
 from bench.corpus import Quirks, generate
 from index.query import QueryError
 from index.refs import find_uses, marker_span
@@ -244,4 +244,4 @@ def test_an_archive_of_the_older_reading_is_read_again(tmp_path):
         from index.search import search
 
         assert search(old / "index", "ref:中国制造2030", ids_only=True).uuids == [f"{2:032x}"]
-        assert store.execute("SELECT value FROM meta WHERE key = 'derived_version'").fetchone() == ("2",)
+        assert store.execute("SELECT value FROM meta WHERE key = 'derived_version'").fetchone() == (str(DERIVED_VERSION),)
