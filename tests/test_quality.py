@@ -1,0 +1,124 @@
+"""Quality over time (archive/quality.py) on a generated archive, against figures computed
+here from the generator's ground truth (bench.corpus.Truth), not from the archive."""
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from archive import listing
+from archive.model import DEFECT, FLAG_KINDS
+from archive.quality import quality, worst_topics
+from archive.store import Store
+from bench.corpus import Quirks, generate, redeliver
+from tests.helpers import add_bytes
+
+TOPICS = ["图像识别", "联邦学习", "碳中和", "药物发现", "城市交通"]
+
+
+def _corpus():
+    """Generated reviews (lint quirks more frequent than by default), five shared topics,
+    and one review delivered again: the figures are of the current versions."""
+    q = Quirks(future_reference=0.3, duplicate_work=0.3, utf16=0, gb18030=0, bom=0, crlf=0,
+               fullwidth_colon=0)
+    gens = list(generate(90, seed=31, quirks=q))
+    out = []
+    for i, g in enumerate(gens):
+        topic = TOPICS[i % 5] if i % 3 else g.truth.topic  # a third keep their own topic
+        data = g.data.replace(f"主题: {g.truth.topic}\n".encode(), f"主题: {topic}\n".encode(), 1)
+        out.append((data, g.truth, topic))
+    again = redeliver(gens[1], seed=1)
+    topic = out[1][2]
+    data = again.data.replace(f"主题: {again.truth.topic}\n".encode(), f"主题: {topic}\n".encode(), 1)
+    return out, (data, again.truth, topic)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    records, again = _corpus()
+    path = tmp_path_factory.mktemp("quality")
+    with Store.open(path) as store:
+        for data, _, _ in records + [again]:
+            add_bytes(store, data)
+    current = {t.uuid: (t, topic) for _, t, topic in records}
+    current[again[1].uuid] = (again[1], again[2])  # (received later: the current version)
+    return path, list(current.values())
+
+
+def _expected(truths, key) -> dict[str, dict]:
+    """The figures per group, from the truth of each current review."""
+    out: dict[str, dict] = {}
+    for t, topic in truths:
+        g = out.setdefault(key(t, topic), collections.Counter())
+        g["reviews"] += 1
+        kinds = {code for code, _ in t.flags if FLAG_KINDS[code].severity == DEFECT}
+        g["defective"] += bool(kinds)
+        for code in kinds:
+            g["kind:" + code] += 1
+        g["references"] += len(t.references)
+        main = [r for r in t.references if r[3] == ""]
+        g["main"] += len(main)
+        g["yearless"] += sum(1 for r in main if r[2] is None)
+        cited = {(c["scope"], c["n"]) for c in t.citations if c["ref_title"] is not None}
+        g["uncited"] += sum(1 for n, _, _, scope in t.references if (scope, n) not in cited)
+    return out
+
+
+def _got(rows) -> dict[str, dict]:
+    return {q.key: collections.Counter({
+        "reviews": q.reviews, "defective": q.defective, "references": q.references,
+        "main": q.main_references, "yearless": q.yearless, "uncited": q.uncited,
+        **{"kind:" + code: n for code, n in q.kinds.items()}}) for q in rows}
+
+
+def test_by_month_counts_every_current_review_in_its_month(archive):
+    path, truths = archive
+    with Store.open(path) as store:
+        rows = quality(store, "month")
+        flags = listing.flags(store)
+        received = listing.received_of(store)
+    want = _expected(truths, lambda t, topic: t.received_at[:7])
+    got = _got(rows)
+    # every month from the first to the last, those without reviews at zero
+    months = [q.key for q in rows]
+    assert months[0] == min(want) and months[-1] == max(want) and months == sorted(months)
+    assert len(months) == len(set(months)) and set(want) <= set(months)
+    for m in set(months) - set(want):
+        assert got[m] == collections.Counter({"reviews": 0})
+    assert {m: +c for m, c in got.items() if m in want} == {m: +c for m, c in want.items()}
+    assert any(q.kinds.get("reference-after-received") for q in rows)
+    # the defects, counted flag by flag
+    for q in rows:
+        assert q.defects == sum(1 for u, fl in flags.items() if received[u][:7] == q.key
+                                for f in fl if f.severity == DEFECT)
+
+
+def test_by_topic_and_the_rates(archive):
+    path, truths = archive
+    with Store.open(path) as store:
+        rows = quality(store, "topic")
+        worst = worst_topics(store, limit=3)
+    want = _expected(truths, lambda t, topic: topic)
+    assert _got(rows) == {k: +v for k, v in want.items()}
+    assert [q.key for q in rows[:5]] == sorted(TOPICS, key=lambda k: (-want[k]["reviews"], k))
+    first = next(q for q in rows if q.key == TOPICS[0]).to_dict("topic")
+    w = want[TOPICS[0]]
+    assert first["topic"] == TOPICS[0] and first["reviews"] == w["reviews"]
+    assert first["defective_per_100"] == round(100 * w["defective"] / w["reviews"], 1)
+    assert first["references_per_review"] == round(w["references"] / w["reviews"], 1)
+    assert first["yearless_percent"] == round(100 * w["yearless"] / w["main"], 1)
+    assert first["uncited_percent"] == round(100 * w["uncited"] / w["references"], 1)
+    for code, k in first["kinds"].items():
+        assert k == {"reviews": w["kind:" + code], "per_100": round(100 * w["kind:" + code] / w["reviews"], 1)}
+    # the worst topics: the shared ones only (a topic of one review is left out), worst first
+    rate = {k: v["defective"] / v["reviews"] for k, v in want.items() if v["reviews"] >= 3}
+    assert set(rate) == set(TOPICS)
+    assert [q.key for q in worst] == sorted(rate, key=lambda k: (-rate[k], -want[k]["reviews"], k))[:3]
+
+
+def test_an_empty_archive_and_a_bad_grouping(tmp_path):
+    with Store.open(tmp_path) as store:
+        assert quality(store, "month") == [] and quality(store, "topic") == []
+        assert worst_topics(store) == []
+        with pytest.raises(ValueError):
+            quality(store, "week")
