@@ -354,18 +354,31 @@ def check(review_ids, strict, show_notes, out, data_dir):
 
 # -- stats ----------------------------------------------------------------------------
 @main.command()
+@click.option("--by", type=click.Choice(["month", "topic"]), default=None,
+              help="Quality per month received or per topic: reviews with each defect per "
+                   "100 reviews, references per review, the share of year-less and of "
+                   "uncited references.")
 @output_options
 @data_dir_option
-def stats(out, data_dir):
+def stats(by, out, data_dir):
     """Counts and the archive at a glance: reviews per month, most cited works,
     biggest topics, defects by kind (as small bar charts; the site draws the same).
+    With --by month or --by topic: how the quality of the deliveries changes.
 
     \b
-    Example:
+    Examples:
       reviews stats --json
+      reviews stats --by month
     """
     from archive import listing
 
+    if by:
+        from archive.quality import quality
+
+        with open_store(data_dir) as store:
+            rows = quality(store, by)
+        out.show(lambda: [q.to_dict(by) for q in rows], lambda: report.quality_lines(rows, by))
+        return
     with open_store(data_dir) as store:
         st = report.with_severity(listing.stats(store))
         figures = listing.figures(store) if st["reviews"] else {}

@@ -252,6 +252,27 @@ def stats_lines(st: dict) -> list[str]:
     return out
 
 
+def quality_lines(rows, by: str) -> list[str]:
+    """``stats --by month|topic``: a line of figures per group (the group last: a topic is
+    long), then the defect kinds of the group, each as reviews with it per 100 reviews."""
+    def rate(x) -> str:
+        return "–" if x is None else f"{x:.1f}"
+
+    head = ["reviews", "defective/100", "defects/100", "refs/review", "no year %", "uncited %"]
+    out = ["  ".join(head) + f"  {by}"]
+    for q in rows:
+        d = q.to_dict(by)
+        cells = [str(q.reviews), rate(d["defective_per_100"]), rate(d["defects_per_100"]),
+                 rate(d["references_per_review"]), rate(d["yearless_percent"]),
+                 rate(d["uncited_percent"])]
+        out.append("  ".join(c.rjust(len(h)) for c, h in zip(cells, head))
+                   + f"  {q.key or '(no topic)'}")
+        if d["kinds"]:
+            out.append("    " + ", ".join(f"{code} {k['per_100']:.1f}" for code, k in d["kinds"].items()))
+    if not rows:
+        out = [EMPTY]
+    return out
+
 
 # -- search, refs ---------------------------------------------------------------------------
 def search_lines(res, offset: int) -> list[str]:

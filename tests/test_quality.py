@@ -3,6 +3,7 @@ here from the generator's ground truth (bench.corpus.Truth), not from the archiv
 from __future__ import annotations
 
 import collections
+import json
 
 import pytest
 
@@ -122,3 +123,28 @@ def test_an_empty_archive_and_a_bad_grouping(tmp_path):
         assert worst_topics(store) == []
         with pytest.raises(ValueError):
             quality(store, "week")
+
+
+def test_stats_by_month_and_topic_in_the_cli(archive):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    path, _ = archive
+    runner = CliRunner()
+    with Store.open(path) as store:
+        want = {by: [q.to_dict(by) for q in quality(store, by)] for by in ("month", "topic")}
+    for by in ("month", "topic"):
+        r = runner.invoke(main, ["--data-dir", str(path), "stats", "--by", by, "--json"])
+        assert r.exit_code == 0 and json.loads(r.output) == want[by]
+    text = runner.invoke(main, ["--data-dir", str(path), "stats", "--by", "topic"]).output.splitlines()
+    assert text[0].split() == ["reviews", "defective/100", "defects/100", "refs/review", "no",
+                               "year", "%", "uncited", "%", "topic"]
+    first = want["topic"][0]
+    cells = text[1].split()
+    assert cells[0] == str(first["reviews"]) and cells[-1] == first["topic"]
+    assert cells[1:6] == [f"{first[k]:.1f}" for k in ("defective_per_100", "defects_per_100",
+                          "references_per_review", "yearless_percent", "uncited_percent")]
+    assert text[2].strip() == ", ".join(f"{c} {k['per_100']:.1f}" for c, k in first["kinds"].items())
+    bad = runner.invoke(main, ["--data-dir", str(path), "stats", "--by", "week"])
+    assert bad.exit_code == 2 and "week" in bad.output
