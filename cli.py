@@ -23,6 +23,7 @@ from archive.errors import (BUSY, DISK_FULL, FINDINGS, OK, UNREACHABLE, USAGE, A
 from shell.failures import ArchiveGroup, Failure
 from shell.options import data_dir_option, group_data_dir_option
 from shell.output import n as _n, output_options, say
+from shell.progress import with_bar
 
 if TYPE_CHECKING:
     from archive.store import Store
@@ -90,7 +91,9 @@ def ingest(paths, pattern, watch_dir, quiet, out, data_dir):
     with open_store(directory, create=True) as store, storing(index_dir(directory)):
         exit_code = 0
         if paths:
-            rep = _ingest_with_progress(store, list(paths), pattern, quiet or out.json, run_ingest)
+            stdin = sys.stdin.buffer if "-" in paths else None
+            rep = with_bar("ingesting", quiet or out.json, lambda progress: run_ingest(
+                store, list(paths), glob=pattern, stdin=stdin, on_progress=progress))
             _after_ingest(store, rep, quiet, out, directory)
             exit_code = FINDINGS if rep.refused else OK
         if watch_dir:
@@ -120,19 +123,6 @@ def ingest(paths, pattern, watch_dir, quiet, out, data_dir):
             sys.exit(exit_code)
 
 
-def _ingest_with_progress(store, paths, pattern, quiet, run_ingest):
-    stdin = sys.stdin.buffer if "-" in paths else None
-    show_bar = not quiet and sys.stderr.isatty()
-    if not show_bar:
-        return run_ingest(store, paths, glob=pattern, stdin=stdin)
-    with click.progressbar(length=0, label="ingesting", file=sys.stderr, show_pos=True) as bar:
-        def progress(done, total, source):
-            bar.length = total
-            bar.update(done - bar.pos)
-
-        return run_ingest(store, paths, glob=pattern, stdin=stdin, on_progress=progress)
-
-
 def _after_ingest(store, rep, quiet, out, directory):
     """Print the ingest summary, then bring the search index up to date (new and changed
     reviews only; a missing or corrupt index is rebuilt, and the message says so)."""
@@ -154,15 +144,6 @@ def _after_ingest(store, rep, quiet, out, directory):
 
 def _waiting() -> None:
     say("waiting for another indexing run to finish…", err=True)
-
-
-def _with_bar(length: int, quiet: bool, run):
-    """``run(on_progress)``, with a progress bar on a terminal (``on_progress`` None
-    otherwise)."""
-    if quiet or not sys.stderr.isatty():
-        return run(None)
-    with click.progressbar(length=length, label="indexing", file=sys.stderr, show_pos=True) as bar:
-        return run(lambda done, total: bar.update(done - bar.pos))
 
 
 def _cluster_mode() -> bool:
@@ -214,14 +195,14 @@ def update_index(store, directory, quiet):
     if cluster is not None:  # the cluster's index instead of the data folder's
         with cluster:
             if cluster.behind(store):
-                _with_bar(len(cluster.pending(store)), quiet,
-                          lambda progress: cluster.catch_up(store, progress))
+                with_bar("indexing", quiet, lambda progress: cluster.catch_up(store, progress),
+                         len(cluster.pending(store)))
         return
     pending = len(state.pending(store))
     if not pending and not state.removed(store):
         return
-    res = _with_bar(pending, quiet, lambda progress: update(
-        store, index_dir(directory), on_wait=_waiting, on_progress=progress))
+    res = with_bar("indexing", quiet, lambda progress: update(
+        store, index_dir(directory), on_wait=_waiting, on_progress=progress), pending)
     if res.message:
         say(res.message, err=True)
 
@@ -743,14 +724,14 @@ def reindex(quiet, out, data_dir):
     with open_store(directory) as store:
         if cluster is not None:
             with cluster:
-                rep = _with_bar(store.count(), quiet or out.json,
-                                lambda progress: cluster.reindex(store, progress))
+                rep = with_bar("indexing", quiet or out.json,
+                               lambda progress: cluster.reindex(store, progress), store.count())
             resumed = " (a stopped run resumed)" if rep.resumed else ""
             out.show({"indexed": rep.indexed, "cluster": cluster.target.label, "resumed": rep.resumed},
                      [f"indexed {rep.indexed} reviews into {cluster.target.label}{resumed}"])
             return
-        rep = _with_bar(store.count(), quiet or out.json, lambda progress: rebuild(
-            store, index_dir(directory), on_wait=_waiting, on_progress=progress))
+        rep = with_bar("indexing", quiet or out.json, lambda progress: rebuild(
+            store, index_dir(directory), on_wait=_waiting, on_progress=progress), store.count())
     out.show({"indexed": rep.indexed}, [f"indexed {rep.indexed} reviews"])
 
 

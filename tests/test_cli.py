@@ -279,6 +279,10 @@ def test_progress_bar_on_a_terminal_only(tmp_path, drop):
     code, out = _run_on_a_terminal(["ingest", "--quiet", str(drop / "a.txt")], env)
     assert code == 0 and "ingesting" not in out
     assert out.strip() == "0 added, 0 new versions, 1 unchanged, 0 refused"
+    code, out = _run_on_a_terminal(["reindex"], env)  # the same bar, for indexing
+    assert code == 0 and "indexing" in out and "2/2" in out
+    code, out = _run_on_a_terminal(["reindex", "--json"], env)  # JSON alone
+    assert code == 0 and json.loads(out) == {"indexed": 2}
 
 
 @pytest.mark.slow
