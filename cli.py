@@ -739,17 +739,33 @@ def reindex(quiet, out, data_dir):
 @main.command()
 @click.argument("out", required=False, default="_site", type=click.Path(file_okay=False, path_type=Path))
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the plan (what each partition of reviews needs, and why); write nothing.")
+@json_option
 @data_dir_option
-def site(out, quiet, data_dir):
+def site(out, quiet, dry_run, as_json, data_dir):
     """Build the static site (every review, reference and topic, with search) into OUT.
 
     Re-running writes only the pages and search files that changed. The site uses
     relative links: host the folder anywhere, or open OUT/index.html from disk.
+    --dry-run prints what a build would do and why, and writes nothing.
 
     \b
     Example:
       reviews site _site && reviews serve _site
+      reviews site --dry-run _site
     """
+    if dry_run:
+        from publish.site import plan_site
+
+        with open_store(data_dir) as store:
+            plan = plan_site(store, out)
+        if as_json:
+            echo_json(plan.as_dict())
+        else:
+            for line in plan.lines():
+                say(line)
+        return
     from publish.site import build_site
 
     with open_store(data_dir) as store:
@@ -762,6 +778,9 @@ def site(out, quiet, data_dir):
                         bar.update(done - bar.pos)
 
                 rep = build_site(store, out, on_progress=progress)
+    if as_json:
+        echo_json(rep.as_dict())
+        return
     say(rep.summary())
     say(f"open {out / 'index.html'} or run: reviews serve {out}")
 

@@ -8,7 +8,7 @@ only when the archive cannot be written (a read-only backup) beside the output f
 It holds, per partition and tagged with the partition key, ``p<pid>.json`` (its catalog
 state: summaries, flags, reference titles) and ``p<pid>.chunks`` (its posting chunks,
 :attr:`publish.partitions.Partition.chunks`, marshalled), and ``related.json`` (every
-review's related reviews, :func:`publish.site._related`).
+review's related reviews, :meth:`SiteCache.related`).
 
 These files hold copies of what the reviews say, so :func:`forget` is part of a purge:
 a review deleted for good must not stay here until the next build.
@@ -28,29 +28,54 @@ RELATED = "related.json"
 
 
 class SiteCache:
-    """The cache of the site built into ``out`` from the archive in ``data_dir``."""
+    """The cache of the site built into ``out`` from the archive in ``data_dir``.
+
+    Finding it writes nothing (a plan reads it); :meth:`make` creates it before a build
+    saves into it."""
 
     def __init__(self, out: Path, data_dir: Path):
         key = hashlib.sha1(str(out.resolve()).encode("utf-8")).hexdigest()[:16]
         self.dir = Path(data_dir) / CACHE_DIR / key
+        self._beside = out.resolve().parent / f".{out.resolve().name}{BESIDE}"
+        if not self.dir.is_dir() and self._beside.is_dir():
+            self.dir = self._beside  # made by a build from a read-only archive
+
+    def make(self) -> None:
+        """Create the folder; where the archive cannot be written (a read-only backup),
+        beside the output folder instead."""
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-        except PermissionError:  # a read-only archive: beside the output folder instead
-            self.dir = out.resolve().parent / f".{out.resolve().name}{BESIDE}"
+        except PermissionError:
+            self.dir = self._beside
 
-    @property
-    def related(self) -> Path:
-        """Where the related reviews of every review are kept."""
-        return self.dir / RELATED
+    def related(self, key: str) -> dict[str, list] | None:
+        """Every review's related reviews as the build keyed ``key`` saved them, or None."""
+        from index.similar import Related  # noqa: PLC0415
+
+        try:
+            data = json.loads((self.dir / RELATED).read_text("utf-8"))
+            if data.get("key") == key:
+                return {u: [Related(r[0], r[1], r[2], r[3], tuple(r[4])) for r in rows]
+                        for u, rows in data["related"].items()}
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            pass
+        return None
+
+    def save_related(self, key: str, related: dict[str, list]) -> None:
+        rows = {u: [[r.uuid, r.topic, r.score, r.shared_refs, list(r.shared_terms)] for r in rs]
+                for u, rs in related.items()}
+        self._write(RELATED, json.dumps({"key": key, "related": rows}, ensure_ascii=False).encode("utf-8"))
+
+    def _write(self, name: str, data: bytes) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / (name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, self.dir / name)
 
     def save(self, pid: int, key: str, catalog: dict, chunks: dict) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
         state = json.dumps({"key": key, "data": catalog}, ensure_ascii=False, separators=(",", ":"))
-        for name, data in ((f"p{pid}.json", state.encode("utf-8")),
-                           (f"p{pid}.chunks", marshal.dumps((key, chunks)))):
-            tmp = self.dir / (name + ".tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, self.dir / name)
+        self._write(f"p{pid}.json", state.encode("utf-8"))
+        self._write(f"p{pid}.chunks", marshal.dumps((key, chunks)))
 
     def has(self, pid: int, key: str) -> bool:
         """Whether partition ``pid``'s cached state is there for ``key`` (reads its head)."""
