@@ -737,13 +737,14 @@ def reindex(quiet, out, data_dir):
 
 # -- site, serve ----------------------------------------------------------------------------
 @main.command()
-@click.argument("out", required=False, default="_site", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("site_dir", metavar="[OUT]", required=False, default="_site",
+                type=click.Path(file_okay=False, path_type=Path))
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--dry-run", is_flag=True,
               help="Print the plan (what each partition of reviews needs, and why); write nothing.")
-@json_option
+@output_options
 @data_dir_option
-def site(out, quiet, dry_run, as_json, data_dir):
+def site(site_dir, quiet, dry_run, out, data_dir):
     """Build the static site (every review, reference and topic, with search) into OUT.
 
     Re-running writes only the pages and search files that changed. The site uses
@@ -759,30 +760,22 @@ def site(out, quiet, dry_run, as_json, data_dir):
         from publish.site import plan_site
 
         with open_store(data_dir) as store:
-            plan = plan_site(store, out)
-        if as_json:
-            echo_json(plan.as_dict())
-        else:
-            for line in plan.lines():
-                say(line)
+            plan = plan_site(store, site_dir)
+        out.show(plan.as_dict, plan.lines)
         return
     from publish.site import build_site
 
     with open_store(data_dir) as store:
         if quiet or not sys.stderr.isatty():
-            rep = build_site(store, out)
+            rep = build_site(store, site_dir)
         else:
             with click.progressbar(length=max(store.count(), 1), label="building", file=sys.stderr) as bar:
                 def progress(stage, done, total):
                     if stage == "reviews":
                         bar.update(done - bar.pos)
 
-                rep = build_site(store, out, on_progress=progress)
-    if as_json:
-        echo_json(rep.as_dict())
-        return
-    say(rep.summary())
-    say(f"open {out / 'index.html'} or run: reviews serve {out}")
+                rep = build_site(store, site_dir, on_progress=progress)
+    out.show(rep.as_dict, [rep.summary(), f"open {site_dir / 'index.html'} or run: reviews serve {site_dir}"])
 
 
 @main.command()

@@ -188,6 +188,8 @@ def test_dry_run_writes_nothing(tmp_path):
     assert plan["partitions"][0]["reason"] == "1 new review" and plan["related"] == "computed"
     assert plan["notes"][0].startswith("the search index lacks 1 review: the build indexes it")
     assert _snapshot(out) == site and _snapshot(data / CACHE_DIR) == cache
+    r = _cli(data, "--json", str(out))  # the build does what the plan said
+    assert r.exit_code == 0 and json.loads(r.output)["partitions_rebuilt"] == 1
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("mine")
