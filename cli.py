@@ -759,7 +759,7 @@ def site(site_dir, quiet, dry_run, out, data_dir):
     if dry_run:
         from publish.site import plan_site
 
-        with open_store(data_dir) as store:
+        with _read_store(data_dir) as store:
             plan = plan_site(store, site_dir)
         out.show(plan.as_dict, plan.lines)
         return
