@@ -142,3 +142,43 @@ def broken_links(site: Path) -> list[str]:
             elif parts.fragment and target.suffix == ".html" and parts.fragment not in ids[target]:
                 bad.append(f"{p.relative_to(site)}: no anchor {link}")
     return bad
+
+
+def whooshs_postings(leaf, field: str, term: bytes) -> tuple[list, list, list]:
+    """``(ids, weights, values)`` of a term in one of Whoosh's segment readers, read by
+    Whoosh's own matcher: what :meth:`index.reader.Segment.postings` must give."""
+    m = leaf.postings(field, term)
+    m = getattr(m, "child", m)  # (a segment with deletions wraps its matcher)
+    m.reset()
+    ids, weights, values = [], [], []
+    while m.is_active():
+        ids.append(m.id())
+        weights.append(m.weight())
+        values.append(m.value())
+        m.next()
+    return ids, weights, values
+
+
+def assert_postings_are_whooshs(ours, theirs, fields, valued=()) -> int:
+    """Every term of ``fields`` in our reader (:class:`index.reader.IndexReader`) and in
+    Whoosh's (``theirs``): the same lexicon and frequencies and, segment by segment, the
+    same postings (values for the ``valued`` fields). Returns the postings compared."""
+    leaves = theirs.leaf_readers() if hasattr(theirs, "leaf_readers") else [(theirs, 0)]
+    assert len(ours.leaves) == len(leaves)
+    checked = 0
+    for field in fields:
+        lexicon = list(theirs.lexicon(field))
+        assert ours.lexicon(field) == lexicon, field
+        for term in lexicon:
+            assert ours.doc_frequency(field, term.decode()) == theirs.doc_frequency(field, term)
+            for (seg, _), (leaf, _) in zip(ours.leaves, leaves):
+                mine = seg.postings(field, term, weights=True, values=True)
+                if (field, term) not in leaf:
+                    assert mine is None
+                    continue
+                ids, weights, values = whooshs_postings(leaf, field, term)
+                assert mine[0] == ids and mine[1] == weights, (field, term)
+                if field in valued:
+                    assert mine[2] == values, (field, term)
+                checked += len(ids)
+    return checked

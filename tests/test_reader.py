@@ -22,7 +22,7 @@ from index.folder import IndexProblem, check, open_reader, write_manifest
 from index.indexer import INDEX_NAME, update
 from index.reader import FormatError, IndexReader
 from index.search import search
-from tests.helpers import add_bytes
+from tests.helpers import add_bytes, assert_postings_are_whooshs
 from bench.corpus import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,33 +67,8 @@ def test_documents_and_deletions_are_whooshs(index):
 
 
 def test_every_posting_is_whooshs(index):
-    checked = 0
     with _whoosh(index) as theirs, IndexReader(index) as ours:
-        leaves = theirs.leaf_readers() if hasattr(theirs, "leaf_readers") else [(theirs, 0)]
-        for field in FIELDS:
-            lexicon = list(theirs.lexicon(field))
-            assert ours.lexicon(field) == lexicon, field
-            for term in lexicon:
-                assert ours.doc_frequency(field, term.decode()) == theirs.doc_frequency(field, term)
-                for (seg, _), (leaf, _) in zip(ours.leaves, leaves):
-                    mine = seg.postings(field, term, weights=True, values=True)
-                    if (field, term) not in leaf:
-                        assert mine is None
-                        continue
-                    m = leaf.postings(field, term)
-                    m = getattr(m, "child", m)  # (a segment with deletions wraps its matcher)
-                    m.reset()
-                    ids, weights, values = [], [], []
-                    while m.is_active():
-                        ids.append(m.id())
-                        weights.append(m.weight())
-                        values.append(m.value())
-                        m.next()
-                    assert mine[0] == ids and mine[1] == weights, (field, term)
-                    if field in ("g", "path"):  # valued fields
-                        assert mine[2] == values, (field, term)
-                    checked += len(ids)
-    assert checked > 10_000
+        assert assert_postings_are_whooshs(ours, theirs, FIELDS, valued=("g", "path")) > 10_000
 
 
 def test_columns_are_whooshs(index):
