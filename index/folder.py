@@ -4,8 +4,17 @@ No Whoosh here (a search imports this module): reading goes through
 :mod:`index.reader`; :mod:`index.indexer` writes with Whoosh and calls
 :func:`write_manifest` after every commit.
 
-Integrity: ``manifest.json`` holds the index format and the size, sha256 and CRC32 of
-every file, and each segment has block checksums of its files (``<segment>.crc``,
+What wrote it: ``manifest.json`` is stamped with the Whoosh release that wrote the
+index and this project's :data:`FORMAT` (:class:`Stamp`, as Pagefind's index metadata
+carries the version its client checks before reading). Every open compares it with
+:data:`THIS` before reading a file, and the reader compares the release its table of
+contents names: an index of another release or format, or one without a stamp, is
+:class:`~index.problems.IndexOutdated` (a kind of :class:`~index.problems.IndexDamaged`,
+so what rebuilds a damaged index, :func:`index.ready.ensure_index` and an update,
+rebuilds it too), never read as if it were of this one.
+
+Integrity: ``manifest.json`` also holds the size, sha256 and CRC32 of every file, and
+each segment has block checksums of its files (``<segment>.crc``,
 :class:`index.reader.Checksums`, written here with the manifest). ``check(deep=True)``
 (used by update and rebuild, before they write) verifies sizes and hashes and opens the
 index with this project's reader and with Whoosh; ``deep=False`` (used by every search,
@@ -21,14 +30,22 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from archive.errors import Busy, Usage
 from index import reader as _reader
-from index.problems import IndexProblem, unusable  # noqa: F401 (part of this API)
+from index.problems import IndexOutdated, IndexProblem, unusable  # noqa: F401 (part of this API)
 
-#: Bump when the schema or the analysis changes: an index of another format is rebuilt.
+#: The version of this project's part of the index's files, stamped into the manifest
+#: with the Whoosh release that wrote them (:class:`Stamp`). Bump it when a change makes
+#: an existing index read otherwise: the schema (:mod:`index.schema`), what a document
+#: holds (:mod:`index.document`, :mod:`index.texts`), the analysis (:mod:`index.analysis`,
+#: :mod:`index.words`), the codec's encoding (:mod:`index.codec`, :mod:`index.encoding`),
+#: or what :mod:`index.reader` expects of the files (the block checksums included). An
+#: index of another format is refused on open (:class:`IndexOutdated`) and rebuilt where
+#: the archive may be written (an update, :func:`index.ready.ensure_index`).
 FORMAT = 4
 MANIFEST = "manifest.json"
 INDEX_DIR = "index"  # inside the data dir
@@ -38,6 +55,30 @@ WAIT_ENV = "REVIEWS_WAIT"
 #: Files never rewritten once a segment is committed (the TOC is): Whoosh's, its checksums.
 IMMUTABLE = (".seg", ".trm", ".pst", ".vps", ".fdt", ".fdx", ".col", ".cix", ".cmp",
              ".dci", ".dcz", ".fvz", ".lln", ".pos", ".vpi", ".crc")
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What wrote an index: the Whoosh release and this project's :data:`FORMAT`
+    (``None``: the manifest does not say, as in an index written before the stamp).
+    Only an index of this very stamp is read: the reader reads Whoosh's bytes, so an
+    index of any other release or format may read as other terms or documents."""
+
+    whoosh: tuple[int, ...] | None
+    format: int | None
+
+    def __str__(self) -> str:
+        return f"{_reader.release_name(self.whoosh)} / format {'(unknown)' if self.format is None else self.format}"
+
+    @classmethod
+    def of(cls, manifest: dict) -> "Stamp":
+        release, fmt = manifest.get("whoosh"), manifest.get("format")
+        ok = isinstance(release, list) and len(release) == 3 and all(type(n) is int for n in release)
+        return cls(tuple(release) if ok else None, fmt if type(fmt) is int else None)
+
+
+#: The stamp of the indexes this program reads and writes.
+THIS = Stamp(_reader.WHOOSH, FORMAT)
 
 
 def index_dir(data_dir: str | Path) -> Path:
@@ -192,32 +233,35 @@ def write_manifest(index_dir: Path) -> None:
         known = old.get(f)
         reuse = known and len(known) == 3 and known[0] == size and f.endswith(IMMUTABLE)
         files[f] = known if reuse else [size, *_digests(index_dir / f)]
+    # The stamp: this format, and the release the table of contents says wrote it.
+    release = _reader.read_toc(index_dir, release=None)[1]
     tmp = index_dir / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps({"format": FORMAT, "files": files}, indent=0))
+    tmp.write_text(json.dumps({"format": FORMAT, "whoosh": list(release), "files": files}, indent=0))
     os.replace(tmp, index_dir / MANIFEST)
 
 
-def _check(index_dir: Path, deep: bool, probe: bool) -> tuple[str | None, dict]:
-    """:func:`check`'s answer, and the manifest's files (``{name: [size, sha256,
+def _check(index_dir: Path, deep: bool, probe: bool) -> tuple[IndexProblem | None, dict]:
+    """:func:`diagnose`'s answer, and the manifest's files (``{name: [size, sha256,
     crc32]}``; an older manifest's lack the CRC)."""
     if not index_dir.is_dir() or _reader.generation(index_dir) < 0:
-        return "missing", {}
+        return unusable(index_dir, "missing"), {}
     try:
         manifest = json.loads((index_dir / MANIFEST).read_text())
         files = manifest["files"]
         entries = sorted((name, int(e[0]), str(e[1])) for name, e in files.items())
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
-        return "corrupt (no readable manifest: an indexing run was interrupted?)", {}
-    if manifest.get("format") != FORMAT:
-        return f"of an older format ({manifest.get('format')}, now {FORMAT})", {}
+        return unusable(index_dir, "corrupt (no readable manifest: an indexing run was interrupted?)"), {}
+    written = Stamp.of(manifest)
+    if written != THIS:  # (before any file is read as this program would read it)
+        return IndexOutdated(index_dir, written, THIS), {}
     present = set(_files(index_dir))
     for name, size, digest in entries:
         if name not in present:
-            return f"corrupt (file {name} is missing)", files
+            return unusable(index_dir, f"corrupt (file {name} is missing)"), files
         if (index_dir / name).stat().st_size != size:
-            return f"corrupt (file {name} changed size)", files
+            return unusable(index_dir, f"corrupt (file {name} changed size)"), files
         if deep and _digests(index_dir / name, crc=False)[0] != digest:
-            return f"corrupt (file {name} does not match its checksum)", files
+            return unusable(index_dir, f"corrupt (file {name} does not match its checksum)"), files
     # Files the manifest does not list are a running writer's, or a stopped one's
     # leftovers (Whoosh deletes unreferenced files at its next commit): not corruption.
     if not probe:
@@ -230,21 +274,37 @@ def _check(index_dir: Path, deep: bool, probe: bool) -> tuple[str | None, dict]:
         with windex.open_dir(str(index_dir), indexname=INDEX_NAME).reader() as r:
             r.doc_count()
     except Exception as err:  # noqa: BLE001 - any failure to read means unusable
-        return f"corrupt ({type(err).__name__}: {err})", files
+        return _unreadable(index_dir, err, written), files
     return None, files
+
+
+def _unreadable(index_dir: Path, err: Exception, written: Stamp) -> IndexProblem:
+    """The problem of an index that would not open: another release's table of
+    contents under a manifest that claims this one, or a corrupt index."""
+    if isinstance(err, _reader.ReleaseError):
+        return IndexOutdated(index_dir, Stamp(err.release, written.format), THIS)
+    return unusable(index_dir, f"corrupt ({type(err).__name__}: {err})")
 
 
 def _crcs(files: dict) -> dict[str, int]:
     return {name: e[2] for name, e in files.items() if len(e) > 2 and isinstance(e[2], int)}
 
 
-def check(index_dir: str | Path, deep: bool = True, probe: bool = True) -> str | None:
-    """``None`` if the index looks healthy, else what is wrong (one line).
+def diagnose(index_dir: str | Path, deep: bool = True, probe: bool = True) -> IndexProblem | None:
+    """``None`` if the index looks healthy, else what is wrong as the error to raise:
+    :class:`IndexOutdated` for an index of another Whoosh release or format (or one
+    that does not say), else an :class:`IndexProblem` (missing, corrupt).
 
     ``deep`` also compares checksums; ``probe`` opens it (a search skips that: it
     opens the index anyway, and any error then leads to a deep check).
     """
     return _check(Path(index_dir), deep, probe)[0]
+
+
+def check(index_dir: str | Path, deep: bool = True, probe: bool = True) -> str | None:
+    """:func:`diagnose`, said in one line (``None``: healthy)."""
+    found = diagnose(index_dir, deep, probe)
+    return found.problem if found else None
 
 
 class _Reader(_reader.IndexReader):
@@ -263,12 +323,13 @@ class _Reader(_reader.IndexReader):
 def open_reader(index_dir: str | Path) -> _reader.IndexReader:
     """Open the index for reading; raise :class:`IndexProblem` if it is unusable (sizes
     checked, not checksums: the reader verifies what it reads against the manifest's
-    CRC of the table of contents and each segment's block checksums)."""
+    CRC of the table of contents and each segment's block checksums), or
+    :class:`IndexOutdated` if another Whoosh release or format wrote it."""
     index_dir = Path(index_dir)
-    problem, files = _check(index_dir, deep=False, probe=False)
-    if problem is None:
+    found, files = _check(index_dir, deep=False, probe=False)
+    if found is None:
         try:
             return _Reader(index_dir, crcs=_crcs(files))
         except (OSError, _reader.FormatError) as err:
-            problem = f"corrupt ({type(err).__name__}: {err})"
-    raise unusable(index_dir, problem)
+            found = _unreadable(index_dir, err, THIS)
+    raise found

@@ -7,10 +7,12 @@ whole committed batches; the next run redoes whatever was not marked (delete+add
 is idempotent).
 
 Integrity: after every commit the index directory gets ``manifest.json``
-(:mod:`index.folder`: the index format, the size and sha256 of every file), which
-``check`` verifies. A missing, corrupt or outdated index is rebuilt from the archive and
-the report's ``message`` says so. Reads never import this module (nor Whoosh): they go
-through :func:`index.folder.open_reader`.
+(:mod:`index.folder`: the Whoosh release and index format that wrote it, the size and
+sha256 of every file), which ``check`` verifies. A missing, corrupt or outdated index
+(of another Whoosh release or format) is rebuilt from the archive and the report's
+``message`` says so. Writing needs the Whoosh release :mod:`index.reader` reads.
+Reads never import this module (nor Whoosh): they go through
+:func:`index.folder.open_reader`.
 
 ``rebuild`` builds into a sibling temporary directory and swaps it in, so an
 interrupted rebuild never leaves a half index in place; the next writer removes the
@@ -34,15 +36,17 @@ from typing import Callable, Iterable
 from whoosh import index as windex
 
 from archive.config import dead_leftovers
+from archive.errors import ArchiveError
 from archive.model import Record
 from archive.workers import exclusive, notice, pool, private
 from index.codec import CompactPool, FastCodec
 from index.document import reference_document, review_document
 from index import state
 from index.folder import (
-    INDEX_DIR, INDEX_NAME, IndexProblem, check, index_dir,  # noqa: F401 (part of this API)
-    lock_path, take_lock, unusable, write_manifest as _write_manifest,
+    INDEX_DIR, INDEX_NAME, IndexProblem, check, diagnose, index_dir,  # noqa: F401 (part of this API)
+    lock_path, take_lock, write_manifest as _write_manifest,
 )
+from index.reader import WHOOSH, release_name
 from index.schema import make_schema
 
 BATCH = 100  # reviews per commit
@@ -63,11 +67,27 @@ class IndexReport:
 
 def open_index(index_dir: str | Path, deep: bool = False):
     """Open the index with Whoosh (for writing; reads go through
-    :func:`index.folder.open_reader`); raise :class:`IndexProblem` if it is unusable."""
-    problem = check(index_dir, deep=deep, probe=deep)
-    if problem:
-        raise unusable(index_dir, problem)
+    :func:`index.folder.open_reader`); raise :class:`IndexProblem` if it is unusable
+    (:class:`~index.problems.IndexOutdated` if another Whoosh release or format wrote it)."""
+    _same_whoosh()
+    found = diagnose(index_dir, deep=deep, probe=deep)
+    if found:
+        raise found
     return windex.open_dir(str(index_dir), indexname=INDEX_NAME)
+
+
+def _same_whoosh() -> None:
+    """Refuse to write with another Whoosh release than the one :mod:`index.reader`
+    reads: its index would be refused at every open (and rebuilt again by every
+    command that may), or, were it not, read wrongly."""
+    import whoosh
+
+    if tuple(whoosh.__version__[:3]) != WHOOSH:
+        installed, wanted = release_name(whoosh.__version__[:3]), release_name(WHOOSH)
+        raise ArchiveError(
+            f"{installed} is installed, but index/reader.py reads the files of {wanted}: "
+            f"install whoosh-reloaded=={'.'.join(map(str, WHOOSH))} (the version "
+            "pyproject.toml pins), or move the pin as docs/DESIGN.md's notes for a maintainer say")
 
 
 # -- writing ------------------------------------------------------------------
@@ -310,6 +330,7 @@ def update(store, index_dir: str | Path, on_progress: Progress = None,
     """Index new and changed reviews (``batch`` reviews per commit); rebuild
     instead if the index is missing or unusable. Waits for a concurrent indexer."""
     index_dir = Path(index_dir)
+    _same_whoosh()
     with _exclusive(index_dir, on_wait):
         return _update(store, index_dir, on_progress, batch)
 
@@ -360,6 +381,7 @@ def rebuild(store, index_dir: str | Path, on_progress: Progress = None,
     processes; default: :data:`PROCS` from :data:`PARALLEL_MIN` reviews on) into a
     sibling folder, then swap it in. Waits for a concurrent indexer."""
     index_dir = Path(index_dir)
+    _same_whoosh()
     with _exclusive(index_dir, on_wait):
         return _rebuild(store, index_dir, on_progress, procs)
 

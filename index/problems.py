@@ -32,6 +32,18 @@ class IndexDamaged(IndexProblem):
     format. Found by the sizes check before a read, or by the reader's checksums during it."""
 
 
+class IndexOutdated(IndexDamaged):
+    """The index was written by another Whoosh release or index format (``written``)
+    than this program's (``this``), or says nothing of what wrote it (an index from
+    before the stamp): :class:`index.folder.Stamp`. Nothing is wrong with its bytes, but
+    this program cannot know it reads them right, so it is rebuilt like a damaged one."""
+
+    def __init__(self, index_dir, written, this):
+        super().__init__(f"the index at {index_dir} was written by {written}; this is {this}: "
+                         "run reviews reindex", f"written by {written} (this is {this})")
+        self.written = written
+
+
 def unusable(index_dir, problem: str) -> IndexProblem:
     """The error for ``problem`` (a :func:`index.folder.check` answer) at ``index_dir``."""
     kind = IndexMissing if problem == "missing" else IndexDamaged

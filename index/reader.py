@@ -10,7 +10,9 @@ costs a cold process a page fault per 4 KB page it touches, which makes a candid
 text slower to reach than to inflate):
 
 * the table of contents ``_MAIN_<generation>.toc`` (the newest generation, as Whoosh
-  picks it): its pickled segment list is read with an unpickler that builds plain
+  picks it): the Whoosh release that wrote it, which must be :data:`WHOOSH` (else
+  :class:`ReleaseError`; the manifest's stamp, :class:`index.folder.Stamp`, is checked
+  before); its pickled segment list is read with an unpickler that builds plain
   stand-ins for Whoosh's classes and never imports them; the pickled schema is skipped;
 * per segment ``MAIN_<id>.trm``, the term dictionary: an ordered hash file (CDB-like:
   ``(key length, value length, key, value)`` records, 256 hash tables of
@@ -43,7 +45,8 @@ What that costs a search (a share per MB read, plus a few blocks per term) is in
 committed a moment ago) is read unchecked.
 ``tests/test_reader.py`` compares every term's postings, every column value and every
 stored field with Whoosh's own reader, on indexes with several segments, deletions
-and inlined lists.
+and inlined lists; ``tests/test_index_format.py`` does so for lists of many blocks, a
+segment past 32,768 documents and extras past 4 KB, and checks the stamp.
 """
 from __future__ import annotations
 
@@ -72,6 +75,15 @@ from index.encoding import read_varint, unpack_values  # (Whoosh's varints are t
 
 INDEX_NAME = "MAIN"
 TOC_VERSION = -111
+#: The whoosh-reloaded release whose files this module reads, as its table of contents
+#: records it. This module reads bytes, not Whoosh's API: a release that writes them
+#: otherwise would read as other terms or documents, not fail. So an index whose table of
+#: contents names another release is refused (:class:`ReleaseError`), and the writer
+#: (:mod:`index.indexer`) refuses to write with another release installed. Change it
+#: only with pyproject.toml's pin, once ``tests/test_reader.py`` and
+#: ``tests/test_index_format.py`` pass against the new release (docs/DESIGN.md, "Notes
+#: for a maintainer").
+WHOOSH = (2, 7, 5)
 _INT = struct.Struct("!i")
 _USHORT = struct.Struct("!H")
 _LENGTHS = struct.Struct("!ii")
@@ -89,6 +101,21 @@ CHECKSUMS = ".crc"  # a segment's block checksums: MAIN_<id>.crc
 
 class FormatError(Exception):
     """The index's files are not what this reader knows how to read."""
+
+
+def release_name(release: tuple[int, ...] | None) -> str:
+    """``whoosh 2.7.5``; ``whoosh (unknown)`` for an index that does not say."""
+    return f"whoosh {'.'.join(map(str, release)) if release else '(unknown)'}"
+
+
+class ReleaseError(FormatError):
+    """The table of contents was written by another Whoosh release than :data:`WHOOSH`;
+    ``release`` is the one it names."""
+
+    def __init__(self, toc: str, release: tuple[int, ...]):
+        super().__init__(f"{toc} was written by {release_name(release)}; this reader reads "
+                         f"{release_name(WHOOSH)}'s files")
+        self.release = release
 
 
 # -- pickles -------------------------------------------------------------------------
@@ -309,10 +336,12 @@ def generation(folder: Path, name: str = INDEX_NAME) -> int:
     return max(gens, default=-1)
 
 
-def read_toc(folder: Path, name: str = INDEX_NAME, crcs: dict[str, int] | None = None
-             ) -> tuple[int, list]:
-    """``(generation, segment stand-ins)`` of the newest table of contents; ``crcs``: the
-    CRC32 of files by name (the manifest's), which the table's must match if listed."""
+def read_toc(folder: Path, name: str = INDEX_NAME, crcs: dict[str, int] | None = None,
+             release: tuple[int, ...] | None = WHOOSH) -> tuple[int, tuple[int, int, int], list]:
+    """``(generation, Whoosh release, segment stand-ins)`` of the newest table of
+    contents; ``crcs``: the CRC32 of files by name (the manifest's), which the table's
+    must match if listed. A table written by another release than ``release`` is a
+    :class:`ReleaseError` (``None``: any release, for the writer's stamp)."""
     gen = generation(folder, name)
     if gen < 0:
         raise FormatError(f"no table of contents in {folder}")
@@ -329,8 +358,10 @@ def read_toc(folder: Path, name: str = INDEX_NAME, crcs: dict[str, int] | None =
             sizes.append(n)
         (check,), (version,) = _INT.unpack_from(data, i), _INT.unpack_from(data, i + 4)
         i += 8
-        for _ in range(3):  # Whoosh's release
-            _, i = read_varint(data, i)
+        written = []
+        for _ in range(3):  # the Whoosh release that wrote it
+            n, i = read_varint(data, i)
+            written.append(n)
         n, i = read_varint(data, i)  # the pickled schema: not needed here
         i += n
         (stored_gen,) = _INT.unpack_from(data, i)
@@ -339,11 +370,14 @@ def read_toc(folder: Path, name: str = INDEX_NAME, crcs: dict[str, int] | None =
         raise FormatError(f"truncated table of contents ({err})") from err
     if sizes != [4, 8, 4] or check != -12345 or version != TOC_VERSION or stored_gen != gen:
         raise FormatError(f"unknown table of contents (version {version})")
+    written = tuple(written)
+    if release is not None and written != tuple(release):
+        raise ReleaseError(toc, written)
     try:
         segments = _Unpickler(data[i:], stand_ins=True).load()
     except Exception as err:  # noqa: BLE001
         raise FormatError(f"unreadable segment list ({type(err).__name__}: {err})") from err
-    return gen, list(segments)
+    return gen, written, list(segments)
 
 
 # -- one segment -----------------------------------------------------------------------
@@ -670,7 +704,7 @@ class IndexReader:
         self.segments: list[Segment] = []
         for attempt in range(5):  # a writer's commit may delete files between list and open
             try:
-                self.generation, stand_ins = read_toc(self.folder, name, crcs)
+                self.generation, self.release, stand_ins = read_toc(self.folder, name, crcs)
                 for s in stand_ins:
                     self.segments.append(Segment(self.folder, s))
                 break
