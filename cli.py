@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -18,24 +17,15 @@ from shell.startup import OnFirstUse, light_whoosh
 light_whoosh()  # before anything imports Whoosh
 
 from archive.config import data_dir as resolve_data_dir
-from archive.errors import (BUSY, DISK_FULL, FINDINGS, OK, UNREACHABLE, USAGE, ArchiveError,
-                            exit_code as code_of)
+from archive.errors import BUSY, FINDINGS, OK, UNREACHABLE, USAGE
 from shell.failures import ArchiveGroup, Failure
+from shell.indexing import after_ingest, cluster, cluster_mode, follow, read, ready, waiting
 from shell.options import data_dir_option, group_data_dir_option
 from shell.output import n as _n, output_options, say
 from shell.progress import with_bar
-
-if TYPE_CHECKING:
-    from archive.store import Store
-
+from shell.stores import local_read_store, open_store, read_store
 
 report = OnFirstUse("shell.report")
-
-
-def open_store(data_dir: Path | None, create: bool = False) -> "Store":
-    from archive.store import Store
-
-    return Store.open(resolve_data_dir(data_dir, create=create))
 
 
 @click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -94,7 +84,7 @@ def ingest(paths, pattern, watch_dir, quiet, out, data_dir):
             stdin = sys.stdin.buffer if "-" in paths else None
             rep = with_bar("ingesting", quiet or out.json, lambda progress: run_ingest(
                 store, list(paths), glob=pattern, stdin=stdin, on_progress=progress))
-            _after_ingest(store, rep, quiet, out, directory)
+            _said_and_indexed(store, rep, quiet, out, directory)
             exit_code = FINDINGS if rep.refused else OK
         if watch_dir:
             import signal
@@ -109,7 +99,7 @@ def ingest(paths, pattern, watch_dir, quiet, out, data_dir):
                 if not out.json and (rep.added or rep.versions):  # name the file, as refusals do
                     say(f"{'added' if rep.added else 'new version from'} {path}")
                 try:
-                    _after_ingest(store, rep, quiet, out, directory)
+                    _said_and_indexed(store, rep, quiet, out, directory)
                 except Failure as err:  # a cluster away for a while: keep watching
                     if err.exit_code not in (UNREACHABLE, BUSY):
                         raise
@@ -123,88 +113,12 @@ def ingest(paths, pattern, watch_dir, quiet, out, data_dir):
             sys.exit(exit_code)
 
 
-def _after_ingest(store, rep, quiet, out, directory):
-    """Print the ingest summary, then bring the search index up to date (new and changed
-    reviews only; a missing or corrupt index is rebuilt, and the message says so)."""
+def _said_and_indexed(store, rep, quiet, out, directory):
+    """Print the ingest summary (refusals on stderr), then index what came in."""
     for line in report.refusal_lines(rep):
         out.note(line)
     out.show(lambda: report.ingest_dict(rep), lambda: report.ingest_lines(rep))
-    try:
-        update_index(store, directory, quiet)
-    except (OSError, ArchiveError) as err:
-        full = code_of(err) == DISK_FULL
-        why = "the disk is full" if full else str(err).split(";")[0]
-        later = ("they are pending, and the next command that reaches the cluster indexes them"
-                 if _cluster_mode() else
-                 "`reviews reindex` does it once the cause is fixed")
-        raise Failure.of(
-            err, f"{why}: the records are stored in the archive ({rep.added} added, {rep.versions} "
-            f"new versions), but the search index could not be brought up to date; {later}") from None
-
-
-def _waiting() -> None:
-    say("waiting for another indexing run to finish…", err=True)
-
-
-def _cluster_mode() -> bool:
-    """Does ``REVIEWS_OPENSEARCH`` name a cluster? (Read without importing its client.)"""
-    return bool(os.environ.get("REVIEWS_OPENSEARCH", "").strip())
-
-
-def _cluster():
-    """The OpenSearch engine when ``REVIEWS_OPENSEARCH`` names a cluster, else None
-    (the embedded index in the data folder: :mod:`index.engine`). Unset, nothing of
-    the cluster's is imported (importing http.client would be a cost of every search)."""
-    if not _cluster_mode():
-        return None
-    from index.cluster_client import configured
-
-    target = configured()
-    if target is None:
-        return None
-    from index.engine import Cluster
-
-    return Cluster(target)
-
-
-def _read_store(data_dir: Path | None) -> "Store":
-    """The archive for a command that only reads: a connection that cannot write
-    (:meth:`archive.store.Store.open` with ``read_only``)."""
-    from archive.store import Store
-
-    return Store.open(resolve_data_dir(data_dir), read_only=True)
-
-
-def _local_read_store(directory: Path):
-    """:func:`_read_store`, or None when a host searching a cluster has no archive."""
-    from contextlib import nullcontext
-
-    from archive.config import archive_path
-    from archive.store import Store
-
-    if _cluster_mode() and not archive_path(directory).exists():
-        return nullcontext()
-    return Store.open(directory, read_only=True)
-
-
-def update_index(store, directory, quiet):
-    from index import state
-    from index.indexer import index_dir, update
-
-    cluster = _cluster()
-    if cluster is not None:  # the cluster's index instead of the data folder's
-        with cluster:
-            if cluster.behind(store):
-                with_bar("indexing", quiet, lambda progress: cluster.catch_up(store, progress),
-                         len(cluster.pending(store)))
-        return
-    pending = len(state.pending(store))
-    if not pending and not state.removed(store):
-        return
-    res = with_bar("indexing", quiet, lambda progress: update(
-        store, index_dir(directory), on_wait=_waiting, on_progress=progress), pending)
-    if res.message:
-        say(res.message, err=True)
+    after_ingest(store, rep, directory, quiet)
 
 
 # -- list -----------------------------------------------------------------------------
@@ -229,7 +143,7 @@ def list_(topic, since, until, flag, limit, retracted, out, data_dir):
         if topic or since or until or flag:
             raise click.UsageError("--retracted lists every retracted review; it does not "
                                    "combine with --topic, --since, --until or --flag")
-        with _read_store(data_dir) as store:
+        with read_store(data_dir) as store:
             rows = store.retracted()[:limit]
         out.show(lambda: report.retracted_dicts(rows), lambda: report.retracted_lines(rows))
         if not rows:
@@ -244,7 +158,7 @@ def list_(topic, since, until, flag, limit, retracted, out, data_dir):
                                      + ", ".join(sorted(FLAG_KINDS)), param_hint="--flag")
     from archive import listing
 
-    with _read_store(data_dir) as store:
+    with read_store(data_dir) as store:
         rows = listing.summaries(store, topic=topic, since=since, until=until, flag=flag, limit=limit)
         empty = not rows and store.count() == 0
     if empty:
@@ -278,7 +192,7 @@ def show(review_id, section, raw, versions, version_no, out, data_dir):
     if raw and (section or versions or out.json):
         raise click.UsageError("--raw prints the file exactly as delivered, whole; it does not "
                                "combine with --section, --versions or --json")
-    with _read_store(data_dir) as store:
+    with read_store(data_dir) as store:
         uuid = store.resolve(review_id)
         vers = store.versions(uuid)
         if version_no is not None and version_no not in {v.number for v in vers}:
@@ -410,13 +324,11 @@ def similar(review_id, limit, out, data_dir):
     Example:
       reviews similar e051ad47 --limit 5
     """
-    from index.ready import ensure_index
-
     directory = resolve_data_dir(data_dir)
-    with _local_read_store(directory) as store:
-        if store is not None and not _cluster_mode():
+    with local_read_store(directory) as store:
+        if store is not None and not cluster_mode():
             store.resolve(review_id)  # (an unknown id: said before the index is built)
-        with ensure_index(directory, _tell, _waiting) as engine:
+        with ready(directory) as engine:
             # the cluster: any host's review, related across every host's
             rows = engine.similar(store, engine.resolve(store, review_id), limit)
     _print_similar(rows, out)
@@ -456,7 +368,7 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
 
     if bool(review_id) + bool(ref_id) + bool(query) != 1:
         raise click.UsageError("give a review id, or --ref REF_ID, or --search QUERY")
-    with _read_store(data_dir) as store:
+    with read_store(data_dir) as store:
         if review_id:
             entries = list(citing.references_of(store, [store.resolve(review_id)]))
         elif ref_id:
@@ -468,12 +380,9 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
                     USAGE)
             entries = citing.entries_of(store, found[0])
         else:
-            from index.ready import ensure_index, read
-
             # the cluster: the works of every host's matching reviews
-            with ensure_index(resolve_data_dir(data_dir), _tell, _waiting) as engine:
-                res = read(engine, lambda: engine.search(query, ids_only=True, limit=None),
-                           _tell, _waiting)
+            with ready(resolve_data_dir(data_dir)) as engine:
+                res = read(engine, lambda: engine.search(query, ids_only=True, limit=None))
                 entries = engine.references_of(store, res.uuids)
         text = export.render(export.works(entries), fmt)
     if output is None:
@@ -487,25 +396,6 @@ def export_(review_id, fmt, ref_id, query, output, data_dir):
 
 
 # -- retract, restore, purge --------------------------------------------------------
-def _follow(store, data_dir) -> None:
-    """Bring the search index up to the archive after a review left or came back (the
-    site follows on its next `reviews site`)."""
-    from index.indexer import check, index_dir
-
-    directory = resolve_data_dir(data_dir)
-    cluster = _cluster_mode()
-    if not cluster and check(index_dir(directory), deep=False) == "missing":
-        return  # no index yet: the first search or ingest builds it without the review
-    try:
-        update_index(store, directory, quiet=True)
-    except (OSError, ArchiveError) as err:
-        later = ("the next command that reaches the cluster does it" if cluster else
-                 "`reviews reindex` does it once the cause is fixed")
-        raise Failure.of(
-            err, f"{str(err).split(';')[0]}: the archive is changed, but the search index could "
-            f"not follow; {later}") from None
-
-
 @main.command()
 @click.argument("review_id")
 @click.option("--reason", required=True, metavar="TEXT", help="Why (kept with the time).")
@@ -524,7 +414,7 @@ def retract(review_id, reason, out, data_dir):
     with open_store(data_dir) as store:
         uuid = store.resolve(review_id)
         store.retract(uuid, reason)
-        _follow(store, data_dir)
+        follow(store, resolve_data_dir(data_dir))
     out.show({"uuid": uuid, "retracted": True, "reason": reason}, [
         f"retracted {uuid[:8]}: hidden from list, search, refs and exports now, and from "
         f"the site at its next `reviews site`; `reviews restore {uuid[:8]}` undoes it"])
@@ -544,7 +434,7 @@ def restore(review_id, out, data_dir):
     with open_store(data_dir) as store:
         uuid = store.resolve(review_id, among="retracted")
         store.restore(uuid)
-        _follow(store, data_dir)
+        follow(store, resolve_data_dir(data_dir))
     out.show({"uuid": uuid, "restored": True}, [f"restored {uuid[:8]}"])
 
 
@@ -576,11 +466,11 @@ def purge(review_id, yes, out, data_dir):
         from publish.cache import forget  # (the site's cache holds copies too)
 
         forget(store.path.parent, uuid)
-        _follow(store, data_dir)
-        cluster = _cluster()
-        if cluster is not None:  # deleted there by _follow; now merged away for good
-            with cluster:
-                cluster.expunge()
+        follow(store, resolve_data_dir(data_dir))
+        engine = cluster()
+        if engine is not None:  # deleted there by follow; now merged away for good
+            with engine:
+                engine.expunge()
     out.show({"uuid": uuid, "purged": True, "versions": deleted}, [
         f"purged {uuid[:8]}: {_n(deleted, 'version')} deleted from the archive, the search index "
         "and the site's cache; a built site drops it at its next `reviews site`"])
@@ -614,14 +504,13 @@ def search(query, since, until, limit, offset, ids_only, out, data_dir):
       reviews search -l 联邦学习 | wc -l
     """
     from index.query import parse
-    from index.ready import ensure_index, read
 
     text = " ".join(query)
     parse(text).with_dates(since, until)  # (a query that does not parse: said before any work)
     args = dict(since=since, until=until, limit=None if ids_only else limit,
                 offset=0 if ids_only else offset, ids_only=ids_only)
-    with ensure_index(resolve_data_dir(data_dir), _tell, _waiting) as engine:
-        res = read(engine, lambda: engine.search(text, **args), _tell, _waiting)
+    with ready(resolve_data_dir(data_dir)) as engine:
+        res = read(engine, lambda: engine.search(text, **args))
     res.notice = engine.notice
     if res.empty:
         say("no reviews yet; `reviews ingest FILES` adds some", err=True)
@@ -629,11 +518,6 @@ def search(query, since, until, limit, offset, ids_only, out, data_dir):
         out.show(res.uuids, res.uuids)
     else:
         out.show(res.to_dict, lambda: report.search_lines(res, offset))
-
-
-def _tell(line: str) -> None:
-    """What the index's ensure step did or found (:mod:`index.ready`), on stderr."""
-    say(line, err=True)
 
 
 @main.command()
@@ -678,7 +562,7 @@ def refs(ctx, query, top_n, show_dangling, limit, show_all, out, data_dir):
                                "--top N says its number itself, --dangling lists every marker")
     from archive import citing
 
-    with _read_store(data_dir) as store:
+    with read_store(data_dir) as store:
         if top_n:
             rows = citing.top_references(store, top_n)
             out.show(lambda: [r._asdict() for r in rows], lambda: report.top_lines(rows))
@@ -690,11 +574,10 @@ def refs(ctx, query, top_n, show_dangling, limit, show_all, out, data_dir):
             out.show(lambda: report.dangling_dicts(rows), lambda: report.dangling_lines(rows))
             return
         from index.engine import engine_for
-        from index.ready import ensure_index
 
         directory = resolve_data_dir(data_dir)
         # the embedded engine answers from the archive alone; the cluster for every host
-        with (ensure_index(directory, _tell, _waiting) if _cluster_mode()
+        with (ready(directory) if cluster_mode()
               else engine_for(directory)) as engine:
             groups = engine.find_uses(store, " ".join(query))
     out.show(lambda: [g.to_dict() for g in groups],
@@ -720,18 +603,18 @@ def reindex(quiet, out, data_dir):
     from index.indexer import index_dir, rebuild
 
     directory = resolve_data_dir(data_dir)
-    cluster = _cluster()
+    engine = cluster()
     with open_store(directory) as store:
-        if cluster is not None:
-            with cluster:
+        if engine is not None:
+            with engine:
                 rep = with_bar("indexing", quiet or out.json,
-                               lambda progress: cluster.reindex(store, progress), store.count())
+                               lambda progress: engine.reindex(store, progress), store.count())
             resumed = " (a stopped run resumed)" if rep.resumed else ""
-            out.show({"indexed": rep.indexed, "cluster": cluster.target.label, "resumed": rep.resumed},
-                     [f"indexed {rep.indexed} reviews into {cluster.target.label}{resumed}"])
+            out.show({"indexed": rep.indexed, "cluster": engine.target.label, "resumed": rep.resumed},
+                     [f"indexed {rep.indexed} reviews into {engine.target.label}{resumed}"])
             return
         rep = with_bar("indexing", quiet or out.json, lambda progress: rebuild(
-            store, index_dir(directory), on_wait=_waiting, on_progress=progress), store.count())
+            store, index_dir(directory), on_wait=waiting, on_progress=progress), store.count())
     out.show({"indexed": rep.indexed}, [f"indexed {rep.indexed} reviews"])
 
 
@@ -759,22 +642,18 @@ def site(site_dir, quiet, dry_run, out, data_dir):
     if dry_run:
         from publish.site import plan_site
 
-        with _read_store(data_dir) as store:
+        with read_store(data_dir) as store:
             plan = plan_site(store, site_dir)
         out.show(plan.as_dict, plan.lines)
         return
     from publish.site import build_site
 
     with open_store(data_dir) as store:
-        if quiet or not sys.stderr.isatty():
-            rep = build_site(store, site_dir)
-        else:
-            with click.progressbar(length=max(store.count(), 1), label="building", file=sys.stderr) as bar:
-                def progress(stage, done, total):
-                    if stage == "reviews":
-                        bar.update(done - bar.pos)
+        def build(progress):  # (the bar follows the review pages)
+            return build_site(store, site_dir, on_progress=progress and (
+                lambda stage, done, total: stage == "reviews" and progress(done, total)))
 
-                rep = build_site(store, site_dir, on_progress=progress)
+        rep = with_bar("building", quiet, build, store.count())
     out.show(rep.as_dict, [rep.summary(), f"open {site_dir / 'index.html'} or run: reviews serve {site_dir}"])
 
 

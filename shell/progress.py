@@ -1,4 +1,4 @@
-"""The one progress bar of the long commands (ingest, indexing): on stderr, and only
+"""The one progress bar of the long commands (ingest, indexing, site): on stderr, and only
 when it is a terminal, so that a script or a pipe gets the command's output alone."""
 from __future__ import annotations
 

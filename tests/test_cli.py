@@ -283,6 +283,8 @@ def test_progress_bar_on_a_terminal_only(tmp_path, drop):
     assert code == 0 and "indexing" in out and "2/2" in out
     code, out = _run_on_a_terminal(["reindex", "--json"], env)  # JSON alone
     assert code == 0 and json.loads(out) == {"indexed": 2}
+    code, out = _run_on_a_terminal(["site", str(tmp_path / "site")], env)  # and the site's
+    assert code == 0 and "building" in out and "2/2" in out
 
 
 @pytest.mark.slow
