@@ -22,10 +22,11 @@ from jinja2.utils import htmlsafe_json_dumps
 
 from archive import citing, export, listing
 from archive.errors import ReadOnly
+from archive.quality import quality, worst_topics
 
 from . import urls
 from .catalog import Catalog
-from .figures import home_charts, quality_charts
+from .figures import home_charts, quality_charts, topic_rates
 from .files import Tally, Writer, aside, stage, swap
 from .pages import EXPORTS
 from .partitions import Job, run_jobs
@@ -292,7 +293,9 @@ def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dic
         work = export.works(citing.entries_of(store, info.ref_id))
         for fmt in export.FORMATS:  # the work as BibTeX, RIS and CSL-JSON, beside its page
             pages.writer.write(urls.ref_export(info.ref_id, fmt), export.render(work, fmt))
-    pages.render(urls.QUALITY, "quality.html", charts=quality_charts(figures), **catalog.quality())
+    pages.render(urls.QUALITY, "quality.html", **catalog.quality(),
+                 charts=quality_charts(figures, quality(store, "month")),
+                 topic_rates=topic_rates(worst_topics(store)))
     linker = urls.Linker(urls.SEARCH)
     scripts = [f"RA.meta({htmlsafe_json_dumps(search_meta)});",
                f"RA.start({{base: {htmlsafe_json_dumps(linker('search/'))}, "

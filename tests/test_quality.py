@@ -3,6 +3,8 @@ here from the generator's ground truth (bench.corpus.Truth), not from the archiv
 from __future__ import annotations
 
 import collections
+import re
+import xml.etree.ElementTree as ET
 import json
 
 import pytest
@@ -12,6 +14,7 @@ from archive.model import DEFECT, FLAG_KINDS
 from archive.quality import quality, worst_topics
 from archive.store import Store
 from bench.corpus import Quirks, generate, redeliver
+from publish.urls import topic_slug
 from tests.helpers import add_bytes
 
 TOPICS = ["图像识别", "联邦学习", "碳中和", "药物发现", "城市交通"]
@@ -22,7 +25,7 @@ def _corpus():
     and one review delivered again: the figures are of the current versions."""
     q = Quirks(future_reference=0.3, duplicate_work=0.3, utf16=0, gb18030=0, bom=0, crlf=0,
                fullwidth_colon=0)
-    gens = list(generate(90, seed=31, quirks=q))
+    gens = list(generate(60, seed=31, quirks=q))
     out = []
     for i, g in enumerate(gens):
         topic = TOPICS[i % 5] if i % 3 else g.truth.topic  # a third keep their own topic
@@ -148,3 +151,54 @@ def test_stats_by_month_and_topic_in_the_cli(archive):
     assert text[2].strip() == ", ".join(f"{c} {k['per_100']:.1f}" for c, k in first["kinds"].items())
     bad = runner.invoke(main, ["--data-dir", str(path), "stats", "--by", "week"])
     assert bad.exit_code == 2 and "week" in bad.output
+
+
+def _chart_rows(html: str, chart_id: str) -> list[tuple[str, int, str]]:
+    """(label, value, note) of each row of a chart's data table."""
+    m = re.search(rf'<figure class="chart[^"]*" id="{chart_id}">.*?</figure>', html, re.S)
+    assert m, chart_id
+    fig = ET.fromstring(m.group(0))  # well-formed XML, an SVG with its title
+    assert fig.find(".//{http://www.w3.org/2000/svg}title") is not None
+    return [("".join(tr.find("th").itertext()), int("".join(tr.find("td").itertext())),
+             "".join(tr.findall("td")[1].itertext())) for tr in fig.find(".//table/tbody").iter("tr")]
+
+
+def test_the_quality_report_charts_the_rate_by_month_and_names_the_worst_topics(archive, tmp_path):
+    from publish.site import build_site
+    from tests.helpers import broken_links
+
+    path, truths = archive
+    with Store.open(path) as store:
+        build_site(store, tmp_path / "site")
+    html = (tmp_path / "site" / "quality.html").read_text("utf-8")
+    want = _expected(truths, lambda t, topic: t.received_at[:7])
+    rows = _chart_rows(html, "chart-defect-rate")
+    assert [m for m, _, _ in rows] == sorted(m for m in _months(want))
+    for month, value, note in rows:
+        w = want.get(month)
+        if w is None:
+            assert (value, note) == (0, "本月没有综述")
+        else:
+            assert value == round(100 * w["defective"] / w["reviews"])
+            assert note == f"{w['defective']} / {w['reviews']} 篇有缺陷"
+    # the topics table: the shared topics, worst first, each linked to its topic page
+    table = re.search(r'<table class="flag-table topic-rates">.*?</table>', html, re.S).group(0)
+    body = ET.fromstring(table).find("tbody")
+    topics = _expected(truths, lambda t, topic: topic)
+    rate = {k: v["defective"] / v["reviews"] for k, v in topics.items() if v["reviews"] >= 3}
+    order = sorted(rate, key=lambda k: (-rate[k], -topics[k]["reviews"], k))
+    got = [("".join(tr[0].itertext()), tr[0].find("a").get("href"), int(tr[1].text), int(tr[2].text))
+           for tr in body.iter("tr")]
+    assert got == [(k, f"topics/{topic_slug(k)}.html", topics[k]["reviews"], topics[k]["defective"])
+                   for k in order]
+    assert broken_links(tmp_path / "site") == []
+
+
+def _months(want: dict) -> list[str]:
+    """Every month from the first to the last of ``want``."""
+    y, m = int(min(want)[:4]), int(min(want)[5:])
+    out = []
+    while f"{y:04d}-{m:02d}" <= max(want):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
