@@ -17,7 +17,7 @@ from bench.corpus import Quirks, generate, redeliver
 from publish.urls import topic_slug
 from tests.helpers import add_bytes
 
-TOPICS = ["图像识别", "联邦学习", "碳中和", "药物发现", "城市交通"]
+TOPICS = ["图像识别", "联邦学习", "碳中和", "药物发现", "城市交通<script>alert(1)</script>&"]  # escaped on the site
 
 
 def _corpus():
