@@ -243,10 +243,11 @@ def stats_lines(st: dict) -> list[str]:
     keys = ["reviews", "versions", "references", "citations", "dangling"]
     out = [f"{k:<11}{st.get(k, 0)}" for k in keys]
     by_code = st.get("flags_by_code") or {}
+    width = max([24] + [len(code) + 2 for code in by_code])  # a space after the longest code
     for kind, label in ((DEFECT, "defects"), (NOTE, "notes")):
         mine = {c: n for c, n in by_code.items() if Flag(c).severity == kind}
         out.append(f"{label:<11}{sum(mine.values())}")
-        out.extend(f"  {code:<24}{n}" for code, n in sorted(mine.items(), key=lambda kv: (-kv[1], kv[0])))
+        out.extend(f"  {code:<{width}}{n}" for code, n in sorted(mine.items(), key=lambda kv: (-kv[1], kv[0])))
     if not st.get("reviews"):
         out.append(EMPTY)
     return out
