@@ -58,7 +58,6 @@ class Plan:
     """What a build of ``out`` does: per partition (:class:`Part`) and for the files
     the whole archive shares."""
     out: Path
-    live: Path  # the site as published, which the plan compared with
     build: str  # the build fingerprint and the partition size
     block: int
     items: list[tuple[str, str]]  # every current review, in the order first added
@@ -74,9 +73,6 @@ class Plan:
     cache: SiteCache
     last: dict  # the last build's manifest (its parts and search files), for this build
     notes: list[str] = field(default_factory=list)
-
-    def count(self, action: str) -> int:
-        return sum(p.action == action for p in self.parts)
 
     def lines(self) -> list[str]:
         """The plan for a reader, one line each (runs of partitions alike together)."""
@@ -202,7 +198,7 @@ def make_plan(store: Any, out: Path, ix_dir: Path | None, *, block: int,
         search = (KEPT, "no partition changed")
 
     current = {u for u, _ in items}
-    plan = Plan(out=out, live=live, build=build, block=block, items=items, parts=parts,
+    plan = Plan(out=out, build=build, block=block, items=items, parts=parts,
                 search=search, search_key=search_key, related=related, related_key=related_key,
                 related_computed=computed, page_keys=page_keys,
                 removed=sorted(u for u in last.get("pages", {}) if u not in current),
