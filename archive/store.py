@@ -266,6 +266,20 @@ def _insert_references(db: sqlite3.Connection, vid: int, refs: list[tuple],
                    [(vid, *f) for f in flags])
 
 
+def immediate(db: sqlite3.Connection, fn: Callable[[], Any]) -> Any:
+    """``fn()`` in one ``BEGIN IMMEDIATE`` transaction of ``db`` (autocommit mode): the
+    write lock taken up front, committed, or rolled back when ``fn`` raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn()
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return result
+
+
 def _put_large(db: sqlite3.Connection, column: str, rowid: int, data: bytes) -> None:
     """Write ``data`` into a value of its length already in place (incremental blob I/O,
     in 1 MiB pieces): binding it would have SQLite copy the whole of it first."""
@@ -483,18 +497,7 @@ class Store:
             self._db.execute("RELEASE add_one")
             return result
 
-        def attempt():  # type: ignore[no-untyped-def]
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn()
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            return result
-
-        return self._retry(attempt)
+        return self._retry(lambda: immediate(self._db, fn))
 
     def _init_schema(self) -> None:
         def create() -> None:

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from archive.store import immediate
 from index import sketch as sk
 
 FILE = "dupes.sqlite3"
@@ -130,15 +131,7 @@ class DupesStore:
 
     def write(self, fn: Callable[[], Any]) -> Any:
         """``fn()`` in one ``BEGIN IMMEDIATE`` transaction."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn()
-            self._db.execute("COMMIT")
-        except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise
-        return result
+        return immediate(self._db, fn)
 
     # -- sketches ------------------------------------------------------------
     def held(self) -> dict[str, int]:
