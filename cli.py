@@ -341,6 +341,55 @@ def _print_similar(rows, out) -> None:
         out.note("no related reviews (none shares distinctive words or references with it)")
 
 
+# -- dupes ----------------------------------------------------------------------------
+@main.command()
+@click.option("--threshold", default=0.8, show_default=True, type=click.FloatRange(0.5, 1.0),
+              help="Lowest similarity that makes two reviews near duplicates (0.5-1.0).")
+@click.option("--passages", is_flag=True,
+              help="List recycled passages instead: paragraphs (80+ characters) that recur, "
+                   "nearly identical, in 3 or more reviews.")
+@output_options
+@data_dir_option
+def dupes(threshold, passages, out, data_dir):
+    """Near-duplicate reviews: groups whose content is nearly the same.
+
+    A review regenerated under a new UUID (sentences edited, chapters in
+    another order) or recycled into another topic (a chapter replaced).
+    For each group: the similarity, the chapters the reviews share and
+    which review came first (received). A re-delivery of one UUID is a
+    version, not a duplicate; retracted reviews are left out. The first
+    run sketches every review (under a minute at 10k); later runs only
+    what arrived since.
+
+    \b
+    Examples:
+      reviews dupes
+      reviews dupes --threshold 0.9 --json
+      reviews dupes --passages
+    """
+    from index import dupes as near
+    from shell import dupes as shown
+
+    if passages and click.get_current_context().get_parameter_source("threshold").name == "COMMANDLINE":
+        raise click.UsageError("--threshold is for groups of reviews; --passages takes none")
+
+    def announce(count: int) -> None:
+        say(f"sketching {_n(count, 'review')} for near-duplicate search (once)…", err=True)
+
+    with open_store(data_dir) as store:
+        if passages:
+            found = near.passages(store, store.path.parent, announce)
+            out.show(lambda: shown.passage_dicts(found), lambda: shown.passage_lines(found))
+            out.note(f"{_n(len(found), 'passage')} in {near.PASSAGE_REVIEWS} reviews or more"
+                     if found else "no passage recurs in 3 reviews or more")
+            return
+        found = near.groups(store, store.path.parent, threshold, announce)
+    out.show(lambda: shown.group_dicts(found), lambda: shown.group_lines(found))
+    out.note(f"{_n(len(found), 'group')} of near-duplicate reviews ({_n(sum(len(g.members) for g in found), 'review')})"
+             f" at similarity {threshold:.2f} or more" if found
+             else f"no near-duplicate reviews at similarity {threshold:.2f} or more")
+
+
 # -- export ---------------------------------------------------------------------------
 @main.command("export")
 @click.argument("review_id", required=False)
@@ -463,9 +512,11 @@ def purge(review_id, yes, out, data_dir):
             if not click.confirm(f"delete every version of {uuid} for good?", default=False):
                 raise Failure("nothing deleted", FINDINGS)
         deleted = store.purge(uuid)
+        from index.dupes import forget as forget_sketches
         from publish.cache import forget  # (the site's cache holds copies too)
 
         forget(store.path.parent, uuid)
+        forget_sketches(store.path.parent, uuid)
         follow(store, resolve_data_dir(data_dir))
         engine = cluster()
         if engine is not None:  # deleted there by follow; now merged away for good

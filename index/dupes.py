@@ -37,16 +37,18 @@ reviews (a first run) runs in :data:`PROCS` worker processes.
 """
 from __future__ import annotations
 
+import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from archive.model import ABSTRACT
 from archive.store import Store, load_doc
 from index import sketch as sk
-from index.dupes_store import DupesStore
+from index.dupes_store import FILE, DupesStore
 
 DEFAULT_THRESHOLD = 0.8
 #: Pairs are kept from this similarity on (the lowest ``--threshold`` allowed).
@@ -118,18 +120,42 @@ class Updated:
 
 # -- keeping the sketches in step ------------------------------------------------------
 
-def update(store: Store, data_dir: str | Path) -> Updated:
-    """Sketch and pair what the archive's current versions add; forget what left."""
-    with DupesStore.open(data_dir) as ds:
-        return _update(store, ds)
+def update(store: Store, data_dir: str | Path, announce: Callable[[int], None] | None = None) -> Updated:
+    """Sketch and pair what the archive's current versions add; forget what left.
+    ``announce(n)`` is told first when ``n`` (many) reviews are to be sketched: a first
+    run takes a while."""
+    with _updated(store, data_dir, announce) as (ds, done):
+        return done
 
 
-def _update(store: Store, ds: DupesStore) -> Updated:
+@contextmanager
+def _updated(store: Store, data_dir: str | Path,
+             announce: Callable[[int], None] | None) -> Iterator[tuple[DupesStore, Updated]]:
+    """The sketches, brought up to date; in memory when the disk is full (a reading
+    command answers on a full disk, as the others do)."""
+    ds = None
+    try:
+        ds = DupesStore.open(data_dir)
+        done = _update(store, ds, announce)
+    except sqlite3.OperationalError as err:
+        if ds is not None:
+            ds.close()
+        if getattr(err, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_FULL:
+            raise
+        ds = DupesStore.open(data_dir, in_memory=True)
+        done = _update(store, ds, announce)
+    with ds:
+        yield ds, done
+
+
+def _update(store: Store, ds: DupesStore, announce: Callable[[int], None] | None = None) -> Updated:
     current = dict(store.execute("SELECT uuid, current_version FROM reviews"))
     held = ds.held()
     gone = sorted(u for u, v in held.items() if current.get(u) != v)
     new = sorted((v, u) for u, v in current.items() if held.get(u) != v)
     ds.forget(gone)
+    if announce is not None and len(new) >= _BATCH:
+        announce(len(new))
     if len(new) >= _PARALLEL:
         from archive.workers import pool  # noqa: PLC0415
 
@@ -142,6 +168,14 @@ def _update(store: Store, ds: DupesStore) -> Updated:
             ds.put(_sketch(store, new[at:at + _BATCH]))
     ds.write(lambda: _pair(ds))
     return Updated(sketched=len(new), forgotten=len(gone))
+
+
+def forget(data_dir: str | Path, uuid: str) -> None:
+    """A purged review leaves the sketches now (``reviews purge``: no copy of its id stays
+    in the data folder); nothing to do where there are no sketches yet."""
+    if (Path(data_dir) / FILE).is_file():
+        with DupesStore.open(data_dir) as ds:
+            ds.forget([uuid], for_good=True)
 
 
 _WORKER: dict[str, Store] = {}
@@ -223,10 +257,10 @@ def _unit_order(key: str) -> tuple:
 
 # -- reading -----------------------------------------------------------------------------
 
-def groups(store: Store, data_dir: str | Path, threshold: float = DEFAULT_THRESHOLD) -> list[Group]:
+def groups(store: Store, data_dir: str | Path, threshold: float = DEFAULT_THRESHOLD,
+           announce: Callable[[int], None] | None = None) -> list[Group]:
     """The groups of near-duplicate reviews, most alike first (brought up to date first)."""
-    with DupesStore.open(data_dir) as ds:
-        _update(store, ds)
+    with _updated(store, data_dir, announce) as (ds, _):
         return _groups(store, ds, threshold)
 
 
@@ -287,11 +321,11 @@ def _reviews(store: Store, uuids: set[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def passages(store: Store, data_dir: str | Path) -> list[Passage]:
+def passages(store: Store, data_dir: str | Path,
+             announce: Callable[[int], None] | None = None) -> list[Passage]:
     """Paragraphs recurring nearly identical in :data:`PASSAGE_REVIEWS` reviews or more
     (a group of near duplicates counting once), the most widespread first."""
-    with DupesStore.open(data_dir) as ds:
-        _update(store, ds)
+    with _updated(store, data_dir, announce) as (ds, _):
         group_of = {m.uuid: g.first.uuid for g in _groups(store, ds, DEFAULT_THRESHOLD)
                     for m in g.members}
         places, keys, owner = ds.paragraph_bands()

@@ -12,8 +12,8 @@ review leaves nothing readable here once :func:`index.dupes.update` has run.
 A review is sketched once per version. ``paired = 0`` marks a sketch whose pairs are not
 scored yet; scoring happens in one write transaction (``BEGIN IMMEDIATE``), so two
 commands updating at once serialise and the second finds nothing left to pair.
-Where the data folder cannot be written (a mounted backup), the file is copied into
-memory and brought up to date there, for this command only.
+Where the data folder cannot be written (a mounted backup) or the disk is full, the file
+is copied into memory and brought up to date there, for this command only.
 """
 from __future__ import annotations
 
@@ -67,9 +67,11 @@ class DupesStore:
         self._db = db
 
     @classmethod
-    def open(cls, data_dir: str | Path) -> "DupesStore":
+    def open(cls, data_dir: str | Path, in_memory: bool = False) -> "DupesStore":
+        """The file; a copy of it in memory where it cannot be written (or if asked:
+        a disk that filled up)."""
         path = Path(data_dir) / FILE
-        if not _writable(path):
+        if in_memory or not _writable(path):
             return cls(cls._in_memory(path))
         for attempt in (1, 2):
             db = sqlite3.connect(str(path), isolation_level=None, timeout=_BUSY_MS / 1000)
@@ -77,6 +79,7 @@ class DupesStore:
                 db.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = NORMAL")  # derived: a lost commit is redone
+                db.execute("PRAGMA secure_delete = ON")  # a forgotten review's rows zeroed
                 store = cls(db)
                 store._prepare()
                 return store
@@ -138,7 +141,9 @@ class DupesStore:
         """``uuid -> version id`` of what is sketched."""
         return dict(self._db.execute("SELECT uuid, version_id FROM sketches"))
 
-    def forget(self, uuids: Iterable[str]) -> None:
+    def forget(self, uuids: Iterable[str], for_good: bool = False) -> None:
+        """Drop these reviews' sketches and pairs; ``for_good`` (a purge): and empty the
+        journal, so that no page of the file or of its WAL still names them."""
         rows = [(u,) for u in uuids]
 
         def run() -> None:
@@ -147,6 +152,8 @@ class DupesStore:
                                  [(u, u) for (u,) in rows])
         if rows:
             self.write(run)
+        if for_good:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def put(self, items: Iterable[tuple[str, int, sk.Sketch]]) -> None:
         rows = [(uuid, vid, json.dumps(s.units), s.unit_sigs.tobytes(), s.unit_bands.tobytes(),

@@ -525,6 +525,8 @@ def test_read_commands_work_on_a_read_only_archive(tmp_path, drop):
             assert r.returncode in (0, 1) and "Traceback" not in r.stderr, (args, r.stderr)
             assert r.stdout and "read-only" not in r.stderr, (args, r.stderr)
         assert reviews("search", "-l", "残差网络").stdout == f"{UUID}\n"
+        r = reviews("dupes")  # its sketches made in memory
+        assert r.returncode == 0 and r.stderr == "no near-duplicate reviews at similarity 0.80 or more\n"
         # the site too: the index is up to date, so it is read as it is (not locked)
         r = reviews("site", "--quiet", str(tmp_path / "site"))
         assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
@@ -701,7 +703,7 @@ def test_every_command_that_prints_data_takes_the_one_json_option(run, drop):
     with_json = {name for name, c in main.commands.items()
                  if any(p.name == "as_json" for p in c.params)}
     assert with_json == {"ingest", "list", "show", "check", "stats", "search", "refs", "similar",
-                         "verify", "reindex", "retract", "restore", "purge", "site"}
+                         "verify", "reindex", "retract", "restore", "purge", "site", "dupes"}
     helps = {next(p.help for p in main.commands[n].params if p.name == "as_json") for n in with_json}
     assert helps == {"Print JSON (full UUIDs) for scripts."}
     assert output_options.__module__ == "shell.output"

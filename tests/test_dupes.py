@@ -3,6 +3,7 @@ generated records with planted copies (tests/dupes_plants.py)."""
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import shutil
 
@@ -164,9 +165,12 @@ def test_one_new_copy_updates_the_groups_and_retraction_removes_it(archive, reco
         assert new.similarity == 1.0
         store.retract(_copy_uuid(60), "a copy")
         assert dupes.groups(store, data) == before
-        store.purge(records[0].truth.uuid)  # an original: its copy is alone now
+        gone = records[0].truth.uuid  # an original: its copy is alone now
+        store.purge(gone)
+        dupes.forget(data, gone)  # as `reviews purge` does
+        assert not any(gone.encode() in p.read_bytes() for p in data.glob(FILE + "*"))
         assert [x.first.uuid for x in dupes.groups(store, data)] == \
-            [x.first.uuid for x in before if x.first.uuid != records[0].truth.uuid]
+            [x.first.uuid for x in before if x.first.uuid != gone]
 
 
 def test_a_damaged_or_foreign_sketch_file_is_rebuilt(archive, tmp_path, capsys):
@@ -179,3 +183,45 @@ def test_a_damaged_or_foreign_sketch_file_is_rebuilt(archive, tmp_path, capsys):
             (data / (FILE + extra)).unlink(missing_ok=True)
         assert dupes.groups(store, data) == want
         assert "rebuilding" in capsys.readouterr().err
+
+
+def _cli(data, *args):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    return CliRunner().invoke(main, list(args), env={"REVIEWS_DATA": str(data)})
+
+
+def test_the_command_lists_groups_and_passages(archive, records, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(archive, data)
+    (data / FILE).unlink(missing_ok=True)
+    r = _cli(data, "dupes")
+    assert r.exit_code == 0, r.output
+    assert "sketching" in r.stderr  # the first run says why it takes a while
+    assert "45 groups of near-duplicate reviews (90 reviews) at similarity 0.80 or more" in r.stderr
+    lines = r.stdout.splitlines()
+    reordered = records[REORDERED[0]].truth
+    at = lines.index(next(ln for ln in lines if ln.startswith(f"  first  {reordered.uuid[:12]}")))
+    assert lines[at + 1].startswith(f"  1.00   {_copy_uuid(REORDERED[0])[:12]}")
+    assert lines[at + 2].startswith("         shares 摘要 1→9 2→1 3→2")  # each chapter one place back
+    js = json.loads(_cli(data, "dupes", "--json").stdout)
+    assert len(js) == 45 and all(len(g["reviews"]) == 2 for g in js)
+    group = next(g for g in js if g["first"] == records[REPLACED[0]].truth.uuid)
+    assert group["reviews"][1]["uuid"] == _copy_uuid(REPLACED[0])
+    assert "3" not in {s["first"] for s in group["reviews"][1]["shared"]}
+    exact = json.loads(_cli(data, "dupes", "--threshold", "1.0", "--json").stdout)
+    assert 10 <= len(exact) < 45 and all(g["similarity"] == 1.0 for g in exact)  # reordered ones
+    r = _cli(data, "dupes", "--passages")
+    assert r.exit_code == 0 and "passage 1: in 3 reviews" in r.stdout
+    assert r.stdout.count("¶") == 3
+    js = json.loads(_cli(data, "dupes", "--passages", "--json").stdout)
+    assert [p["text"] for p in js] == [plant.PASSAGE]
+    for args in (["--threshold", "0.3"], ["--passages", "--threshold", "0.9"]):
+        r = _cli(data, "dupes", *args)
+        assert r.exit_code == 2 and "Traceback" not in r.output
+    r = _cli(data, "purge", _copy_uuid(0)[:8], "--yes")
+    assert r.exit_code == 0, r.output
+    assert not any(_copy_uuid(0).encode() in p.read_bytes() for p in data.glob(FILE + "*"))
+    assert len(json.loads(_cli(data, "dupes", "--json").stdout)) == 44

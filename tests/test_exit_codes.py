@@ -32,7 +32,7 @@ A, B, C, D = SAMPLE_UUID, numbered_uuid(1), numbered_uuid(2), numbered_uuid(3)
 READERS = {  # commands that only read: they answer on a read-only, busy or nearly full archive
     "list": ["list"], "show": ["show", A[:8]], "check": ["check", A[:8]], "stats": ["stats"],
     "search": ["search", "残差网络"], "refs": ["refs", "钻孔图像"], "similar": ["similar", A[:8]],
-    "export": ["export", A[:8]], "verify": ["verify"],
+    "export": ["export", A[:8]], "verify": ["verify"], "dupes": ["dupes"],
 }
 WRITERS = {  # {new} is a record the archive lacks, {out} a folder for the site
     "ingest": ["ingest", "--quiet", "{new}"], "reindex": ["reindex", "--quiet"],
