@@ -8,14 +8,14 @@ topic (a chapter replaced). Their *similarity* is the share of the two reviews' 
 units (the abstract, each chapter: :mod:`index.sketch`) that pair up across them, each
 pair counting by its estimated Jaccard similarity: units are matched one to one, the
 most alike first, a pair only when it shares at least :data:`UNIT_MATCH` of its
-shingles (distinct chapters of one field share at most ~0.2), and
+shingles (far above what distinct chapters of one field share: docs/benchmarks.md), and
 
     similarity = 2 * (sum over matched pairs of J(u, v)) / (units of A + units of B)
 
 A chapter counts as a chapter whatever its length: a copy with its longest chapter
-replaced is as much a copy as one with its shortest replaced (weighed by length, the
-first fell to 0.78 in the tests). A copy is 1.0 whatever the order of its chapters, a
-copy with a few sentences edited ~0.98, one with one of ten units replaced 0.9.
+replaced is as much a copy as one with its shortest replaced (weighed by length, a
+review whose longest chapter was swapped fell below the threshold). A copy is 1.0 whatever
+the order of its chapters, and one of ten units replaced leaves 0.9.
 Reviews at or above the threshold are linked, and a *group* is what the links connect;
 each member is shown with its similarity to the group's first review (the earliest
 received, then the smallest UUID) and the units they share.

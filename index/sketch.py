@@ -6,9 +6,10 @@ order, titles left out, since "引言" and "结论与展望" are in every review
 characters of prose; tables and headings are not prose). Each is folded
 (:func:`archive.fold.fold`), stripped of citation markers and whitespace (a copy
 renumbered or re-wrapped is still a copy), and cut into overlapping
-:data:`SHINGLE`-character shingles. Five characters: distinct chapters of the generated
-corpus share at most ~0.2 of their 5-shingles (template sentences), while one edited
-sentence moves a chapter's share by only a few hundredths.
+:data:`SHINGLE`-character shingles. Five characters: long enough that
+distinct chapters written from the same phrases share few shingles, short enough that an
+edited sentence costs a chapter only the shingles it touches (the shares measured are in
+docs/benchmarks.md).
 
 The shingles are hashed here (a polynomial over the code points, whole batches at a
 time in numpy) and given to ``rensa`` as 64-bit token hashes; ``rensa`` computes the
