@@ -182,7 +182,7 @@ _WORKER: dict[str, Store] = {}
 
 
 def _open_worker(path: str) -> None:
-    _WORKER["store"] = Store(path)
+    _WORKER["store"] = Store(path, read_only=True)
 
 
 def _sketch_job(batch: list[tuple[int, str]]) -> list[tuple[str, int, sk.Sketch]]:

@@ -140,10 +140,12 @@ def test_a_passage_in_three_reviews_is_found_with_its_places(archive, records):
     assert received == sorted(received)
 
 
-def test_results_are_the_same_run_to_run(archive, tmp_path):
+def test_results_are_the_same_run_to_run(archive, tmp_path, monkeypatch):
+    """Sketched anew, and in worker processes this time: the same groups and passages."""
     copy = tmp_path / "data"
     shutil.copytree(archive, copy)
     (copy / FILE).unlink(missing_ok=True)
+    monkeypatch.setattr(dupes, "_PARALLEL", 50)
     with Store.open(archive) as a, Store.open(copy) as b:
         assert dupes.groups(a, archive) == dupes.groups(b, copy)
         assert dupes.passages(a, archive) == dupes.passages(b, copy)
