@@ -15,7 +15,8 @@ On a copy of the archive in ``--data`` (the archive of ``python -m bench.ingest 
   the new review, pairing it, listing the groups); each run's copy must be grouped with
   its original.
 
-``--libs N``: rensa (what index/sketch.py uses) against datasketch 2 (``pip install
+``--libs N``: first, how much units of different reviews share by shingle length (3 to 8
+characters); then rensa (what index/sketch.py uses) against datasketch 2 (``pip install
 datasketch``; not a dependency) on the units of the first N generated records plus 200
 planted copies of units with three sentences reversed: the same 5-character shingles
 for both, 128 slots, LSH of 16 bands x 8 rows; time to sign, to build and query the LSH,
@@ -117,6 +118,22 @@ def archive_runs(data: Path, runs: int) -> None:
               f" max {max(times):.2f} s ({runs} runs; each copy grouped with its original)", flush=True)
 
 
+def shingle_lengths(owned: list[tuple[int, str]], samples: int = 20000) -> None:
+    """How much two units of different reviews share, by shingle length: the exact
+    Jaccard of ``samples`` random pairs (the generator writes every review from one
+    field's phrases, so distinct units do share shingles)."""
+    print(f"shingles: {len(owned)} units (abstracts and chapters) of generated reviews")
+    rng = random.Random(1)
+    pairs = [(a, b) for a, b in ((rng.randrange(len(owned)), rng.randrange(len(owned)))
+                                 for _ in range(samples)) if owned[a][0] != owned[b][0]]
+    for k in (3, 4, 5, 6, 8):
+        sets = [{t[j:j + k] for j in range(len(t) - k + 1)} for _, t in owned]
+        shares = sorted(len(sets[a] & sets[b]) / len(sets[a] | sets[b]) for a, b in pairs)
+        print(f"  {k}-shingles, units of different reviews ({len(pairs)} random pairs): Jaccard max"
+              f" {shares[-1]:.3f}, 99.9th percentile {shares[int(len(shares) * 0.999)]:.3f},"
+              f" 99th {shares[int(len(shares) * 0.99)]:.3f}", flush=True)
+
+
 def libraries(n: int) -> None:
     import numpy as np
 
@@ -124,7 +141,10 @@ def libraries(n: int) -> None:
     from bench.corpus import generate
     from index import sketch as sk
 
-    base = [t for g in generate(n, seed=3) for _, t in sk.pieces(parse(g.data, g.name)[0].record.to_dict())[0]]
+    owned = [(i, t) for i, g in enumerate(generate(n, seed=3))
+             for _, t in sk.pieces(parse(g.data, g.name)[0].record.to_dict())[0]]
+    base = [t for _, t in owned]
+    shingle_lengths(owned)
     rng = random.Random(5)
     planted, copies = [], []
     long = [i for i, t in enumerate(base) if t.count("。") >= 12]  # 3 of 12+ sentences edited
@@ -144,7 +164,7 @@ def libraries(n: int) -> None:
 
     def line(name: str, sign: float, lsh: float, est: list[float], found: int, imp: float) -> None:
         err = [abs(e - x) for e, x in zip(est, exact)]
-        print(f"  {name:<22} sign {sign:6.2f} s ({sign / n * 1000:5.2f} ms a review)  LSH build+query {lsh:5.2f} s"
+        print(f"  {name:<22} sign {sign:6.2f} s ({sign / len(texts) * 1000:5.2f} ms a unit)  LSH build+query {lsh:5.2f} s"
               f"  |est - exact| mean {statistics.mean(err):.3f} max {max(err):.3f}"
               f"  planted pairs found {found}/{len(planted)}  import {imp * 1000:.0f} ms", flush=True)
 
