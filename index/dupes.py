@@ -129,13 +129,13 @@ def update(store: Store, data_dir: str | Path, announce: Callable[[int], None] |
 
 
 @contextmanager
-def _updated(store: Store, data_dir: str | Path,
-             announce: Callable[[int], None] | None) -> Iterator[tuple[DupesStore, Updated]]:
+def _updated(store: Store, data_dir: str | Path, announce: Callable[[int], None] | None,
+             write: bool = True) -> Iterator[tuple[DupesStore, Updated]]:
     """The sketches, brought up to date; in memory when the disk is full (a reading
-    command answers on a full disk, as the others do)."""
+    command answers on a full disk, as the others do) or when told not to ``write``."""
     ds = None
     try:
-        ds = DupesStore.open(data_dir)
+        ds = DupesStore.open(data_dir, in_memory=not write)
         done = _update(store, ds, announce)
     except sqlite3.OperationalError as err:
         if ds is not None:
@@ -258,9 +258,10 @@ def _unit_order(key: str) -> tuple:
 # -- reading -----------------------------------------------------------------------------
 
 def groups(store: Store, data_dir: str | Path, threshold: float = DEFAULT_THRESHOLD,
-           announce: Callable[[int], None] | None = None) -> list[Group]:
-    """The groups of near-duplicate reviews, most alike first (brought up to date first)."""
-    with _updated(store, data_dir, announce) as (ds, _):
+           announce: Callable[[int], None] | None = None, write: bool = True) -> list[Group]:
+    """The groups of near-duplicate reviews, most alike first (brought up to date first;
+    ``write=False``: in memory, the data folder left as it is, for a dry run)."""
+    with _updated(store, data_dir, announce, write) as (ds, _):
         return _groups(store, ds, threshold)
 
 
@@ -365,3 +366,14 @@ def _paragraph_text(store: Store, at: Occurrence) -> str:
     body = record.abstract if at.section == ABSTRACT else record.section(at.section).body
     return " ".join(sk.prose(sk.blocks(body)[at.paragraph - 1]).split())
 
+
+def near(found: list[Group]) -> dict[str, list[dict]]:
+    """``uuid -> the other reviews of its group`` (uuid, topic, received), earliest first:
+    what a review's page links to."""
+    out = {}
+    for g in found:
+        members = sorted(g.members, key=lambda m: (m.received_at, m.uuid))
+        for m in members:
+            out[m.uuid] = [{"uuid": o.uuid, "topic": o.topic, "received_at": o.received_at}
+                           for o in members if o.uuid != m.uuid]
+    return out

@@ -35,8 +35,9 @@ def _cites(rec: Record, where: str) -> CiteContext:
 EXPORTS = [("bibtex", "BibTeX"), ("ris", "RIS"), ("csl-json", "CSL-JSON")]
 
 
-def review_context(rec: Record, related: Any = ()) -> dict:
-    """A review page; ``related``: its related reviews (:class:`index.similar.Related`)."""
+def review_context(rec: Record, related: Any = (), near: Any = ()) -> dict:
+    """A review page; ``related``: its related reviews (:class:`index.similar.Related`);
+    ``near``: the reviews of its group of near duplicates (:func:`index.dupes.near`)."""
     lists = _scopes(rec)
     sections = []
     for s in rec.sections:
@@ -69,6 +70,7 @@ def review_context(rec: Record, related: Any = ()) -> dict:
         "ref_lists": ref_lists,
         "exports": EXPORTS if rec.references else [],
         "related": [{"uuid": r.uuid, "topic": r.topic, "reason": r.reason()} for r in related],
+        "near": list(near),
         "toc": toc,
         "flags": [{"code": f.code, "label": flag_label(f.code), "text": f.describe(),
                    "severity": f.severity} for f in rec.flags],

@@ -55,6 +55,7 @@ class Job:
     out: str  # where the files go (the staging folder)
     live: str  # the site as published (unchanged files are linked from it)
     related: dict[str, list] = field(default_factory=dict)  # uuid -> its related reviews
+    near: dict[str, list] = field(default_factory=dict)  # uuid -> its near duplicates
     pages_only: bool = False  # the search data and catalog are cached: only render pages
 
 
@@ -103,7 +104,7 @@ def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Resul
         catalog.add(rec)
         if rec.uuid in job.render:
             path = urls.review(rec.uuid)
-            ctx = review_context(rec, job.related.get(rec.uuid, ()))
+            ctx = review_context(rec, job.related.get(rec.uuid, ()), job.near.get(rec.uuid, ()))
             html = template.render(url=urls.Linker(path), hide_search_box=False, **ctx).encode("utf-8")
             files.append((path, len(html), put(out, live, path, html)))
             rendered.add(path)

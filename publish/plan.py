@@ -68,6 +68,8 @@ class Plan:
     related_key: str
     related_computed: bool  # computed now (the build saves them to the cache)
     page_keys: dict[str, str]  # uuid -> what its page shows (version, related reviews)
+    dupes: list  # the groups of near-duplicate reviews (index.dupes.Group)
+    near: dict[str, list]  # uuid -> the reviews of its group (index.dupes.near)
     removed: list[str]  # uuids of the review pages the last build wrote that go
     static: list[str]  # static files that differ from the live site's
     cache: SiteCache
@@ -155,9 +157,14 @@ def make_plan(store: Any, out: Path, ix_dir: Path | None, *, block: int,
         from index.similar import related_all  # noqa: PLC0415
 
         related = related_all(store, ix_dir, limit=RELATED, procs=min(2, os.cpu_count() or 1))
-    # a review page shows its related reviews: it is rendered again when its version or
-    # that list changed (a new review elsewhere can change it), not only its version
-    page_keys = {u: _page_key(v, None if related is None else related.get(u, ()), last_pages.get(u))
+    from index import dupes as near_dupes  # noqa: PLC0415
+
+    groups = near_dupes.groups(store, data_dir, write=False)  # (the build updated the file)
+    near = near_dupes.near(groups)
+    # a review page shows its related reviews and its near duplicates: it is rendered again
+    # when its version or those lists changed (a new review elsewhere can change them)
+    page_keys = {u: _page_key(v, None if related is None else related.get(u, ()), last_pages.get(u),
+                              near.get(u, ()))
                  for u, v in items}
     old_versions = {u: k.split(":", 1)[0] for u, k in last.get("pages", {}).items()}
 
@@ -177,7 +184,7 @@ def make_plan(store: Any, out: Path, ix_dir: Path | None, *, block: int,
         elif not cache.has(pid, key):
             action, reason = REBUILT, "its search data is not in the site cache (removed, or a review purged)"
         elif render:
-            action, reason = PAGES, "their related reviews changed"  # (its pages are all there)
+            action, reason = PAGES, "their related reviews or near duplicates changed"  # (its pages are all there)
         else:
             action, reason = KEPT, "unchanged"
         parts.append(Part(pid, chunk, key, action, reason, render))
@@ -200,7 +207,7 @@ def make_plan(store: Any, out: Path, ix_dir: Path | None, *, block: int,
     current = {u for u, _ in items}
     plan = Plan(out=out, build=build, block=block, items=items, parts=parts,
                 search=search, search_key=search_key, related=related, related_key=related_key,
-                related_computed=computed, page_keys=page_keys,
+                related_computed=computed, page_keys=page_keys, dupes=groups, near=near,
                 removed=sorted(u for u in last.get("pages", {}) if u not in current),
                 static=_static_changed(live), cache=cache, last=same)
     if related is None:
@@ -230,12 +237,13 @@ def _changes(chunk: list[tuple[str, str]], old_versions: dict[str, str]) -> str:
     return ", ".join(said) or "its reviews moved up (a review before them was retracted or purged)"
 
 
-def _page_key(version: str, related: list | None, last: str | None) -> str:
-    """What a review's page shows, as a short key: its version and its related reviews
-    (when these are not known, as the last build showed them)."""
+def _page_key(version: str, related: list | None, last: str | None, near: Any = ()) -> str:
+    """What a review's page shows, as a short key: its version, its related reviews
+    (when these are not known, as the last build showed them) and its near duplicates."""
+    dupes = "|".join(f"{d['uuid']}/{d['topic']}" for d in near)
     if related is None:
         return f"{version}:{last.split(':', 1)[1] if last else '?'}"
-    shown = "|".join(f"{r.uuid}/{r.topic}/{r.reason()}" for r in related)
+    shown = "|".join(f"{r.uuid}/{r.topic}/{r.reason()}" for r in related) + "#" + dupes
     return f"{version}:{hashlib.sha1(shown.encode('utf-8')).hexdigest()[:12]}"
 
 

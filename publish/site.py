@@ -112,6 +112,9 @@ def build_site(store: Any, out_dir: str | Path,
     data_dir = Path(store.path).parent
     ix_dir = index_dir(data_dir)
     _index_up_to_date(store, data_dir, ix_dir, update)
+    from index import dupes  # noqa: PLC0415
+
+    dupes.update(store, data_dir)  # (the plan then reads the sketches as they are)
     out.mkdir(parents=True, exist_ok=True)
     staged = stage(out)  # (puts back a site a killed build left aside)
     plan = make_plan(store, out, ix_dir, block=block)
@@ -139,6 +142,7 @@ def _apply(plan: Plan, store: Any, writer: Writer, ix_dir: Path,
     old_parts = plan.last.get("parts", {})
     jobs = [Job(p.pid, p.pid * plan.block, [int(v) for _, v in p.items], p.render,
                 str(writer.out), str(live), related={u: related.get(u, []) for u in p.render},
+                near={u: plan.near[u] for u in p.render if u in plan.near},
                 pages_only=p.action == PAGES) for p in plan.parts if p.action != KEPT]
     results = run_jobs(jobs, store, n_workers)
 
@@ -198,7 +202,7 @@ def _apply(plan: Plan, store: Any, writer: Writer, ix_dir: Path,
                   "files": {rel: size for rel, size in writer.produced.items() if rel not in before}}
     del postings
     pages = _Pages(make_env(), writer)
-    _listing_pages(pages, catalog, store, search["meta"])
+    _listing_pages(pages, catalog, store, search["meta"], plan.dupes)
     _static_files(writer)
     cache.prune(len(plan.parts))
     writer.finish({"build": plan.build, "parts": parts_state, "pages": plan.page_keys, "search": search})
@@ -261,7 +265,8 @@ def _stats(catalog: Catalog, store: Any) -> dict:
     return stats
 
 
-def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dict) -> None:
+def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dict,
+                   groups: list) -> None:
     newest = catalog.by_date()
     topics = catalog.topics()
     ranked = catalog.refs_by_citations()
@@ -293,9 +298,15 @@ def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dic
         work = export.works(citing.entries_of(store, info.ref_id))
         for fmt in export.FORMATS:  # the work as BibTeX, RIS and CSL-JSON, beside its page
             pages.writer.write(urls.ref_export(info.ref_id, fmt), export.render(work, fmt))
+    from index.dupes import passages  # noqa: PLC0415
+
+    recycled = passages(store, Path(store.path).parent)
+    dupes = {"groups": len(groups), "reviews": sum(len(g.members) for g in groups),
+             "passages": len(recycled)}
     pages.render(urls.QUALITY, "quality.html", **catalog.quality(),
                  charts=quality_charts(figures, quality(store, "month")),
-                 topic_rates=topic_rates(worst_topics(store)))
+                 topic_rates=topic_rates(worst_topics(store)), dupes=dupes)
+    pages.render(urls.DUPES, "dupes.html", groups=groups, passages=recycled, dupes=dupes)
     linker = urls.Linker(urls.SEARCH)
     scripts = [f"RA.meta({htmlsafe_json_dumps(search_meta)});",
                f"RA.start({{base: {htmlsafe_json_dumps(linker('search/'))}, "

@@ -20,6 +20,7 @@ _UUID = re.compile(r"^[0-9a-f]{32}$")
 HOME = "index.html"
 SEARCH = "search.html"
 QUALITY = "quality.html"
+DUPES = "dupes.html"
 TOPICS = "topics/index.html"
 REFS = "refs/index.html"
 STATIC = "static/"

@@ -22,7 +22,7 @@ from archive.parser import parse
 from archive.store import Store
 from archive.verify import verify
 from cli import main
-from index import state
+from index import dupes, state
 from index.indexer import index_dir, rebuild, update
 from index.search import search
 from publish.cache import forget
@@ -123,7 +123,8 @@ def _no_copy(folder: Path, needles: list[str]) -> None:
 def test_purge_leaves_no_copy_of_the_bytes(built, retracted_first):
     """Every derived store lets go of a purged review, retracted before or not: the
     archive file and its journal, the index's segments (the review's document and the
-    document of a reference title only it gave) and the site's cache."""
+    document of a reference title only it gave), the site's cache and the near-duplicate
+    sketches."""
     data, first = built, numbered_uuid(1)
     cache = [p for p in (data / "site-cache").rglob("*") if p.is_file()]
     assert any(first.encode() in p.read_bytes() for p in cache)  # (the test covers the cache)
@@ -135,6 +136,7 @@ def test_purge_leaves_no_copy_of_the_bytes(built, retracted_first):
         store.purge(first)
         update(store, index_dir(data))
         forget(data, first)
+        dupes.forget(data, first)  # (the near-duplicate sketches the site build made)
         assert store.count() == 1 and verify(store) == []
         assert search(index_dir(data), UNIQUE).total_reviews == 0
         assert search(index_dir(data), f"ref:{UNIQUE_TITLE}").total_reviews == 0
