@@ -103,16 +103,20 @@ def _tie_to_parent(parent: int, initializer: Callable | None, initargs: tuple) -
 
 
 def pool(workers: int, initializer: Callable | None = None,
-         initargs: tuple = ()) -> ProcessPoolExecutor:
+         initargs: tuple = (), fresh: bool = False) -> ProcessPoolExecutor:
     """A pool of ``workers`` forked processes that end within moments of this process
     (however it ends: killed too). The fork start method (where there is one): workers
     share what the parent read before (no pickling of tables), and a pool of it forks all its
     workers on the first submit, from the submitting thread: create and use it from the
-    main thread (the kernel's death signal follows the thread that forked)."""
+    main thread (the kernel's death signal follows the thread that forked).
+
+    ``fresh``: new interpreters instead (spawn), for work that calls a library whose
+    thread pool does not survive a fork (rensa's Rayon pool: a forked child waits for
+    ever on threads that exist only in its parent, once the parent has used it)."""
     import multiprocessing  # noqa: PLC0415 (bulk work only)
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
 
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and not fresh else "spawn"
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
                                initializer=_tie_to_parent,
                                initargs=(os.getpid(), initializer, initargs))

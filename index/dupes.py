@@ -33,7 +33,8 @@ recycled text).
 **Incremental.** :func:`update` brings the sketches (:mod:`index.dupes_store`) in step
 with the archive's current versions: a new or changed review is sketched and paired
 against all the others; one that left is forgotten with its pairs. Sketching many
-reviews (a first run) runs in :data:`PROCS` worker processes.
+reviews (a first run) runs in :data:`PROCS` worker processes, spawned, not forked:
+rensa's thread pool does not survive a fork of a process that has used it.
 """
 from __future__ import annotations
 
@@ -160,7 +161,7 @@ def _update(store: Store, ds: DupesStore, announce: Callable[[int], None] | None
         from archive.workers import pool  # noqa: PLC0415
 
         jobs = [new[at:at + _BATCH] for at in range(0, len(new), _BATCH)]
-        with pool(PROCS, _open_worker, (str(store.path),)) as workers:
+        with pool(PROCS, _open_worker, (str(store.path),), fresh=True) as workers:
             for done in workers.map(_sketch_job, jobs):
                 ds.put(done)
     else:
