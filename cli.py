@@ -376,7 +376,7 @@ def dupes(threshold, passages, out, data_dir):
     def announce(count: int) -> None:
         say(f"sketching {_n(count, 'review')} for near-duplicate search (once)…", err=True)
 
-    with _read_store(data_dir) as store:
+    with read_store(data_dir) as store:
         if passages:
             found = near.passages(store, store.path.parent, announce)
             out.show(lambda: shown.passage_dicts(found), lambda: shown.passage_lines(found))
