@@ -25,7 +25,7 @@ def _corpus():
     and one review delivered again: the figures are of the current versions."""
     q = Quirks(future_reference=0.3, duplicate_work=0.3, utf16=0, gb18030=0, bom=0, crlf=0,
                fullwidth_colon=0)
-    gens = list(generate(60, seed=31, quirks=q))
+    gens = list(generate(36, seed=31, quirks=q))
     out = []
     for i, g in enumerate(gens):
         topic = TOPICS[i % 5] if i % 3 else g.truth.topic  # a third keep their own topic
