@@ -14,8 +14,8 @@ badly, so :class:`FastCodec` changes three things and nothing else:
 * **short lists inline**: W3 meant to keep posting lists shorter than ``inlinelimit``
   in the term dictionary, but calls ``W3TermInfo.set_inline``, which does not exist
   (the method is ``set_inlined``); with the default limit of 1 the branch never runs.
-  :class:`CompactTermInfo` supplies the name, and lists of up to :data:`INLINE`
-  postings are inlined, saving the block header, info pickle and zlib frame each
+  :class:`CompactTermInfo` supplies the name, and lists shorter than :data:`INLINE`
+  (W3's test is ``len < inlinelimit``) are inlined, saving the block header, info pickle and zlib frame each
   list would otherwise cost.
 * **no length statistics** (``length_stats = False``): they only serve Whoosh's own
   block-quality skipping, which this index never uses (it ranks with
