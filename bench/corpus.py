@@ -142,10 +142,10 @@ def _parts(template: str) -> tuple[str, ...]:
 class _Words:
     """Fills templates from one field's vocabulary with one random generator."""
 
-    def __init__(self, rng: random.Random, field_name: str):
+    def __init__(self, rng: random.Random, field_name: str, vocab: dict | None = None):
         self.rng = rng
         self.r = rng.random
-        v = W.FIELDS[field_name]
+        v = vocab or W.FIELDS[field_name]
         self.T, self.L, self.O, self.M = v["T"], v["L"], v["O"], v["M"]
         self.E, self.EO = v["E"], v["EO"]
         self.names = [self.name() for _ in range(4)]
@@ -320,10 +320,10 @@ class _Citer:
 
 
 class _Builder:
-    def __init__(self, rng: random.Random, q: Quirks, field_name: str):
+    def __init__(self, rng: random.Random, q: Quirks, field_name: str, vocab: dict | None = None):
         self.rng = rng
         self.q = q
-        self.w = _Words(rng, field_name)
+        self.w = _Words(rng, field_name, vocab)
         self.field = field_name
         self.citations: list[dict] = []
         self.flags: set[tuple[str, str]] = set()
@@ -686,6 +686,40 @@ def generate(n: int, seed: int = 0, quirks: Quirks | None = None,
     for i in range(start, start + n):
         rng = _rng(seed, i)
         yield _Builder(rng, q, names[int(rng.random() * len(names))]).build(i)
+
+
+LEAN = 2
+
+
+def topic_pool(seed: int, per_field: int) -> dict[str, list[tuple[str, dict]]]:
+    """``per_field`` topics per field, each ``(topic, vocabulary)``: the concepts, methods
+    and objects a review on it speaks of are a few of its field's (topics of one field
+    overlap), its measures and English words the field's."""
+    pool: dict[str, list[tuple[str, dict]]] = {}
+    for name in sorted(W.FIELDS):
+        v, topics = W.FIELDS[name], []
+        for k in range(per_field):
+            rng = _rng("topic", seed, name, k)
+            sub = {**v, **{k: rng.sample(v[k], size) * LEAN + v[k]
+                           for k, size in (("T", 5), ("L", 4), ("O", 3))}}
+            topics.append((_Words(rng, name, sub).fill(rng.choice(W.TOPICS)), sub))
+        pool[name] = topics
+    return pool
+
+
+def generate_on_topics(n: int, seed: int, per_field: int = 6,
+                       quirks: Quirks | None = None) -> Iterator[Generated]:
+    """Clean-or-quirked records as :func:`generate` makes them, each on one of
+    ``per_field`` topics of its field (:func:`topic_pool`): its text in the topic's
+    vocabulary, its works drawn from the whole field's pool. Ground truth for related
+    reviews: a review's own topic is what a reader wants next to it."""
+    q = Quirks.none() if quirks is None else quirks
+    names, pool = sorted(W.FIELDS), topic_pool(seed, per_field)
+    for i in range(n):
+        rng = _rng("on-topic", seed, i)
+        name = names[int(rng.random() * len(names))]
+        topic, vocab = pool[name][int(rng.random() * per_field)]
+        yield _Builder(rng, q, name, vocab).build(i, topic=topic)
 
 
 def redeliver(g: Generated, seed: int) -> Generated:

@@ -5,20 +5,23 @@
 one scoring function (:func:`_rank`) over the same numbers, so a review's list is the
 same from either (``tests/test_similar.py`` checks it).
 
-**The evidence.** Two kinds of *features*, each with a BM25 weight in each review:
+**The evidence.** Two kinds of *features*, each with a weight in each review:
 
 * *words*: the jieba words of the content, which the index keeps per review with their
   counts (field ``w``: :mod:`index.document`). The weight of word ``t`` in review ``d``
-  is BM25's term weight as :mod:`index.rank` computes it for search,
-  ``idf(t) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / AVGDL))`` (its ``K1``, ``B``,
-  fixed ``AVGDL``, ``dl`` as the one-byte code). Only *distinctive* words count: held by
+  is TF-IDF, ``idf(t) * x``, with ``x = tf / (1 - B + B * dl / AVGDL)`` the count
+  normalised by length as :mod:`index.rank` normalises it for BM25 (its ``B``, fixed
+  ``AVGDL``, ``dl`` as the one-byte code), but *not* saturated: BM25's saturation, right
+  for ranking a short query, flattens a review's word counts (with ``K1`` = 1.2 a word
+  said 10 times weighs less than twice one said once), and how often a review uses a word is
+  what tells its topic from its field. Only *distinctive* words count: held by
   2 reviews or more and by at most :data:`MAX_SHARE` of them (a word in more than a
   fifth of the archive is a theme of the archive, not of a review: ``研究``, ``方法``),
   and with a letter or an ideograph (a number shared by two reviews is mostly a
   coincidence of tables, years and sizes, and no reason to show a reader).
 * *works*: the references (``refs.ref_id``) the current version lists, anywhere in it.
-  Weight of work ``r`` in ``d``: ``idf(r)`` times BM25's saturation of one occurrence
-  against the length of ``d``'s list (:data:`AVG_WORKS` works as the fixed average): a
+  Weight of work ``r`` in ``d``: ``idf(r)`` times its one occurrence normalised by the
+  length of ``d``'s list as above (:data:`AVG_WORKS` works as the fixed average): a
   work listed by few reviews says more, one item of a 200-item list says less than one
   of a 10-item list. The same :data:`MAX_SHARE` applies. Two reviews that list the same
   works are related however differently they are worded.
@@ -27,8 +30,13 @@ same from either (``tests/test_similar.py`` checks it).
 ``f`` (below) that ``d`` answers to, the sum of ``w_q(f) * min(x_q, x_d) / max(x_q, x_d)``,
 divided by the sum of ``w_q(f)`` over all of ``q``'s asking features; ``x`` is the count
 normalised by length as BM25 normalises it, ``tf / (1 - B + B * dl / AVGDL)`` (for a
-work ``tf`` is 1 and the length is the list's). The two kinds are added
-(:data:`WORDS_WEIGHT`, :data:`REFS_WEIGHT`). Each part is in [0, 1]: the share of
+work ``tf`` is 1 and the length is the list's). Each part is in [0, 1]; the words' part
+is added as it is, the works' part squared (:data:`REFS_POWER`; :data:`WORDS_WEIGHT`,
+:data:`REFS_WEIGHT`): works come from a field's common stock, so two reviews of one field
+share a few of them whatever their topics, and counted linearly those few pulled the
+field's other topics above a review's own (``tests/test_similar_topics.py``); squared, a
+part of 0.2 adds 0.04, while a shared list (1.0) still relates two reviews on its own.
+Each part is the share of
 ``q``'s weight on which ``d`` agrees, a feature counting fully when ``d`` uses it as
 much as ``q`` does and less the more the two differ either way, so that a review which
 merely uses ``q``'s words more (a long review of the same field) does not outrank
@@ -82,7 +90,7 @@ from pathlib import Path
 
 from archive.errors import NotFound
 from index.analysis import is_cjk
-from index.rank import AVGDL, B, DL_TABLE, K1, dl_code, idf
+from index.rank import AVGDL, B, DL_TABLE, dl_code, idf
 
 #: A word or work held by more than this share of the reviews never relates two reviews.
 MAX_SHARE = 0.2
@@ -99,9 +107,10 @@ TERMS = 30
 CHAMPIONS = 100
 #: The fixed average length of a reference list (BM25's avgdl for works).
 AVG_WORKS = 20.0
-#: How the two kinds of evidence are added.
+#: How the two kinds of evidence are added: the works' part raised to REFS_POWER first.
 WORDS_WEIGHT = 1.0
 REFS_WEIGHT = 1.0
+REFS_POWER = 2
 #: Words shown as the reason.
 SHOWN_TERMS = 3
 #: Scores are ordered (and reported) rounded to this many parts.
@@ -139,9 +148,9 @@ def _length(length: float, average: float) -> float:
 
 
 def _weight(idf_: float, x: float) -> float:
-    """BM25's term weight from the length-normalised count ``x = tf / _length(dl)``:
-    ``idf * tf * (K1 + 1) / (tf + K1 * _length(dl))``, as :mod:`index.rank` scores."""
-    return idf_ * x * (K1 + 1) / (x + K1)
+    """TF-IDF of the length-normalised count ``x = tf / _length(dl)``, not saturated as
+    BM25 would (see the module's docstring)."""
+    return idf_ * x
 
 
 def _agree(a: float, x: float, y: float) -> float:
@@ -437,11 +446,14 @@ def _rank(q: str, words: _Words, works: _Works, limit: int) -> list[Related]:
                 acc[u] = get(u, 0.0) + (y * below if y < x else above / y)
     own = works.own.get(q, ())
     if own:
-        inv = REFS_WEIGHT / sum(a for _, a, _ in own)
+        part: dict[str, float] = {}
+        inv = 1.0 / sum(a for _, a, _ in own)
         for r, a, x in own:
             below, above = a * inv / x, a * inv * x
             for u, y in zip(*works.holders[r]):
-                acc[u] = get(u, 0.0) + (y * below if y < x else above / y)
+                part[u] = part.get(u, 0.0) + (y * below if y < x else above / y)
+        for u, p in part.items():
+            acc[u] = get(u, 0.0) + REFS_WEIGHT * p ** REFS_POWER
     acc.pop(q, None)
     if not acc:
         return []
