@@ -1,6 +1,7 @@
 """Related reviews benchmark (index/similar.py), and Whoosh's more_like_this beside it.
 
     python -m bench.similar [--data bench/out/data-10000] [--reviews 50] [--no-plant]
+    python -m bench.similar --topics 1500 [--against OLD_SIMILAR.py]
 
 At 10k (the archive and index of ``python -m bench.ingest --sizes 10000 --index --keep``,
 opened read-only: nothing is written there):
@@ -22,6 +23,15 @@ made from it): 20 *reference twins* (another field's text with the reference lis
 corpus review) and 20 *word twins* (a corpus review's text with another field's
 reference list). For each pair, where each review finds the other, ours and
 more_like_this.
+
+``--topics N``: topic agreement (``tests/test_similar_topics.py`` at another size) on an
+archive of N records of ``bench.corpus.generate_on_topics`` built here in a temporary
+folder: the share of the top 5 related reviews of 50 reviews (of topics with 6 reviews or
+more) that share the review's topic, against the plain TF-IDF cosine over CJK bigrams;
+the two parts of the score (words, works before its power) for the listed reviews' kinds
+(same topic, same field on another topic); ``related_all``'s time. ``--against FILE``
+measures another ``index/similar.py`` (``git show REV:index/similar.py > FILE``) the
+same way in the same run.
 """
 from __future__ import annotations
 
@@ -274,15 +284,94 @@ def bench_planted() -> None:
             print(f"  {kind}: {r.reason() if r else '(not listed)'}")
 
 
+# -- topic agreement ---------------------------------------------------------------
+
+def _parts(mod, store, index_dir, asked, topic, field) -> str:
+    """The two parts of the score (before any power) of the asking review's field: the
+    words' mean for its own topic and for the field's other topics; the works' mean
+    over the reviews sharing a work with it, and how many do."""
+    saved = mod.WORDS_WEIGHT, mod.REFS_WEIGHT, getattr(mod, "REFS_POWER", 1)
+    scores = {}
+    for kind, weights in (("words", (1.0, 0.0, 1)), ("works", (0.0, 1.0, 1))):
+        mod.WORDS_WEIGHT, mod.REFS_WEIGHT, mod.REFS_POWER = weights
+        scores[kind] = {u: {r.uuid: r.score for r in mod.similar(store, index_dir, u, 10**6)}
+                        for u in asked}
+    mod.WORDS_WEIGHT, mod.REFS_WEIGHT, mod.REFS_POWER = saved
+    same, other, works, fields = [], [], [], 0
+    for u in asked:
+        for v in topic:
+            if v != u and field[v] == field[u]:
+                fields += 1
+                w = scores["words"][u].get(v, 0.0)
+                (same if topic[v] == topic[u] else other).append(w)
+                if v in scores["works"][u]:
+                    works.append(scores["works"][u][v])
+    return (f"words {statistics.mean(same):.3f} own topic, {statistics.mean(other):.3f} "
+            f"field's other topics; works {statistics.mean(works):.3f} "
+            f"(max {max(works):.2f}) for the {len(works) / fields:.0%} of the field sharing one")
+
+
+def bench_topics(n: int, against: Path | None) -> None:
+    import importlib.util
+
+    import index.similar
+    from archive.ingest import ingest
+    from archive.store import Store
+    from bench.corpus import generate_on_topics
+    from index.indexer import index_dir, update
+    from tests.test_similar_topics import TOP, agreement, asked_of, bigram_tfidf_related
+
+    records = list(generate_on_topics(n, seed=8080))
+    topic = {g.truth.uuid: g.truth.topic for g in records}
+    field = {g.truth.uuid: g.truth.domain for g in records}
+    asked = asked_of(topic, 50)
+    modules = [("this", index.similar)]
+    if against:
+        spec = importlib.util.spec_from_file_location("similar_against", against)
+        old = sys.modules["similar_against"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(old)
+        modules.insert(0, (str(against), old))
+    with tempfile.TemporaryDirectory(prefix="bench-similar-") as tmp:
+        src = Path(tmp) / "records"
+        src.mkdir()
+        for g in records:
+            (src / g.name).write_bytes(g.data)
+        data = Path(tmp) / "data"
+        with Store.open(data) as store:
+            ingest(store, [str(src)])
+            update(store, index_dir(data))
+        t = time.perf_counter()
+        oracle = bigram_tfidf_related({g.truth.uuid: g.data.decode("utf-8") for g in records},
+                                      asked, TOP)
+        print(f"\ntopic agreement, {n} on-topic reviews (seed 8080), {len(asked)} asked, top {TOP}:")
+        print(f"  plain TF-IDF cosine over CJK bigrams: {agreement(oracle, topic, asked):.2f} "
+              f"({time.perf_counter() - t:.0f} s)")
+        with Store.open(data) as store:
+            for name, mod in modules:
+                t = time.perf_counter()
+                lists = mod.related_all(store, index_dir(data), limit=TOP)
+                seconds = time.perf_counter() - t
+                found = {u: [r.uuid for r in rs] for u, rs in lists.items()}
+                print(f"  {name}: {agreement(found, topic, asked):.2f}; related_all "
+                      f"{seconds:.1f} s (one process)")
+                print(f"    {_parts(mod, store, index_dir(data), asked, topic, field)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=OUT / "data-10000")
     ap.add_argument("--reviews", type=int, default=50)
     ap.add_argument("--no-plant", action="store_true", help="skip the planted pairs at 1k")
+    ap.add_argument("--topics", type=int, metavar="N",
+                    help="only topic agreement, on N on-topic reviews")
+    ap.add_argument("--against", type=Path, help="with --topics: another index/similar.py")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         _child_related_all(args.child)
+        return
+    if args.topics:
+        bench_topics(args.topics, args.against)
         return
     bench_10k(args.data, args.reviews)
     if not args.no_plant:
