@@ -80,6 +80,10 @@ def test_related_reviews_are_of_the_reviews_topic(on_topics):
     assert len(asked) == ASKED
     oracle = agreement(bigram_tfidf_related({g.truth.uuid: g.data.decode("utf-8")
                                              for g in records}, asked, TOP), topic, asked)
-    ours = agreement({u: [r.uuid for r in rs] for u, rs in related_all(store, ix).items()},
-                     topic, asked)
+    lists = related_all(store, ix)
+    ours = agreement({u: [r.uuid for r in rs] for u, rs in lists.items()}, topic, asked)
     assert ours >= 0.8 and ours >= oracle - 0.1, (ours, oracle)
+    # each still says why: the words both use (and the works both list, when they do)
+    shown = [r for u in asked for r in lists[u]]
+    assert all(r.shared_terms for r in shown)
+    assert any(r.shared_refs for r in shown) and all(r.reason() for r in shown)
