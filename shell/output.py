@@ -71,8 +71,10 @@ class Output:
         if self.json:
             echo_json(data() if callable(data) else data)
             return
-        for line in lines() if callable(lines) else lines:
-            say(line)
+        shown = [line if isinstance(line, Styled) else plain(line)
+                 for line in (lines() if callable(lines) else lines)]
+        if shown:  # one write: `search -l` prints one line per matching review
+            click.echo("\n".join(shown))
 
     def note(self, text: str) -> None:
         """A line for a person on stderr (``no reviews match``), left out with ``--json``,
