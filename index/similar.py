@@ -85,6 +85,7 @@ from __future__ import annotations
 import heapq
 import os
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +148,18 @@ def _length(length: float, average: float) -> float:
     return 1 - B + B * length / average
 
 
+def _review_length(words: int) -> float:
+    """The length factor of a review of ``words`` words (the index's one-byte code of
+    its word count, as :mod:`index.rank` ranks): a word's normalised count in it is
+    its count divided by this."""
+    return _length(DL_TABLE[dl_code(words)] or 1, AVGDL)
+
+
+def _list_x(works: int) -> float:
+    """A work's normalised count in a review listing ``works`` distinct works."""
+    return 1.0 / _length(works, AVG_WORKS)
+
+
 def _weight(idf_: float, x: float) -> float:
     """TF-IDF of the length-normalised count ``x = tf / _length(dl)``, not saturated as
     BM25 would (see the module's docstring)."""
@@ -183,9 +196,8 @@ class _Works:
     and by at most MAX_SHARE of them): for every review (:meth:`all`) or what one review
     needs (:meth:`one`); the numbers are the same."""
 
-    def __init__(self, store):
-        self.topics: dict[str, str] = {u: t or "" for u, t in
-                                       store.execute("SELECT uuid, topic FROM reviews")}
+    def __init__(self, topics: dict[str, str]):
+        self.topics = topics
         self.n = len(self.topics)
         #: linking work -> (holders, their normalised count: 1 / the list's length factor)
         self.holders: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {}
@@ -198,7 +210,7 @@ class _Works:
         """``held``: work -> the reviews listing it; ``lengths``: review -> how many
         works it lists; the linking works, and the weights of ``reviews``' works."""
         cap = _cap(self.n)
-        x = {u: 1.0 / _length(k, AVG_WORKS) for u, k in lengths.items()}
+        x = {u: _list_x(k) for u, k in lengths.items()}
         for r in sorted(held):
             if not 2 <= len(held[r]) <= cap:
                 continue
@@ -209,9 +221,13 @@ class _Works:
                 if u in reviews:
                     self.own.setdefault(u, []).append((r, _weight(i, x[u]), x[u]))
 
+    @staticmethod
+    def _topics(store) -> dict[str, str]:
+        return {u: t or "" for u, t in store.execute("SELECT uuid, topic FROM reviews")}
+
     @classmethod
     def all(cls, store) -> "_Works":
-        out = cls(store)
+        out = cls(cls._topics(store))
         held: dict[str, set[str]] = {}
         works = out._works
         for u, rid in store.execute(
@@ -224,7 +240,7 @@ class _Works:
 
     @classmethod
     def one(cls, store, uuid: str) -> "_Works":
-        out = cls(store)
+        out = cls(cls._topics(store))
         mine = sorted(r for (r,) in store.execute(
             "SELECT DISTINCT refs.ref_id FROM reviews r JOIN refs ON refs.version_id = "
             "r.current_version WHERE r.uuid = ? AND refs.ref_id IS NOT NULL", (uuid,)))
@@ -249,6 +265,20 @@ class _Works:
         out._weigh(held, lengths, {uuid})
         return out
 
+    @classmethod
+    def gathered(cls, q: str, topics: dict[str, str], own: list[tuple[str, float, float]],
+                 holders: dict[str, tuple[tuple[str, ...], tuple[float, ...]]],
+                 shared: dict[str, int]) -> "_Works":
+        """What :func:`_rank` needs of the works for ``q``, gathered elsewhere (the
+        cluster's candidates, :mod:`index.cluster_similar`): ``q``'s linking works
+        ``(work, weight, normalised count)`` by work, their ``holders`` as
+        :meth:`_weigh` keeps them, and per review the works it shares with ``q``."""
+        out = cls(topics)
+        out.own[q] = own
+        out.holders = holders
+        out._shared = shared
+        return out
+
     def shared(self, q: str, u: str) -> int:
         """How many works ``q`` and ``u`` both list."""
         if self._works:
@@ -271,6 +301,17 @@ class _Words:
         self.top: dict[str, list[tuple[str, float, float]]] = {}
         self.champions: dict[str, dict[str, float]] = {}
 
+    @classmethod
+    def gathered(cls, q: str, top: list[tuple[str, float, float]],
+                 champions: dict[str, dict[str, float]]) -> "_Words":
+        """What :func:`_rank` needs of the words for ``q``, gathered elsewhere (the
+        cluster's candidates): its asking words (:func:`_asking`) and, per word, the
+        normalised counts of the reviews it relates ``q`` to."""
+        out = cls()
+        out.top[q] = top
+        out.champions = champions
+        return out
+
     @staticmethod
     def _reviews(reader, topics) -> tuple[dict[int, str], dict[str, float], int]:
         """``doc -> uuid`` and ``uuid -> BM25 length factor`` of the live review documents
@@ -284,7 +325,7 @@ class _Words:
             _, u, words, _ = value.decode("ascii").split("|")
             if u in topics:
                 uuid_of[d] = u
-                lengths[u] = _length(DL_TABLE[dl_code(int(words))] or 1, AVGDL)
+                lengths[u] = _review_length(int(words))
         return uuid_of, lengths, len(docs)
 
     @staticmethod
@@ -369,34 +410,57 @@ class _Words:
             if not distinctive(word):
                 continue
             if exact:
-                df = reader.doc_frequency("w", word)
-                if 2 <= df <= _cap(n):
-                    tried.append((-_weight(idf(n, df), tf / lengths[uuid]), word, None))
+                asks = _asks(tf, reader.doc_frequency("w", word), n, lengths[uuid])
+                if asks is not None:
+                    tried.append((-asks[0], word, None))
             else:
                 found = cls._posting(reader, word, uuid_of, lengths, n)
                 if found is not None and uuid in found[2]:
                     tried.append((-_weight(found[0], found[2][uuid]), word, found))
         tried.sort(key=lambda t: t[:2])
-        owned, others, champions_of = [], [], {}
-        for _, word, found in tried:
-            if found is None:
-                found = cls._posting(reader, word, uuid_of, lengths, n)
-            if found is None or uuid not in found[2]:
-                continue
-            i, champions, held = found
-            x = held[uuid]
-            if uuid in champions:
-                owned.append((word, _weight(i, x), x))
-            elif len(others) < TERMS:
-                others.append((word, _weight(i, x), x))
-            else:
-                continue
-            champions_of[word] = champions
-            if len(owned) == TERMS:
-                break
-        out.top[uuid] = _asking(owned, others)
+        champions_of = {}
+
+        def candidates():  # (the postings read lazily: _choose stops at TERMS owned)
+            for _, word, found in tried:
+                if found is None:
+                    found = cls._posting(reader, word, uuid_of, lengths, n)
+                if found is None or uuid not in found[2]:
+                    continue
+                i, champions_of[word], held = found
+                x = held[uuid]
+                yield word, _weight(i, x), x, uuid in champions_of[word]
+
+        out.top[uuid] = _choose(candidates())
         out.champions = {word: champions_of[word] for word, _, _ in out.top[uuid]}
         return out
+
+
+def _asks(tf: int, df: int, n: int, length: float) -> tuple[float, float] | None:
+    """``(weight, normalised count)`` of a distinctive word a review uses ``tf`` times
+    (its length factor ``length``), held by ``df`` of the ``n`` reviews; None when the
+    word relates no reviews (held by fewer than 2 or more than MAX_SHARE of them)."""
+    if not 2 <= df <= _cap(n):
+        return None
+    x = tf / length
+    return _weight(idf(n, df), x), x
+
+
+def _choose(tried: Iterable[tuple[str, float, float, bool]]) -> list[tuple[str, float, float]]:
+    """A review's asking words from its candidate words ``(word, weight, normalised
+    count, is the review one of the word's champions)``, heaviest first (ties by word):
+    taken until :data:`TERMS` of them are words it is a champion of, the others kept to
+    fill up (:func:`_asking`). :meth:`_Words.one` and :mod:`index.cluster_similar` ask
+    with it, reading each word's champions only when it is reached."""
+    owned: list[tuple[str, float, float]] = []
+    others: list[tuple[str, float, float]] = []
+    for word, a, x, champion in tried:
+        if champion:
+            owned.append((word, a, x))
+            if len(owned) == TERMS:
+                break
+        elif len(others) < TERMS:
+            others.append((word, a, x))
+    return _asking(owned, others)
 
 
 def _asking(owned: list[tuple[str, float, float]], others: list[tuple[str, float, float]]
