@@ -16,8 +16,9 @@ the only ways a read command may write, building the index or catching it up, an
 never on an archive this user may not write.
 
 What differs, and is documented: the cluster ranks by its own BM25 over the same
-words (the embedded ranking is the site's, score for score), and its related reviews
-are one OpenSearch query over the same evidence (:mod:`index.cluster_similar`).
+words (the embedded ranking is the site's, score for score); its related reviews are
+the embedded engine's scoring over candidates the cluster ranks, equal below 500 reviews
+and approximate above (:mod:`index.cluster_similar`).
 """
 from __future__ import annotations
 
