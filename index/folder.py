@@ -16,7 +16,8 @@ rebuilds it too), never read as if it were of this one.
 Integrity: ``manifest.json`` also holds the size, sha256 and CRC32 of every file, and
 each segment has block checksums of its files (``<segment>.crc``,
 :class:`index.reader.Checksums`, written here with the manifest). ``check(deep=True)``
-(used by update and rebuild, before they write) verifies sizes and hashes and opens the
+verifies sizes and hashes (an update, before it writes, hashes only the files changed
+since its last check: :data:`UNCHANGED`) and opens the
 index with this project's reader and with Whoosh; ``deep=False`` (used by every search,
 which never hashes the index) verifies presence and sizes only. The reader a search
 opens verifies what it reads: the table of contents against its CRC here, every other
@@ -48,6 +49,16 @@ from index.problems import IndexOutdated, IndexProblem, unusable  # noqa: F401 (
 #: the archive may be written (an update, :func:`index.ready.ensure_index`).
 FORMAT = 4
 MANIFEST = "manifest.json"
+#: ``deep=UNCHANGED``: hash only the files that changed (size, change time or inode)
+#: since a writer's deep check last found them matching the manifest. Segment files are
+#: never rewritten, so a writer checks what is new, not the whole index again before
+#: each commit (at 100,000 reviews 2.4 GB: seconds for every `reviews ingest FILE`,
+#: issue 19). Damage no write made (a bad disk) is still found where it is read: a
+#: search verifies every block it reads against its segment's checksums.
+UNCHANGED = "unchanged"
+#: Beside the manifest, the files a writer's deep check found matching it, each as it
+#: was then (size, change time, inode): hidden (a dot), not part of the index.
+VERIFIED = ".verified.json"
 INDEX_DIR = "index"  # inside the data dir
 INDEX_NAME = _reader.INDEX_NAME
 #: Seconds a writer waits for another's lock before it gives up (unset: as long as it takes).
@@ -240,7 +251,7 @@ def write_manifest(index_dir: Path) -> None:
     os.replace(tmp, index_dir / MANIFEST)
 
 
-def _check(index_dir: Path, deep: bool, probe: bool) -> tuple[IndexProblem | None, dict]:
+def _check(index_dir: Path, deep: bool | str, probe: bool) -> tuple[IndexProblem | None, dict]:
     """:func:`diagnose`'s answer, and the manifest's files (``{name: [size, sha256,
     crc32]}``; an older manifest's lack the CRC)."""
     if not index_dir.is_dir() or _reader.generation(index_dir) < 0:
@@ -255,12 +266,16 @@ def _check(index_dir: Path, deep: bool, probe: bool) -> tuple[IndexProblem | Non
     if written != THIS:  # (before any file is read as this program would read it)
         return IndexOutdated(index_dir, written, THIS), {}
     present = set(_files(index_dir))
+    known = _verified(index_dir) if deep == UNCHANGED else {}
+    seen = {}
     for name, size, digest in entries:
         if name not in present:
             return unusable(index_dir, f"corrupt (file {name} is missing)"), files
-        if (index_dir / name).stat().st_size != size:
+        st = (index_dir / name).stat()
+        if st.st_size != size:
             return unusable(index_dir, f"corrupt (file {name} changed size)"), files
-        if deep and _digests(index_dir / name, crc=False)[0] != digest:
+        seen[name] = [st.st_size, st.st_ctime_ns, st.st_ino]
+        if deep and known.get(name) != seen[name] and _digests(index_dir / name, crc=False)[0] != digest:
             return unusable(index_dir, f"corrupt (file {name} does not match its checksum)"), files
     # Files the manifest does not list are a running writer's, or a stopped one's
     # leftovers (Whoosh deletes unreferenced files at its next commit): not corruption.
@@ -275,7 +290,28 @@ def _check(index_dir: Path, deep: bool, probe: bool) -> tuple[IndexProblem | Non
             r.doc_count()
     except Exception as err:  # noqa: BLE001 - any failure to read means unusable
         return _unreadable(index_dir, err, written), files
+    if deep == UNCHANGED:
+        _remember(index_dir, seen)
     return None, files
+
+
+def _verified(index_dir: Path) -> dict[str, list[int]]:
+    try:
+        found = json.loads((index_dir / VERIFIED).read_text())
+        return found if isinstance(found, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember(index_dir: Path, seen: dict[str, list[int]]) -> None:
+    """Note the files just verified as they are now (a folder that cannot be written
+    is verified in full next time)."""
+    try:
+        tmp = index_dir / (VERIFIED + ".tmp")
+        tmp.write_text(json.dumps(seen))
+        os.replace(tmp, index_dir / VERIFIED)
+    except OSError:
+        pass
 
 
 def _unreadable(index_dir: Path, err: Exception, written: Stamp) -> IndexProblem:
@@ -290,18 +326,19 @@ def _crcs(files: dict) -> dict[str, int]:
     return {name: e[2] for name, e in files.items() if len(e) > 2 and isinstance(e[2], int)}
 
 
-def diagnose(index_dir: str | Path, deep: bool = True, probe: bool = True) -> IndexProblem | None:
+def diagnose(index_dir: str | Path, deep: bool | str = True, probe: bool = True) -> IndexProblem | None:
     """``None`` if the index looks healthy, else what is wrong as the error to raise:
     :class:`IndexOutdated` for an index of another Whoosh release or format (or one
     that does not say), else an :class:`IndexProblem` (missing, corrupt).
 
-    ``deep`` also compares checksums; ``probe`` opens it (a search skips that: it
+    ``deep`` also compares checksums (:data:`UNCHANGED`: of the files changed since a
+    writer's check last found them matching); ``probe`` opens it (a search skips that: it
     opens the index anyway, and any error then leads to a deep check).
     """
     return _check(Path(index_dir), deep, probe)[0]
 
 
-def check(index_dir: str | Path, deep: bool = True, probe: bool = True) -> str | None:
+def check(index_dir: str | Path, deep: bool | str = True, probe: bool = True) -> str | None:
     """:func:`diagnose`, said in one line (``None``: healthy)."""
     found = diagnose(index_dir, deep, probe)
     return found.problem if found else None

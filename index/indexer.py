@@ -14,6 +14,9 @@ sha256 of every file), which ``check`` verifies. A missing, corrupt or outdated 
 Reads never import this module (nor Whoosh): they go through
 :func:`index.folder.open_reader`.
 
+A commit merges only the smallest segments, within a budget (:mod:`index.merging`),
+so one more review costs the same whatever the archive's size.
+
 ``rebuild`` builds into a sibling temporary directory and swaps it in, so an
 interrupted rebuild never leaves a half index in place; the next writer removes the
 building folders of rebuilds whose process is gone, and says so.
@@ -43,9 +46,10 @@ from index.codec import CompactPool, FastCodec
 from index.document import reference_document, review_document
 from index import state
 from index.folder import (
-    INDEX_DIR, INDEX_NAME, IndexProblem, check, diagnose, index_dir,  # noqa: F401 (part of this API)
+    INDEX_DIR, INDEX_NAME, UNCHANGED, IndexProblem, check, diagnose, index_dir,  # noqa: F401 (part of this API)
     lock_path, take_lock, write_manifest as _write_manifest,
 )
+from index.merging import merge_small
 from index.reader import WHOOSH, release_name
 from index.schema import make_schema
 
@@ -228,7 +232,7 @@ def _write_parallel(ix, index_dir: Path, store, pairs: list[tuple[str, int]],
                                    "again") from None
         if on_each:
             on_each(len(pairs))
-        final = parent._merge_segments(None, False, False) + segments
+        final = parent._merge_segments(merge_small, False, False) + segments
         if parent._added:
             final.append(parent._finalize_segment())
         else:
@@ -306,10 +310,7 @@ def _write(ix, index_dir: Path, store, items: Iterable[tuple[str, int | None, Re
     except BaseException:
         writer.cancel()
         raise
-    if drop_deleted:
-        writer.commit(mergetype=_rewrite_deleted)
-    else:
-        writer.commit()
+    writer.commit(mergetype=_rewrite_deleted if drop_deleted else merge_small)
     _write_manifest(index_dir)
 
 
@@ -336,7 +337,8 @@ def update(store, index_dir: str | Path, on_progress: Progress = None,
 
 
 def _update(store, index_dir: Path, on_progress: Progress, batch: int) -> IndexReport:
-    problem = check(index_dir, deep=True)  # before writing on top of it: every checksum
+    problem = check(index_dir, deep=UNCHANGED)  # before writing on top of it: every checksum
+                                                # of a file changed since the last such check
     if problem:
         first_build = problem == "missing" and len(state.pending(store)) == store.count()
         report = _rebuild(store, index_dir, on_progress, None)
