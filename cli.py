@@ -536,16 +536,25 @@ def purge(review_id, yes, out, data_dir):
 @click.option("--offset", default=0, type=click.IntRange(min=0), help="Reviews to skip.")
 @click.option("-l", "--ids", "ids_only", is_flag=True,
               help="Print the full id of every matching review, one per line, in rank order.")
+# (no short forms for these: -word in a query is NOT word)
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
+              help="relevance, or date: newest received first (then by id).")
+@click.option("--facets", "with_facets", is_flag=True,
+              help="Also count all matching reviews by topic and by month received.")
+@click.option("--count", "count_only", is_flag=True,
+              help="Print only the number of matching reviews.")
 @output_options
 @data_dir_option
-def search(query, since, until, limit, offset, ids_only, out, data_dir):
+def search(query, since, until, limit, offset, ids_only, sort, with_facets, count_only, out, data_dir):
     """Search the reviews: a review matches when every word occurs in it.
 
     An unspaced Chinese string matches literally (like Ctrl+F); "..." is a
     phrase; a OR b; -word or NOT word drops reviews holding it; fields topic:,
     section: (3.1 or title words: the other words must occur there), ref:
     (r0123456789 or title words), uuid: (prefix), since:/until: (dates).
-    Reviews are ranked by relevance; under each, the sections holding the words.
+    Reviews are ranked by relevance (--sort date: newest first); under each, the
+    sections holding the words. --facets counts every match by topic and by month
+    received (--json: with the query items that narrow the search to each).
 
     \b
     Examples:
@@ -553,22 +562,36 @@ def search(query, since, until, limit, offset, ids_only, out, data_dir):
       reviews search '"transfer learning"' -GAN since:2025-01-01
       reviews search topic:图像识别 section:2.1 模型
       reviews search -l 联邦学习 | wc -l
+      reviews search 深度学习 --facets --sort date
+      reviews search --count 联邦学习
     """
     from index.query import parse
 
+    if ids_only and (with_facets or count_only):
+        raise click.UsageError(f"-l prints the ids of the matches; {'--facets' if with_facets else '--count'} "
+                               "does not combine with it")
     text = " ".join(query)
     parse(text).with_dates(since, until)  # (a query that does not parse: said before any work)
-    args = dict(since=since, until=until, limit=None if ids_only else limit,
-                offset=0 if ids_only else offset, ids_only=ids_only)
+    every = ids_only or count_only
+    args = dict(since=since, until=until, limit=None if every else limit,
+                offset=0 if every else offset, ids_only=every, facets=with_facets,
+                sort="date" if count_only else sort)  # (a count has no order: none is scored)
     with ready(resolve_data_dir(data_dir)) as engine:
         res = read(engine, lambda: engine.search(text, **args))
     res.notice = engine.notice
     if res.empty:
         say("no reviews yet; `reviews ingest FILES` adds some", err=True)
-    if ids_only:
+    if count_only:
+        data = {"count": res.total_reviews}
+        if res.facets is not None:
+            data["facets"] = res.facets.to_dict()
+        out.show(data, lambda: [str(res.total_reviews)] + (
+            report.facet_lines(res.facets) if res.facets is not None else []))
+    elif ids_only:
         out.show(res.uuids, res.uuids)
     else:
-        out.show(res.to_dict, lambda: report.search_lines(res, offset))
+        out.show(res.to_dict, lambda: report.search_lines(res, offset) + (
+            report.facet_lines(res.facets) if res.facets is not None else []))
 
 
 @main.command()

@@ -36,10 +36,11 @@ from dataclasses import dataclass
 from index.cluster_client import Client
 from index.encoding import encode_parts
 from index.literal import Literal, grams, pairs_of
-from index.query import Atom, Parsed, is_ref_id, parse, section_path
+from index.query import Atom, is_ref_id, section_path
 from index.rank import GramMaps, TITLE_BOOST, TOPIC_BOOST, starts_of
+from index.facets import facets as count_facets
 from index.search import (
-    ReviewHit, SearchResult, _Atom, _Plan, _matches, _sections,
+    ReviewHit, SearchResult, _Atom, _Plan, _matches, _sections, prepare,
 )
 from index.texts import TOPIC, StoredText, body_part, title_part
 
@@ -235,12 +236,15 @@ def _gram_maps(held: list[set[str]], lit: Literal, d: int) -> list[GramMaps]:
 
 def search(client: Client, index: str, query: str, *, since: str | None = None,
            until: str | None = None, limit: int | None = 20, offset: int = 0,
-           per_review: int = 3, ids_only: bool = False) -> SearchResult:
+           per_review: int = 3, ids_only: bool = False, sort: str = "relevance",
+           facets: bool = False) -> SearchResult:
     """Run a query on the cluster; the same arguments and result as
-    :func:`index.search.search`."""
-    parsed: Parsed = parse(query).with_dates(since, until)
-    if offset < 0 or (limit is not None and limit < 0):
-        raise ValueError("limit and offset must not be negative")
+    :func:`index.search.search`. ``sort="date"`` is the cluster's sort on ``received``
+    then ``uuid`` (keywords: compared as the embedded engine compares the strings);
+    facets are counted by :mod:`index.facets` over the exact match set, from each
+    hit's ``topic`` and ``received`` (the document's ``topic`` is not indexed: no
+    aggregation can count it, and the set is known only after the text checks anyway)."""
+    parsed, dates = prepare(query, since, until, limit, offset, sort, facets)
     counter = iter(range(1 << 30))
     positive = [[_compile(client, index, a, f"p{next(counter)}") for a in g]
                 for g in parsed.groups if not g[0].negated]
@@ -256,36 +260,38 @@ def search(client: Client, index: str, query: str, *, since: str | None = None,
     should = _scoring([it for g in positive for it in g])
     should += [{"constant_score": {"filter": it.clause, "boost": 0.0}} for it in suspects]
     body_query = {"bool": {"filter": filters, "must_not": must_not, "should": should}}
-    sort = [{"_score": "desc"}, {"received": "desc"}, {"uuid": "asc"}]
+    by_date = [{"received": "desc"}, {"uuid": "asc"}]
+    order_by = by_date if sort == "date" else [{"_score": "desc"}, *by_date]
 
     scoped = any(it.kind in ("path", "titles") for g in positive for it in g)
     needs_text = bool(suspects) or scoped or any(not it.exact for g in positive for it in g)
-    if not needs_text and not ids_only:  # the clauses are the answer: one page, exact count
-        size = limit if limit is not None else 10000
+    if not needs_text and not ids_only and dates is None:  # the clauses are the answer:
+        size = limit if limit is not None else 10000          # one page, exact count
         res = client.retrying("POST", f"/{index}/_search", {
-            "query": body_query, "sort": sort, "from": offset, "size": size, "_source": False,
+            "query": body_query, "sort": order_by, "from": offset, "size": size, "_source": False,
             "track_total_hits": True, "track_scores": True})
         hits = res["hits"]["hits"]
         total = res["hits"]["total"]["value"]
         if limit is None and total > offset + len(hits):  # (every match asked for: all of them)
-            hits = list(_scan(client, index, body_query, sort=sort,
+            hits = list(_scan(client, index, body_query, sort=order_by,
                               extra={"track_scores": True}))[offset:]
         page = [h["_id"] for h in hits]
         names = {d: (set(h.get("matched_queries", ())), "") for d, h in enumerate(hits)}
         plan = _Plan([[_atom_for(it, names, False) for it in g] for g in positive], [], [])
-        result = SearchResult(query, total, offset=offset, limit=limit)
+        result = SearchResult(query, total, offset=offset, limit=limit, sort=sort)
         _page(client, index, plan, [it for g in positive for it in g], page,
               {u: d for d, u in enumerate(page)}, {h["_id"]: h["_score"] or 0.0 for h in hits},
               {}, per_review, result)
         return result
-    hits = list(_scan(client, index, body_query, sort=sort, extra={"track_scores": True},
-                      source=["doc.keys"] if needs_text else False))
+    source = (["doc.keys"] if needs_text else []) + (["topic", "received"] if dates is not None else [])
+    hits = list(_scan(client, index, body_query, sort=order_by, extra={"track_scores": True},
+                      source=source or False))
     order = [h["_id"] for h in hits]
     score = {h["_id"]: h["_score"] or 0.0 for h in hits}
     local = {u: d for d, u in enumerate(order)}
-    if ids_only and not needs_text:  # the clauses answered every item: the hits are the set
-        result = SearchResult(query, len(order), offset=offset, limit=limit)
-        result.uuids = order
+    if ids_only and not needs_text and dates is None:  # the clauses answered every item:
+        result = SearchResult(query, len(order), offset=offset, limit=limit, sort=sort)
+        result.uuids = order                               # the hits are the set
         return result
     names = {local[h["_id"]]: (set(h.get("matched_queries", ())),
                                h.get("_source", {}).get("doc", {}).get("keys", ""))
@@ -298,7 +304,10 @@ def search(client: Client, index: str, query: str, *, since: str | None = None,
     if needs_text:
         ok, scopes = _matches(_Column(client, index, order), plan, set(range(len(order))))
         found = [u for u in order if local[u] in ok]
-    result = SearchResult(query, len(found), offset=offset, limit=limit)
+    result = SearchResult(query, len(found), offset=offset, limit=limit, sort=sort)
+    if dates is not None:
+        src = {h["_id"]: h["_source"] for h in hits}
+        result.facets = count_facets(((src[u]["topic"], src[u]["received"]) for u in found), *dates)
     if ids_only:
         result.uuids = found
         return result

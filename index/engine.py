@@ -210,11 +210,14 @@ class Cluster(_Engine):
         except ClusterError as err:
             if not _no_index(err):
                 raise
-        from index.query import parse
-        from index.search import SearchResult
+        from index.facets import Facets
+        from index.search import SearchResult, prepare
 
-        parse(query)  # (a query that does not parse is refused all the same)
-        return SearchResult(query, 0, offset=kw.get("offset", 0), limit=kw.get("limit"), empty=True)
+        prepare(query, kw.get("since"), kw.get("until"), kw.get("limit"), kw.get("offset", 0),
+                kw.get("sort", "relevance"), False)  # (a query that does not parse is refused all the same)
+        return SearchResult(query, 0, offset=kw.get("offset", 0), limit=kw.get("limit"), empty=True,
+                            sort=kw.get("sort", "relevance"),
+                            facets=Facets() if kw.get("facets") else None)
 
     def resolve(self, store, review_id: str) -> str:
         """A review id or prefix: this archive's, else any host's in the cluster."""

@@ -303,8 +303,15 @@ def order(scored: dict[int, float], keys: dict[int, tuple]) -> list[int]:
         if j - i == 1:
             out.append(docs[i])
         else:
-            tied = sorted(docs[i:j], key=lambda d: keys[d][1])
-            tied.sort(key=lambda d: keys[d][0], reverse=True)
-            out.extend(tied)
+            out.extend(newest_first(docs[i:j], keys))
         i = j
+    return out
+
+
+def newest_first(docs, keys: dict[int, tuple]) -> list[int]:
+    """Documents newest ``received`` first, then by UUID (``keys``: ``(received, uuid,
+    ...)``): the tie-break of :func:`order`, and the whole order of ``search --sort
+    date`` (the site's ``l.js`` ships each review's place in it)."""
+    out = sorted(docs, key=lambda d: keys[d][1])
+    out.sort(key=lambda d: keys[d][0], reverse=True)
     return out

@@ -92,7 +92,7 @@ _EXTENT = struct.Struct("!qi")
 _SLOT = struct.Struct("!Iq")  # a hash table slot: the key's hash, its record's position
 _DIRECTORY = struct.Struct("!qi")  # a hash table: its position and number of slots
 _MAGIC = b"W3Bl"
-COLUMNS = ("key", "text", "_stored")  # the columns a reader opens with its segment
+COLUMNS = ("key", "facet", "text", "_stored")  # the columns a reader opens with its segment
 _LITTLE = sys.byteorder == "little"
 #: Bytes per checksummed block: a read touching a block reads and verifies all of it once
 BLOCK = 4096

@@ -39,6 +39,7 @@ def make_schema() -> Schema:
         kind=ID(),
         uuid=ID(stored=True, unique=True),
         key=COLUMN(columns.VarBytesColumn()),
+        facet=COLUMN(columns.VarBytesColumn()),
         g=Terms(valued=True),
         w=Terms(scorable=True),
         path=Terms(valued=True),

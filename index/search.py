@@ -45,9 +45,13 @@ from index.folder import open_reader
 from index.literal import Literal
 from index.postings import Column, doc_set, doc_values, expand_prefix, live_count
 from index.query import SECTION_NAMES, Atom, Parsed, is_ref_id, parse, section_path
-from index.rank import GramMaps, Item, chapters, odd_bits, order, part_maps, scores, starts_of
+from index.facets import Facets, facets as count_facets
+from index.rank import (
+    GramMaps, Item, chapters, newest_first, odd_bits, order, part_maps, scores, starts_of,
+)
 
 SNIPPET = 120
+SORTS = ("relevance", "date")  # relevance: index.rank.order; date: index.rank.newest_first
 _SPACE = re.compile(r"\s+")
 
 
@@ -79,10 +83,15 @@ class SearchResult:
     notice: str | None = None  # set when the index had to be rebuilt
     uuids: list[str] = field(default_factory=list)  # every match in rank order (ids_only)
     empty: bool = False  # the index holds no review at all
+    sort: str = "relevance"
+    facets: Facets | None = None  # over every match (asked for: facets=True)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         del d["uuids"]
+        del d["facets"]
+        if self.facets is not None:
+            d["facets"] = self.facets.to_dict()
         for review in d["reviews"]:
             for sec in review["sections"]:
                 sec["snippet"] = [{"text": t, "match": m} for t, m in sec["snippet"]]
@@ -338,7 +347,7 @@ def _evaluate(reader, parsed: Parsed) -> tuple[_Plan, set[int]]:
 
 
 def _keys(reader, docs: set[int], since: str | None, until: str | None
-          ) -> dict[int, tuple[str, str, int, tuple[int, ...]]]:
+          ) -> dict[int, tuple[str, str, int, str]]:
     """``(received, uuid, words, chapter starts as written: "0,1,5")`` of each document,
     those outside the dates left out."""
     keys = {}
@@ -518,24 +527,35 @@ _HEADINGS = {path: name for name, path in SECTION_NAMES.items()}  # abstract -> 
 # -- the API -------------------------------------------------------------------------
 
 def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: int,
-         ids_only: bool) -> SearchResult:
+         ids_only: bool, sort: str, dates: tuple | None) -> SearchResult:
     with open_reader(index_dir) as reader:
         if not reader.doc_count():
-            return SearchResult(text, 0, offset=offset, limit=limit, empty=True)
+            return SearchResult(text, 0, offset=offset, limit=limit, empty=True, sort=sort,
+                                facets=Facets() if dates is not None else None)
         plan, candidates = _evaluate(reader, parsed)
         keys = _keys(reader, candidates, parsed.since, parsed.until)
         found, scopes = _matches(Column(reader, "text"), plan, set(keys))
         n = live_count(reader, "kind", "review")
         items = [Item(a.literal, gi, a.grams, a.gram_df, a.atom.field == "topic")
                  for gi, g in enumerate(plan.positive) for a in g if a.text]
-        scored = scores(reader, items, found, n, {d: keys[d][2] for d in found},
-                        {d: keys[d][3] for d in found})
-        ranked = order(scored, keys)
-        result = SearchResult(text, len(ranked), offset=offset, limit=limit)
+        def score(docs):  # (a review's score depends on it alone: a page can be scored)
+            return scores(reader, items, docs, n, {d: keys[d][2] for d in docs},
+                          {d: keys[d][3] for d in docs})
+
+        if sort == "relevance":
+            scored = score(found)
+            ranked = order(scored, keys)
+        else:  # by date: no scores but the page's
+            ranked, scored = newest_first(found, keys), None
+        result = SearchResult(text, len(ranked), offset=offset, limit=limit, sort=sort)
+        if dates is not None:  # (the topics: read for the facets alone)
+            topics = Column(reader, "facet").many(found)
+            result.facets = count_facets(((topics[d].decode("utf-8"), keys[d][0]) for d in found), *dates)
         if ids_only:
             result.uuids = [keys[d][1] for d in ranked]
             return result
         page = ranked[offset:offset + limit] if limit is not None else ranked[offset:]
+        scored = scored if scored is not None else score(set(page))
         column = Column(reader, "text")
         for d in page:
             fields = reader.stored_fields(d)
@@ -549,14 +569,32 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
 
 def search(index_dir: str | Path, query: str, *, since: str | None = None,
            until: str | None = None, limit: int | None = 20, offset: int = 0,
-           per_review: int = 3, ids_only: bool = False) -> SearchResult:
+           per_review: int = 3, ids_only: bool = False, sort: str = "relevance",
+           facets: bool = False) -> SearchResult:
     """Run a query (see :mod:`index.query` for the syntax); raises ``QueryError``.
     ``ids_only``: no sections, just :attr:`SearchResult.uuids`, every match in order.
+    ``sort``: ``relevance`` (:func:`index.rank.order`) or ``date`` (newest received
+    first, then by UUID). ``facets``: :attr:`SearchResult.facets`, counted over every
+    match (:mod:`index.facets`).
 
     Only reads: an index that is missing or unreadable raises
     :class:`~index.problems.IndexMissing` or :class:`~index.problems.IndexDamaged`
     (the command's :func:`index.ready.ensure_index` decides what to do about it)."""
-    parsed = parse(query).with_dates(since, until)  # raises QueryError before the index
+    parsed, dates = prepare(query, since, until, limit, offset, sort, facets)
+    return _run(Path(index_dir), query, parsed, limit, offset, per_review, ids_only, sort, dates)
+
+
+def prepare(query: str, since, until, limit, offset, sort: str, facets: bool
+            ) -> tuple[Parsed, tuple | None]:
+    """The parsed query (raises ``QueryError`` before any index is read) and, when
+    facets are asked for, the dates the query text names (a month's refinement stays
+    within them: :func:`index.facets.month_refinement`); checks the other arguments.
+    Both engines start here."""
+    parsed = parse(query)
+    dates = (parsed.since, parsed.until) if facets else None
+    parsed.with_dates(since, until)
     if offset < 0 or (limit is not None and limit < 0):
         raise ValueError("limit and offset must not be negative")
-    return _run(Path(index_dir), query, parsed, limit, offset, per_review, ids_only)
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    return parsed, dates

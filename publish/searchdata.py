@@ -1,4 +1,4 @@
-"""The site's search data for the JavaScript client (``static/search-*.js``), format 4.
+"""The site's search data for the JavaScript client (``static/search-*.js``), format 5.
 
 The client answers a query exactly as ``reviews search`` does, and ranks alike
 (:mod:`index.rank`), so it needs the same statistics: per gram, the reviews holding it
@@ -39,7 +39,13 @@ inflates with ``DecompressionStream``):
                           as a zigzag varint delta from ``n - 1 - ordinal`` (0 for an
                           archive filled in the order of delivery).
 ``search/r.js``           ``RA.r("z64")``: per ordinal its received day (days since
-                          1970); loaded for date filters only.
+                          1970); loaded for date filters and month facets.
+``search/tp.js``          ``RA.tp("z64")``: per ordinal the number of its topic (varints;
+                          topics numbered in code point order); loaded for facets.
+``search/tn/<b>.js``      ``RA.tn(b, [[topic, [number, ...]], ...])``: topics ``b*TOPICS
+                          ...``, each with the numbers of the other topics that
+                          ``topic:"it"`` finds too (:func:`index.facets.holders`), so the
+                          page can refine to one topic exactly; loaded for the facets shown.
 ``search/s/<b>.js``       ``RA.s(b, [[folded title, ...], ...])``: the spellings of
                           references ``b*REFS ...`` (``ref:words`` that a run of ideographs
                           does not answer from positions checks titles).
@@ -77,12 +83,13 @@ from index.rank import dl_code
 from index.spec import spec
 from index.units import REFERENCES, chapter_starts, paths, units
 
-FORMAT = 4
+FORMAT = 5
 BLOCK = 128  # reviews per partition (a unit of work and of caching)
 SHARD_TARGET = 8 * 1024  # bytes per dictionary shard, on average
 INLINE = 512  # a posting of at most this many base64 characters stays in the dictionary
 REFS = 256  # references per s/ file
 UUIDS = 2048  # uuids per o/ file
+TOPICS = 32  # topics per tn/ file: the page loads those of the ten facets it shows
 
 
 def shard_of(term: str, shards: int) -> int:
@@ -352,6 +359,32 @@ def review_tables(lengths: list[int], received: list[str], uuids: list[str]
     return files
 
 
+def topic_entries(topics: Iterable[str]) -> tuple[list[list], dict[str, int]]:
+    """The distinct topics in code point order (their numbers), each ``[topic, [numbers
+    of the other topics that topic:"it" finds too]]`` (:func:`index.facets.holders`);
+    and the number of each topic."""
+    from index.facets import holders
+
+    names = sorted(set(topics))
+    number = {t: k for k, t in enumerate(names)}
+    held = holders(names)
+    return [[t, [number[x] for x in held[t]]] for t in names], number
+
+
+def topic_tables(topics: list[str]) -> tuple[int, list[tuple[str, bytes]]]:
+    """``tp.js`` and the ``tn/`` files from each ordinal's topic; returns the number of
+    distinct topics too. Numbers follow code point order, the order of equal counts in
+    :mod:`index.facets`, so the page breaks ties by number."""
+    entries, number = topic_entries(topics)
+    buf = bytearray()
+    for t in topics:
+        varint(number[t], buf)
+    files = [("search/tp.js", js("RA.tp", z64(bytes(buf))))]
+    files += [(f"search/tn/{b}.js", js("RA.tn", b, entries[b * TOPICS:(b + 1) * TOPICS]))
+              for b in range(-(-len(entries) // TOPICS))]
+    return len(entries), files
+
+
 def b36(n: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
@@ -388,10 +421,10 @@ def reference_files(spellings: list[tuple[str, str]], post: Postings) -> list[tu
             for b in range(-(-len(ids) // REFS))]
 
 
-def meta(n: int, shards: int) -> dict:
+def meta(n: int, shards: int, topics: int = 0) -> dict:
     """What the client needs first (also inlined into search.html, saving a round trip)."""
     return {"format": FORMAT, "n": n, "dict": shards, "refBlock": REFS, "uuidBlock": UUIDS,
-            "spec": spec()}
+            "topics": topics, "topicBlock": TOPICS, "spec": spec()}
 
 
 def meta_file(payload: dict) -> tuple[str, bytes]:

@@ -291,6 +291,18 @@ def search_lines(res, offset: int) -> list[str]:
     return out
 
 
+def facet_lines(facets, top: int = 10) -> list[str]:
+    """``search --facets``: the ``top`` biggest topics and every month, each with how
+    many matches stand in it (``--json`` gives every topic, with its refinement)."""
+    out = [f"by topic ({n(len(facets.topics), 'topic')}):"]
+    out += [f"  {f.count:>6}  {f.value or '(no topic)'}" for f in facets.topics[:top]]
+    if len(facets.topics) > top:
+        out.append(f"  … {len(facets.topics) - top} more topics (--json lists every one)")
+    out.append("by month received:")
+    out += [f"  {f.count:>6}  {f.value}" for f in facets.months]
+    return out
+
+
 def top_lines(rows) -> list[str]:
     """``refs --top``: each work with its citations and citing reviews."""
     return [f"{r.ref_id}  {n(r.citations, 'citation', 4)}  {n(r.reviews, 'review', 3)}  {r.title}"

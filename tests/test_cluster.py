@@ -115,6 +115,33 @@ def test_every_query_gives_the_same_set_in_both_modes(archive):
     assert split >= 30  # most queries split the archive, so both directions count
 
 
+def test_facets_and_date_order_are_the_embedded_ones(archive):
+    """--facets (counts, order and refinements) and --sort date, both engines: the same
+    numbers over the same set, the same order, whole and by the page."""
+    _, index_dir, eng, records = archive
+    rec = records[0]
+    qs = queries(records)[::4] + ["研究", f"topic:{rec.topic[:4]}", "模型 since:2024-09-01 until:2025-02-01",
+                                  "研究 -深度学习", '"深度 学习"', "ResNet -GAN"]
+    spread = 0
+    for q in qs:
+        try:
+            want = embedded_search(index_dir, q, limit=3, facets=True, sort="date")
+        except Exception as err:  # noqa: BLE001 - both must refuse it alike
+            with pytest.raises(type(err)):
+                eng.search(q, limit=3, facets=True, sort="date")
+            continue
+        got = eng.search(q, limit=3, facets=True, sort="date")
+        assert got.facets.to_dict() == want.facets.to_dict(), q
+        assert [r.uuid for r in got.reviews] == [r.uuid for r in want.reviews], q
+        assert eng.search(q, ids_only=True, limit=None, sort="date").uuids == \
+            embedded_search(index_dir, q, ids_only=True, limit=None, sort="date").uuids, q
+        # the page the cluster answers alone (no text to check, no facets): in date order too
+        assert [r.uuid for r in eng.search(q, limit=4, offset=1, sort="date").reviews] == \
+            embedded_search(index_dir, q, ids_only=True, limit=None, sort="date").uuids[1:5], q
+        spread += len(want.facets.topics) > 3 and len(want.facets.months) > 3
+    assert spread >= 10
+
+
 def test_literals_match_the_substring_oracle_on_the_cluster(archive):
     _, _, eng, records = archive
     holders = {r.uuid: texts(r) for r in records}
@@ -199,6 +226,9 @@ def test_the_commands_on_the_cluster(tmp_path, records, opensearch_url):
     assert not (data / "index").exists()  # the cluster holds the index, not the data folder
     ids = run(["search", "-l", "的"], env, data)
     assert ids.returncode == 0 and len(ids.stdout.split()) == 13
+    assert run(["search", "--count", "的"], env, data).stdout == "13\n"
+    counted = json.loads(run(["search", "--count", "--facets", "--json", "的"], env, data).stdout)
+    assert counted["count"] == 13 and sum(f["count"] for f in counted["facets"]["months"]) == 13
     out = run(["search", "残差网络", "--json"], env, data)
     assert json.loads(out.stdout)["reviews"][0]["uuid"] == SAMPLE_UUID
     refs = run(["refs", "钻孔图像", "--json"], env, data)

@@ -75,7 +75,7 @@ def test_columns_are_whooshs(index):
     from index.postings import Column
 
     with _whoosh(index) as theirs, IndexReader(index) as ours:
-        for name in ("key", "text"):
+        for name in ("key", "facet", "text"):
             col = Column(ours, name)
             their = theirs.column_reader(name, translate=False)
             everyone = range(theirs.doc_count_all())
@@ -106,7 +106,7 @@ def _read_everything(ix: Path) -> None:
     contents, each segment's block checksums)."""
     with open_reader(ix) as r:
         for seg, _ in r.leaves:
-            for name in ("key", "text"):
+            for name in ("key", "facet", "text"):
                 col = seg.column(name)
                 [col[d] for d in range(seg.doccount)]
         for d in range(r.doc_count_all()):

@@ -4,7 +4,12 @@
 ``analysis.json``  text -> primary tokens and index grams;
 ``queries.json``   query -> parsed form, or the error code;
 ``ranking.json``   query -> the first page (uuids, in order) over the fixed corpus
-                   :func:`corpus` (``tests/test_browser.py`` builds the same one).
+                   :func:`corpus` (``tests/test_browser.py`` builds the same one);
+``facets.json``    query -> every match newest first (``--sort date``) and its facets
+                   (``--facets --json``) over the same corpus; and a set of topics and
+                   dates -> its facets, with the topic table a site ships for them
+                   (nested topics, topics that ``topic:`` cannot tell apart, quotation
+                   marks: what the corpus lacks).
 
 The expectations are what the Python side answers; ``python -m tests.conformance.tables``
 writes them after a deliberate change (review the diff: it is the change in behaviour).
@@ -51,6 +56,23 @@ RANKING = [
 ]
 
 
+FACETS = [
+    "研究", "深度学习", "钻孔", '"深度 学习"', "研究 -深度学习", "topic:图像 OR topic:冬小麦",
+    "研究 since:2025-03-15", "研究 until:2025-03-20", "方法 since:2025-03-14 until:2025-10-01", "注入",
+]
+
+#: (topic, received) of a made-up match set: what the facets of a site's page decide
+#: from its topic table alone
+FACET_ROWS = [
+    ("图像识别", "2025-03-05 10:00:00"), ("医学图像识别", "2025-03-31 23:59:59"),
+    ("医学图像识别", "2025-04-01 00:00:00"), ("医学图像识别综述", "2025-04-02 08:00:00"),
+    ("ResNet 综述", "2025-02-10 09:00:00"), ("resnet综述", "2025-02-11 09:00:00"),
+    ("2型糖尿病筛查", "2024-12-31 23:59:59"), ("12型糖尿病筛查", "2025-01-01 00:00:00"),
+    ("糖尿病筛查", "2025-01-02 00:00:00"), ('带"引号"的主题', "2025-02-28 12:00:00"),
+    ("", "2024-02-29 12:00:00"), ("、。", "2024-02-01 12:00:00"), ("图像识别", "2025-04-06 10:00:00"),
+]
+
+
 def parsed_form(parsed) -> dict:
     return {"groups": [[[a.field, a.value, a.quoted, a.negated] for a in g] for g in parsed.groups],
             "since": parsed.since, "until": parsed.until}
@@ -91,6 +113,29 @@ def ranking_rows(index_dir: Path) -> list[dict]:
             for q in RANKING]
 
 
+def facet_rows(index_dir: Path) -> list[dict]:
+    from index.search import search
+
+    out = []
+    for q in FACETS:
+        by_date = search(index_dir, q, ids_only=True, sort="date")
+        res = search(index_dir, q, limit=0, facets=True)
+        out.append({"query": q, "by_date": by_date.uuids, "facets": res.facets.to_dict()})
+    return out
+
+
+def synthetic_facets() -> dict:
+    """:data:`FACET_ROWS`, their facets, and the topic table a site would ship for them
+    (``tp``: each row's topic number; ``tn``: the topics with the numbers of the topics
+    ``topic:"it"`` finds too)."""
+    from index.facets import facets
+    from publish.searchdata import topic_entries
+
+    entries, number = topic_entries(t for t, _ in FACET_ROWS)
+    return {"rows": FACET_ROWS, "tp": [number[t] for t, _ in FACET_ROWS], "tn": entries,
+            "facets": facets(FACET_ROWS).to_dict()}
+
+
 def load(name: str):
     return json.loads((HERE / name).read_text("utf-8"))
 
@@ -112,6 +157,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store, index_dir = corpus(Path(tmp))
         write("ranking.json", {"corpus": CORPUS, "queries": ranking_rows(index_dir)})
+        (HERE / "facets.json").write_text(json.dumps(
+            {"corpus": CORPUS, "queries": facet_rows(index_dir), "synthetic": synthetic_facets()},
+            ensure_ascii=False, indent=1) + "\n", "utf-8")
         store.close()
 
 
