@@ -347,7 +347,7 @@
     return {
       spec: spec, fold: fold, foldMapped: foldMapped, primary: primary, grams: grams,
       Literal: Literal, queryWords: queryWords, parse: parse, QueryError: QueryError,
-      sectionPath: sectionPath, isRefId: isRefId, bare: bare
+      sectionPath: sectionPath, isRefId: isRefId, bare: bare, strip: strip
     };
   };
 })();

@@ -1,5 +1,5 @@
-/* The site's search data (publish/searchdata.py, format 4), fetched on demand and decoded:
- * dictionary shards, postings, the review tables, chapter texts, uuids.
+/* The site's search data (publish/searchdata.py, format 5), fetched on demand and decoded:
+ * dictionary shards, postings, the review tables, chapter texts, uuids, topics.
  * No DOM here: the transport that fetches one data file is handed in (a <script> tag in
  * the page, a file read in Node's unit tests), so the engine runs the same in both.
  * Data files are classic scripts calling RA.<letter>(...): short names, because every one
@@ -16,6 +16,8 @@
   RA.o = to("o/");  // uuids by ordinal
   RA.l = function (z) { active.arrived("l", z); };  // word counts and tie-break places
   RA.r = function (z) { active.arrived("r", z); };  // received days
+  RA.tp = function (z) { active.arrived("tp", z); };  // each review's topic number
+  RA.tn = to("tn/");  // topics by number, with the topics `topic:"it"` finds too
   RA.t = function (o, c, z) { active.arrived(textKey(o, c), z); };  // one chapter's text
 
   function textKey(o, c) { return "t/" + Math.floor(o / 100) + "/" + o + "-" + c; }
@@ -83,6 +85,7 @@
   // file `key` (e.g. "k/12") has run, rejected when it cannot be had
   RA.searchData = function (meta, fetchScript) {
     var cache = {}, pending = {}, inflated = {}, postings = {}, tables = null, days = null, texts = {};
+    var topics = null;
     var L = RA.lang(meta.spec);
 
     function arrived(key, value) { cache[key] = value; }
@@ -136,6 +139,19 @@
       if (days) return Promise.resolve(days);
       return loadInflated("r").then(function (b) { return (days = varints(b)); });
     }
+    function topicTable() {  // per ordinal the number of its topic
+      if (topics) return Promise.resolve(topics);
+      return loadInflated("tp").then(function (b) { return (topics = varints(b)); });
+    }
+    // topic numbers -> Promise<Map(number -> [topic, [numbers of the topics it is in]])>
+    function topicNames(numbers) {
+      var block = function (k) { return "tn/" + Math.floor(k / meta.topicBlock); };
+      return loadAll(numbers.map(block)).then(function () {
+        var out = new Map();
+        numbers.forEach(function (k) { out.set(k, cache[block(k)][k % meta.topicBlock]); });
+        return out;
+      });
+    }
     // chapter c of review o -> Promise<{info, units}>; info: [uuid, received, title, topic,
     // chapters]; a unit: [id, key, number title, title, body, citation markers]
     function chapter(o, c) {
@@ -165,6 +181,7 @@
     var store = {
       meta: meta, L: L, arrived: arrived, load: load, loadAll: loadAll, cached: function (k) { return cache[k]; },
       shardKey: shardKey, entryOf: entryOf, posting: posting, reviewTable: reviewTable, dayTable: dayTable,
+      topicTable: topicTable, topicNames: topicNames,
       chapter: chapter, unitsIn: unitsIn, foldedTitle: foldedTitle, foldedBody: foldedBody, uuidsOf: uuidsOf
     };
     active = store;

@@ -2,13 +2,13 @@
  * does (index/search.py, index/rank.py): the same language (lang.js, from index/spec.json),
  * the same candidates from the same grams, the same checks against the text, the same
  * scores from the same statistics and the same tie-breaks, so its first page is
- * `reviews search --limit 10`.
+ * `reviews search --limit 10`; by date, `--sort date`; its facets, `--facets`.
  * Order of work: the postings give every candidate and its score; candidates are then
  * checked against their text best first, so the first page is final as soon as it is
  * full; the rest are checked in the background until the count is exact.
  * No DOM: the page (search.js) hands in how to fetch a data file; so do the unit tests
  * (tests/js/), in Node. Load order: lang.js, search-data.js, search-rank.js,
- * search-match.js, search-snippets.js, search-sections.js, this file.
+ * search-match.js, search-snippets.js, search-sections.js, search-facets.js, this file.
  */
 (function (RA) {
   "use strict";
@@ -18,13 +18,25 @@
   RA.searchEngine = function (meta, fetchScript) {
     var data = RA.searchData(meta, fetchScript), L = data.L;
     var rank = RA.searchRank(data), match = RA.searchMatch(data, rank), sections = RA.searchSections(data);
+    var facets = RA.searchFacets(data);
+
+    // the candidates newest received first, then by uuid (index/rank.py newest_first): the
+    // places of l.js, the tie-break order of ranking
+    function byDate(found) {
+      return data.reviewTable().then(function (tab) {
+        var out = found.map(function (o) { return { o: o, score: 0, key: 0 }; });
+        out.sort(function (x, y) { return tab.place[x.o] - tab.place[y.o]; });
+        return out;
+      });
+    }
 
     // Run query q. onProgress(res) as results are checked (a promise it returns is waited
     // for); resolves to {reviews: [{o, score, key, scope}], ast, plan, complete: true} or,
     // for a query that does not parse, {reviews: [], error, code, complete: true}.
     // `need`: how many results to check first (a page), before checking the rest.
     // `mark(stage)`: told when the candidates are in ("candidates") and ranked ("ranked").
-    function run(q, onProgress, need, mark) {
+    // `sort`: "relevance" (the default) or "date" (newest first; no scores computed).
+    function run(q, onProgress, need, mark, sort) {
       var ast;
       try { ast = L.parse(q); } catch (e) {
         if (e instanceof L.QueryError) return Promise.resolve({ reviews: [], error: e.message, code: e.code, complete: true });
@@ -35,7 +47,7 @@
       return match.evaluate(ast).then(function (ev) {
         mark("candidates");
         res.plan = ev.plan;
-        return rank.score(ev.plan, ev.found);
+        return sort === "date" ? byDate(ev.found) : rank.score(ev.plan, ev.found);
       }).then(function (ranked) {
         mark("ranked");
         res.candidates = ranked.length;
@@ -59,6 +71,15 @@
 
     return {
       meta: meta, language: L, run: run,
+      // a complete result -> Promise<{topics, months}>: every match counted by topic and
+      // month, the first `top` topics named and each facet with its refinement
+      // (search-facets.js; index/facets.py)
+      facetsOf: function (res, top) {
+        if (!res.complete) return Promise.reject(new Error("facets count a complete result"));
+        return facets.count(res.reviews.map(function (x) { return x.o; })).then(function (c) {
+          return facets.describe(c, res.ast, top);
+        });
+      },
       // a review of a result -> Promise<{info, hits}>: what to show under it
       sectionsOf: sections.sectionsOf,
       snippets: sections.snippets,

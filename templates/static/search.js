@@ -1,14 +1,17 @@
-/* The search page: the box, the results and the pager, the keyboard and the history, over
- * the engine (search-engine.js), which holds no DOM. Data files are fetched by injecting
- * classic <script> tags, so the page searches over http and from file:// alike.
+/* The search page: the box, the results and the pager, the order (按相关度 / 按时间), the
+ * facets (topics and months of every match, each a link that adds its refinement to the
+ * query), the keyboard and the history, over the engine (search-engine.js), which holds no
+ * DOM. The URL keeps the query (facets clicked included), the order and the page:
+ * ?q=…&sort=date&p=2. Data files are fetched by injecting classic <script> tags, so the
+ * page searches over http and from file:// alike.
  * The page's inline scripts call RA.meta(meta) (the search/meta.js payload), then
  * RA.start({base, reviewBase}).
  * Hooks for the browser tests and the benchmarks: RA.run, RA.language, RA.uuidsOf,
- * RA.lastResult, RA.snippetText, RA.timing.
+ * RA.facetsOf, RA.lastResult, RA.lastFacets, RA.snippetText, RA.timing.
  */
 (function (RA) {
   "use strict";
-  var PAGE = 10, DEBOUNCE = 200;
+  var PAGE = 10, DEBOUNCE = 200, TOP_TOPICS = 10;
   var base = "search/", reviewBase = "reviews/";
   var engine = null;
 
@@ -28,9 +31,22 @@
     engine = RA.searchEngine(meta, fetchScript);
     RA.language = engine.language;
   };
-  // Run query q (the engine's run, the page's first page and timings)
-  RA.run = function (q, onProgress, need) { return engine.run(q, onProgress, need || PAGE, markTiming); };
+  // Run query q (the engine's run, the page's first page and timings); sort: "date" or relevance
+  RA.run = function (q, onProgress, need, sort) { return engine.run(q, onProgress, need || PAGE, markTiming, sort); };
   RA.uuidsOf = function (res) { return engine.uuidsOf(res); };
+  // a complete result's facets, the first `top` topics named (all when top is undefined)
+  RA.facetsOf = function (res, top) { return engine.facetsOf(res, top); };
+
+  // the page's URL for a query, an order and a page
+  function urlFor(q, sort, page) {
+    if (!q) return location.pathname;
+    return "?q=" + encodeURIComponent(q) + (sort === "date" ? "&sort=date" : "") + (page > 1 ? "&p=" + page : "");
+  }
+  function stateOf(search) {
+    var params = new URLSearchParams(search);
+    return { q: (params.get("q") || "").trim(), sort: params.get("sort") === "date" ? "date" : "relevance",
+             page: Math.max(1, parseInt(params.get("p") || "1", 10) || 1) };
+  }
   // the pieces of a snippet of `text` for query q, marks in <...>
   RA.snippetText = function (text, q) { return engine.snippets.snippetText(text, q); };
 
@@ -101,12 +117,12 @@
       return engine.sectionsOf(res.plan, x).then(function (sec) { ready[k] = sec; flush(); });
     })).then(function () { RA.timing.page = performance.now(); select(-1); });
   }
-  function renderPager(q, res, page) {
+  function renderPager(q, res, page, sort) {
     var pager = document.getElementById("pager"), pages = Math.ceil(res.reviews.length / PAGE);
     pager.textContent = "";
     if (pages <= 1) return;
     var mk = function (p, label, rel) {
-      var a = el("a", null, label); a.href = "?q=" + encodeURIComponent(q) + "&p=" + p; a.rel = rel; pager.appendChild(a);
+      var a = el("a", null, label); a.href = urlFor(q, sort, p); a.rel = rel; pager.appendChild(a);
     };
     if (page > 1) mk(page - 1, "上一页", "prev");
     pager.appendChild(el("span", null, "第 " + page + " / " + pages + " 页"));
@@ -134,13 +150,60 @@
     return !!a;
   }
 
+  // ---- the order and the facets --------------------------------------------------------
+  var go = function () {};  // (RA.start sets it: show a query, an order, as a new history entry)
+  function renderSort(q, sort) {
+    var nav = document.getElementById("sort");
+    nav.hidden = false;
+    nav.querySelectorAll("a").forEach(function (a) {
+      var s = a.dataset.sort;
+      a.href = urlFor(q, s, 1);
+      if (s === sort) a.setAttribute("aria-current", "true"); else a.removeAttribute("aria-current");
+      a.onclick = function (e) { e.preventDefault(); go(q, s); };
+    });
+  }
+  function facetItem(f, label, q, sort) {
+    var li = el("li", "facet-item");
+    if (f.refine) {
+      var a = el("a", "facet-link", label), next = q + " " + f.refine;
+      a.href = urlFor(next, sort, 1);
+      a.dataset.refine = f.refine;
+      a.onclick = function (e) { e.preventDefault(); go(next, sort); };
+      li.appendChild(a);
+    } else li.appendChild(el("span", "facet-value", label));
+    li.appendChild(el("span", "count", String(f.count)));
+    return li;
+  }
+  function renderFacets(q, sort, facets, res, gen) {
+    var topics = document.getElementById("facet-topics"), months = document.getElementById("facet-months");
+    var more = document.getElementById("more-topics");
+    topics.textContent = ""; months.textContent = "";
+    facets.topics.forEach(function (f) {
+      if (f.value !== null) topics.appendChild(facetItem(f, f.value || "（无主题）", q, sort));
+    });
+    facets.months.forEach(function (f) { months.appendChild(facetItem(f, f.value, q, sort)); });
+    var hidden = facets.topics.filter(function (f) { return f.value === null; }).length;
+    more.hidden = !hidden;
+    more.textContent = "显示全部 " + facets.topics.length + " 个主题";
+    more.onclick = function () {
+      RA.facetsOf(res).then(function (all) {
+        if (gen === generation) { RA.lastFacets = all; renderFacets(q, sort, all, res, gen); }
+      });
+    };
+    document.getElementById("facets").hidden = !res.reviews.length;
+  }
+
   var generation = 0;
-  function search(q, page) {
+  function search(q, page, sort) {
     var gen = ++generation, st = document.getElementById("status");
     highlightQuery = q;
     document.getElementById("results").textContent = "";
     document.getElementById("pager").textContent = "";
+    document.getElementById("facets").hidden = true;
+    document.getElementById("sort").hidden = true;
     delete document.body.dataset.searchDone; delete document.body.dataset.complete; delete document.body.dataset.searchFirst;
+    delete document.body.dataset.facets;
+    RA.lastFacets = null;
     if (!q) { st.textContent = "输入关键词后按回车搜索。"; return Promise.resolve(); }
     document.title = q + " · 搜索 · 综述档案";
     st.textContent = "搜索中…";
@@ -156,17 +219,27 @@
       st.textContent = status(q, res, page);
       // the page is final: show it, and check the rest only once it is shown
       if (!listed && res.reviews.length >= page * PAGE) return (listed = renderList(res, page, gen));
-    }, page * PAGE).then(function (res) {
+    }, page * PAGE, sort).then(function (res) {
       if (gen !== generation) return;
       RA.lastResult = res;
       if (res.error) { st.textContent = "查询有误：" + res.error; return; }
+      renderSort(q, sort);
+      // the facets count every match: the set is exact now (none: nothing to load)
+      var counted = res.reviews.length ? RA.facetsOf(res, TOP_TOPICS) : Promise.resolve({ topics: [], months: [] });
+      var faceted = counted.then(function (facets) {
+        if (gen !== generation) return;
+        RA.lastFacets = facets;
+        renderFacets(q, sort, facets, res, gen);
+        RA.timing.facets = performance.now();
+        document.body.dataset.facets = "1";
+      });
       if (!listed) {
         page = Math.min(page, Math.max(1, Math.ceil(res.reviews.length / PAGE)));
         listed = res.reviews.length ? renderList(res, page, gen) : Promise.resolve();
       }
-      return listed.then(function () {
+      return Promise.all([listed, faceted]).then(function () {
         if (gen !== generation) return;
-        st.textContent = status(q, res, page); renderPager(q, res, page);
+        st.textContent = status(q, res, page); renderPager(q, res, page, sort);
       });
     }).then(finish, function (err) { if (gen === generation) { st.textContent = "搜索失败：" + err.message; } finish(); });
   }
@@ -174,20 +247,27 @@
   RA.start = function (opts) {
     base = opts.base.replace(/\/?$/, "/");
     reviewBase = opts.reviewBase.replace(/\/?$/, "/");
-    var params = new URLSearchParams(location.search), q = (params.get("q") || "").trim();
+    var state = stateOf(location.search);
     var input = document.getElementById("q"), form = document.getElementById("search-form");
-    var page = Math.max(1, parseInt(params.get("p") || "1", 10) || 1);
-    input.value = q;
-    var timer = null, current = q;
+    input.value = state.q;
+    var timer = null, current = state.q, sort = state.sort;
     function submit(push) {
       clearTimeout(timer);
       var v = input.value.trim();
       if (v === current && push !== "force") return;
       current = v;
-      var url = v ? "?q=" + encodeURIComponent(v) : location.pathname;
+      var url = urlFor(v, sort, 1);
       if (push === true) history.pushState(null, "", url); else history.replaceState(null, "", url);
-      search(v, 1);
+      search(v, 1, sort);
     }
+    // a facet or the order clicked: a new history entry, so Back undoes it
+    go = function (q, s) {
+      clearTimeout(timer);
+      input.value = current = q;
+      sort = s;
+      history.pushState(null, "", urlFor(q, s, 1));
+      search(q, 1, s);
+    };
     input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { submit(false); }, DEBOUNCE); });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
@@ -195,9 +275,10 @@
       submit(true);
     });
     window.addEventListener("popstate", function () {
-      var v = (new URLSearchParams(location.search).get("q") || "").trim();
-      input.value = current = v;
-      search(v, Math.max(1, parseInt(new URLSearchParams(location.search).get("p") || "1", 10) || 1));
+      var st = stateOf(location.search);
+      input.value = current = st.q;
+      sort = st.sort;
+      search(st.q, st.page, st.sort);
     });
     document.addEventListener("keydown", function (e) {
       if (e.key === "/" && document.activeElement !== input) { e.preventDefault(); input.focus(); input.select(); return; }
@@ -207,9 +288,9 @@
       if (e.key === "Escape") {
         input.value = ""; current = ""; clearTimeout(timer);
         history.replaceState(null, "", location.pathname);
-        search("", 1); select(-1); input.focus();
+        search("", 1, sort); select(-1); input.focus();
       }
     });
-    return search(q, page);
+    return search(state.q, state.page, state.sort);
   };
 })(globalThis.RA = globalThis.RA || {});
