@@ -535,7 +535,7 @@ def purge(review_id, yes, out, data_dir):
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Reviews to show.")
 @click.option("--offset", default=0, type=click.IntRange(min=0), help="Reviews to skip.")
 @click.option("-l", "--ids", "ids_only", is_flag=True,
-              help="Print the full id of every matching review, one per line, in rank order.")
+              help="Print the full id of every matching review, one per line, in order (--sort).")
 # (no short forms for these: -word in a query is NOT word)
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
               help="relevance, or date: newest received first (then by id).")
