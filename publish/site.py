@@ -32,7 +32,7 @@ from .pages import EXPORTS
 from .partitions import Job, run_jobs
 from .plan import KEPT, PAGES, RELATED, Plan, check_out, make_plan
 from .resources import TEMPLATES, csp, make_env
-from .searchdata import (BLOCK, Postings, dictionary, meta, meta_file, review_tables, topic_tables,
+from .searchdata import (BLOCK, Postings, dictionary, meta, meta_file, review_tables, facet_tables,
                          reference_files, words_from_index)
 
 __all__ = ["RELATED", "BuildReport", "build_site", "plan_site"]
@@ -248,7 +248,7 @@ def _search_files(writer: Writer, postings: Postings, index_reader, items: list[
     for rel, data in review_tables(lengths, [received[u] for u in uuids], uuids):
         writer.write(rel, data)
     topic_of = listing.topics(store)
-    n_topics, files = topic_tables([topic_of[u] or "" for u in uuids])
+    n_topics, files = facet_tables([topic_of[u] or "" for u in uuids], [received[u] for u in uuids])
     for rel, data in files:
         writer.write(rel, data)
     search_meta = meta(len(uuids), shards, n_topics)

@@ -291,7 +291,7 @@ def test_first_query_transfer(site, page):
     kinds = {u.split("/")[0] for u, _ in sizes}
     # dictionary, postings, lengths, texts; and once the set is complete, the facets' tables
     # (each review's topic number and day) and the names of the topics shown
-    assert kinds <= {"k", "x", "l.js", "t", "tp.js", "r.js", "tn"}, kinds
+    assert kinds <= {"k", "x", "l.js", "t", "fm.js", "tn"}, kinds
     assert 0 < sum(1 for u, _ in sizes if u.startswith("t/")) <= 3 * 10
     assert total < 150 * 1024
     assert page.locator("body[data-search-first]").count() == 1
@@ -320,15 +320,15 @@ def test_snippets_show_the_text_as_written(site, page):
 
 def test_rare_term_loads_little(site, page):
     """A term one review holds: its dictionary shard (the posting is inline there) and the
-    one chapter of that review that holds it; then, for its facets, the topic and day
-    tables and the names of its one topic; nothing else."""
+    one chapter of that review that holds it; then, for its facets, the facet table
+    and the names of its one topic; nothing else."""
     rec = next(r for r in site["records"] if r.uuid == XSS_UUID)
     urls_ = []
     page.on("response", lambda r: urls_.append(r.url.split("/search/")[1]) if "/search/" in r.url else None)
     page.goto(site["base"] + "search.html?q=" + quote("注入测试"))
     page.wait_for_selector("body[data-complete]")
     assert page.locator("li.result").evaluate_all("els => els.map(e => e.dataset.uuid)") == [rec.uuid]
-    assert {u.split("/")[0] for u in urls_} == {"k", "t", "tp.js", "r.js", "tn"}, urls_
+    assert {u.split("/")[0] for u in urls_} == {"k", "t", "fm.js", "tn"}, urls_
     assert len([u for u in urls_ if u.startswith("t/")]) == 1
     assert len([u for u in urls_ if u.startswith("tn/")]) == 1
 

@@ -16,7 +16,7 @@
   RA.o = to("o/");  // uuids by ordinal
   RA.l = function (z) { active.arrived("l", z); };  // word counts and tie-break places
   RA.r = function (z) { active.arrived("r", z); };  // received days
-  RA.tp = function (z) { active.arrived("tp", z); };  // each review's topic number
+  RA.fm = function (z) { active.arrived("fm", z); };  // each review's topic number and month
   RA.tn = to("tn/");  // topics by number, with the topics `topic:"it"` finds too
   RA.t = function (o, c, z) { active.arrived(textKey(o, c), z); };  // one chapter's text
 
@@ -85,7 +85,7 @@
   // file `key` (e.g. "k/12") has run, rejected when it cannot be had
   RA.searchData = function (meta, fetchScript) {
     var cache = {}, pending = {}, inflated = {}, postings = {}, tables = null, days = null, texts = {};
-    var topics = null;
+    var facetTables = null;
     var L = RA.lang(meta.spec);
 
     function arrived(key, value) { cache[key] = value; }
@@ -139,9 +139,14 @@
       if (days) return Promise.resolve(days);
       return loadInflated("r").then(function (b) { return (days = varints(b)); });
     }
-    function topicTable() {  // per ordinal the number of its topic
-      if (topics) return Promise.resolve(topics);
-      return loadInflated("tp").then(function (b) { return (topics = varints(b)); });
+    // {topic: [...], month: [...]}: per ordinal the number of its topic, its month received
+    // (12 * (year - 1970) + month - 1)
+    function facetTable() {
+      if (facetTables) return Promise.resolve(facetTables);
+      return loadInflated("fm").then(function (b) {
+        var v = varints(b), n = meta.n;
+        return (facetTables = { topic: v.slice(0, n), month: v.slice(n, 2 * n) });
+      });
     }
     // topic numbers -> Promise<Map(number -> [topic, [numbers of the topics it is in]])>
     function topicNames(numbers) {
@@ -181,7 +186,7 @@
     var store = {
       meta: meta, L: L, arrived: arrived, load: load, loadAll: loadAll, cached: function (k) { return cache[k]; },
       shardKey: shardKey, entryOf: entryOf, posting: posting, reviewTable: reviewTable, dayTable: dayTable,
-      topicTable: topicTable, topicNames: topicNames,
+      facetTable: facetTable, topicNames: topicNames,
       chapter: chapter, unitsIn: unitsIn, foldedTitle: foldedTitle, foldedBody: foldedBody, uuidsOf: uuidsOf
     };
     active = store;

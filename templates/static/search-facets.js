@@ -11,8 +11,8 @@
   "use strict";
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
-  // days since 1970 -> "YYYY-MM"
-  function monthOf(day) { var d = new Date(day * 86400000); return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1); }
+  // a month's code in fm.js (12 * (year - 1970) + month - 1) -> "YYYY-MM"
+  function monthOf(code) { return (1970 + Math.floor(code / 12)) + "-" + pad(code % 12 + 1); }
 
   // index/facets.py month_refinement
   function monthRefinement(month, since, until) {
@@ -48,13 +48,13 @@
 
     // ordinals -> Promise<{topics: [{n, count}], months: [{value, count}]}>, sorted
     function count(ordinals) {
-      return Promise.all([data.topicTable(), data.dayTable()]).then(function (got) {
-        var tp = got[0], days = got[1], byTopic = new Map(), byMonth = new Map();
+      return data.facetTable().then(function (table) {
+        var tp = table.topic, codes = new Map(), byTopic = new Map(), byMonth = new Map();
         ordinals.forEach(function (o) {
           byTopic.set(tp[o], (byTopic.get(tp[o]) || 0) + 1);
-          var m = monthOf(days[o]);
-          byMonth.set(m, (byMonth.get(m) || 0) + 1);
+          codes.set(table.month[o], (codes.get(table.month[o]) || 0) + 1);
         });
+        codes.forEach(function (n, code) { byMonth.set(monthOf(code), n); });
         var topics = Array.from(byTopic, function (e) { return { n: e[0], count: e[1] }; });
         topics.sort(function (a, b) { return b.count - a.count || a.n - b.n; });
         var months = Array.from(byMonth, function (e) { return { value: e[0], count: e[1] }; });

@@ -11,24 +11,23 @@ const { RA, language, table, siteEngine, SITE } = require("./support.js");
 const L = language();
 const F = RA.searchFacets;
 
-test("a month of a day number, and a month's refinement within the query's dates", () => {
+test("a month of its code in fm.js, and a month's refinement within the query's dates", () => {
   assert.equal(F.monthOf(0), "1970-01");
-  assert.equal(F.monthOf(Math.round(Date.parse("2024-02-29T00:00:00Z") / 86400000)), "2024-02");
-  assert.equal(F.monthOf(Math.round(Date.parse("2025-12-31T00:00:00Z") / 86400000)), "2025-12");
+  assert.equal(F.monthOf(12 * (2024 - 1970) + 1), "2024-02");
+  assert.equal(F.monthOf(12 * (2025 - 1970) + 11), "2025-12");
   assert.equal(F.monthRefinement("2025-02", null, null), "since:2025-02-01 until:2025-02-28");
   assert.equal(F.monthRefinement("2024-02", null, null), "since:2024-02-01 until:2024-02-29");
   assert.equal(F.monthRefinement("2025-03", "2025-03-10", "2025-04-01"), "since:2025-03-10 until:2025-03-31");
 });
 
-// a data store holding only what the facets read: the topic table, the days, the language
+// a data store holding only what the facets read: the facet table (as fm.js gives it), the
+// topics' names, the language
 function fakeData(syn) {
-  const day = (r) => Math.round(Date.parse(r.slice(0, 10) + "T00:00:00Z") / 86400000);
-  const block = 4, names = syn.tn;
+  const month = (r) => 12 * (+r.slice(0, 4) - 1970) + +r.slice(5, 7) - 1;
   return {
-    L, meta: { topicBlock: block },
-    topicTable: () => Promise.resolve(syn.tp),
-    dayTable: () => Promise.resolve(syn.rows.map((r) => day(r[1]))),
-    topicNames: (ns) => Promise.resolve(new Map(ns.map((k) => [k, names[k]]))),
+    L, meta: { topicBlock: 4 },
+    facetTable: () => Promise.resolve({ topic: syn.tp, month: syn.rows.map((r) => month(r[1])) }),
+    topicNames: (ns) => Promise.resolve(new Map(ns.map((k) => [k, syn.tn[k]]))),
   };
 }
 
