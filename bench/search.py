@@ -2,6 +2,8 @@
 
     python -m bench.ingest --sizes 1000 --index --keep   # makes bench/out/data-1000
     python -m bench.search --sizes 1000 10000
+    python -m bench.search --sizes 10000 --facets        # only: --facets, --sort date, --count
+    python -m bench.search --sizes 10000 --facets --against OTHER/.venv/bin/reviews OTHER_DATA
 
 For each archive in ``bench/out/data-N`` (with its corpus in ``bench/out/corpus-N``):
 p50/p95 of :func:`index.search.search` over a fixed list of queries (warm, in one process,
@@ -79,6 +81,78 @@ def in_process(data: Path) -> dict[str, list[float]]:
     return times, totals
 
 
+#: what --facets, --sort date and --count cost on a common word, against the plain search
+FACET_QUERY = "研究"
+FACET_RUNS = {  # name -> (search() keywords, the command's arguments)
+    "search --limit 10": ({"limit": 10}, ["--limit", "10"]),
+    "search --facets": ({"limit": 10, "facets": True}, ["--limit", "10", "--facets"]),
+    "search --facets --json": ({"limit": 10, "facets": True, "refine": True},
+                               ["--limit", "10", "--facets", "--json"]),
+    "search --sort date": ({"limit": 10, "sort": "date"}, ["--limit", "10", "--sort", "date"]),
+    "search --count": ({"ids_only": True, "limit": None, "sort": "date"}, ["--count"]),
+    "search -l": ({"ids_only": True, "limit": None}, ["-l"]),
+}
+
+
+def facet_runs(data: Path, exe: str, rounds: int = 7) -> None:
+    """Each of :data:`FACET_RUNS` on :data:`FACET_QUERY`: in one process (median of
+    ``rounds`` after a warm-up; ``refine``: the refinements made too, as --json does)
+    and as a whole command (median of ``rounds`` cold processes)."""
+    from index.folder import index_dir
+    from index.search import search
+
+    ix = index_dir(data)
+    env = dict(os.environ, REVIEWS_DATA=str(data))
+    res = search(ix, FACET_QUERY, limit=10, facets=True)
+    print(f"\nfacets on {FACET_QUERY!r}: {res.total_reviews} reviews, "
+          f"{len(res.facets.topics)} topics, {len(res.facets.months)} months")
+    print("| run | in-process median (max) | whole command median (max) |")
+    print("|---|---:|---:|")
+    for name, (kw, args) in FACET_RUNS.items():
+        kw = dict(kw)
+        refine = kw.pop("refine", False)
+        times = []
+        for k in range(rounds + 1):
+            t = time.perf_counter()
+            got = search(ix, FACET_QUERY, **kw)
+            if refine:
+                got.facets.refine()
+            if k:
+                times.append(time.perf_counter() - t)
+        line = [exe, "search", *args, FACET_QUERY]
+        wall(line, env, 1)  # (a warm-up: the files in the page cache)
+        cmd = [timed(line, env) for _ in range(rounds)]
+        print(f"| `{name}` | {statistics.median(times) * 1000:.0f} ms ({max(times) * 1000:.0f}) "
+              f"| {statistics.median(cmd) * 1000:.0f} ms ({max(cmd) * 1000:.0f}) |", flush=True)
+
+
+def against(data: Path, exe: str, other: str, other_data: Path, rounds: int = 9) -> None:
+    """The plain search (``--limit 10``, ``-l``) on :data:`FACET_QUERY` by this checkout
+    and by ``other`` (another checkout's ``reviews``, on its own copy of the archive),
+    run alternately: what the topic in every key (index format 5) costs a search that
+    asks for no facets."""
+    print(f"\nplain search on {FACET_QUERY!r}, alternately (median of {rounds} cold processes each)")
+    print("| command | this checkout | the other |")
+    print("|---|---:|---:|")
+    for args in (["--limit", "10"], ["-l"]):
+        ours = [exe, "search", *args, FACET_QUERY]
+        theirs = [other, "search", *args, FACET_QUERY]
+        env, env2 = dict(os.environ, REVIEWS_DATA=str(data)), dict(os.environ, REVIEWS_DATA=str(other_data))
+        timed(ours, env), timed(theirs, env2)  # (warm-ups)
+        a, b = [], []
+        for _ in range(rounds):
+            a.append(timed(ours, env))
+            b.append(timed(theirs, env2))
+        print(f"| `search {' '.join(args)}` | {statistics.median(a) * 1000:.0f} ms "
+              f"| {statistics.median(b) * 1000:.0f} ms |", flush=True)
+
+
+def timed(cmd: list[str], env: dict) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+
+
 def wall(cmd: list[str], env: dict, runs: int = 3) -> float:
     subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     best = []
@@ -92,6 +166,11 @@ def wall(cmd: list[str], env: dict, runs: int = 3) -> float:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
+    ap.add_argument("--facets", action="store_true",
+                    help="only what --facets, --sort date and --count cost on a common word")
+    ap.add_argument("--against", nargs=2, metavar=("REVIEWS", "DATA"),
+                    help="with --facets: also time the plain search against another checkout's "
+                         "reviews command on its own archive, alternately")
     a = ap.parse_args(argv)
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     exe = str(Path(sys.executable).with_name("reviews"))
@@ -99,6 +178,13 @@ def main(argv: list[str] | None = None) -> None:
         data, corpus = OUT / f"data-{n}", OUT / f"corpus-{n}"
         if not (data / "index").exists():
             print(f"{n}: no {data}/index; run python -m bench.ingest --sizes {n} --index --keep")
+            continue
+        if a.facets:
+            subprocess.run([sys.executable, "-m", "compileall", "-q", "cli.py", "archive", "index",
+                            "publish", "shell"], cwd=ROOT, check=True)
+            facet_runs(data, exe)
+            if a.against:
+                against(data, exe, a.against[0], Path(a.against[1]))
             continue
         times, totals = in_process(data)
         allt = [t for ts in times.values() for t in ts]

@@ -8,7 +8,9 @@ change, then served on 127.0.0.1 and each query of :data:`QUERIES` is run in a f
 headless Chromium context (cold cache): bytes of search data transferred until the
 first page of results is shown and until the search is complete, and the times (from the
 moment search.js starts the query, which is after the page and search.js have loaded) of
-the first result shown, the whole first page shown and the exact count complete.
+the first result shown, the whole first page shown, the facets shown (every match counted
+by topic and month: the count is exact by then) and the search complete; and what the
+facets' own files weigh (the facet table, the shown topics' names).
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUERIES = ["研究", "深度学习", "禤彧", '"Faster R-CNN"', "topic:图像识别", "ref:深度学习",
-           "ResNet", "研究 -深度学习", "研究 -方法"]
+           "ResNet", "研究 -深度学习", "研究 -方法", "研究&sort=date"]  # (&…: more of the URL)
 
 
 def _build(data_dir: str, out: str) -> None:
@@ -79,8 +81,15 @@ _TIMING = """() => {
     const k = e.name.split("/search/")[1].split("/")[0].replace(/\\.js$/, "");
     kinds[k] = (kinds[k] || 0) + e.encodedBodySize / 1024;
   });
+  const facetKinds = {};  // the facets' own files: the facet table, the topics' names
+  res.forEach(e => {
+    const k = e.name.split("/search/")[1].split("/")[0].replace(/\.js$/, "");
+    if (["fm", "tn"].includes(k)) facetKinds[k] = (facetKinds[k] || 0) + e.encodedBodySize / 1024;
+  });
   return {first_ms: first, page_ms: page, complete_ms: t.complete, start_ms: t.start,
-          page_kib: upto(page) / 1024, page_kinds: kinds,
+          page_kib: upto(page) / 1024, page_kinds: kinds, facets_ms: t.facets || t.complete,
+          facets_kib: upto(t.facets || t.complete) / 1024, facet_kinds: facetKinds,
+          topics: document.querySelectorAll("#facet-topics > li").length,
           complete_kib: upto(t.complete) / 1024, files: res.length,
           status: document.getElementById("status").innerText};
 }"""
@@ -104,8 +113,12 @@ def browse(out: Path, repeat: int = 1) -> list[dict]:
                 runs = []
                 for _ in range(repeat):
                     ctx = browser.new_context()
+                    # (Chromium keeps 250 resource timings by default: a query that checks
+                    # many texts would drop the later files from the byte counts)
+                    ctx.add_init_script("performance.setResourceTimingBufferSize(100000)")
                     page = ctx.new_page()
-                    page.goto(f"http://{host}:{port}/search.html?q={quote(q)}")
+                    q_, _, more = q.partition("&")
+                    page.goto(f"http://{host}:{port}/search.html?q={quote(q_)}" + (f"&{more}" if more else ""))
                     page.wait_for_selector("body[data-complete]", timeout=600_000)
                     runs.append(page.evaluate(_TIMING))
                     ctx.close()
@@ -156,13 +169,16 @@ def main(argv: list[str] | None = None) -> None:
 def _table(out: Path, repeat: int) -> None:
     print(f"(median of {repeat} runs per query; slowest first page in brackets)\n")
     print("| query | first result shown, ms | first page shown, ms | KiB until first page (by kind) "
-          "| complete, ms | KiB until complete | status |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+          "| facets shown, ms | KiB until facets (the facets' own files) | complete, ms "
+          "| KiB until complete | status |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in browse(out, repeat):
         kinds = " ".join(f"{k} {v:.0f}" for k, v in sorted(r["page_kinds"].items()))
+        fkinds = " ".join(f"{k} {v:.0f}" for k, v in sorted(r["facet_kinds"].items()))
         start = r["start_ms"]
         print(f"| `{r['query']}` | {r['first_ms'] - start:.0f} | {r['page_ms'] - start:.0f} "
               f"({r['worst_page_ms']:.0f}) | {r['page_kib']:.0f} ({kinds}) | "
+              f"{r['facets_ms'] - start:.0f} | {r['facets_kib']:.0f} ({fkinds}) | "
               f"{r['complete_ms'] - start:.0f} | {r['complete_kib']:.0f} | {r['status']} |", flush=True)
 
 
