@@ -91,12 +91,14 @@ UUID: 0123456789abcdef0123456789abcdef
 
 
 def make_store(path: Path, n: int, seed: int = 7, start: int = 0) -> Store:
-    """A real store holding the sample, the XSS record and ``n`` generated records."""
+    """A real store holding the sample, the XSS record and ``n`` generated records
+    (added in one transaction, as an ingest adds a batch: one fsync, not one an add)."""
     store = Store(path / "archive.sqlite3")
-    add_bytes(store, SAMPLE.read_bytes(), SAMPLE.name)
-    add_bytes(store, XSS_RECORD, "xss.txt")
-    for g in generate(n, seed=seed, start=start):
-        add_bytes(store, g.data, g.name)
+    with store.batch():
+        add_bytes(store, SAMPLE.read_bytes(), SAMPLE.name)
+        add_bytes(store, XSS_RECORD, "xss.txt")
+        for g in generate(n, seed=seed, start=start):
+            add_bytes(store, g.data, g.name)
     return store
 
 

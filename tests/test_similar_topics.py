@@ -59,9 +59,10 @@ def on_topics(tmp_path_factory):
     root = tmp_path_factory.mktemp("topics")
     records = list(generate_on_topics(REVIEWS, SEED))
     store = Store(root / "archive.sqlite3")
-    for g in records:
-        add_bytes(store, g.data, g.name)
-    rebuild(store, root / "index")
+    with store.batch():  # (one commit, as an ingest's batch)
+        for g in records:
+            add_bytes(store, g.data, g.name)
+    rebuild(store, root / "index")  # (300 reviews: the parallel build, its one fast-tier use)
     yield store, root / "index", records
     store.close()
 
