@@ -197,15 +197,10 @@ def test_a_small_archive_still_relates_reviews(tmp_path):
     store.close()
 
 
-def test_related_all_in_two_processes_is_the_same(tmp_path):
-    from index.indexer import index_dir, rebuild
-    from tests.helpers import make_store
-
-    store = make_store(tmp_path, 20, seed=9)
-    rebuild(store, index_dir(tmp_path))
-    one = related_all(store, index_dir(tmp_path))
-    assert related_all(store, index_dir(tmp_path), procs=2) == one and any(one.values())
-    store.close()
+def test_related_all_in_two_processes_is_the_same(archive):
+    store, ix, _, _, _ = archive  # (only read: the module's archive of 29 reviews)
+    one = related_all(store, ix)
+    assert related_all(store, ix, procs=2) == one and any(one.values())
 
 
 def test_short_latin_tokens_never_relate_reviews():
