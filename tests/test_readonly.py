@@ -95,30 +95,14 @@ def archive(tmp_path_factory) -> Path:
     return data
 
 
-def test_reads_on_a_read_only_copy_as_another_user_answer_as_on_the_original(archive, shared):
-    user = _as_other_user()
-    want = {tuple(args): _reviews(archive, *args) for args in READS}
-    for args, r in want.items():
-        assert r.returncode == 0 and r.stdout, (args, r.stderr)
-    ro = _read_only_copy(archive, shared / "ro")
-    before = _tree(ro)
-    try:
-        for args in READS:
-            got = _reviews(ro, *args, user=user)
-            assert got.returncode == 0, (args, got.stderr)
-            assert got.stderr == want[tuple(args)].stderr, args
-            assert got.stdout == want[tuple(args)].stdout.replace(str(archive), str(ro)), args
-        assert _tree(ro) == before
-    finally:
-        _writable_again(shared)
+@pytest.fixture(scope="module")
+def on_original(archive, tmp_path_factory):
+    """Each of READS run once on the writable original (a copy of it), as its owner: the
+    answers the other tests compare with, and what the data folder was before and after.
 
-
-def test_reads_on_the_writable_original_write_nothing(archive, tmp_path):
-    """No migration, no meta update, no index_state mark, no rebuild: the archive's
-    journal gains no transaction (a connection held open keeps any from being folded
-    into the file and the journal removed when a command closes), the archive file
-    keeps its bytes, the index its files."""
-    data = tmp_path / "data"
+    A connection held open keeps any transaction a command would write in the journal
+    (not folded into the file, the journal not removed when the command closes)."""
+    data = tmp_path_factory.mktemp("original") / "data"
     shutil.copytree(archive, data)
     wal = data / "archive.sqlite3-wal"
     hold = sqlite3.connect(data / "archive.sqlite3")
@@ -126,15 +110,44 @@ def test_reads_on_the_writable_original_write_nothing(archive, tmp_path):
         hold.execute("PRAGMA wal_autocheckpoint = 0")
         hold.execute("SELECT count(*) FROM reviews").fetchone()
         before, journal = _tree(data), wal.stat().st_size
-        for args in READS:
-            assert _reviews(data, *args).returncode == 0, args
-        assert wal.stat().st_size == journal == 0
-        assert _tree(data) == before
+        answers = {tuple(args): _reviews(data, *args) for args in READS}
+        after = _tree(data), wal.stat().st_size
     finally:
         hold.close()
+    return data, answers, (before, journal), after
 
 
-def test_a_read_only_copy_without_an_index_says_it_cannot_build_one(archive, tmp_path, shared):
+def test_reads_on_a_read_only_copy_as_another_user_answer_as_on_the_original(on_original, shared):
+    user = _as_other_user()
+    original, want, _, _ = on_original
+    for args, r in want.items():
+        assert r.returncode == 0 and r.stdout, (args, r.stderr)
+    ro = _read_only_copy(original, shared / "ro")
+    before = _tree(ro)
+    try:
+        for args in READS:
+            got = _reviews(ro, *args, user=user)
+            assert got.returncode == 0, (args, got.stderr)
+            assert got.stderr == want[tuple(args)].stderr, args
+            assert got.stdout == want[tuple(args)].stdout.replace(str(original), str(ro)), args
+        assert _tree(ro) == before
+    finally:
+        _writable_again(shared)
+
+
+def test_reads_on_the_writable_original_write_nothing(on_original):
+    """No migration, no meta update, no index_state mark, no rebuild: the archive's
+    journal gains no transaction, the archive file keeps its bytes, the index its files
+    (READS as :func:`on_original` ran them)."""
+    _, answers, (before, journal), (after, journal_after) = on_original
+    for args, r in answers.items():
+        assert r.returncode == 0, (args, r.stderr)
+    assert journal_after == journal == 0
+    assert after == before
+
+
+def test_a_read_only_copy_without_an_index_says_it_cannot_build_one(archive, on_original, tmp_path,
+                                                                   shared):
     """The index cannot be built where the archive may not be written: the commands that
     need it end with one line naming the fix (exit code 4), the others answer."""
     user = _as_other_user()
@@ -150,9 +163,9 @@ def test_a_read_only_copy_without_an_index_says_it_cannot_build_one(archive, tmp
                                 f"archive at {ro / 'archive.sqlite3'} is read-only here, so it "
                                 "cannot be rebuilt; run `reviews reindex` where the archive may "
                                 "be written\n"), args
-        for args in (["refs", "钻孔图像"], ["show", SAMPLE_UUID[:8]], ["list"]):
+        for args in (("refs", "钻孔图像"), ("show", SAMPLE_UUID[:8]), ("list",)):  # (in READS)
             r = _reviews(ro, *args, user=user)
-            assert r.returncode == 0 and r.stdout == _reviews(archive, *args).stdout, args
+            assert r.returncode == 0 and r.stdout == on_original[1][args].stdout, args
         assert not (ro / "index").exists()
     finally:
         _writable_again(shared)
