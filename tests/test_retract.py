@@ -36,32 +36,45 @@ FIRST_REF = "[1] 基于钻孔图像的混凝土坝裂缝检测与预测的12种�
 UNIQUE_TITLE = "仅此一篇的文献标题戊己庚辛"
 
 
-@pytest.fixture
-def two(tmp_path):
-    """An archive of two reviews sharing the sample's references, and its index."""
-    data = tmp_path / "data"
-    with Store.open(data) as store:
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> Path:
+    """What `two` and `built` give, made once (``two/``, ``built/``); each test gets a
+    fresh copy."""
+    root = tmp_path_factory.mktemp("retract")
+    with Store.open(root / "two") as store:
         add_bytes(store, variant(uuid=numbered_uuid(1), replace=("**摘要**", f"**摘要**\n{UNIQUE}。"))
                   .encode())
         add_bytes(store, variant(uuid=numbered_uuid(2), received="2025-11-22 08:00:00").encode())
-        rebuild(store, index_dir(data))
-    return data
-
-
-@pytest.fixture
-def built(tmp_path):
-    """Two reviews, the first with a word and a reference title of its own (the
-    reference standing in for a delivery's first one), indexed, and a site built from
-    them (its cache in the data folder)."""
-    data = tmp_path / "data"
+        rebuild(store, index_dir(root / "two"))
     first = variant(uuid=numbered_uuid(1), replace=("**摘要**", f"**摘要**\n{UNIQUE}。"))
     assert first.count(FIRST_REF) == 1
+    data = root / "work" / "data"
     with Store.open(data) as store:
         add_bytes(store, first.replace(FIRST_REF, f"[1] {UNIQUE_TITLE}. 2025.").encode())
         add_bytes(store, variant(uuid=numbered_uuid(2), received="2025-11-22 08:00:00").encode())
         rebuild(store, index_dir(data))
-        build_site(store, tmp_path / "site")
-    return data
+        build_site(store, data.parent / "site")
+    shutil.copytree(root / "work", root / "built")
+    return root
+
+
+@pytest.fixture
+def two(made, tmp_path):
+    """An archive of two reviews sharing the sample's references, and its index."""
+    shutil.copytree(made / "two", tmp_path / "data")
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def built(made):
+    """Two reviews, the first with a word and a reference title of its own (the
+    reference standing in for a delivery's first one), indexed, and a site built from
+    them (its cache in the data folder; the site is ``data/../site``). Always in one same
+    folder: the site's cache is keyed by the site's path."""
+    work = made / "work"
+    shutil.rmtree(work)
+    shutil.copytree(made / "built", work)
+    return work / "data"
 
 
 def test_retract_hides_everywhere_and_restore_brings_back(two):
@@ -145,7 +158,7 @@ def test_purge_leaves_no_copy_of_the_bytes(built, retracted_first):
     _no_copy(data, [UNIQUE, UNIQUE_TITLE, first])
 
 
-def test_purge_on_the_command_line_and_the_next_site_build(built, tmp_path):
+def test_purge_on_the_command_line_and_the_next_site_build(built):
     """`reviews purge` after a site build: nothing of the review stays in the data
     folder, the message says the site follows at its next build, and that build drops
     its page and reuses what the cache still holds."""
@@ -154,7 +167,7 @@ def test_purge_on_the_command_line_and_the_next_site_build(built, tmp_path):
     assert r.exit_code == 0, r.output
     assert "search index" in r.output and "next `reviews site`" in r.output
     _no_copy(built, [UNIQUE, UNIQUE_TITLE, first])
-    site = tmp_path / "site"
+    site = built.parent / "site"
     assert (site / "reviews" / f"{first}.html").is_file()  # the site as built before
     assert _cli(built, "site", "--quiet", str(site)).exit_code == 0
     _no_copy(site, [UNIQUE, UNIQUE_TITLE, first])
