@@ -250,18 +250,18 @@ def test_a_busy_index_gives_5_to_writers_after_reviews_wait(archive):
     holder = hold_index_lock(data)
     try:
         for name, args in WRITERS.items():
-            r = run(data, *fill(args), REVIEWS_WAIT="0.2")
+            r = run(data, *fill(args), REVIEWS_WAIT="0.05")
             assert_one_line(r, BUSY, args)
             assert "being written by another indexing run" in r.stderr and "REVIEWS_WAIT" in r.stderr
             if name == "ingest":  # the records are in; the index follows later
                 assert "the records are stored in the archive (1 added" in r.stderr
         for args in READERS.values():
-            assert_one_line(run(data, *args, REVIEWS_WAIT="0.2"), OK, args)
+            assert_one_line(run(data, *args, REVIEWS_WAIT="0.05"), OK, args)
         r = run(data, "reindex", REVIEWS_WAIT="soon")
         assert_one_line(r, USAGE, "REVIEWS_WAIT=soon")
         assert "REVIEWS_WAIT 'soon': expected a number of seconds" in r.stderr
         shutil.rmtree(index_dir(data))  # a search that must build the index first
-        assert_one_line(run(data, "search", "残差网络", REVIEWS_WAIT="0.2"), BUSY, "search")
+        assert_one_line(run(data, "search", "残差网络", REVIEWS_WAIT="0.05"), BUSY, "search")
     finally:
         holder.stdin.close()
         holder.wait(timeout=60)
