@@ -96,6 +96,16 @@ def test_the_cluster_document_and_mapping(tmp_path):
     assert external_version("2025-11-21 19:20:13", "01" + "0" * 62) < early
 
 
+def _stored(data) -> int:
+    """How many reviews the archive in ``data`` holds (0 before it exists)."""
+    from archive.store import Store
+
+    if not (data / "archive.sqlite3").is_file():
+        return 0
+    with Store.open(data, read_only=True) as store:
+        return store.count()
+
+
 def test_a_watched_drop_folder_keeps_watching_while_the_cluster_is_away(tmp_path):
     """Each delivery is stored; the cluster's absence is said, and the watch goes on."""
     import os
@@ -114,15 +124,15 @@ def test_a_watched_drop_folder_keeps_watching_while_the_cluster_is_away(tmp_path
     try:
         (folder / "a.txt").write_bytes(SAMPLE.read_bytes())
         (folder / "b.txt").write_text(variant(uuid="ab" * 16), "utf-8")
-        for _ in range(600):  # poll the archive, up to 60 s
-            listing = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "list",
-                                      "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
-            if listing.returncode == 0 and len(json.loads(listing.stdout)) == 2:
+        for _ in range(600):  # poll the archive (read here, not by a process a poll), up to 60 s
+            if _stored(tmp_path / "data") == 2:
                 break
             time.sleep(0.1)
         assert p.poll() is None  # still watching
     finally:
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=60)
-    assert len(json.loads(listing.stdout)) == 2
+    listing = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "list", "--json"],
+                             cwd=ROOT, env=env, capture_output=True, text=True)
+    assert listing.returncode == 0 and len(json.loads(listing.stdout)) == 2
     assert p.returncode == 0 and dead in err and "pending" in err and "Traceback" not in err
