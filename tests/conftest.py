@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.helpers import SAMPLE
@@ -13,6 +15,19 @@ def sample_bytes() -> bytes:
 @pytest.fixture(scope="session")
 def sample_text(sample_bytes) -> str:
     return sample_bytes.decode("utf-8")
+
+
+@pytest.fixture(scope="session")
+def conformance_corpus(tmp_path_factory) -> Path:
+    """The data folder (archive and index) of the conformance tables' fixed corpus
+    (tests/conformance/tables.py), built once a session: a test that reads opens it, a
+    test that writes (a site build keeps its cache in the data folder) copies it."""
+    from tests.conformance.tables import corpus
+
+    data = tmp_path_factory.mktemp("conformance")
+    store, _ = corpus(data)
+    store.close()
+    return data
 
 
 @pytest.fixture(scope="session")

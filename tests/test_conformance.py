@@ -8,8 +8,8 @@ import unicodedata
 import pytest
 
 from index.spec import error, generate_tables, spec
-from tests.conformance.tables import (QUERIES, RANKING, TEXTS, analysis_row, corpus, load,
-                                      query_row, ranking_rows)
+from tests.conformance.tables import (QUERIES, RANKING, TEXTS, analysis_row, load, query_row,
+                                      ranking_rows)
 
 
 def test_analysis_table():
@@ -28,12 +28,10 @@ def test_query_table():
     assert len(codes) >= 14  # most error codes are exercised
 
 
-def test_ranking_table(tmp_path):
+def test_ranking_table(conformance_corpus):
     table = load("ranking.json")
     assert [r["query"] for r in table["queries"]] == RANKING
-    store, index_dir = corpus(tmp_path)
-    assert ranking_rows(index_dir) == table["queries"]
-    store.close()
+    assert ranking_rows(conformance_corpus / "index") == table["queries"]
 
 
 def test_every_error_has_both_messages():

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from archive.store import Store
 from publish.site import build_site
-from tests.conformance.tables import corpus
 
 JS = Path(__file__).resolve().parent / "js"
 NODE = shutil.which("node")
@@ -25,14 +25,12 @@ def _node_major() -> int:
 
 
 @pytest.mark.skipif(NODE is None, reason="needs Node.js 20+ (`node` on PATH) for tests/js/")
-def test_engine_unit_tests_in_node(tmp_path):
+def test_engine_unit_tests_in_node(conformance_corpus, tmp_path):
     if _node_major() < 20:
         pytest.skip("needs Node.js 20+ for tests/js/ (node:test, DecompressionStream)")
-    store, _ = corpus(tmp_path)
-    try:
+    shutil.copytree(conformance_corpus, tmp_path / "data")  # (the build writes its cache there)
+    with Store(tmp_path / "data" / "archive.sqlite3") as store:
         build_site(store, tmp_path / "site", workers=1)
-    finally:
-        store.close()
     env = {**os.environ, "RA_SITE": str(tmp_path / "site")}
     proc = subprocess.run([NODE, "--test", "--test-reporter=tap", str(JS)], capture_output=True,
                           text=True, env=env, cwd=JS.parent.parent, timeout=300)
