@@ -38,10 +38,21 @@ test: venv browser-deps cluster-deps
 	$(BIN)/python -m pytest -q
 
 # the fast loop: everything but the browser tier, the cluster tier (real OpenSearch nodes,
-# started by the tests themselves) and the slow tests, on both cores
-# (pytest-xdist; `make test` stays one process, as CI runs it)
+# started by the tests themselves) and the slow tests, on both cores (pytest-xdist; `make
+# test` stays one process, as CI runs it). Why each setting (docs/benchmarks.md, "make
+# check's time"):
+# - --dist worksteal: each worker starts with half the tests in file order (a module's
+#   shared fixtures are made by one worker) and takes over the other's last ones when done,
+#   so that both finish within a second of each other.
+# - PYTHONDONTWRITEBYTECODE unset: pytest keeps the test modules it rewrote for their
+#   assertions (tests/__pycache__) instead of rewriting each in each worker at every run.
+# - pytest's temporary folders in RAM (/dev/shm, when it has 2 GiB free; CHECK_TMP= to keep
+#   them on disk), removed when every test passed: a run writes ~560 MB of archives,
+#   indexes and sites, and deleting older runs' folders on this VM's disk cost 1-38 s.
+CHECK_TMP ?= $(shell [ -d /dev/shm ] && [ "$$(df -Pk /dev/shm | awk 'NR==2 {print $$4}')" -gt 2097152 ] && echo /dev/shm)
 check: venv
-	$(BIN)/python -m pytest -q -n 2 -m "not browser and not slow and not cluster"
+	PYTHONDONTWRITEBYTECODE= $(if $(CHECK_TMP),TMPDIR=$(CHECK_TMP)) $(BIN)/python -m pytest -q -n 2 \
+	  --dist worksteal -o tmp_path_retention_policy=failed -m "not browser and not slow and not cluster"
 
 demo: venv
 	rm -rf $(DEMO) _site
