@@ -5,6 +5,10 @@ related reviews are mostly of its own topic, about as often as a plain TF-IDF co
 over the records' CJK character bigrams, computed here from the records' text, finds.
 
 The seed is used by no other test: the scoring was not tuned on this archive.
+
+In the slow tier (`make test`, not `make check`): a 300-review archive built for it alone,
+~12 s of CPU, a tenth of the fast tier's; the related reviews' behaviour on small archives
+stays in the fast tier (test_similar.py).
 """
 from __future__ import annotations
 
@@ -62,7 +66,7 @@ def on_topics(tmp_path_factory):
     with store.batch():  # (one commit, as an ingest's batch)
         for g in records:
             add_bytes(store, g.data, g.name)
-    rebuild(store, root / "index")  # (300 reviews: the parallel build, its one fast-tier use)
+    rebuild(store, root / "index")  # (300 reviews: the parallel build)
     yield store, root / "index", records
     store.close()
 
@@ -74,6 +78,7 @@ def asked_of(topic: dict[str, str], n: int) -> list[str]:
     return candidates[::len(candidates) // n][:n]
 
 
+@pytest.mark.slow
 def test_related_reviews_are_of_the_reviews_topic(on_topics):
     store, ix, records = on_topics
     topic = {g.truth.uuid: g.truth.topic for g in records}
