@@ -87,8 +87,15 @@
     var cache = {}, pending = {}, inflated = {}, postings = {}, tables = null, days = null, texts = {};
     var facetTables = null;
     var L = RA.lang(meta.spec);
+    var fetched = 0;  // bytes of the data files loaded so far (what a query's budget counts)
+    var utf8 = new TextEncoder();
 
-    function arrived(key, value) { cache[key] = value; }
+    // a data file's size, about as fetched: a z64/b64 payload is ASCII, a table its JSON
+    function sizeOf(key, value) {
+      var body = typeof value === "string" ? value.length : utf8.encode(JSON.stringify(value)).length;
+      return body + key.length + 16;  // the call around it: RA.t(12,0,"…");
+    }
+    function arrived(key, value) { cache[key] = value; fetched += sizeOf(key, value); }
     function load(key) {
       if (key in cache) return Promise.resolve(cache[key]);
       if (!pending[key]) {
@@ -184,7 +191,7 @@
     }
 
     var store = {
-      meta: meta, L: L, arrived: arrived, load: load, loadAll: loadAll, cached: function (k) { return cache[k]; },
+      meta: meta, L: L, arrived: arrived, load: load, fetched: function () { return fetched; }, loadAll: loadAll, cached: function (k) { return cache[k]; },
       shardKey: shardKey, entryOf: entryOf, posting: posting, reviewTable: reviewTable, dayTable: dayTable,
       facetTable: facetTable, topicNames: topicNames,
       chapter: chapter, unitsIn: unitsIn, foldedTitle: foldedTitle, foldedBody: foldedBody, uuidsOf: uuidsOf

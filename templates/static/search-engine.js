@@ -5,7 +5,9 @@
  * `reviews search --limit 10`; by date, `--sort date`; its facets, `--facets`.
  * Order of work: the postings give every candidate and its score; candidates are then
  * checked against their text best first, so the first page is final as soon as it is
- * full; the rest are checked in the background until the count is exact.
+ * full; the rest are checked in the background until the count is exact, or until the
+ * query's byte budget is spent: then the count is a bound (search-count.js) until asked
+ * for (the result's more()).
  * No DOM: the page (search.js) hands in how to fetch a data file; so do the unit tests
  * (tests/js/), in Node. Load order: lang.js, search-data.js, search-rank.js,
  * search-match.js, search-snippets.js, search-sections.js, search-facets.js, this file.
@@ -15,6 +17,8 @@
 
   // meta: the search/meta.js payload; fetchScript(key) -> Promise settled once the data
   // file `key` has run (search-data.js)
+  var PROBE = 4096;  // bytes a candidate's check is guessed to load before any was measured
+
   RA.searchEngine = function (meta, fetchScript) {
     var data = RA.searchData(meta, fetchScript), L = data.L;
     var rank = RA.searchRank(data), match = RA.searchMatch(data, rank), sections = RA.searchSections(data);
@@ -31,51 +35,82 @@
     }
 
     // Run query q. onProgress(res) as results are checked (a promise it returns is waited
-    // for); resolves to {reviews: [{o, score, key, scope}], ast, plan, complete: true} or,
-    // for a query that does not parse, {reviews: [], error, code, complete: true}.
+    // for); resolves to {reviews: [{o, score, key, scope}], ast, plan, candidates, checked,
+    // complete: true, exact, more} or, for a query that does not parse, {reviews: [], error,
+    // code, complete: true, exact: true}.
     // `need`: how many results to check first (a page), before checking the rest.
     // `mark(stage)`: told when the candidates are in ("candidates") and ranked ("ranked").
     // `sort`: "relevance" (the default) or "date" (newest first; no scores computed).
-    function run(q, onProgress, need, mark, sort) {
+    // `budget`: bytes of data files the query may load (undefined: no limit). The first
+    // `need` results are checked whatever they cost; the rest only while the bytes loaded
+    // since the query began, with the next batch's expected cost, stay within it. Past it
+    // the run ends with `exact` false: `reviews` are the matches among the first `checked`
+    // candidates (search-count.js words what can be said of the count), and `more()`
+    // checks the rest, with no limit, resolving to the same result, exact.
+    function run(q, onProgress, need, mark, sort, budget) {
       var ast;
       try { ast = L.parse(q); } catch (e) {
-        if (e instanceof L.QueryError) return Promise.resolve({ reviews: [], error: e.message, code: e.code, complete: true });
+        if (e instanceof L.QueryError) return Promise.resolve({ reviews: [], error: e.message, code: e.code, complete: true, exact: true });
         throw e;
       }
       mark = mark || function () {};
-      var res = { reviews: [], ast: ast, complete: false, candidates: 0 };
+      var res = { reviews: [], ast: ast, complete: false, exact: false, candidates: 0, checked: 0 };
+      var began = data.fetched(), ranked = [], checks = {}, checking = null, paid = 0;
+      // may the background check go on with these candidates? Those whose check loads
+      // nothing are free; the others cost the average of those checked so far (a guess
+      // before the first: PROBE bytes)
+      function within(batch) {
+        if (budget === undefined || budget === null || res.reviews.length < need) return true;
+        var costly = batch.filter(function (x) { return !match.free(res.plan, x.o); }).length;
+        if (!costly) return true;
+        var each = paid ? (data.fetched() - checking) / paid : PROBE;
+        return data.fetched() - began + each * costly <= budget;
+      }
+      // check in rank order, a few at a time; report progress; stop at the budget unless `all`
+      function next(all) {
+        if (res.checked >= ranked.length) { res.exact = true; return Promise.resolve(); }
+        var size = res.reviews.length < need ? Math.max(4, need - res.reviews.length) : 48;
+        var take = function () { return ranked.slice(res.checked, res.checked + size); };
+        if (!all && !within(take())) {
+          for (size = Math.min(size, 47); size > 0 && !within(take());) size = Math.floor(size / 2);
+          if (!size) return Promise.resolve();
+        }
+        var batch = take();
+        paid += batch.filter(function (x) { return !match.free(res.plan, x.o); }).length;
+        return Promise.all(batch.map(function (x) { return match.verify(res.plan, x.o).then(function (v) { checks[x.o] = v; }); }))
+          .then(function () {
+            batch.forEach(function (x) { if (checks[x.o].ok) { x.scope = checks[x.o].scope; res.reviews.push(x); } });
+            res.checked += batch.length;
+            var p = onProgress ? onProgress(res) : null;
+            return Promise.resolve(p).then(function () { return next(all); });
+          });
+      }
+      var rest = null;
+      res.more = function () {
+        return rest || (rest = next(true).then(function () { return res; }));
+      };
       return match.evaluate(ast).then(function (ev) {
         mark("candidates");
         res.plan = ev.plan;
         return sort === "date" ? byDate(ev.found) : rank.score(ev.plan, ev.found);
-      }).then(function (ranked) {
+      }).then(function (r) {
         mark("ranked");
+        ranked = r;
         res.candidates = ranked.length;
-        var checks = {}, i = 0;
-        // check in rank order, a few at a time; report progress
-        function next() {
-          if (i >= ranked.length) return Promise.resolve();
-          var batch = ranked.slice(i, i + (res.reviews.length < need ? Math.max(4, need - res.reviews.length) : 48));
-          i += batch.length;
-          return Promise.all(batch.map(function (x) { return match.verify(res.plan, x.o).then(function (v) { checks[x.o] = v; }); }))
-            .then(function () {
-              batch.forEach(function (x) { if (checks[x.o].ok) { x.scope = checks[x.o].scope; res.reviews.push(x); } });
-              res.checked = i;
-              var p = onProgress ? onProgress(res) : null;
-              return Promise.resolve(p).then(next);
-            });
-        }
-        return next();
+        checking = data.fetched();
+        return next(false);
       }).then(function () { res.complete = true; return res; });
     }
 
     return {
       meta: meta, language: L, run: run,
+      // bytes of data files loaded so far (what a budget counts)
+      fetched: data.fetched,
       // a complete result -> Promise<{topics, months}>: every match counted by topic and
       // month, the first `top` topics named and each facet with its refinement
       // (search-facets.js; index/facets.py)
       facetsOf: function (res, top) {
-        if (!res.complete) return Promise.reject(new Error("facets count a complete result"));
+        if (!res.exact) return Promise.reject(new Error("facets count a complete result, exact"));
         return facets.count(res.reviews.map(function (x) { return x.o; })).then(function (c) {
           return facets.describe(c, res.ast, top);
         });

@@ -233,6 +233,10 @@
         });
       });
     }
+    // does candidate o pass without its text (the postings settle it)?
+    function free(plan, o) {
+      return !needsText(plan) && !plan.negative.some(function (a) { return !a.exact && a.map.has(o); });
+    }
     // does candidate o pass the checks the postings could not make?
     // -> Promise<{ok, scope}> (scope: the unit ids section: items allow, or null)
     function verify(plan, o) {
@@ -250,7 +254,7 @@
       });
     }
 
-    return { evaluate: evaluate, verify: verify };
+    return { evaluate: evaluate, verify: verify, free: free };
   };
 })(globalThis.RA = globalThis.RA || {});
 if (typeof module !== "undefined") module.exports = globalThis.RA;

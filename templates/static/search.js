@@ -6,12 +6,21 @@
  * page searches over http and from file:// alike.
  * The page's inline scripts call RA.meta(meta) (the search/meta.js payload), then
  * RA.start({base, reviewBase}).
- * Hooks for the browser tests and the benchmarks: RA.run, RA.language, RA.uuidsOf,
- * RA.facetsOf, RA.lastResult, RA.lastFacets, RA.snippetText, RA.timing.
+ * A query loads at most BUDGET bytes of search data unless the user asks for the exact
+ * count (#exact-count) or pages on: past it, the status says what the count is known to be
+ * (search-count.js) and the facets, which count every match, wait for the exact set.
+ * Hooks for the browser tests and the benchmarks: RA.run, RA.exact, RA.language,
+ * RA.uuidsOf, RA.facetsOf, RA.lastResult, RA.lastFacets, RA.snippetText, RA.timing; a test
+ * may set RA.budget (bytes) before the scripts run.
  */
 (function (RA) {
   "use strict";
   var PAGE = 10, DEBOUNCE = 200, TOP_TOPICS = 10;
+  // bytes of search data a query may load before its count needs asking for: issue 19's
+  // 1 MiB for the whole query, less the page and its scripts (~110 KiB) and one batch's
+  // misjudged cost
+  var BUDGET = 768 * 1024;
+  var C = RA.searchCount;
   var base = "search/", reviewBase = "reviews/";
   var engine = null;
 
@@ -31,8 +40,13 @@
     engine = RA.searchEngine(meta, fetchScript);
     RA.language = engine.language;
   };
-  // Run query q (the engine's run, the page's first page and timings); sort: "date" or relevance
-  RA.run = function (q, onProgress, need, sort) { return engine.run(q, onProgress, need || PAGE, markTiming, sort); };
+  // Run query q (the engine's run, the page's first page and timings); sort: "date" or
+  // relevance; budget: bytes (default the page's; null: no limit)
+  RA.run = function (q, onProgress, need, sort, budget) {
+    return engine.run(q, onProgress, need || PAGE, markTiming, sort, budget === undefined ? RA.budget || BUDGET : budget);
+  };
+  // a result made exact (every candidate checked), as the page's #exact-count does
+  RA.exact = function (res) { return res.error ? Promise.resolve(res) : res.more(); };
   RA.uuidsOf = function (res) { return engine.uuidsOf(res); };
   // a complete result's facets, the first `top` topics named (all when top is undefined)
   RA.facetsOf = function (res, top) { return engine.facetsOf(res, top); };
@@ -94,12 +108,7 @@
     li.appendChild(ul);
     return li;
   }
-  function status(q, res, page) {
-    var n = res.reviews.length, pages = Math.max(1, Math.ceil(n / PAGE));
-    if (!res.complete) return "已找到 " + n + " 篇综述，继续搜索…";
-    if (!n) return "没有找到与“" + q + "”匹配的综述。";
-    return "找到 " + n + " 篇综述" + (pages > 1 ? "，第 " + Math.min(page, pages) + " / " + pages + " 页" : "");
-  }
+  function status(q, res, page) { return C.status(q, res, page, PAGE); }
   function pageOf(res, page) { return res.reviews.slice((page - 1) * PAGE, page * PAGE); }
   // the results of one page, each shown, in order, once its sections are in
   function renderList(res, page, gen) {
@@ -117,16 +126,18 @@
       return engine.sectionsOf(res.plan, x).then(function (sec) { ready[k] = sec; flush(); });
     })).then(function () { RA.timing.page = performance.now(); select(-1); });
   }
+  // (before the count is exact, the number of pages is not known: 第 p 页 and 下一页)
   function renderPager(q, res, page, sort) {
     var pager = document.getElementById("pager"), pages = Math.ceil(res.reviews.length / PAGE);
+    var more = C.hasNext(res, page, PAGE);
     pager.textContent = "";
-    if (pages <= 1) return;
+    if (page <= 1 && !more) return;
     var mk = function (p, label, rel) {
       var a = el("a", null, label); a.href = urlFor(q, sort, p); a.rel = rel; pager.appendChild(a);
     };
     if (page > 1) mk(page - 1, "上一页", "prev");
-    pager.appendChild(el("span", null, "第 " + page + " / " + pages + " 页"));
-    if (page < pages) mk(page + 1, "下一页", "next");
+    pager.appendChild(el("span", null, "第 " + page + (res.exact ? " / " + pages : "") + " 页"));
+    if (more) mk(page + 1, "下一页", "next");
   }
 
   // ---- keyboard: ↑/↓ through results, Enter opens, / focuses, Esc clears ----------------
@@ -202,7 +213,8 @@
     document.getElementById("facets").hidden = true;
     document.getElementById("sort").hidden = true;
     delete document.body.dataset.searchDone; delete document.body.dataset.complete; delete document.body.dataset.searchFirst;
-    delete document.body.dataset.facets;
+    delete document.body.dataset.facets; delete document.body.dataset.exact; delete document.body.dataset.bounded;
+    document.getElementById("exact-count").hidden = true;
     RA.lastFacets = null;
     if (!q) { st.textContent = "输入关键词后按回车搜索。"; return Promise.resolve(); }
     document.title = q + " · 搜索 · 综述档案";
@@ -224,24 +236,50 @@
       RA.lastResult = res;
       if (res.error) { st.textContent = "查询有误：" + res.error; return; }
       renderSort(q, sort);
-      // the facets count every match: the set is exact now (none: nothing to load)
-      var counted = res.reviews.length ? RA.facetsOf(res, TOP_TOPICS) : Promise.resolve({ topics: [], months: [] });
-      var faceted = counted.then(function (facets) {
-        if (gen !== generation) return;
-        RA.lastFacets = facets;
-        renderFacets(q, sort, facets, res, gen);
-        RA.timing.facets = performance.now();
-        document.body.dataset.facets = "1";
-      });
       if (!listed) {
         page = Math.min(page, Math.max(1, Math.ceil(res.reviews.length / PAGE)));
         listed = res.reviews.length ? renderList(res, page, gen) : Promise.resolve();
       }
-      return Promise.all([listed, faceted]).then(function () {
+      var shown = function () {
         if (gen !== generation) return;
         st.textContent = status(q, res, page); renderPager(q, res, page, sort);
-      });
+      };
+      if (!res.exact) {
+        document.body.dataset.bounded = "1";
+        offerExact(q, res, page, sort, gen, shown);
+        return listed.then(shown);
+      }
+      return Promise.all([listed, showFacets(q, sort, res, gen)]).then(shown);
     }).then(finish, function (err) { if (gen === generation) { st.textContent = "搜索失败：" + err.message; } finish(); });
+  }
+  // the facets count every match: only of an exact set (none: nothing to load)
+  function showFacets(q, sort, res, gen) {
+    document.body.dataset.exact = "1";
+    var counted = res.reviews.length ? RA.facetsOf(res, TOP_TOPICS) : Promise.resolve({ topics: [], months: [] });
+    return counted.then(function (facets) {
+      if (gen !== generation) return;
+      RA.lastFacets = facets;
+      renderFacets(q, sort, facets, res, gen);
+      RA.timing.facets = performance.now();
+      document.body.dataset.facets = "1";
+    });
+  }
+  // a bounded count: the button that checks every candidate, then shows the count and facets
+  function offerExact(q, res, page, sort, gen, shown) {
+    var button = document.getElementById("exact-count");
+    button.hidden = false;
+    button.disabled = false;
+    button.onclick = function () {
+      button.disabled = true;
+      res.counting = true;
+      RA.exact(res).then(function () {
+        res.counting = false;
+        if (gen !== generation) return;
+        button.hidden = true;
+        delete document.body.dataset.bounded;
+        return showFacets(q, sort, res, gen).then(shown);
+      }, function (err) { if (gen === generation) document.getElementById("status").textContent = "搜索失败：" + err.message; });
+    };
   }
 
   RA.start = function (opts) {

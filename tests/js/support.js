@@ -9,7 +9,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const STATIC = path.join(ROOT, "templates", "static");
 // the order of templates/search.html, without the page (search.js)
 const ENGINE = ["lang.js", "search-data.js", "search-rank.js", "search-match.js", "search-snippets.js",
-                "search-sections.js", "search-facets.js", "search-engine.js"];
+                "search-sections.js", "search-facets.js", "search-engine.js", "search-count.js"];
 ENGINE.forEach((name) => require(path.join(STATIC, name)));
 const RA = globalThis.RA;
 
