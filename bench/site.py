@@ -9,8 +9,11 @@ headless Chromium context (cold cache): bytes of search data transferred until t
 first page of results is shown and until the search is complete, and the times (from the
 moment search.js starts the query, which is after the page and search.js have loaded) of
 the first result shown, the whole first page shown, the facets shown (every match counted
-by topic and month: the count is exact by then) and the search complete; and what the
-facets' own files weigh (the facet table, the shown topics' names).
+by topic and month: the count is exact by then) and the search complete (exact, or
+stopped at the page's byte budget with the count shown as a bound); what the facets' own
+files weigh (the facet table, the shown topics' names); the page and its scripts; and,
+where the count was a bound, the time from the ask (the button 精确计数) until the count
+and facets are shown, and the bytes of the whole query by then.
 """
 from __future__ import annotations
 
@@ -86,11 +89,24 @@ _TIMING = """() => {
     const k = e.name.split("/search/")[1].split("/")[0].replace(/\.js$/, "");
     if (["fm", "tn"].includes(k)) facetKinds[k] = (facetKinds[k] || 0) + e.encodedBodySize / 1024;
   });
-  return {first_ms: first, page_ms: page, complete_ms: t.complete, start_ms: t.start,
+  // the page and its scripts (the first page's budget counts them too)
+  const nav = performance.getEntriesByType("navigation")[0];
+  const shell = (nav ? nav.encodedBodySize : 0) + performance.getEntriesByType("resource")
+    .filter(e => !e.name.includes("/search/")).reduce((a, e) => a + e.encodedBodySize, 0);
+  return {first_ms: first, page_ms: page, complete_ms: t.complete, start_ms: t.start, shell_kib: shell / 1024,
+          bounded: !!document.body.dataset.bounded,
           page_kib: upto(page) / 1024, page_kinds: kinds, facets_ms: t.facets || t.complete,
           facets_kib: upto(t.facets || t.complete) / 1024, facet_kinds: facetKinds,
           topics: document.querySelectorAll("#facet-topics > li").length,
           complete_kib: upto(t.complete) / 1024, files: res.length,
+          status: document.getElementById("status").innerText};
+}"""
+
+
+_EXACT = """() => {
+  const res = performance.getEntriesByType("resource").filter(e => e.name.includes("/search/"));
+  return {ms: RA.timing.facets - RA.askedAt,
+          kib: res.reduce((a, e) => a + e.encodedBodySize, 0) / 1024, files: res.length,
           status: document.getElementById("status").innerText};
 }"""
 
@@ -120,7 +136,13 @@ def browse(out: Path, repeat: int = 1) -> list[dict]:
                     q_, _, more = q.partition("&")
                     page.goto(f"http://{host}:{port}/search.html?q={quote(q_)}" + (f"&{more}" if more else ""))
                     page.wait_for_selector("body[data-complete]", timeout=600_000)
-                    runs.append(page.evaluate(_TIMING))
+                    row = page.evaluate(_TIMING)
+                    if row["bounded"]:  # the count asked for: what making it exact costs
+                        page.evaluate("RA.askedAt = performance.now()")
+                        page.click("#exact-count")
+                        page.wait_for_selector("body[data-exact][data-facets]", timeout=600_000)
+                        row["exact"] = page.evaluate(_EXACT)
+                    runs.append(row)
                     ctx.close()
                 runs.sort(key=lambda r: r["page_ms"] - r["start_ms"])
                 worst = runs[-1]["page_ms"] - runs[-1]["start_ms"]
@@ -168,18 +190,22 @@ def main(argv: list[str] | None = None) -> None:
 
 def _table(out: Path, repeat: int) -> None:
     print(f"(median of {repeat} runs per query; slowest first page in brackets)\n")
-    print("| query | first result shown, ms | first page shown, ms | KiB until first page (by kind) "
-          "| facets shown, ms | KiB until facets (the facets' own files) | complete, ms "
-          "| KiB until complete | status |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| query | first result shown, ms | first page shown, ms | KiB until first page (by kind; "
+          "+ page and scripts) | facets shown, ms | KiB until facets (the facets' own files) "
+          "| complete, ms | KiB until complete | status | asked for the exact count: ms, KiB, status |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in browse(out, repeat):
         kinds = " ".join(f"{k} {v:.0f}" for k, v in sorted(r["page_kinds"].items()))
         fkinds = " ".join(f"{k} {v:.0f}" for k, v in sorted(r["facet_kinds"].items()))
         start = r["start_ms"]
+        ex = r.get("exact")
+        exact = f"{ex['ms']:.0f} ms, {ex['kib']:.0f} KiB in {ex['files']} files: {ex['status']}" if ex else "–"
+        facets = "–" if r["bounded"] else f"{r['facets_ms'] - start:.0f}"
+        fkib = "–" if r["bounded"] else f"{r['facets_kib']:.0f} ({fkinds})"
         print(f"| `{r['query']}` | {r['first_ms'] - start:.0f} | {r['page_ms'] - start:.0f} "
-              f"({r['worst_page_ms']:.0f}) | {r['page_kib']:.0f} ({kinds}) | "
-              f"{r['facets_ms'] - start:.0f} | {r['facets_kib']:.0f} ({fkinds}) | "
-              f"{r['complete_ms'] - start:.0f} | {r['complete_kib']:.0f} | {r['status']} |", flush=True)
+              f"({r['worst_page_ms']:.0f}) | {r['page_kib']:.0f} ({kinds}; + {r['shell_kib']:.0f}) | "
+              f"{facets} | {fkib} | {r['complete_ms'] - start:.0f} | {r['complete_kib']:.0f} "
+              f"| {r['status']} | {exact} |", flush=True)
 
 
 if __name__ == "__main__":

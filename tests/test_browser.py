@@ -125,7 +125,7 @@ def test_search_matches_cli(site, page):
     nonempty = 0
     for q, opts in _queries(site["records"]):
         expected = _cli(site, q, opts)
-        got = page.evaluate("q => RA.run(q).then(r => r.error ? ['ERROR ' + r.error] : RA.uuidsOf(r))",
+        got = page.evaluate("q => RA.run(q).then(RA.exact).then(r => r.error ? ['ERROR ' + r.error] : RA.uuidsOf(r))",
                             _js_query(q, opts))
         assert got == expected, (q, opts)
         nonempty += len(expected) > 1
@@ -295,6 +295,60 @@ def test_first_query_transfer(site, page):
     assert 0 < sum(1 for u, _ in sizes if u.startswith("t/")) <= 3 * 10
     assert total < 150 * 1024
     assert page.locator("body[data-search-first]").count() == 1
+
+
+def _visit(browser, url: str, budget: int | None = None) -> tuple:
+    """Open the search page at `url` in a fresh context (a cold cache), with a byte budget
+    (RA.budget, read by search.js) if given; returns (context, page, [(file, bytes)])."""
+    ctx = browser.new_context()
+    if budget is not None:
+        ctx.add_init_script(f"globalThis.RA = {{budget: {budget}}};")
+    pg = ctx.new_page()
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    got = []
+    pg.on("response", lambda r: got.append((r.url.split("/search/")[1], len(r.body()))) if "/search/" in r.url else None)
+    pg.goto(url)
+    pg.wait_for_selector("body[data-complete]")
+    return ctx, pg, got
+
+
+def test_a_query_over_its_budget_shows_a_bound_and_is_exact_when_asked(site, browser):
+    """Past its byte budget a query shows its first page, a count worded as a bound with an
+    estimate (never as a count), no facets, and loads no more than the budget (give or take
+    a few text files); asked (精确计数), it checks the rest: the count, the set and the facets
+    are then the CLI's."""
+    q = "section:3.1 研究"  # every candidate's text is checked
+    want = search(site["index"], q, ids_only=True, limit=None, facets=True)
+    url = site["base"] + "search.html?q=" + quote(q)
+    costs = []
+    for budget in (1, 10**9):  # the first page alone; every candidate
+        ctx, pg, got = _visit(browser, url, budget)
+        costs.append(sum(n for _, n in got))
+        ctx.close()
+    budget = sum(costs) // 2
+    largest = max(f.stat().st_size for f in (site["out"] / "search" / "t").rglob("*.js"))
+    ctx, pg, got = _visit(browser, url, budget)
+    status = pg.inner_text("#status")
+    assert re.fullmatch(r"找到至少 (\d+) 篇综述（约 (\d+) 篇），第 1 页", status), status
+    at_least, about = map(int, re.findall(r"\d+", status)[:2])
+    assert 10 <= at_least <= len(want.uuids) and at_least <= about
+    assert pg.locator("body[data-exact]").count() == 0 and pg.locator("body[data-bounded]").count() == 1
+    assert pg.locator("#facets").is_hidden() and not any(f == "fm.js" for f, _ in got)
+    assert pg.locator("li.result").evaluate_all("els => els.map(e => e.dataset.uuid)") == want.uuids[:10]
+    assert pg.locator("#pager a[rel=next]").count() == 1
+    # (give or take a few text files: those the page loads to show its results are in
+    # flight, not yet counted, when the engine decides on its next batch)
+    assert costs[0] < sum(n for _, n in got) <= budget + 4 * largest, (costs, budget, largest)
+    # asked for: every candidate checked; the count, the set and the facets are the CLI's
+    pg.click("#exact-count")
+    pg.wait_for_selector("body[data-exact][data-facets]")
+    assert pg.inner_text("#status") == f"找到 {len(want.uuids)} 篇综述，第 1 / {-(-len(want.uuids) // 10)} 页"
+    assert pg.evaluate("RA.uuidsOf(RA.lastResult)") == want.uuids
+    assert pg.evaluate("RA.facetsOf(RA.lastResult)") == want.facets.to_dict()
+    assert pg.locator("#exact-count").is_hidden() and pg.locator("#facets").is_visible()
+    assert pg.errors == []
+    ctx.close()
 
 
 def test_snippets_show_the_text_as_written(site, page):
@@ -470,7 +524,7 @@ def test_folding_answers_alike_in_the_browser(tmp_path, page):
     for q in ("人工智慧之光", "まなぶか", "まなぶが", "とぶかの話"):
         cli = search(index_dir(data), q, ids_only=True).uuids
         assert cli, q
-        got = page.evaluate("q => RA.run(q).then(r => RA.uuidsOf(r))", q)
+        got = page.evaluate("q => RA.run(q).then(RA.exact).then(r => RA.uuidsOf(r))", q)
         assert got == cli, q
     assert set(search(index_dir(data), "人工智慧之光", ids_only=True).uuids) == {numbered_uuid(1), numbered_uuid(3)}
     assert search(index_dir(data), "まなぶか", ids_only=True).uuids == [numbered_uuid(4)]

@@ -1,10 +1,11 @@
 /* What the search page may say of a result's count (issue 19). Once every candidate of the
  * postings is checked against its text, the count is exact ("找到 N 篇"). A query over its
- * byte budget (search-engine.js) stops checking after the first page and the rest it could
- * afford: then all that is known is that the N matches checked so far stand ("至少 N"),
- * that the unchecked candidates may all match or none ("至多"), and an estimate from the
- * share of the checked candidates that matched ("约 N", rounded to two figures so that it
- * reads as one). An estimate is never worded as a count. No DOM: the page words its status
+ * byte budget (search-engine.js) checks its first page, then a sample of the rest spread
+ * over their ranks, as far as the budget allows: then all that is known is that the N
+ * matches found so far stand ("至少 N"), that the unchecked candidates may all match or
+ * none ("至多"), and an estimate from the share of the sample that matched ("约 N",
+ * rounded to two figures so that it reads as one). An estimate is never worded as a
+ * count. No DOM: the page words its status
  * line with it, the unit tests (tests/js/count.test.js) check the wording.
  */
 (function (RA) {
@@ -17,14 +18,20 @@
     return Math.round(n / step) * step;
   }
 
-  // a result (search-engine.js run) -> {exact: true, count} or {exact: false, atLeast, about, atMost}
+  // a result (search-engine.js run) -> {exact: true, count} or {exact: false, atLeast,
+  // about, atMost}: the matches found (the checked prefix's and the sample's), those and
+  // every unchecked candidate, and between them the share of the sample that matched (of
+  // the prefix when there is no sample: the better ranked, so a high guess) applied to the
+  // unchecked candidates
   function bounds(res) {
     var n = res.reviews.length;
     if (res.exact) return { exact: true, count: n };
-    var left = Math.max(0, res.candidates - res.checked);
-    var share = res.checked ? n / res.checked : 1;
-    var about = Math.min(n + left, Math.max(n, twoFigures(n + left * share)));
-    return { exact: false, atLeast: n, about: about, atMost: n + left };
+    var sampled = res.sampled || 0, hits = res.sampleHits || 0;
+    var left = Math.max(0, res.candidates - res.checked - sampled);
+    var share = sampled ? hits / sampled : res.checked ? n / res.checked : 1;
+    var atLeast = n + hits, atMost = atLeast + left;
+    var about = Math.min(atMost, Math.max(atLeast, twoFigures(atLeast + left * share)));
+    return { exact: false, atLeast: atLeast, about: about, atMost: atMost };
   }
 
   // the status line for query q, a result and the page shown (perPage results a page)

@@ -19,6 +19,13 @@
   // file `key` has run (search-data.js)
   var PROBE = 4096;  // bytes a candidate's check is guessed to load before any was measured
 
+  // the k-th number of the van der Corput sequence in base 2 (0, 1/2, 1/4, 3/4, 1/8, ...)
+  function vanDerCorput(k) {
+    var out = 0, f = 0.5;
+    for (; k; k >>>= 1, f /= 2) if (k & 1) out += f;
+    return out;
+  }
+
   RA.searchEngine = function (meta, fetchScript) {
     var data = RA.searchData(meta, fetchScript), L = data.L;
     var rank = RA.searchRank(data), match = RA.searchMatch(data, rank), sections = RA.searchSections(data);
@@ -42,11 +49,15 @@
     // `mark(stage)`: told when the candidates are in ("candidates") and ranked ("ranked").
     // `sort`: "relevance" (the default) or "date" (newest first; no scores computed).
     // `budget`: bytes of data files the query may load (undefined: no limit). The first
-    // `need` results are checked whatever they cost; the rest only while the bytes loaded
-    // since the query began, with the next batch's expected cost, stay within it. Past it
+    // `need` results are checked in rank order whatever they cost. The rest are then
+    // checked in an order spread evenly over the unchecked ones (a sample, van der Corput:
+    // any prefix of it is spread over the whole range), while the bytes loaded since the
+    // query began, with the next batch's expected cost, stay within the budget. Past it
     // the run ends with `exact` false: `reviews` are the matches among the first `checked`
-    // candidates (search-count.js words what can be said of the count), and `more()`
-    // checks the rest, with no limit, resolving to the same result, exact.
+    // candidates, `sampled` candidates beyond them were checked too, `sampleHits` of them
+    // matched (search-count.js words what can be said of the count), and `more()` checks
+    // the rest in rank order, with no limit (the sample's checks are kept), resolving to
+    // the same result, exact.
     function run(q, onProgress, need, mark, sort, budget) {
       var ast;
       try { ast = L.parse(q); } catch (e) {
@@ -54,36 +65,66 @@
         throw e;
       }
       mark = mark || function () {};
-      var res = { reviews: [], ast: ast, complete: false, exact: false, candidates: 0, checked: 0 };
-      var began = data.fetched(), ranked = [], checks = {}, checking = null, paid = 0;
+      var res = { reviews: [], ast: ast, complete: false, exact: false, candidates: 0, checked: 0, sampled: 0, sampleHits: 0 };
+      var began = data.fetched(), ranked = [], checks = new Map(), outside = new Set(), checking = null, paid = 0;
+      var report = function () { return Promise.resolve(onProgress ? onProgress(res) : null); };
       // may the background check go on with these candidates? Those whose check loads
       // nothing are free; the others cost the average of those checked so far (a guess
       // before the first: PROBE bytes)
       function within(batch) {
-        if (budget === undefined || budget === null || res.reviews.length < need) return true;
+        if (budget === undefined || budget === null) return true;
         var costly = batch.filter(function (x) { return !match.free(res.plan, x.o); }).length;
         if (!costly) return true;
         var each = paid ? (data.fetched() - checking) / paid : PROBE;
         return data.fetched() - began + each * costly <= budget;
       }
-      // check in rank order, a few at a time; report progress; stop at the budget unless `all`
-      function next(all) {
-        if (res.checked >= ranked.length) { res.exact = true; return Promise.resolve(); }
-        var size = res.reviews.length < need ? Math.max(4, need - res.reviews.length) : 48;
-        var take = function () { return ranked.slice(res.checked, res.checked + size); };
-        if (!all && !within(take())) {
-          for (size = Math.min(size, 47); size > 0 && !within(take());) size = Math.floor(size / 2);
-          if (!size) return Promise.resolve();
+      // check candidates (those not checked yet), keeping each answer
+      function check(batch) {
+        var todo = batch.filter(function (x) { return !checks.has(x.o); });
+        paid += todo.filter(function (x) { return !match.free(res.plan, x.o); }).length;
+        return Promise.all(todo.map(function (x) {
+          return match.verify(res.plan, x.o).then(function (v) { checks.set(x.o, v); });
+        }));
+      }
+      // the prefix in rank order grows over every candidate checked
+      function advance() {
+        for (; res.checked < ranked.length && checks.has(ranked[res.checked].o); res.checked++) {
+          var x = ranked[res.checked], v = checks.get(x.o);
+          if (outside.delete(x.o)) { res.sampled--; if (v.ok) res.sampleHits--; }
+          if (v.ok) { x.scope = v.scope; res.reviews.push(x); }
         }
-        var batch = take();
-        paid += batch.filter(function (x) { return !match.free(res.plan, x.o); }).length;
-        return Promise.all(batch.map(function (x) { return match.verify(res.plan, x.o).then(function (v) { checks[x.o] = v; }); }))
-          .then(function () {
-            batch.forEach(function (x) { if (checks[x.o].ok) { x.scope = checks[x.o].scope; res.reviews.push(x); } });
-            res.checked += batch.length;
-            var p = onProgress ? onProgress(res) : null;
-            return Promise.resolve(p).then(function () { return next(all); });
-          });
+        if (res.checked >= ranked.length) res.exact = true;
+      }
+      // check in rank order, a few at a time, until `need` results (all: every candidate)
+      function next(all) {
+        if (res.exact || (!all && res.reviews.length >= need)) return Promise.resolve();
+        var size = res.reviews.length < need ? Math.max(4, need - res.reviews.length) : 48;
+        return check(ranked.slice(res.checked, res.checked + size)).then(function () {
+          advance();
+          return report().then(function () { return next(all); });
+        });
+      }
+      // then the sample, within the budget
+      var from = 0, span = 0, k = 0, steps = 0;
+      function samplePositions(size) {
+        var out = [], seen = new Set();
+        for (; out.length < size && k < steps; k++) {
+          var pos = from + Math.floor(vanDerCorput(k) * span), x = ranked[pos];
+          if (!checks.has(x.o) && !seen.has(x.o)) { seen.add(x.o); out.push(x); }
+        }
+        return out;
+      }
+      function sample() {
+        if (res.exact) return Promise.resolve();
+        if (!steps) { from = res.checked; span = ranked.length - from; for (steps = 1; steps < span; steps *= 2); }
+        var k0 = k, batch = samplePositions(48);
+        while (batch.length && !within(batch)) { k = k0; batch = samplePositions(Math.floor(batch.length / 2)); }
+        if (!batch.length) { k = k0; return Promise.resolve(); }
+        return check(batch).then(function () {
+          batch.forEach(function (x) { outside.add(x.o); res.sampled++; if (checks.get(x.o).ok) res.sampleHits++; });
+          advance();
+          return report().then(sample);
+        });
       }
       var rest = null;
       res.more = function () {
@@ -98,7 +139,8 @@
         ranked = r;
         res.candidates = ranked.length;
         checking = data.fetched();
-        return next(false);
+        advance();  // (none: exact at once)
+        return next(false).then(sample);
       }).then(function () { res.complete = true; return res; });
     }
 

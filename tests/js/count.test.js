@@ -26,6 +26,9 @@ test("bounds: exact once every candidate is checked; else at least the matches, 
   // every checked one matched: about every candidate, rounded to two figures, never past at most
   assert.deepEqual(C.bounds(result(12, 12, 5634, false)), { exact: false, atLeast: 12, about: 5600, atMost: 5634 });
   assert.deepEqual(C.bounds(result(12, 12, 5678, false)).about, 5678);  // (5700 > at most)
+  // a sample beyond the prefix: 10 of the first 20 matched, 5 of 50 sampled; 930 unchecked
+  assert.deepEqual(C.bounds({ ...result(10, 20, 1000, false), sampled: 50, sampleHits: 5 }),
+                   { exact: false, atLeast: 15, about: 110, atMost: 945 });
   assert.equal(C.twoFigures(87), 87);
   assert.equal(C.twoFigures(123), 120);
   assert.equal(C.twoFigures(98765), 99000);
@@ -60,6 +63,7 @@ test("over its budget a query stops after its page, says so, and is exact when a
   assert.ok(engine.fetched() < fullCost);
   // the matches so far are the unlimited run's first, in its order; the bounds hold its count
   const ids = (r) => r.reviews.map((x) => x.o);
+  assert.equal(res.sampled, 0);  // (no budget left for a sample)
   assert.deepEqual(ids(res), ids(all).slice(0, res.reviews.length));
   const b = C.bounds(res);
   assert.ok(b.atLeast <= all.reviews.length && all.reviews.length <= b.atMost, JSON.stringify(b));
@@ -75,8 +79,7 @@ test("over its budget a query stops after its page, says so, and is exact when a
 
 test("a budget between the page's cost and the whole query's is kept to within one text file", needsSite, async () => {
   const page = siteEngine(SITE), first = await page.run(SCOPED, null, 2, null, undefined, 1);
-  const whole = siteEngine(SITE);
-  await whole.run(SCOPED, null, 2);
+  const whole = siteEngine(SITE), all = await whole.run(SCOPED, null, 2);
   const budget = Math.floor((page.fetched() + whole.fetched()) / 2);
   const texts = path.join(SITE, "search", "t");
   let largest = 0;
@@ -85,8 +88,16 @@ test("a budget between the page's cost and the whole query's is kept to within o
   }
   const engine = siteEngine(SITE), res = await engine.run(SCOPED, null, 2, null, undefined, budget);
   assert.equal(res.exact, false);
-  assert.ok(res.checked > first.checked, "it checked more than the page in the background");
+  assert.ok(res.sampled > first.sampled, "it checked more than the page in the background");
   assert.ok(engine.fetched() <= budget + largest, JSON.stringify([engine.fetched(), budget, largest]));
+  const b = C.bounds(res);
+  assert.ok(b.atLeast === res.reviews.length + res.sampleHits && b.atLeast <= all.reviews.length &&
+            all.reviews.length <= b.atMost, JSON.stringify(b));
+  // asked for: the sample's checks kept, the rest checked, the unlimited run's set and order
+  await res.more();
+  assert.deepEqual(res.reviews.map((x) => x.o), all.reviews.map((x) => x.o));
+  assert.equal(res.sampled, 0);
+  assert.equal(engine.fetched(), whole.fetched());  // what the unlimited run loads, nothing twice
 });
 
 test("a query whose checks load nothing is exact whatever its budget", needsSite, async () => {
