@@ -351,6 +351,28 @@ def test_a_query_over_its_budget_shows_a_bound_and_is_exact_when_asked(site, bro
     ctx.close()
 
 
+def test_facets_past_the_budget_wait_to_be_asked_for(site, browser):
+    """An exact count whose facet table would take the query past its budget: the count is
+    shown, the facets (and their files) only when asked for, then the CLI's."""
+    q = "研究"  # the postings settle every candidate: exact whatever the budget
+    want = search(site["index"], q, ids_only=True, limit=None, facets=True)
+    ctx, pg, got = _visit(browser, site["base"] + "search.html?q=" + quote(q), budget=1)
+    assert pg.inner_text("#status") == f"找到 {len(want.uuids)} 篇综述，第 1 / {-(-len(want.uuids) // 10)} 页"
+    assert pg.locator("body[data-exact]").count() == 1 and pg.locator("body[data-facets]").count() == 0
+    assert pg.locator("#facets").is_hidden() and not any(f == "fm.js" for f, _ in got)
+    pg.click("#show-facets")
+    pg.wait_for_selector("body[data-facets]")
+    assert pg.evaluate("RA.facetsOf(RA.lastResult)") == want.facets.to_dict()
+    assert pg.locator("#facet-topics > li").count() > 0 and any(f == "fm.js" for f, _ in got)
+    assert pg.locator("#show-facets").is_hidden() and pg.errors == []
+    ctx.close()
+    # within the budget (the page's): shown at once
+    ctx, pg, got = _visit(browser, site["base"] + "search.html?q=" + quote(q))
+    pg.wait_for_selector("body[data-facets]")
+    assert pg.locator("#show-facets").is_hidden()
+    ctx.close()
+
+
 def test_snippets_show_the_text_as_written(site, page):
     """Matching is on folded text; the snippet and its marks keep the original case and width."""
     page.goto(site["base"] + "search.html")

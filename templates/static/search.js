@@ -8,7 +8,9 @@
  * RA.start({base, reviewBase}).
  * A query loads at most BUDGET bytes of search data unless the user asks for the exact
  * count (#exact-count) or pages on: past it, the status says what the count is known to be
- * (search-count.js) and the facets, which count every match, wait for the exact set.
+ * (search-count.js) and the facets, which count every match, wait for the exact set. An
+ * exact set whose facet table would take the query past the budget (fm.js grows with the
+ * archive: ~3.6 bytes a review) shows its facets when asked (#show-facets).
  * Hooks for the browser tests and the benchmarks: RA.run, RA.exact, RA.language,
  * RA.uuidsOf, RA.facetsOf, RA.lastResult, RA.lastFacets, RA.snippetText, RA.timing; a test
  * may set RA.budget (bytes) before the scripts run.
@@ -20,6 +22,8 @@
   // 1 MiB for the whole query, less the page and its scripts (~110 KiB) and one batch's
   // misjudged cost
   var BUDGET = 768 * 1024;
+  // what the facets are guessed to load: fm.js by reviews, the topics' names (tn/)
+  var FACET_BYTES = 4, NAMES_BYTES = 20 * 1024;
   var C = RA.searchCount;
   var base = "search/", reviewBase = "reviews/";
   var engine = null;
@@ -215,11 +219,12 @@
     delete document.body.dataset.searchDone; delete document.body.dataset.complete; delete document.body.dataset.searchFirst;
     delete document.body.dataset.facets; delete document.body.dataset.exact; delete document.body.dataset.bounded;
     document.getElementById("exact-count").hidden = true;
+    document.getElementById("show-facets").hidden = true;
     RA.lastFacets = null;
     if (!q) { st.textContent = "输入关键词后按回车搜索。"; return Promise.resolve(); }
     document.title = q + " · 搜索 · 综述档案";
     st.textContent = "搜索中…";
-    var listed = null;
+    var listed = null, began = engine.fetched();
     RA.timing = { start: performance.now() };
     var finish = function () {
       if (gen !== generation) return;
@@ -249,6 +254,11 @@
         offerExact(q, res, page, sort, gen, shown);
         return listed.then(shown);
       }
+      var budget = RA.budget || BUDGET;
+      if (res.reviews.length && engine.fetched() - began + engine.meta.n * FACET_BYTES + NAMES_BYTES > budget) {
+        offerFacets(q, sort, res, gen);
+        return listed.then(shown);
+      }
       return Promise.all([listed, showFacets(q, sort, res, gen)]).then(shown);
     }).then(finish, function (err) { if (gen === generation) { st.textContent = "搜索失败：" + err.message; } finish(); });
   }
@@ -263,6 +273,17 @@
       RA.timing.facets = performance.now();
       document.body.dataset.facets = "1";
     });
+  }
+  // an exact set whose facets the budget cannot afford: the button that shows them
+  function offerFacets(q, sort, res, gen) {
+    var button = document.getElementById("show-facets");
+    document.body.dataset.exact = "1";
+    button.hidden = false;
+    button.disabled = false;
+    button.onclick = function () {
+      button.disabled = true;
+      showFacets(q, sort, res, gen).then(function () { if (gen === generation) button.hidden = true; });
+    };
   }
   // a bounded count: the button that checks every candidate, then shows the count and facets
   function offerExact(q, res, page, sort, gen, shown) {
