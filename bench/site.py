@@ -75,6 +75,32 @@ def sizes(out: Path) -> dict:
             "search_files": search_files}
 
 
+def search_kinds(out: Path) -> list[tuple[str, int, int, int]]:
+    """The search data by kind (``t``, ``x``, ``k``, ..., ``l.js``): (kind, files, bytes,
+    bytes on disk), biggest first; on disk counts whole blocks, which a folder of many
+    small files (the texts by chapter) fills a good part of with nothing."""
+    kinds: dict[str, list[int]] = {}
+    root = out / "search"
+    for dirpath, _, names in os.walk(root):
+        parts = Path(dirpath).relative_to(root).parts
+        for name in names:
+            st = os.stat(os.path.join(dirpath, name))
+            k = kinds.setdefault(parts[0] if parts else name, [0, 0, 0])
+            k[0] += 1
+            k[1] += st.st_size
+            k[2] += st.st_blocks * 512
+    return sorted(((k, *v) for k, v in kinds.items()), key=lambda r: -r[2])
+
+
+def print_kinds(out: Path) -> None:
+    rows = search_kinds(out)
+    total = [sum(r[i] for r in rows) for i in (1, 2, 3)]
+    print("| search data | files | MiB | MiB on disk |\n|---|---:|---:|---:|")
+    for k, files, size, disk in rows + [("all", *total)]:
+        print(f"| {k} | {files} | {size / 2**20:.1f} | {disk / 2**20:.1f} |")
+    print()
+
+
 _TIMING = """() => {
   const t = RA.timing || {}, first = t.first || t.complete, page = t.page || t.complete;
   const res = performance.getEntriesByType("resource").filter(e => e.name.includes("/search/"));
@@ -167,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     if a.site:
+        print_kinds(a.site)
         _table(a.site, a.repeat)
         return
     for n in a.sizes:
@@ -185,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"peak RSS {again['peak_rss_mb']:.0f} MB)")
             print(f"site {sz['site_mb']:.0f} MiB in {sz['files']} files; search data "
                   f"{sz['search_mb']:.0f} MiB in {sz['search_files']} files\n")
+            print_kinds(out)
             _table(out, a.repeat)
 
 
