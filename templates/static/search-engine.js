@@ -57,7 +57,8 @@
     // candidates, `sampled` candidates beyond them were checked too, `sampleHits` of them
     // matched (search-count.js words what can be said of the count), and `more()` checks
     // the rest in rank order, with no limit (the sample's checks are kept), resolving to
-    // the same result, exact.
+    // the same result, exact. Setting `cancelled` on the result (in onProgress: a query
+    // typed over) stops the checks; the run then ends, not exact.
     function run(q, onProgress, need, mark, sort, budget) {
       var ast;
       try { ast = L.parse(q); } catch (e) {
@@ -97,7 +98,7 @@
       }
       // check in rank order, a few at a time, until `need` results (all: every candidate)
       function next(all) {
-        if (res.exact || (!all && res.reviews.length >= need)) return Promise.resolve();
+        if (res.exact || res.cancelled || (!all && res.reviews.length >= need)) return Promise.resolve();
         var size = res.reviews.length < need ? Math.max(4, need - res.reviews.length) : 48;
         return check(ranked.slice(res.checked, res.checked + size)).then(function () {
           advance();
@@ -115,7 +116,7 @@
         return out;
       }
       function sample() {
-        if (res.exact) return Promise.resolve();
+        if (res.exact || res.cancelled) return Promise.resolve();
         if (!steps) { from = res.checked; span = ranked.length - from; for (steps = 1; steps < span; steps *= 2); }
         var k0 = k, batch = samplePositions(48);
         while (batch.length && !within(batch)) { k = k0; batch = samplePositions(Math.floor(batch.length / 2)); }
@@ -128,6 +129,7 @@
       }
       var rest = null;
       res.more = function () {
+        res.cancelled = false;
         return rest || (rest = next(true).then(function () { return res; }));
       };
       return match.evaluate(ast).then(function (ev) {

@@ -232,7 +232,7 @@
       document.body.dataset.searchDone = "1"; document.body.dataset.complete = "1";
     };
     return RA.run(q, function (res) {
-      if (gen !== generation) return;
+      if (gen !== generation) { res.cancelled = true; return; }  // (typed over: no more checks)
       st.textContent = status(q, res, page);
       // the page is final: show it, and check the rest only once it is shown
       if (!listed && res.reviews.length >= page * PAGE) return (listed = renderList(res, page, gen));

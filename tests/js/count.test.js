@@ -105,3 +105,12 @@ test("a query whose checks load nothing is exact whatever its budget", needsSite
   assert.equal(res.exact, true);
   assert.equal(res.checked, res.candidates);
 });
+
+test("a query typed over stops checking", needsSite, async () => {
+  const engine = siteEngine(SITE);
+  let calls = 0;
+  const res = await engine.run(SCOPED, (r) => { calls++; r.cancelled = true; }, 2);
+  assert.equal(calls, 1);
+  assert.equal(res.exact, false);
+  assert.ok(res.checked < res.candidates && res.sampled === 0);
+});
