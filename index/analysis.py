@@ -94,6 +94,33 @@ def may_fold_into_cjk(text: str) -> bool:
 
 
 @functools.cache
+def _sources_utf8() -> re.Pattern:
+    """:func:`may_fold_into_cjk`'s characters as a pattern over UTF-8 bytes, a trie of
+    their bytes (a class of last bytes under each lead). UTF-8 is self-synchronising:
+    a match starts at a character's first byte, so it finds exactly those characters."""
+    trie: dict = {}
+    for lo, hi in _spans(CJK_SOURCES):
+        for c in range(lo, hi + 1):
+            b = chr(c).encode("utf-8")
+            node = trie
+            for x in b[:-1]:
+                node = node.setdefault(x, {})
+            node.setdefault(None, []).append(b[-1])
+
+    def emit(node: dict) -> bytes:
+        alts = [b"[" + b"".join(b"\\x%02x" % x for x in sorted(v)) + b"]" if k is None
+                else b"\\x%02x" % k + emit(v) for k, v in node.items()]
+        return alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
+
+    return re.compile(emit(trie))
+
+
+def may_fold_into_cjk_utf8(data: bytes) -> bool:
+    """:func:`may_fold_into_cjk` of UTF-8 bytes, without decoding them."""
+    return _sources_utf8().search(data) is not None
+
+
+@functools.cache
 def composing_marks() -> tuple[str, ...]:
     """The marks among the sources (U+3099, U+309A): one right after a CJK run found as
     written may compose with its last character (``か`` + U+3099 folds to ``が``)."""

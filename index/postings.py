@@ -44,6 +44,39 @@ def _with(reader, field: str, term: str, weights: bool) -> dict:
     return out
 
 
+def _among(reader, field: str, term: str, docs, weights: bool) -> dict:
+    """:func:`_with` of ``docs`` alone (the rest left out): only the segments and
+    posting blocks that may hold one of them are read (:meth:`index.reader.Segment.postings`),
+    so a term in most documents costs what the few wanted ones do."""
+    wanted = sorted(docs)
+    out: dict = {}
+    btext = term.encode("utf-8")
+    for seg, offset in reader.leaves:
+        lo = bisect.bisect_left(wanted, offset)
+        hi = bisect.bisect_left(wanted, offset + seg.doccount, lo)
+        if lo == hi:
+            continue
+        local = [d - offset for d in wanted[lo:hi]]
+        got = seg.postings(field, btext, weights, not weights, local)
+        if got is None:
+            continue
+        want, deleted = set(local), seg.deleted
+        for i, x in zip(got[0], got[1] if weights else got[2]):
+            if i in want and (deleted is None or i not in deleted):
+                out[i + offset] = x
+    return out
+
+
+def doc_values_among(reader, field: str, term: str, docs) -> dict[int, bytes]:
+    """:func:`doc_values` of ``docs`` alone (:func:`_among`)."""
+    return _among(reader, field, term, docs, False)
+
+
+def doc_weights_among(reader, field: str, term: str, docs) -> dict[int, float]:
+    """:func:`doc_weights` of ``docs`` alone (:func:`_among`)."""
+    return _among(reader, field, term, docs, True)
+
+
 def live_count(reader, field: str, term: str) -> int:
     """How many live documents hold ``term``: from the term infos, reading postings
     only in segments that hold deleted documents."""

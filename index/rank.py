@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from index.encoding import decode_parts
 from index.texts import TOPIC
 from index.literal import Literal
-from index.postings import doc_weights, has_term
+from index.postings import doc_weights, doc_weights_among, has_term, live_count
 from index.spec import spec
 
 #: BM25 parameters and the field boosts of ranking, from the search language's one
@@ -205,8 +205,11 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
     chapter_masks: dict[int, tuple[int, ...]] = {}  # per document, once
     for item in items:
         for x in query_words(item.literal, listed):
-            weights = doc_weights(reader, "w", x)
-            wi = idf(n, len(weights))
+            df = live_count(reader, "w", x)
+            # (a word in many more reviews than are scored: its postings of those alone)
+            weights = (doc_weights_among(reader, "w", x, total) if 8 * len(total) < df
+                       else doc_weights(reader, "w", x))
+            wi = idf(n, df)
             mine = (((d, weights[d]) for d in total if d in weights) if len(weights) > len(total)
                     else ((d, tf) for d, tf in weights.items() if d in total))
             for d, tf in mine:

@@ -615,9 +615,13 @@ class Segment:
         info = self.info(field, btext)
         return _TERMINFO.unpack_from(info)[2] if info is not None else 0
 
-    def postings(self, field: str, btext: bytes, weights: bool = False, values: bool = False):
+    def postings(self, field: str, btext: bytes, weights: bool = False, values: bool = False,
+                 among: list[int] | None = None):
         """``(ids, weights or None, values or None)`` of a term in this segment (local
-        document numbers, deletions included), or None if the segment lacks it."""
+        document numbers, deletions included), or None if the segment lacks it.
+        ``among`` (local numbers, ascending): only blocks that may hold one of them are
+        decoded (a block's info gives its last id), so a common term is cheap to
+        intersect with a few documents; the lists then hold those blocks' postings."""
         info = self.info(field, btext)
         if info is None:
             return None
@@ -626,14 +630,15 @@ class Segment:
                 ids, ws, vs = _loads(info[_TERMINFO.size:])
                 return list(ids), list(ws) if weights else None, list(vs) if values else None
             offset, length = _EXTENT.unpack_from(info, _TERMINFO.size)
-            return self._blocks(offset, length, weights, values)
+            return self._blocks(offset, length, weights, values, among)
         except (FormatError, OSError):
             raise
         except Exception as err:  # noqa: BLE001 - a damaged term info or blocks
             raise FormatError(f"unreadable postings of a {field} term in {self.name} "
                               f"({type(err).__name__}: {err})") from err
 
-    def _blocks(self, offset: int, length: int, weights: bool, values: bool):
+    def _blocks(self, offset: int, length: int, weights: bool, values: bool,
+                among: list[int] | None = None):
         posts = self._files.get(".pst")
         if posts is None:
             raise FormatError(f"{self.name}.pst is missing")
@@ -644,12 +649,23 @@ class Segment:
         ws: list[float] | None = [] if weights else None
         vs: list[bytes] | None = [] if values else None
         pos, end = 4, length
+        k, before = 0, -1  # among: the next wanted id's place; the last id of the block before
         while pos < end:
             (n,) = _INT.unpack_from(data, pos)
             last = n < 0
             n = -n if last else n
             block = io.BytesIO(data[pos + 4:pos + 4 + n])
-            count, _, _, compression, _, _ = _Unpickler(block).load()
+            count, last_id, _, compression, _, _ = _Unpickler(block).load()
+            if among is not None:
+                k = bisect_right(among, before, k)
+                before = last_id
+                if k == len(among):
+                    break
+                if among[k] > last_id:  # no wanted id in this block
+                    pos += 4 + n
+                    if last:
+                        break
+                    continue
             raw = block.read()
             if compression:
                 raw = zlib.decompress(raw)

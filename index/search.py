@@ -39,11 +39,13 @@ from pathlib import Path
 
 from index.analysis import fold, normalize
 from index.texts import (
-    TOPIC, StoredText, Texts, bits, body_part, chapter_of, part_map, plain_in, title_part,
+    TOPIC, StoredText, Texts, bits, body_part, chapter_of, part_map, plain_verdict, title_part,
 )
 from index.folder import open_reader
 from index.literal import Literal
-from index.postings import Column, doc_set, doc_values, expand_prefix, live_count
+from index.postings import (
+    Column, doc_set, doc_values, doc_values_among, expand_prefix, live_count,
+)
 from index.query import SECTION_NAMES, Atom, Parsed, is_ref_id, parse, section_path
 from index.facets import Facets, facets as count_facets
 from index.rank import (
@@ -123,38 +125,68 @@ def _everywhere(docs: set[int]) -> dict[int, int]:
     return dict.fromkeys(docs, -1)
 
 
-def _grams(reader, lit: Literal, allowed: int | None
+def _grams(reader, lit: Literal, allowed: int | None, alone: bool = False
            ) -> tuple[dict[int, int], int, list[GramMaps]]:
     """Documents holding every gram of ``lit`` in one part (restricted to the parts
     ``allowed`` picks: None any, else a function of the map), with that part map; the
     rarest gram's document count; each gram's postings (:class:`index.rank.GramMaps`:
-    decoded where this needed them, else when ranking asks)."""
-    each = [GramMaps(doc_values(reader, "g", g)) for g in lit.grams()]
+    decoded where this needed them, else when ranking asks).
+
+    ``alone``: the item is a group of its own, or negated, so ranking and sections only
+    ever ask its grams about its own candidates. Then each gram after the rarest is read
+    for the documents still in the running alone (:func:`index.postings.doc_values_among`:
+    only the posting blocks that may hold them), and the reading stops once none is left:
+    a phrase of common characters no review holds (``的研究意义`` at 100,000 reviews,
+    every pair in most of them) costs what its rarest pair does, not all four lists."""
+    grams = lit.grams()
+    if alone and len(grams) > 1:
+        dfs = {g: live_count(reader, "g", g) for g in grams}
+        least = min(dfs.values())
+        got: dict[str, GramMaps] = {}
+        maps = None
+        for g in sorted(grams, key=dfs.__getitem__):
+            gm = got[g] = GramMaps(doc_values(reader, "g", g) if maps is None
+                                   else doc_values_among(reader, "g", g, maps))
+            maps = _narrow(maps, gm, allowed)
+            if not maps:
+                break
+        return _allowed(maps, allowed), least, [got.get(g) or GramMaps({}) for g in grams]
+    each = [GramMaps(doc_values(reader, "g", g)) for g in grams]
     least = min((len(v.raw) for v in each), default=0)
     if len(each) == 1 and allowed is None:  # one gram: its postings, decoded when asked
         return each[0], least, each
     maps: dict[int, int] | None = None
     for gm in sorted(each, key=lambda g: len(g.raw)):  # the rarest first: fewest decoded
-        values, decoded = gm.raw, gm.decoded
-        if maps is None:
-            decoded.update((d, part_map(v)) for d, v in values.items())
-            maps = dict(decoded)
-            if allowed == TOPIC:
-                maps = {d: m & TOPIC for d, m in maps.items()}
-        else:
-            for d in maps:
-                if d in values:
-                    decoded[d] = part_map(values[d])
-            maps = {d: m & decoded[d] for d, m in maps.items() if d in decoded}
-        maps = {d: m for d, m in maps.items() if m}
+        maps = _narrow(maps, gm, allowed)
         if not maps:
             return {}, least, each
+    return _allowed(maps, allowed), least, each
+
+
+def _narrow(maps: dict[int, int] | None, gm: GramMaps, allowed: int | None) -> dict[int, int]:
+    """The part maps of ``maps`` (None: the first gram's) that ``gm``'s gram shares."""
+    values, decoded = gm.raw, gm.decoded
+    if maps is None:
+        decoded.update((d, part_map(v)) for d, v in values.items())
+        maps = dict(decoded)
+        if allowed == TOPIC:
+            maps = {d: m & TOPIC for d, m in maps.items()}
+    else:
+        for d in maps:
+            if d in values:
+                decoded[d] = part_map(values[d])
+        maps = {d: m & decoded[d] for d, m in maps.items() if d in decoded}
+    return {d: m for d, m in maps.items() if m}
+
+
+def _allowed(maps: dict[int, int] | None, allowed: int | None) -> dict[int, int]:
+    """``maps`` within the parts ``allowed`` picks (:func:`_grams`)."""
     maps = maps or {}
     if allowed is not None:
         maps = {d: m & (allowed if allowed != -2 else odd_bits(m.bit_length()))
                 for d, m in maps.items()}
         maps = {d: m for d, m in maps.items() if m}
-    return maps, least, each
+    return maps
 
 
 def _ref_ids(reader, lit: Literal) -> frozenset[str]:
@@ -174,7 +206,8 @@ def _ref_ids(reader, lit: Literal) -> frozenset[str]:
 _TITLES = -2  # _grams: only title parts
 
 
-def _compile(reader, atom: Atom) -> _Atom:
+def _compile(reader, atom: Atom, alone: bool = False) -> _Atom:
+    """``alone``: see :func:`_grams`."""
     value = atom.value.strip().lower()
     if atom.field == "uuid":
         prefix = atom.value.lower().replace("-", "")
@@ -195,7 +228,7 @@ def _compile(reader, atom: Atom) -> _Atom:
             docs |= doc_set(reader, "refs", i)
         return _Atom(atom, _everywhere(docs), True, lit, ids)
     allowed = {"topic": TOPIC, "section": _TITLES}.get(atom.field)
-    maps, least, each = _grams(reader, lit, allowed)
+    maps, least, each = _grams(reader, lit, allowed, alone)
     return _Atom(atom, maps, lit.exact, lit, gram_df=least, grams=each)
 
 
@@ -275,8 +308,11 @@ def _quick_match(d: int, quick: list[list[tuple]], column) -> bool:
                 break
             if value is None:
                 value = column[d]
-            if plain_in(value, needle, m, inflated):
+            verdict = plain_verdict(value, needle, m, inflated)
+            if verdict:
                 break
+            if verdict is False:  # (absent, and no character of the chunks folds into CJK)
+                continue
             text = text or Texts(value, inflated)  # (the chunks inflated so far, reused)
             if any(text.holds(lit, j) for j in bits(m)):
                 break
@@ -332,8 +368,9 @@ def _evaluate(reader, parsed: Parsed) -> tuple[_Plan, set[int]]:
     """The plan, and the candidates: review documents only, as every field an item
     reads (``g``, ``path``, ``refs``, ``uuid``) is a field of review documents alone
     (:mod:`index.document`)."""
-    positive = [[_compile(reader, a) for a in g] for g in parsed.groups if not g[0].negated]
-    negative = [_compile(reader, g[0]) for g in parsed.groups if g[0].negated]
+    positive = [[_compile(reader, a, len(g) == 1) for a in g]
+                for g in parsed.groups if not g[0].negated]
+    negative = [_compile(reader, g[0], True) for g in parsed.groups if g[0].negated]
     sections = [a for g in positive for a in g if a.atom.field == "section"]
     plan = _Plan(positive, negative, sections)
     sets = sorted((set().union(*(a.maps for a in g)) for g in positive), key=len)

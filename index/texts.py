@@ -15,7 +15,7 @@ import struct
 from collections.abc import Sequence
 
 from archive.fold import fold_many
-from index.analysis import composing_marks, fold, may_fold_into_cjk
+from index.analysis import composing_marks, fold, may_fold_into_cjk, may_fold_into_cjk_utf8
 from index.encoding import decode_parts
 from index.literal import SEP
 
@@ -36,6 +36,7 @@ CHUNK = 8192  # bytes of text per compressed chunk
 
 
 _COUNT = struct.Struct("<H")
+_SEP_BYTE = SEP.encode("utf-8")
 _CHUNK = struct.Struct("<HI")  # first part of the chunk, end of its bytes
 
 
@@ -154,12 +155,23 @@ def plain_in(value: bytes, needle: bytes, parts: int, inflated: dict | None = No
     bytes of a chunk of the ``text`` value ``value`` that holds a part of the map
     ``parts``, with no composing mark right after them? Then the fold holds the run
     too. (UTF-8 is self-synchronising, so a byte match is a character match.) False
-    says only "not found so": :meth:`Texts.holds` then decides, part by part. The quick
-    test a search makes of most candidates: no object built; the chunks it inflates
-    are kept in ``inflated`` (chunk -> bytes) for :class:`Texts` to reuse."""
+    says only "not found so": :meth:`Texts.holds` then decides, part by part."""
+    return plain_verdict(value, needle, parts, inflated) is True
+
+
+def plain_verdict(value: bytes, needle: bytes, parts: int, inflated: dict | None = None
+                  ) -> bool | None:
+    """:func:`plain_in`, and False where the fold cannot hold the run either: absent
+    from every chunk holding a part of ``parts``, as written, and none of those chunks
+    holds a character that may fold into CJK (:func:`index.analysis.may_fold_into_cjk_utf8`,
+    as :meth:`Texts.holds` asks of a part); None: :meth:`Texts.holds` must decide. The
+    quick test a search makes of most candidates: no object built, nothing decoded; the
+    chunks it inflates are kept in ``inflated`` (chunk -> bytes) for :class:`Texts` to
+    reuse."""
     (n,) = _COUNT.unpack_from(value, 0)
     table = [_CHUNK.unpack_from(value, _COUNT.size + _CHUNK.size * c) for c in range(n)]
     begin = _COUNT.size + _CHUNK.size * n
+    verdict: bool | None = False
     for c, (start, end_byte) in enumerate(table):
         end = table[c + 1][0] if c + 1 < n else max(parts.bit_length(), start + 1)
         if parts & ((1 << end) - (1 << start)):
@@ -170,8 +182,13 @@ def plain_in(value: bytes, needle: bytes, parts: int, inflated: dict | None = No
                     inflated[c] = data
             if _bare(data, needle, _composing_bytes()):
                 return True
+            if verdict is False:  # (only the chunk's parts in the map: a few of them)
+                pieces = data.split(_SEP_BYTE)
+                if any(may_fold_into_cjk_utf8(pieces[j - start]) for j in bits(
+                        parts & ((1 << end) - (1 << start))) if j - start < len(pieces)):
+                    verdict = None
         begin = end_byte
-    return False
+    return verdict
 
 
 def _bare(text, run, marks) -> bool:

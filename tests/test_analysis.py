@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 
 from archive.parser import parse
-from index.analysis import fold, normalize, primary_tokens
+from index.analysis import (
+    CJK_SOURCES, class_chars, fold, may_fold_into_cjk, may_fold_into_cjk_utf8, normalize, primary_tokens,
+)
 from index.literal import SEP, Literal, grams
 
 LATIN = "采用ResNet与F1-Score评估，CRISPR-Cas9编辑，PM2.5浓度，见2.1.1节。"
@@ -153,3 +155,14 @@ def test_short_strings_scan_as_the_pattern_does():
         long = text + " " * analysis.SHORT  # past SHORT: the pattern itself
         assert primary_tokens(long) == primary_tokens(text)
     assert differ > 100
+
+
+def test_the_utf8_test_of_characters_that_fold_into_cjk_is_the_str_one():
+    """may_fold_into_cjk_utf8 (a search's test of a candidate's bytes, undecoded) says
+    what may_fold_into_cjk says of the decoded text: every source character, and every
+    7th other code point, between ideographs."""
+    sources = class_chars(CJK_SOURCES)
+    others = [chr(c) for c in range(0x20, 0x30000, 7) if not 0xD800 <= c < 0xE000]
+    for ch in sorted(sources) + others:
+        text = f"中{ch}文"
+        assert may_fold_into_cjk_utf8(text.encode("utf-8")) == may_fold_into_cjk(text), hex(ord(ch))

@@ -250,6 +250,13 @@ def test_posting_lists_of_many_blocks_and_long_term_records(tmp_path):
         assert big[0] and len(big) > 8 + 256  # inlined, longer than the first read
         assert assert_postings_are_whooshs(ours, theirs, ("uuid", "g", "w"), valued=("g",)) > 4000
         assert [ours.stored_fields(d) for d in range(1000)] == [theirs.stored_fields(d) for d in range(1000)]
+        # among: only the blocks that may hold the wanted documents are decoded
+        ids, _, values = seg.postings("g", b"all", values=True)
+        for wanted in ([0], [500], [127, 128], [999], [3, 640, 998]):
+            got = seg.postings("g", b"all", values=True, among=wanted)
+            assert len(got[0]) <= 128 * len(wanted) < len(ids)
+            assert dict(zip(*got[::2])).items() >= {d: values[d] for d in wanted}.items()
+        assert seg.postings("g", b"m0", among=[1000])[0] == []  # (past its last block)
 
 
 def test_a_segment_of_more_than_32768_documents(tmp_path):

@@ -20,6 +20,7 @@ from archive.store import Store
 from cli import main
 from index.folder import IndexProblem, check, open_reader, write_manifest
 from index.indexer import INDEX_NAME, update
+from index.postings import doc_values, doc_values_among, doc_weights, doc_weights_among
 from index.reader import FormatError, IndexReader
 from index.search import search
 from tests.helpers import add_bytes, assert_postings_are_whooshs
@@ -69,6 +70,22 @@ def test_documents_and_deletions_are_whooshs(index):
 def test_every_posting_is_whooshs(index):
     with _whoosh(index) as theirs, IndexReader(index) as ours:
         assert assert_postings_are_whooshs(ours, theirs, FIELDS, valued=("g", "path")) > 10_000
+
+
+def test_postings_among_some_documents_are_the_whole_lists_filtered(index):
+    """doc_values_among / doc_weights_among (reading only the segments and blocks that
+    may hold the wanted documents) give exactly the whole lists' entries of those
+    documents, deleted documents left out as there."""
+    with IndexReader(index) as r:
+        everyone = range(r.doc_count_all())
+        terms = [t.decode() for t in r.lexicon("g")][::40] + [t.decode() for t in r.lexicon("w")][::40]
+        assert len(terms) > 50 and any(seg.deleted for seg, _ in r.leaves)
+        for k, term in enumerate(terms):
+            field = "g" if k < len(terms) // 2 else "w"
+            whole = (doc_values if field == "g" else doc_weights)(r, field, term)
+            among = doc_values_among if field == "g" else doc_weights_among
+            for wanted in (set(everyone[k % 3::3]), set(whole) | {0}, set(), set(everyone)):
+                assert among(r, field, term, wanted) == {d: v for d, v in whole.items() if d in wanted}
 
 
 def test_columns_are_whooshs(index):

@@ -170,6 +170,33 @@ def test_boolean_queries_match_the_oracle(corpus):
     assert split > 100
 
 
+def test_an_item_read_rarest_pair_first_is_the_item_read_whole(corpus):
+    """An item alone in its group reads its rarest gram whole and the others only for
+    the documents still in the running (index.search._grams, alone): the same
+    candidates, part maps and rarest count as every list read whole, and, for each
+    candidate, the same part map of every gram (what ranking and sections ask)."""
+    from index.folder import open_reader
+    from index.literal import Literal
+    from index.search import TOPIC, _TITLES, _grams
+
+    _, index_dir, records = corpus
+    probes = [p for p in probe_strings(records) if len(Literal(p).grams()) > 1]
+    probes += ["的研究意义", "综合现有证", "深度学习模型", "学习 方法"]
+    assert len(probes) > 60
+    emptied = 0
+    with open_reader(index_dir) as reader:
+        for p in probes:
+            for allowed in (None, TOPIC, _TITLES):
+                lit = Literal(p)
+                maps, least, each = _grams(reader, lit, allowed, alone=True)
+                want_maps, want_least, want_each = _grams(reader, lit, allowed)
+                assert (maps, least) == (want_maps, want_least), (p, allowed)
+                for d in maps:
+                    assert [g.get(d) for g in each] == [g.get(d) for g in want_each], (p, d)
+                emptied += not maps and all(want_each)
+    assert emptied > 10  # (phrases whose every gram is in the archive, never in one part)
+
+
 def test_snippet_marks_exactly_the_matches(corpus):
     _, index_dir, _ = corpus
     for q in ["小样本", "ResNet", "F1值", "的应用", "迁移学习"]:
