@@ -4,13 +4,16 @@
     python -m bench.search --sizes 1000 10000
     python -m bench.search --sizes 10000 --facets        # only: --facets, --sort date, --count
     python -m bench.search --sizes 10000 --facets --against OTHER/.venv/bin/reviews OTHER_DATA
+    python -m bench.search --sizes 100000 --commands-only --before OTHER/.venv/bin/reviews
 
 For each archive in ``bench/out/data-N`` (with its corpus in ``bench/out/corpus-N``):
 p50/p95 of :func:`index.search.search` over a fixed list of queries (warm, in one process,
-5 rounds), then the wall time of the whole `reviews search -l Q` and
-`reviews search --limit 10 Q` commands against `rg -l -F Q` over the same raw files
-(Debian's ripgrep), all measured in this run, as ratios. The checkout is byte-compiled
-first, as `make venv` does, so the command does not pay for compiling.
+5 rounds: the first page with its exact count, and the exact count alone), then the wall
+time of the whole `reviews search -l Q` and `reviews search --limit 10 Q` commands
+against `rg -l -F Q` over the same raw files (Debian's ripgrep), in turns, all measured
+in this run, as ratios; ``--before`` times another checkout's command on the same
+archive in the same turns. The checkout is byte-compiled first, as `make venv` does, so
+the command does not pay for compiling.
 """
 from __future__ import annotations
 
@@ -45,10 +48,16 @@ QUERIES = {
     "ref id field": "ref:{top}",  # the most cited work of the archive, filled in at run time
     "uuid field": "uuid:0a 研究",
     "date field": "深度学习 since:2025-06-01",
+    # issue 19: 5-character phrases whose characters and most pairs are in nearly every
+    # review at 100k (the worst queries there), and a common 2-character word
+    "5-char phrase": "的研究意义",
+    "5-char phrase 2": "综合现有证",
+    "2-char word": "政策",
 }
 # the same strings as rg patterns (literal, fixed-string); field queries have none
 RG = {"common word": "研究", "common phrase": "深度学习", "rare word": "汜涡县", "latin": "ResNet",
-      "6-char phrase": "迁移学习方法", "single char": "段"}
+      "6-char phrase": "迁移学习方法", "single char": "段", "5-char phrase": "的研究意义",
+      "5-char phrase 2": "综合现有证", "2-char word": "政策"}
 
 
 def pct(values: list[float], p: float) -> float:
@@ -57,7 +66,10 @@ def pct(values: list[float], p: float) -> float:
     return values[k]
 
 
-def in_process(data: Path) -> dict[str, list[float]]:
+def in_process(data: Path, rounds: int = 5) -> tuple[dict, dict, dict]:
+    """Per query of :data:`QUERIES`, in one process after a warm-up round: the first page
+    (``limit=10``, ranked, with the exact number of matches), and the exact number alone
+    (what ``search --count`` runs: the match set, no scores), ``rounds`` times each."""
     from index.indexer import index_dir
     from index.search import search
 
@@ -70,15 +82,20 @@ def in_process(data: Path) -> dict[str, list[float]]:
     for k, q in QUERIES.items():
         QUERIES[k] = q.replace("{top}", top)
     times: dict[str, list[float]] = {k: [] for k in QUERIES}
+    counts: dict[str, list[float]] = {k: [] for k in QUERIES}
     totals = {}
     for name, q in QUERIES.items():  # warm-up round (opens the index, fills caches)
         totals[name] = search(ix, q, limit=10).total_reviews
-    for _ in range(5):
+        assert search(ix, q, ids_only=True, limit=None, sort="date").total_reviews == totals[name]
+    for _ in range(rounds):
         for name, q in QUERIES.items():
             t = time.perf_counter()
             search(ix, q, limit=10)
             times[name].append(time.perf_counter() - t)
-    return times, totals
+            t = time.perf_counter()
+            search(ix, q, ids_only=True, limit=None, sort="date")
+            counts[name].append(time.perf_counter() - t)
+    return times, counts, totals
 
 
 #: what --facets, --sort date and --count cost on a common word, against the plain search
@@ -147,9 +164,9 @@ def against(data: Path, exe: str, other: str, other_data: Path, rounds: int = 9)
               f"| {statistics.median(b) * 1000:.0f} ms |", flush=True)
 
 
-def timed(cmd: list[str], env: dict) -> float:
+def timed(cmd: list[str], env: dict, check: bool = True) -> float:
     t = time.perf_counter()
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=check)
     return time.perf_counter() - t
 
 
@@ -171,6 +188,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--against", nargs=2, metavar=("REVIEWS", "DATA"),
                     help="with --facets: also time the plain search against another checkout's "
                          "reviews command on its own archive, alternately")
+    ap.add_argument("--before", metavar="REVIEWS",
+                    help="also time another checkout's reviews command on the same archive, "
+                         "in turns with this one's (before/after in one run)")
+    ap.add_argument("--commands-only", action="store_true",
+                    help="only the whole commands against rg (no in-process rounds)")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of the whole commands")
     a = ap.parse_args(argv)
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     exe = str(Path(sys.executable).with_name("reviews"))
@@ -186,29 +209,60 @@ def main(argv: list[str] | None = None) -> None:
             if a.against:
                 against(data, exe, a.against[0], Path(a.against[1]))
             continue
-        times, totals = in_process(data)
+        if a.commands_only:
+            commands(data, corpus, exe, a.before, a.rounds)
+            continue
+        load = os.getloadavg()[0]
+        times, counts, totals = in_process(data)
         allt = [t for ts in times.values() for t in ts]
-        print(f"\n{n} reviews: in-process search, limit 10, 5 rounds after a warm-up")
-        print(f"  all queries: p50 {pct(allt, 50) * 1000:.0f} ms, p95 {pct(allt, 95) * 1000:.0f} ms")
+        allc = [t for ts in counts.values() for t in ts]
+        print(f"\n{n} reviews: in-process search, 5 rounds after a warm-up (load {load:.1f} before, "
+              f"{os.getloadavg()[0]:.1f} after)")
+        print(f"  first page (limit 10, exact count): p50 {pct(allt, 50) * 1000:.0f} ms, "
+              f"p95 {pct(allt, 95) * 1000:.0f} ms; the exact count alone: p50 "
+              f"{pct(allc, 50) * 1000:.0f} ms, p95 {pct(allc, 95) * 1000:.0f} ms")
         for name, q in QUERIES.items():
-            ts = times[name]
-            print(f"  {name:<15} {q:<22} {totals[name]:>6} reviews  p50 {pct(ts, 50) * 1000:6.0f} ms"
-                  f"  max {max(ts) * 1000:6.0f} ms")
-        env = dict(os.environ, REVIEWS_DATA=str(data))
+            ts, cs = times[name], counts[name]
+            print(f"  {name:<15} {q:<22} {totals[name]:>6} reviews  page p50 {pct(ts, 50) * 1000:6.0f} ms"
+                  f"  max {max(ts) * 1000:6.0f} ms | count p50 {pct(cs, 50) * 1000:6.0f} ms")
         subprocess.run([sys.executable, "-m", "compileall", "-q", "cli.py", "archive", "index",
                         "publish"], cwd=ROOT, check=True)
-        print(f"\n{n} reviews: whole command (median of 5) vs rg -l -F over the raw files")
-        ratios: dict[str, list[float]] = {"-l": [], "--limit 10": []}
-        for name, pattern in RG.items():
-            rg = wall(["rg", "-l", "-F", pattern, str(corpus)], env, 5)
-            line = f"  {pattern:<8} rg -l {rg * 1000:6.0f} ms"
+        commands(data, corpus, exe, a.before, a.rounds)
+
+
+def commands(data: Path, corpus: Path, exe: str, before: str | None, rounds: int) -> None:
+    """Each :data:`RG` query as whole commands, ``rg -l -F`` first, then ``search -l`` and
+    ``search --limit 10`` of this checkout (and of ``before``, another checkout's
+    ``reviews`` on the same archive), in turns: ``rounds`` rounds after a warm-up one,
+    each round started by the next command, so that a change of load or of what the
+    page cache holds hits every command alike; medians and ratios to rg."""
+    env = dict(os.environ, REVIEWS_DATA=str(data))
+    who = [("", exe)] + ([("before ", before)] if before else [])
+    print(f"\nwhole command (median of {rounds}, in turns) vs rg -l -F over the raw files; "
+          f"load {os.getloadavg()[0]:.1f}")
+    ratios: dict[str, list[float]] = {}
+    for name, pattern in RG.items():
+        lines = {"rg": ["rg", "-l", "-F", pattern, str(corpus)]}
+        for tag, program in who:
             for flag, args in (("-l", ["-l"]), ("--limit 10", ["--limit", "10"])):
-                ours = wall([exe, "search", *args, QUERIES[name]], env, 5)
-                ratios[flag].append(ours / rg)
-                line += f" | search {flag} {ours * 1000:6.0f} ms ({ours / rg:4.2f}x)"
-            print(line)
-        for flag, rs in ratios.items():
-            print(f"  median ratio, search {flag}: {statistics.median(rs):.2f}")
+                lines[f"{tag}search {flag}"] = [program, "search", *args, QUERIES[name]]
+        times: dict[str, list[float]] = {k: [] for k in lines}
+        order = list(lines)
+        for k in range(rounds + 1):
+            for key in order[k % len(order):] + order[:k % len(order)]:  # (each first in turn)
+                t = timed(lines[key], env, check=key != "rg")
+                if k:
+                    times[key].append(t)
+        med = {key: statistics.median(ts) for key, ts in times.items()}
+        out = f"  {pattern:<8} rg -l {med['rg'] * 1000:6.0f} ms"
+        for key in lines:
+            if key != "rg":
+                ratios.setdefault(key, []).append(med[key] / med["rg"])
+                out += f" | {key} {med[key] * 1000:6.0f} ms ({med[key] / med['rg']:4.2f}x)"
+        print(out, flush=True)
+    for key, rs in ratios.items():
+        print(f"  {key}: median ratio {statistics.median(rs):.2f}, max {max(rs):.2f}")
+    print(f"  load after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
