@@ -193,6 +193,8 @@ def main(argv: list[str] | None = None) -> None:
                          "in turns with this one's (before/after in one run)")
     ap.add_argument("--commands-only", action="store_true",
                     help="only the whole commands against rg (no in-process rounds)")
+    ap.add_argument("--in-process-only", action="store_true",
+                    help="only the in-process rounds (no whole commands)")
     ap.add_argument("--rounds", type=int, default=5, help="rounds of the whole commands")
     a = ap.parse_args(argv)
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -225,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
             ts, cs = times[name], counts[name]
             print(f"  {name:<15} {q:<22} {totals[name]:>6} reviews  page p50 {pct(ts, 50) * 1000:6.0f} ms"
                   f"  max {max(ts) * 1000:6.0f} ms | count p50 {pct(cs, 50) * 1000:6.0f} ms")
+        if a.in_process_only:
+            continue
         subprocess.run([sys.executable, "-m", "compileall", "-q", "cli.py", "archive", "index",
                         "publish"], cwd=ROOT, check=True)
         commands(data, corpus, exe, a.before, a.rounds)
