@@ -516,6 +516,11 @@ class _VarColumn:
         n = self.lengths[d]
         return self.f.get(self.offsets[d], n) if n else b""
 
+    def read(self, d: int, start: int, n: int) -> bytes:
+        """Bytes ``start`` to ``start + n`` of document ``d``'s value (within it)."""
+        n = min(n, self.lengths[d] - start)
+        return self.f.get(self.offsets[d] + start, n) if n > 0 else b""
+
     def many(self, docs: list[int], text: bool = False) -> list[bytes] | list[str]:
         """The values of ``docs`` (local numbers); many of them: one read of the span.
         ``text``: as str, decoded as Latin-1 (a byte a character; for ASCII values)."""

@@ -306,8 +306,8 @@ def _quick_match(d: int, quick: list[list[tuple]], column) -> bool:
                 continue
             if needle is None:
                 break
-            if value is None:
-                value = column[d]
+            if value is None:  # (a stored value read a slice at a time, where it can be)
+                value = column.slices(d) if isinstance(column, Column) else column[d]
             verdict = plain_verdict(value, needle, m, inflated)
             if verdict:
                 break

@@ -78,9 +78,8 @@ class Texts:
     the zstd chunks. Inflated a chunk at a time and folded a part at a time, on demand."""
 
     def __init__(self, value: bytes, inflated: dict[int, bytes] | None = None):
-        (n,) = _COUNT.unpack_from(value, 0)
         self._value = value
-        self._table = [_CHUNK.unpack_from(value, _COUNT.size + _CHUNK.size * c) for c in range(n)]
+        self._table = chunk_table(value)
         self._starts = [start for start, _ in self._table]
         self._raw: dict[int, bytes] = inflated if inflated is not None else {}
         self._parts: dict[int, str] = {}
@@ -167,9 +166,12 @@ def plain_verdict(value: bytes, needle: bytes, parts: int, inflated: dict | None
     as :meth:`Texts.holds` asks of a part); None: :meth:`Texts.holds` must decide. The
     quick test a search makes of most candidates: no object built, nothing decoded; the
     chunks it inflates are kept in ``inflated`` (chunk -> bytes) for :class:`Texts` to
-    reuse."""
-    (n,) = _COUNT.unpack_from(value, 0)
-    table = [_CHUNK.unpack_from(value, _COUNT.size + _CHUNK.size * c) for c in range(n)]
+    reuse. ``value``: bytes, or a stored value read by slices (:class:`index.postings.Slices`):
+    then only its table and the chunks needed are read, and their blocks checked.
+    """
+    head = value[:_HEAD]  # (the table and, mostly, the chunk needed: one read of a stored value)
+    table = chunk_table(value, head)
+    n = len(table)
     begin = _COUNT.size + _CHUNK.size * n
     verdict: bool | None = False
     for c, (start, end_byte) in enumerate(table):
@@ -177,7 +179,7 @@ def plain_verdict(value: bytes, needle: bytes, parts: int, inflated: dict | None
         if parts & ((1 << end) - (1 << start)):
             data = inflated.get(c) if inflated is not None else None
             if data is None:
-                data = _inflate()(value[begin:end_byte])
+                data = _inflate()(head[begin:end_byte] if end_byte <= len(head) else value[begin:end_byte])
                 if inflated is not None:
                     inflated[c] = data
             if _bare(data, needle, _composing_bytes()):
@@ -189,6 +191,19 @@ def plain_verdict(value: bytes, needle: bytes, parts: int, inflated: dict | None
                     verdict = None
         begin = end_byte
     return verdict
+
+
+_HEAD = 4096  # bytes of a value read first by plain_verdict (a checksummed block's worth)
+
+
+def chunk_table(value, head: bytes | None = None) -> list[tuple[int, int]]:
+    """``(first part, end of bytes)`` of each chunk of a ``text`` value: ``bytes``, or
+    any object whose slices are (:class:`index.postings.Slices`: a stored value read a
+    slice at a time); ``head``, its first bytes if already read."""
+    head = value[:_HEAD] if head is None else head
+    (n,) = _COUNT.unpack(head[:_COUNT.size])
+    end = _COUNT.size + _CHUNK.size * n
+    return list(_CHUNK.iter_unpack(head[_COUNT.size:end] if end <= len(head) else value[_COUNT.size:end]))
 
 
 def _bare(text, run, marks) -> bool:

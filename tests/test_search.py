@@ -197,6 +197,33 @@ def test_an_item_read_rarest_pair_first_is_the_item_read_whole(corpus):
     assert emptied > 10  # (phrases whose every gram is in the archive, never in one part)
 
 
+def test_a_stored_text_read_by_slices_is_the_text_read_whole(corpus):
+    """plain_verdict of a review's text read a slice at a time (its table and the chunks
+    it needs: index.postings.Slices) says what it says of the whole value read at once,
+    for values shorter and longer than its first read and every part map's chunks."""
+    from index.folder import open_reader
+    from index.postings import Column
+    from index.texts import _HEAD, chunk_table, plain_verdict
+
+    _, index_dir, records = corpus
+    needles = [p.encode() for p in probe_strings(records)[::9] if not p.isascii()][:10]
+    long = 0
+    with open_reader(index_dir) as reader:
+        column = Column(reader, "text")
+        for d in range(reader.doc_count_all()):
+            whole, sliced = column[d], column.slices(d)
+            if not whole:
+                continue
+            long += len(whole) > _HEAD
+            assert len(sliced) == len(whole) and sliced[3:len(whole) + 9] == whole[3:]
+            table = chunk_table(whole)
+            assert chunk_table(sliced) == table
+            for maps in (1, (1 << (table[-1][0] + 1)) - 1, 1 << table[-1][0], -1):
+                for needle in needles:
+                    assert plain_verdict(sliced, needle, maps, {}) == plain_verdict(whole, needle, maps, {})
+    assert long > 5
+
+
 def test_snippet_marks_exactly_the_matches(corpus):
     _, index_dir, _ = corpus
     for q in ["小样本", "ResNet", "F1值", "的应用", "迁移学习"]:
