@@ -8,6 +8,7 @@ reference page asks the archive (:func:`archive.citing.listings`), whose ``refs`
 """
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict, namedtuple
 from dataclasses import astuple, dataclass, field
 
@@ -32,10 +33,20 @@ class RefInfo:
     n_uses: int = 0  # citations of it
     n_citing: int = 0  # reviews that cite it
     n_listed: int = 0  # reviews that list it
+    #: which reviews list it, as one number: the XOR of :func:`lister` of each listing
+    #: review's (uuid, version). What a reference page and its exports show is a function
+    #: of those reviews alone, so an unchanged number lets a build keep the page as it is;
+    #: XOR merges partitions in any order and takes a review out as it put it in.
+    listers: int = 0
 
     @property
     def title(self) -> str:
         return display_title([t for t, _ in self.spellings.most_common()]) or self.ref_id
+
+
+def lister(uuid: str, version: object) -> int:
+    """One listing review's share of :attr:`RefInfo.listers` (64 bits of a SHA-1)."""
+    return int.from_bytes(hashlib.sha1(f"{uuid}:{version}".encode()).digest()[:8], "big")
 
 
 class Catalog:
@@ -46,7 +57,9 @@ class Catalog:
         self.refs: dict[str, RefInfo] = {}
         self.flags: dict[str, list] = {}
 
-    def add(self, rec: Record) -> None:
+    def add(self, rec: Record, version: object = None) -> None:
+        """One record; ``version``: its stored version id (what :attr:`RefInfo.listers`
+        is made of)."""
         self.summaries[rec.uuid] = Summary.of(rec)
         self.flags[rec.uuid] = [{"code": f.code, "label": flag_label(f.code), "text": f.describe(),
                                  "severity": f.severity}
@@ -58,8 +71,10 @@ class Catalog:
             if r.year:
                 info.years.add(r.year)
             listed[r.ref_id].append((r.scope, r.n))
+        share = lister(rec.uuid, version)
         for ref_id in listed:
             self.refs[ref_id].n_listed += 1
+            self.refs[ref_id].listers ^= share
         citing = set()
         for c in rec.citations:
             if c.ref_id is None or c.ref_id not in listed:
@@ -74,8 +89,8 @@ class Catalog:
         return {
             "summaries": [astuple(s) for s in self.summaries.values()],
             "flags": self.flags,
-            "refs": [[r.ref_id, dict(r.spellings), sorted(r.years), r.n_uses, r.n_citing, r.n_listed]
-                     for r in self.refs.values()],
+            "refs": [[r.ref_id, dict(r.spellings), sorted(r.years), r.n_uses, r.n_citing, r.n_listed,
+                      r.listers] for r in self.refs.values()],
         }
 
     def merge(self, state: dict) -> None:
@@ -83,13 +98,14 @@ class Catalog:
         for row in state["summaries"]:
             self.summaries[row[0]] = Summary(*row)
         self.flags.update(state["flags"])
-        for ref_id, spellings, years, n_uses, n_citing, n_listed in state["refs"]:
+        for ref_id, spellings, years, n_uses, n_citing, n_listed, listers in state["refs"]:
             info = self.refs.setdefault(ref_id, RefInfo(ref_id))
             info.spellings.update(spellings)
             info.years.update(years)
             info.n_uses += n_uses
             info.n_citing += n_citing
             info.n_listed += n_listed
+            info.listers ^= listers
 
     # -- views -------------------------------------------------------------
     def by_date(self) -> list[Summary]:

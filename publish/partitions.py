@@ -100,8 +100,8 @@ def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Resul
     template = env.get_template("review.html")
     rendered = set()
     catalog = Catalog()
-    for rec in records:
-        catalog.add(rec)
+    for rec, version in zip(records, job.versions):  # (pages only: the catalog is not used)
+        catalog.add(rec, version)
         if rec.uuid in job.render:
             path = urls.review(rec.uuid)
             ctx = review_context(rec, job.related.get(rec.uuid, ()), job.near.get(rec.uuid, ()))

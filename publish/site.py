@@ -28,6 +28,7 @@ from . import urls
 from .catalog import Catalog
 from .figures import home_charts, quality_charts, topic_rates
 from .files import Tally, Writer, aside, stage, swap
+from .keyed import Keyed
 from .pages import EXPORTS
 from .partitions import Job, run_jobs
 from .plan import KEPT, PAGES, RELATED, Plan, check_out, make_plan
@@ -63,9 +64,10 @@ class BuildReport(Tally):
 
 
 class _Pages:
-    def __init__(self, env: Environment, writer: Writer):
+    def __init__(self, env: Environment, writer: Writer, keyed: Keyed):
         self.env = env
         self.writer = writer
+        self.keyed = keyed
 
     def render(self, path: str, template: str, **ctx: Any) -> None:
         ctx.setdefault("hide_search_box", False)
@@ -201,11 +203,12 @@ def _apply(plan: Plan, store: Any, writer: Writer, ix_dir: Path,
         search = {"key": plan.search_key, "meta": search_meta,
                   "files": {rel: size for rel, size in writer.produced.items() if rel not in before}}
     del postings
-    pages = _Pages(make_env(), writer)
-    _listing_pages(pages, catalog, store, search["meta"], plan.dupes)
+    pages = _Pages(make_env(), writer, Keyed(writer, plan.build, plan.last.get("lists", {})))
+    _listing_pages(pages, catalog, store, search["meta"], plan.dupes, dict(plan.items))
     _static_files(writer)
     cache.prune(len(plan.parts))
-    writer.finish({"build": plan.build, "parts": parts_state, "pages": plan.page_keys, "search": search})
+    writer.finish({"build": plan.build, "parts": parts_state, "pages": plan.page_keys, "search": search,
+                   "lists": pages.keyed.state()})
     report.reviews = len(catalog.summaries)
     report.references = len(catalog.refs)
 
@@ -270,7 +273,9 @@ def _stats(catalog: Catalog, store: Any) -> dict:
 
 
 def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dict,
-                   groups: list) -> None:
+                   groups: list, version_of: dict[str, str]) -> None:
+    """Every page but the reviews'; a topic page, a page of the reference table and a
+    reference page (with its exports) only where what it shows changed (:mod:`.keyed`)."""
     newest = catalog.by_date()
     topics = catalog.topics()
     ranked = catalog.refs_by_citations()
@@ -290,15 +295,23 @@ def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dic
         pages.render(urls.by_date(p), "dates.html", days=days, total=len(newest),
                      page=p, pages=n_pages, page_url=urls.by_date)
     pages.render(urls.TOPICS, "topics.html", topics=topics)
-    for t, items in topics:
-        pages.render(urls.topic(t), "topic.html", topic=t, items=items)
+    keyed = pages.keyed
+    for t, items in topics:  # (a review's summary is a function of its version)
+        if not keyed.kept([urls.topic(t)], t, [(s.uuid, version_of[s.uuid]) for s in items]):
+            pages.render(urls.topic(t), "topic.html", topic=t, items=items)
     n_pages = max(1, -(-len(ranked) // REFS_PER_PAGE))
     for p in range(1, n_pages + 1):
-        pages.render(urls.refs_page(p), "refs.html", items=ranked[(p - 1) * REFS_PER_PAGE: p * REFS_PER_PAGE],
-                     offset=(p - 1) * REFS_PER_PAGE, total=len(ranked), page=p, pages=n_pages,
-                     page_url=urls.refs_page)
-    for info in ranked:
-        pages.render(urls.ref(info.ref_id), "ref.html", exports=EXPORTS, **catalog.ref_context(info, store))
+        items = ranked[(p - 1) * REFS_PER_PAGE: p * REFS_PER_PAGE]
+        if not keyed.kept([urls.refs_page(p)], p, n_pages, len(ranked),
+                          [(r.ref_id, r.title, r.n_uses, r.n_listed) for r in items]):
+            pages.render(urls.refs_page(p), "refs.html", items=items, offset=(p - 1) * REFS_PER_PAGE,
+                         total=len(ranked), page=p, pages=n_pages, page_url=urls.refs_page)
+    for info in ranked:  # (its page and exports show the reviews that list it, nothing else)
+        page = urls.ref(info.ref_id)
+        files = [page, *(urls.ref_export(info.ref_id, fmt) for fmt in export.FORMATS)]
+        if keyed.kept(files, info.ref_id, info.listers, info.n_listed):
+            continue
+        pages.render(page, "ref.html", exports=EXPORTS, **catalog.ref_context(info, store))
         work = export.works(citing.entries_of(store, info.ref_id))
         for fmt in export.FORMATS:  # the work as BibTeX, RIS and CSL-JSON, beside its page
             pages.writer.write(urls.ref_export(info.ref_id, fmt), export.render(work, fmt))

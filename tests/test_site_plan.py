@@ -197,3 +197,53 @@ def test_dry_run_writes_nothing(tmp_path):
     r = _cli(data, "--dry-run", str(mine))
     assert r.exit_code == 2 and "holds no site built by `reviews site`" in r.output
     store.close()
+
+
+def _site_files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != MANIFEST}
+
+
+def _listed_by(store, uuid: str) -> set[str]:
+    return {rid for (rid,) in store.execute(
+        "SELECT f.ref_id FROM refs f JOIN reviews r ON r.current_version = f.version_id"
+        " WHERE r.uuid = ?", (uuid,))}
+
+
+def test_reference_and_topic_pages_are_rendered_only_where_they_change(built, tmp_path):
+    """After one new review, the reference pages (and their exports) written are those of
+    the works it lists, the topic pages that of its topic; after a retraction, those of
+    the retracted review. Every build leaves the site as a fresh build makes it."""
+    store, out = built
+    g = next(iter(generate(1, seed=7, start=4)))
+    add_bytes(store, g.data, g.name)
+    new = next(u for u, _ in store.review_order()[::-1])
+    report = build_site(store, out, block=BLOCK)
+    written = set(report.written_paths)
+    refs = {p.split("/")[1].split(".")[0] for p in written if p.startswith("refs/r")}
+    assert refs == _listed_by(store, new) and refs
+    assert {p for p in written if p.startswith("topics/t")} == {urls.topic(store.execute(
+        "SELECT topic FROM reviews WHERE uuid = ?", (new,)).fetchone()[0])}
+    ref = sorted(refs)[0]
+    assert all(urls.ref_export(ref, fmt) in written for fmt in ("bibtex", "ris", "csl-json"))
+    fresh = tmp_path / "fresh"
+    build_site(store, fresh, block=BLOCK)
+    assert _site_files(out) == _site_files(fresh)
+
+    listed_by = {u: _listed_by(store, u) for u, _ in store.review_order()}
+    gone = next(u for u, refs in listed_by.items()  # one that shares a work with another
+                if any(refs & others for v, others in listed_by.items() if v != u))
+    listed = listed_by[gone]
+    store.retract(gone, "wrong topic")
+    report = build_site(store, out, block=BLOCK)
+    refs = {p.split("/")[1].split(".")[0] for p in report.written_paths if p.startswith("refs/r")}
+    assert refs <= listed and refs
+    shutil.rmtree(fresh)
+    build_site(store, fresh, block=BLOCK)
+    assert _site_files(out) == _site_files(fresh)
+
+    # what is kept is not rendered at all: a page edited by hand (its size kept) stays
+    probe = out / urls.ref(sorted(_listed_by(store, next(u for u in listed_by if u != gone)))[0])
+    probe.write_bytes(probe.read_bytes().replace(b"<h2>", b"<h6>", 1))
+    edited = probe.read_bytes()
+    assert build_site(store, out, block=BLOCK).written == 0 and probe.read_bytes() == edited
