@@ -113,13 +113,18 @@ def build_site(store: Any, out_dir: str | Path,
     check_out(out)
     data_dir = Path(store.path).parent
     ix_dir = index_dir(data_dir)
+    # (the stages before "reviews": where the time goes, for bench/site_phases.py)
+    step = on_progress or (lambda stage, done, total: None)
     _index_up_to_date(store, data_dir, ix_dir, update)
+    step("index", 1, 1)
     from index import dupes  # noqa: PLC0415
 
     dupes.update(store, data_dir)  # (the plan then reads the sketches as they are)
+    step("dupes", 1, 1)
     out.mkdir(parents=True, exist_ok=True)
     staged = stage(out)  # (puts back a site a killed build left aside)
     plan = make_plan(store, out, ix_dir, block=block)
+    step("plan", 1, 1)
     report = BuildReport()
     writer = Writer(staged or out, report, live=out)
     _apply(plan, store, writer, ix_dir, on_progress,
@@ -203,8 +208,12 @@ def _apply(plan: Plan, store: Any, writer: Writer, ix_dir: Path,
         search = {"key": plan.search_key, "meta": search_meta,
                   "files": {rel: size for rel, size in writer.produced.items() if rel not in before}}
     del postings
+    if on_progress:  # (and after it)
+        on_progress("search", 1, 1)
     pages = _Pages(make_env(), writer, Keyed(writer, plan.build, plan.last.get("lists", {})))
     _listing_pages(pages, catalog, store, search["meta"], plan.dupes, dict(plan.items))
+    if on_progress:
+        on_progress("listing pages", 1, 1)
     _static_files(writer)
     cache.prune(len(plan.parts))
     writer.finish({"build": plan.build, "parts": parts_state, "pages": plan.page_keys, "search": search,
