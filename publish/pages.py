@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from jinja2.utils import htmlsafe_json_dumps
+
+from archive import export
 from archive.listing import Summary
 from archive.model import ABSTRACT, FLAG_KINDS, Record
 
@@ -33,6 +36,23 @@ def _cites(rec: Record, where: str) -> CiteContext:
 
 #: The export formats a review's and a reference's page offer, with their labels
 EXPORTS = [("bibtex", "BibTeX"), ("ris", "RIS"), ("csl-json", "CSL-JSON")]
+
+
+def work_rows(works: list[export.Work]) -> list[list]:
+    """Works as a review page carries them for its downloads
+    (``templates/static/export.js`` renders them as :func:`archive.export.render` does):
+    ``[key, title, year, [authors], language, ref id]`` each, every value one line."""
+    one = export.one_line
+    return [[w.key, one(w.title), None if w.year is None else int(w.year),
+             [n for n in (one(a) for a in w.authors) if n], one(w.language), one(w.ref_id)]
+            for w in works]
+
+
+def works_data(rec: Record) -> Any:
+    """The works of a review's reference list (:func:`work_rows`) as JSON that is safe
+    inside a ``<script>`` element."""
+    rows = work_rows(export.works(rec.references))
+    return htmlsafe_json_dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
 def review_context(rec: Record, related: Any = (), near: Any = ()) -> dict:
@@ -69,6 +89,7 @@ def review_context(rec: Record, related: Any = (), near: Any = ()) -> dict:
         "sections": sections,
         "ref_lists": ref_lists,
         "exports": EXPORTS if rec.references else [],
+        "works": works_data(rec) if rec.references else "",
         "related": [{"uuid": r.uuid, "topic": r.topic, "reason": r.reason()} for r in related],
         "near": list(near),
         "toc": toc,

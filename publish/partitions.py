@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from archive import export
 from archive.model import Record
 from archive.workers import pool
 
@@ -107,12 +106,7 @@ def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Resul
             ctx = review_context(rec, job.related.get(rec.uuid, ()), job.near.get(rec.uuid, ()))
             html = template.render(url=urls.Linker(path), hide_search_box=False, **ctx).encode("utf-8")
             files.append((path, len(html), put(out, live, path, html)))
-            rendered.add(path)
-            if rec.references:  # its reference list as BibTeX, RIS and CSL-JSON, beside it
-                listed = export.works(rec.references)
-                for fmt in export.FORMATS:
-                    rel, data = urls.review_export(rec.uuid, fmt), export.render(listed, fmt).encode("utf-8")
-                    files.append((rel, len(data), put(out, live, rel, data)))
+            rendered.add(path)  # (its downloads are made in the browser: static/export.js)
     if part is None:
         return Result(files, rendered, {}, {})
     return Result(files, rendered, part.chunks, catalog.state())

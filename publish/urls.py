@@ -42,14 +42,10 @@ def ref(ref_id: str) -> str:
     return f"refs/{ref_id}.html"
 
 
-def review_export(uuid: str, fmt: str) -> str:
-    """The reference list of a review in an export format, beside its page."""
-    return review(uuid)[: -len(".html")] + FORMATS[fmt]
-
-
 def review_files(uuid: str) -> list[str]:
-    """Every file the site may hold for a review: its page and its exports."""
-    return [review(uuid), *(review_export(uuid, fmt) for fmt in FORMATS)]
+    """Every file the site holds for a review: its page (its downloads are made in the
+    browser from the works the page carries: ``static/export.js``)."""
+    return [review(uuid)]
 
 
 def ref_export(ref_id: str, fmt: str) -> str:

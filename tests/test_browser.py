@@ -513,7 +513,6 @@ def test_a_retracted_review_leaves_the_site(tmp_path, page):
     assert browser_finds(unique) == [] == search(index_dir(data), unique, ids_only=True).uuids
     assert browser_finds("残差网络") == [numbered_uuid(2)]
     assert not (out / urls.review(gone)).exists()
-    assert not (out / urls.review_export(gone, "ris")).exists()
     after = ref_page_counts()
     assert int(after[0]) == int(before[0]) - 1 and int(after[2]) == int(before[2]) - 1
     assert broken_links(out) == []
@@ -552,3 +551,26 @@ def test_folding_answers_alike_in_the_browser(tmp_path, page):
     assert search(index_dir(data), "まなぶか", ids_only=True).uuids == [numbered_uuid(4)]
     assert page.errors == []
     store.close()
+
+
+@pytest.mark.parametrize("where", ["http", "file"])
+def test_review_downloads_are_the_exports(site, page, where):
+    """A review's three downloads, made in the browser from its page (static/export.js),
+    are what `reviews export` writes (archive.export.render), over http and from disk;
+    the hostile record's too."""
+    from archive import export
+
+    with_refs = [r for r in site["records"] if r.references]
+    for rec in [next(r for r in with_refs if r.uuid == XSS_UUID), *with_refs[:2]]:
+        base = site["base"] if where == "http" else site["out"].as_uri() + "/"
+        page.goto(base + urls.review(rec.uuid))
+        links = page.locator("a.export-link")
+        assert links.count() == 3
+        for i, fmt in enumerate(export.FORMATS):
+            with page.expect_download() as dl:
+                links.nth(i).click()
+            got = dl.value
+            assert got.suggested_filename == rec.uuid[:8] + export.FORMATS[fmt]
+            text = Path(got.path()).read_text("utf-8")
+            assert text == export.render(export.works(rec.references), fmt), (rec.uuid, fmt)
+    assert page.errors == []
