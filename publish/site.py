@@ -29,9 +29,9 @@ from .catalog import Catalog
 from .figures import home_charts, quality_charts, topic_rates
 from .files import Tally, Writer, aside, stage, swap
 from .keyed import Keyed
-from .pages import EXPORTS
 from .partitions import Job, run_jobs
 from .plan import KEPT, PAGES, RELATED, Plan, check_out, make_plan
+from .refpages import render_refs
 from .resources import TEMPLATES, csp, make_env
 from .searchdata import (BLOCK, Postings, dictionary, meta, meta_file, review_tables, facet_tables,
                          reference_files, words_from_index)
@@ -211,7 +211,7 @@ def _apply(plan: Plan, store: Any, writer: Writer, ix_dir: Path,
     if on_progress:  # (and after it)
         on_progress("search", 1, 1)
     pages = _Pages(make_env(), writer, Keyed(writer, plan.build, plan.last.get("lists", {})))
-    _listing_pages(pages, catalog, store, search["meta"], plan.dupes, dict(plan.items))
+    _listing_pages(pages, catalog, store, search["meta"], plan.dupes, dict(plan.items), n_workers)
     if on_progress:
         on_progress("listing pages", 1, 1)
     _static_files(writer)
@@ -282,7 +282,7 @@ def _stats(catalog: Catalog, store: Any) -> dict:
 
 
 def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dict,
-                   groups: list, version_of: dict[str, str]) -> None:
+                   groups: list, version_of: dict[str, str], workers: int) -> None:
     """Every page but the reviews'; a topic page, a page of the reference table and a
     reference page (with its exports) only where what it shows changed (:mod:`.keyed`)."""
     newest = catalog.by_date()
@@ -315,15 +315,10 @@ def _listing_pages(pages: _Pages, catalog: Catalog, store: Any, search_meta: dic
                           [(r.ref_id, r.title, r.n_uses, r.n_listed) for r in items]):
             pages.render(urls.refs_page(p), "refs.html", items=items, offset=(p - 1) * REFS_PER_PAGE,
                          total=len(ranked), page=p, pages=n_pages, page_url=urls.refs_page)
-    for info in ranked:  # (its page and exports show the reviews that list it, nothing else)
-        page = urls.ref(info.ref_id)
-        files = [page, *(urls.ref_export(info.ref_id, fmt) for fmt in export.FORMATS)]
-        if keyed.kept(files, info.ref_id, info.listers, info.n_listed):
-            continue
-        pages.render(page, "ref.html", exports=EXPORTS, **catalog.ref_context(info, store))
-        work = export.works(citing.entries_of(store, info.ref_id))
-        for fmt in export.FORMATS:  # the work as BibTeX, RIS and CSL-JSON, beside its page
-            pages.writer.write(urls.ref_export(info.ref_id, fmt), export.render(work, fmt))
+    # a work's page and exports show the reviews that list it, nothing else
+    render_refs([info.ref_id for info in ranked if not keyed.kept(
+        [urls.ref(info.ref_id), *(urls.ref_export(info.ref_id, fmt) for fmt in export.FORMATS)],
+        info.ref_id, info.listers, info.n_listed)], catalog, store, pages.writer, workers)
     from index.dupes import passages  # noqa: PLC0415
 
     recycled = passages(store, Path(store.path).parent)
