@@ -222,11 +222,14 @@ def collisions(keys: np.ndarray, owner: np.ndarray, cap: int | None = None) -> I
     """The positions of each key held by two owners or more (at most ``cap`` owners)."""
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
-    edges = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-    starts = np.concatenate(([0], edges))
-    ends = np.concatenate((edges, [len(keys)]))
-    for s, e in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
-        run = order[s:e]
+    # only the positions where a key repeats the one before (few: a key a run of them),
+    # not a start and an end for every distinct key (arrays of all keys' size)
+    same = np.flatnonzero(ordered[1:] == ordered[:-1])
+    del ordered
+    if not len(same):
+        return
+    for block in np.split(same, np.flatnonzero(np.diff(same) != 1) + 1):
+        run = order[int(block[0]):int(block[-1]) + 2]  # (block: i where key i+1 equals key i)
         n = len(np.unique(owner[run]))
         if n > 1 and (cap is None or n <= cap):
             yield run

@@ -227,3 +227,39 @@ def test_the_command_lists_groups_and_passages(archive, records, tmp_path):
     assert r.exit_code == 0, r.output
     assert not any(_copy_uuid(0).encode() in p.read_bytes() for p in data.glob(FILE + "*"))
     assert len(json.loads(_cli(data, "dupes", "--json").stdout)) == 44
+
+
+def test_paragraph_places_and_collisions_are_those_of_the_eager_forms(archive):
+    """The paragraphs' places are read lazily from the sketch file (dupes_store.Places)
+    and the key collisions found from the repeats alone: the same as a list of every
+    place and a start and end for every distinct key."""
+    import sqlite3
+
+    import numpy as np
+
+    from index.dupes_store import DupesStore, Places
+
+    data = archive
+    dupes.groups(Store(data / "archive.sqlite3"), data)  # (the sketches made)
+    db = sqlite3.connect(data / FILE)
+    eager = [(u, section, number) for u, paragraphs in
+             db.execute("SELECT uuid, paragraphs FROM sketches ORDER BY uuid")
+             for section, number in json.loads(paragraphs)]
+    db.close()
+    with DupesStore.open(data) as ds:
+        places, keys, owner = ds.paragraph_bands()
+    assert isinstance(places, Places) and len(places) == len(eager) > 1000
+    assert [places[i] for i in range(len(places))] == eager
+    with pytest.raises(IndexError):
+        places[len(places)]
+
+    def every_run(keys, owner):
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        edges = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        for s, e in zip(np.concatenate(([0], edges)), np.concatenate((edges, [len(keys)]))):
+            run = order[s:e]
+            if len(np.unique(owner[run])) > 1:
+                yield run.tolist()
+    runs = [r.tolist() for r in dupes.collisions(keys, owner)]
+    assert runs == list(every_run(keys, owner)) and runs
