@@ -210,6 +210,7 @@ def _listed_by(store, uuid: str) -> set[str]:
         " WHERE r.uuid = ?", (uuid,))}
 
 
+@pytest.mark.slow  # (five builds and two fresh ones: ~3 s of CPU, past make check's budget)
 def test_reference_and_topic_pages_are_rendered_only_where_they_change(built, tmp_path):
     """After one new review, the reference pages (and their exports) written are those of
     the works it lists, the topic pages that of its topic; after a retraction, those of
