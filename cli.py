@@ -270,11 +270,11 @@ def stats(by, out, data_dir):
     if by:
         from archive.quality import quality
 
-        with open_store(data_dir) as store:
+        with read_store(data_dir) as store:
             rows = quality(store, by)
         out.show(lambda: [q.to_dict(by) for q in rows], lambda: report.quality_lines(rows, by))
         return
-    with open_store(data_dir) as store:
+    with read_store(data_dir) as store:
         st = report.with_severity(listing.stats(store))
         figures = listing.figures(store) if st["reviews"] else {}
     out.show({**st, "figures": figures}, lambda: report.stats_lines(st) + report.figure_lines(figures))
@@ -288,8 +288,9 @@ def verify(out, data_dir):
     """The full check of the archive: is every stored byte what it should be?
 
     SQLite's own integrity check, every delivered original against its
-    sha256, the rows derived from each version against its parsed record, and
-    each review's current version. It reads every byte, so it takes a while on
+    sha256, the rows derived from each version against its parsed record,
+    each review's current version, and the counts that stats and refs --top
+    read against a recount. It reads every byte, so it takes a while on
     a large archive. Prints one line per problem; exit status 1 if there is any.
 
     \b

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, NamedTuple
 
+from archive import tallies
 from archive.fold import fold
 from archive.model import ABSTRACT, Reference
 from archive.references import REF_ID_PREFIX, display_title
@@ -57,29 +58,13 @@ def top_references(store, limit: int = 20) -> list[TopRef]:
     ``reviews`` counts the reviews whose reference lists hold the work, ``citations``
     the markers resolving to it; ties go to more reviews, then id.
     """
-    rows = store.execute(
-        "WITH cur AS (SELECT current_version AS vid FROM reviews),"
-        " listed AS (SELECT f.ref_id, count(DISTINCT f.version_id) AS nrev FROM refs f"
-        "   JOIN cur ON cur.vid = f.version_id GROUP BY f.ref_id),"
-        " cited AS (SELECT c.ref_id, count(*) AS ncit FROM citations c"
-        "   JOIN cur ON cur.vid = c.version_id WHERE c.ref_id IS NOT NULL"
-        "   GROUP BY c.ref_id)"
-        " SELECT listed.ref_id, coalesce(cited.ncit, 0) AS ncit, listed.nrev FROM listed"
-        " LEFT JOIN cited ON cited.ref_id = listed.ref_id"
-        " ORDER BY ncit DESC, listed.nrev DESC, listed.ref_id LIMIT ?",
-        (int(limit),),
-    ).fetchall()
-    return [TopRef(rid, display_title(spellings(store, rid)), ncit, nrev) for rid, ncit, nrev in rows]
+    return [TopRef(rid, display_title(spellings(store, rid)), ncit, nrev)
+            for rid, ncit, nrev in tallies.top_works(store, limit)]
 
 
 def spellings(store, ref_id: str) -> list[str]:
-    """The titles under which a reference appears, most frequent first."""
-    rows = store.execute(
-        f"SELECT f.title, count(*) AS n FROM refs f {_CURRENT} WHERE f.ref_id = ?"
-        " GROUP BY f.title ORDER BY n DESC, length(f.title), f.title",
-        (ref_id,),
-    ).fetchall()
-    return [t for t, _ in rows]
+    """The titles under which a reference appears, most frequent first (then shortest)."""
+    return tallies.spellings(store, ref_id)
 
 
 def current_spellings(store, among: Iterable[tuple[str, str]] | None = None) -> set[tuple[str, str]]:

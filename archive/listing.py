@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from archive.days import parse_day
 from archive.fold import fold
 from archive.citing import top_references
+from archive import tallies
 from archive.model import DEFECT, FLAG_KINDS, Flag, Record
 
 
@@ -137,28 +138,22 @@ def flags(store, uuids: list[str] | None = None) -> dict[str, list[Flag]]:
 
 
 def stats(store) -> dict[str, Any]:
-    """Counts over the archive: reviews, versions, works, citations, flags by code."""
-    one = lambda sql: store.execute(sql).fetchone()[0]  # noqa: E731
-    cur = "JOIN reviews r ON r.current_version = t.version_id"
-    by_code = store.execute(
-        f"SELECT t.code, count(*) FROM flags t {cur} GROUP BY t.code ORDER BY t.code").fetchall()
+    """Counts over the archive: reviews, versions, works, citations, flags by code (kept
+    in the archive, :mod:`archive.tallies`)."""
+    by_code = tallies.groups(store, "flags")
+    totals = tallies.totals(store)
     return {
-        "reviews": one("SELECT count(*) FROM reviews"),
-        "versions": one("SELECT count(*) FROM versions v JOIN reviews r ON r.uuid = v.uuid"),
-        "references": one(f"SELECT count(DISTINCT t.ref_id) FROM refs t {cur}"),
-        "citations": one(f"SELECT count(*) FROM citations t {cur}"),
-        "dangling": one(f"SELECT count(*) FROM citations t {cur} WHERE t.ref_id IS NULL"),
-        "flags": sum(n for _, n in by_code),
-        "flags_by_code": dict(by_code),
+        "reviews": store.execute("SELECT count(*) FROM reviews").fetchone()[0],
+        **{k: totals[k] for k in ("versions", "references", "citations", "dangling")},
+        "flags": sum(by_code.values()),
+        "flags_by_code": by_code,
     }
 
 
 def by_month(store) -> list[tuple[str, int]]:
     """``(YYYY-MM, reviews received)`` for every month from the first to the last
     (months with none included, so that a chart's axis is time)."""
-    rows = dict(store.execute(
-        "SELECT substr(received_at, 1, 7) AS m, count(*) FROM reviews"
-        " WHERE received_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]*' GROUP BY m ORDER BY m"))
+    rows = tallies.groups(store, "month")
     if not rows:
         return []
     first, last = min(rows), max(rows)
@@ -172,16 +167,13 @@ def by_month(store) -> list[tuple[str, int]]:
 
 def top_topics(store, limit: int = 10) -> list[tuple[str, int]]:
     """The topics with the most reviews (exact topic text), ties by topic."""
-    return store.execute(
-        "SELECT topic, count(*) AS n FROM reviews WHERE coalesce(topic, '') != ''"
-        " GROUP BY topic ORDER BY n DESC, topic LIMIT ?", (int(limit),)).fetchall()
+    counts = tallies.groups(store, "topic")
+    return [(t, counts[t]) for t in sorted(counts, key=lambda t: (-counts[t], t))[:int(limit)]]
 
 
 def reviews_by_flag(store) -> dict[str, int]:
-    """``{flag code: reviews whose current version has it}``."""
-    return dict(store.execute(
-        "SELECT f.code, count(DISTINCT f.version_id) FROM flags f"
-        " JOIN reviews r ON r.current_version = f.version_id GROUP BY f.code ORDER BY f.code"))
+    """``{flag code: reviews whose current version has it}``, by code."""
+    return tallies.groups(store, "flagged")
 
 
 def figures(store, top: int = 10) -> dict[str, Any]:

@@ -46,8 +46,9 @@ from archive.config import archive_path
 from archive.errors import Ambiguous, Damaged, NotFound, ReadOnly, Usage
 from archive.fold import fold as _fold
 from archive.model import Record
+from archive import tallies
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: The parser's version of what is derived from a delivery and stored (the parsed
 #: record, its refs, citations and flags). Bump it when parsing the same bytes again
 #: gives other rows, and make :meth:`Store._reread` bring an older archive up to it:
@@ -112,7 +113,7 @@ CREATE INDEX IF NOT EXISTS citations_work ON citations(ref_id, version_id);
 CREATE INDEX IF NOT EXISTS flags_version ON flags(version_id);
 CREATE INDEX IF NOT EXISTS sections_number ON sections(version_id, number);
 CREATE INDEX IF NOT EXISTS flags_code ON flags(code);
-"""
+""" + tallies.TABLES
 
 #: What turns an archive of an older schema into the current one (run once, in one
 #: transaction, by the first process that may write it). A read-only archive of an older
@@ -131,6 +132,7 @@ _MIGRATIONS = {
         " json_extract(s.value, '$.title') FROM versions v, json_each(v.parsed, '$.sections') s"
         " ORDER BY v.id, s.key",
     ],
+    4: [],  # the kept counts (archive.tallies): the tables are _SCHEMA's, filled by recount
 }
 
 
@@ -520,6 +522,8 @@ class Store:
                 self._reread()
             if derived < 3:
                 self._relint()
+            if "versions" in existing and (on_disk < tallies.SCHEMA or derived < DERIVED_VERSION):
+                tallies.recount(self._db)  # after the rows they count were read again
             for key, value in (("schema_version", SCHEMA_VERSION), ("derived_version", DERIVED_VERSION)):
                 self._db.execute(
                     "INSERT INTO meta(key, value) VALUES (?, ?)"
@@ -618,11 +622,14 @@ class Store:
                        [(vid, *s) for s in p.sections])
         if self._retraction(uuid) is not None:  # stored, and the review stays hidden
             return AddResult("version", uuid, vid, False, retracted=True)
+        tallies.shown(db, 1)
         cur_id = self._make_current(uuid)
         return AddResult("version" if known else "added", uuid, vid, cur_id == vid)
 
     def _make_current(self, uuid: str) -> int:
-        """Point ``reviews`` at the review's latest version (received, then ingested)."""
+        """Point ``reviews`` at the review's latest version (received, then ingested),
+        and count the change (:func:`archive.tallies.moved`)."""
+        was = self._db.execute("SELECT current_version FROM reviews WHERE uuid = ?", (uuid,)).fetchone()
         cur_id, cur_received, cur_topic = self._db.execute(
             "SELECT id, received_at, topic FROM versions WHERE uuid = ?"
             " ORDER BY received_at DESC, id DESC LIMIT 1", (uuid,)).fetchone()
@@ -633,6 +640,7 @@ class Store:
             " received_at = excluded.received_at, topic = excluded.topic,"
             " n_sections = excluded.n_sections",
             (uuid, cur_id, cur_received, cur_topic, cur_id))
+        tallies.moved(self._db, was[0] if was else None, cur_id)
         return cur_id
 
     # -- retraction ----------------------------------------------------------
@@ -654,13 +662,14 @@ class Store:
         def run() -> None:
             self._db.execute("INSERT INTO retracted(uuid, at, reason) VALUES (?,?,?)",
                              (uuid, _now(), reason))
-            self._db.execute("DELETE FROM reviews WHERE uuid = ?", (uuid,))
+            self._hide(uuid)
         self._write(run)
 
     def restore(self, uuid: str) -> None:
         """Undo :meth:`retract`: the review's latest version is current again."""
         def run() -> None:
-            self._db.execute("DELETE FROM retracted WHERE uuid = ?", (uuid,))
+            if self._db.execute("DELETE FROM retracted WHERE uuid = ?", (uuid,)).rowcount:
+                tallies.shown(self._db, self._n_versions(uuid))
             self._make_current(uuid)
         self._write(run)
 
@@ -670,9 +679,9 @@ class Store:
         that no copy of the bytes stays in either. Returns the versions deleted."""
         def run() -> int:
             vids = [r[0] for r in self._db.execute("SELECT id FROM versions WHERE uuid = ?", (uuid,))]
+            self._hide(uuid)  # (counted while its rows are there)
             for table in ("refs", "citations", "flags", "sections"):
                 self._db.executemany(f"DELETE FROM {table} WHERE version_id = ?", [(v,) for v in vids])
-            self._db.execute("DELETE FROM reviews WHERE uuid = ?", (uuid,))
             self._db.execute("DELETE FROM retracted WHERE uuid = ?", (uuid,))
             self._db.execute("DELETE FROM versions WHERE uuid = ?", (uuid,))
             return len(vids)
@@ -681,6 +690,18 @@ class Store:
         self._retry(lambda: self._db.execute("VACUUM"))
         self._retry(lambda: self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
         return n
+
+    def _hide(self, uuid: str) -> None:
+        """Take a review out of ``reviews``, and its versions out of the counts."""
+        was = self._db.execute("SELECT current_version FROM reviews WHERE uuid = ?", (uuid,)).fetchone()
+        if was is None:
+            return
+        tallies.moved(self._db, was[0], None)
+        tallies.shown(self._db, -self._n_versions(uuid))
+        self._db.execute("DELETE FROM reviews WHERE uuid = ?", (uuid,))
+
+    def _n_versions(self, uuid: str) -> int:
+        return self._db.execute("SELECT count(*) FROM versions WHERE uuid = ?", (uuid,)).fetchone()[0]
 
     def retracted(self) -> list[tuple[str, str, str, str, int]]:
         """``(uuid, topic, retracted at, reason, versions)`` of the retracted reviews,

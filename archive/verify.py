@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
+from archive import tallies
 from archive.store import load_doc
 
 
@@ -47,4 +48,4 @@ def verify(store) -> list[str]:
         "SELECT DISTINCT uuid FROM versions WHERE uuid NOT IN (SELECT uuid FROM reviews)"
         + retracted).fetchall()
     problems += [f"review {u}: versions without a reviews row" for (u,) in orphans]
-    return problems
+    return problems + tallies.drift(store)

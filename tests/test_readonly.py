@@ -25,7 +25,8 @@ SETPRIV = shutil.which("setpriv")
 READS = [["search", "残差网络"], ["search", "-l", "的"], ["search", "--json", "图像 -GAN"],
          ["refs", "钻孔图像"], ["refs", "--top", "5"], ["similar", SAMPLE_UUID[:8]],
          ["show", SAMPLE_UUID[:8]], ["show", SAMPLE_UUID[:8], "--section", "3"],
-         ["list"], ["list", "--json"], ["export", SAMPLE_UUID[:8], "--format", "ris"]]
+         ["list"], ["list", "--json"], ["export", SAMPLE_UUID[:8], "--format", "ris"],
+         ["stats"], ["stats", "--by", "month"]]
 
 
 def _as_other_user() -> list[str]:

@@ -209,11 +209,11 @@ def test_migrates_a_schema_1_archive(tmp_path):
         for p in [data, *data.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
     with Store.open(data) as store:  # a writable one is migrated on open
-        assert store.schema_version == 3
+        assert store.schema_version == 4
         assert listing.summaries(store)[0].n_sections == want
         assert verify(store) == []
     db = sqlite3.connect(archive_path(data))
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
     assert db.execute("SELECT n_sections FROM reviews").fetchall() == [(want,)]
     titles = [(s.number, s.title) for s in parse(SAMPLE.read_bytes())[0].record.sections]
     assert db.execute("SELECT number, title FROM sections ORDER BY rowid").fetchall() == titles

@@ -32,7 +32,7 @@ def test_connection_settings_and_idempotent_schema(tmp_path):
         assert s.count() == 1
     db = sqlite3.connect(archive_path(tmp_path))
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("3",)
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("4",)
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"versions", "reviews", "refs", "citations", "flags", "index_state"} <= tables
     db.close()
