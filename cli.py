@@ -654,9 +654,10 @@ def refs(ctx, query, top_n, show_dangling, limit, show_all, out, data_dir):
         # the embedded engine answers from the archive alone; the cluster for every host
         with (ready(directory) if cluster_mode()
               else engine_for(directory)) as engine:
-            groups = engine.find_uses(store, " ".join(query))
-    out.show(lambda: [g.to_dict() for g in groups],
-             lambda: report.uses_lines(groups, None if show_all else limit))
+            # the citations of the works shown only (--json shows every work)
+            shown = None if show_all or out.json else limit
+            groups = engine.find_uses(store, " ".join(query), shown)
+    out.show(lambda: [g.to_dict() for g in groups], lambda: report.uses_lines(groups, shown))
 
 
 @main.command()

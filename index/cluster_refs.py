@@ -33,9 +33,10 @@ def _spellings(client: Client, index: str, query: dict, keep) -> dict[str, list[
     return found
 
 
-def find_uses(client: Client, index: str, query: str) -> list[RefGroup]:
+def find_uses(client: Client, index: str, query: str, limit: int | None = None) -> list[RefGroup]:
     """:func:`index.refs.find_uses` over the cluster's documents: the same works in the
-    same order, each with all of its spellings, most listed first."""
+    same order, each with all of its spellings, most listed first (the citations of the
+    first ``limit`` only, None: all)."""
     words = [w for w in query.split() if w]
     if not words:
         raise QueryError("empty-ref-query")
@@ -51,12 +52,13 @@ def find_uses(client: Client, index: str, query: str) -> list[RefGroup]:
         wanted = set(order)
         listed = _spellings(client, index, {"terms": {"works": order}},
                             lambda rid, _: rid in wanted) if order else {}
-    uses = _uses(client, index, order)
+    shown = order if limit is None else order[:limit]
+    uses = _uses(client, index, shown)
     groups = []
-    for rid in order:
+    for i, rid in enumerate(order):
         counted = Counter(listed.get(rid, []))
         titles = sorted(counted, key=lambda t: (-counted[t], len(t), t))
-        groups.append(RefGroup(rid, titles, uses.get(rid, [])))
+        groups.append(RefGroup(rid, titles, uses.get(rid, []) if i < len(shown) else None))
     return groups
 
 

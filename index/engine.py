@@ -127,10 +127,10 @@ class Embedded(_Engine):
     def resolve(self, store, review_id: str) -> str:
         return store.resolve(review_id)
 
-    def find_uses(self, store, query: str):
+    def find_uses(self, store, query: str, limit: int | None = None):
         from index.refs import find_uses
 
-        return find_uses(store, query)
+        return find_uses(store, query, limit)
 
     def similar(self, store, uuid: str, limit: int):
         from index.similar import similar
@@ -232,12 +232,12 @@ class Cluster(_Engine):
 
         return resolve(self.client, self.index, review_id)
 
-    def find_uses(self, store, query: str):
+    def find_uses(self, store, query: str, limit: int | None = None):
         from index.cluster_client import ClusterError
         from index.cluster_refs import find_uses
 
         try:
-            return find_uses(self.client, self.index, query)
+            return find_uses(self.client, self.index, query, limit)
         except ClusterError as err:
             if not _no_index(err):
                 raise

@@ -245,3 +245,17 @@ def test_an_archive_of_the_older_reading_is_read_again(tmp_path):
 
         assert search(old / "index", "ref:中国制造2030", ids_only=True).uuids == [f"{2:032x}"]
         assert store.execute("SELECT value FROM meta WHERE key = 'derived_version'").fetchone() == (str(DERIVED_VERSION),)
+
+
+def test_only_the_works_shown_have_their_citations_read(archive):
+    """`refs WORDS` shows --limit works: the citations of the others are not read (a
+    common word matches hundreds of works cited 344,000 times at 100k reviews)."""
+    store, _ = archive
+    word = max(Counter(ch for t in citing.current_spellings(store) for ch in t[1]
+                       if "\u4e00" <= ch <= "\u9fff").items(), key=lambda kv: kv[1])[0]
+    every = find_uses(store, word)
+    assert len(every) > 3
+    shown = find_uses(store, word, limit=2)
+    assert [g.ref_id for g in shown] == [g.ref_id for g in every]
+    assert [g.uses for g in shown[:2]] == [g.uses for g in every[:2]]
+    assert [g.uses for g in shown[2:]] == [None] * (len(every) - 2)

@@ -48,10 +48,13 @@ def _as_before(path: Path) -> Store:
 
 
 def _answers(store: Store) -> tuple:
-    """What ``reviews stats`` and ``reviews refs --top`` print, as data."""
+    """What ``reviews stats``, ``reviews refs --top`` and the works ``refs WORDS`` finds
+    print, as data."""
     tops = citing.top_references(store, TOP)
+    found = [citing.find(store, [w]) for w in ("研究", "的", "学习")]
+    found += [citing.find(store, [t.ref_id[:5]]) for t in tops[:3]]  # ids by prefix
     return (listing.stats(store), listing.figures(store), tops,
-            [citing.spellings(store, t.ref_id) for t in tops])
+            [citing.spellings(store, t.ref_id) for t in tops], found)
 
 
 def _same_as_recount(store: Store) -> None:
@@ -118,6 +121,7 @@ def test_kept_counts_equal_a_recount_after_random_writes(walked):
         assert tallies.kept(store)
         st = listing.stats(store)
         assert st["versions"] > st["reviews"] > 0 and st["flags"] and st["references"]
+        assert all(_answers(store)[-1])  # each word and id prefix finds works
         assert verify(store) == []
         _same_as_recount(store)
 
