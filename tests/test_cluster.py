@@ -234,6 +234,9 @@ def test_the_commands_on_the_cluster(tmp_path, records, opensearch_url):
     refs = run(["refs", "钻孔图像", "--json"], env, data)
     groups = json.loads(refs.stdout)
     assert groups and groups[0]["uses"] and groups[0]["uses"][0]["uuid"] == SAMPLE_UUID
+    shown = run(["refs", "学习", "--limit", "2"], env, data)  # the citations of 2 works read
+    assert "more works" in shown.stdout
+    assert shown.stdout == run(["refs", "学习", "--limit", "2"], {}, data).stdout  # as embedded
     sim = run(["similar", SAMPLE_UUID[:8], "--json"], env, data)
     assert sim.returncode == 0, sim.stderr
     exported = run(["export", "--search", "残差网络", "--format", "ris"], env, data)
