@@ -635,6 +635,8 @@ def refs(ctx, query, top_n, show_dangling, limit, show_all, out, data_dir):
     if not query and (show_all or ctx.get_parameter_source("limit") == click.core.ParameterSource.COMMANDLINE):
         raise click.UsageError("--limit and --all choose how many works WORDS finds; "
                                "--top N says its number itself, --dangling lists every marker")
+    from dataclasses import replace
+
     from archive import citing
 
     with read_store(data_dir) as store:
@@ -654,10 +656,13 @@ def refs(ctx, query, top_n, show_dangling, limit, show_all, out, data_dir):
         # the embedded engine answers from the archive alone; the cluster for every host
         with (ready(directory) if cluster_mode()
               else engine_for(directory)) as engine:
-            # the citations of the works shown only (--json shows every work)
-            shown = None if show_all or out.json else limit
-            groups = engine.find_uses(store, " ".join(query), shown)
-    out.show(lambda: [g.to_dict() for g in groups], lambda: report.uses_lines(groups, shown))
+            # the works first, then the citations of each work shown, one work at a time:
+            # a common word's works are cited millions of times (--json shows every work)
+            groups = engine.find_uses(store, " ".join(query), 0)
+            shown = (replace(g, uses=engine.uses_of(store, g.ref_id))
+                     for g in (groups if show_all or out.json else groups[:limit]))
+            out.show(lambda: (g.to_dict() for g in shown),
+                     lambda: report.uses_lines(shown, len(groups)))
 
 
 @main.command()

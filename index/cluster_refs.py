@@ -62,6 +62,11 @@ def find_uses(client: Client, index: str, query: str, limit: int | None = None) 
     return groups
 
 
+def uses_of(client: Client, index: str, ref_id: str) -> list[Use]:
+    """Every citation of one work, newest review first, in document order."""
+    return _uses(client, index, [ref_id]).get(ref_id, [])
+
+
 def _uses(client: Client, index: str, ids: list[str]) -> dict[str, list[Use]]:
     """Every citation of the given works, newest review first, in document order."""
     out: dict[str, list[Use]] = {}

@@ -132,6 +132,11 @@ class Embedded(_Engine):
 
         return find_uses(store, query, limit)
 
+    def uses_of(self, store, ref_id: str):
+        from archive import citing
+
+        return citing.uses(store, [ref_id])
+
     def similar(self, store, uuid: str, limit: int):
         from index.similar import similar
 
@@ -242,6 +247,11 @@ class Cluster(_Engine):
             if not _no_index(err):
                 raise
             return []
+
+    def uses_of(self, store, ref_id: str):
+        from index.cluster_refs import uses_of
+
+        return uses_of(self.client, self.index, ref_id)
 
     def similar(self, store, uuid: str, limit: int):
         from index.cluster_similar import similar

@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+from itertools import islice
+from types import GeneratorType
 from typing import Callable, Iterable
 
 import click
@@ -26,12 +28,26 @@ class Styled(str):
     sequences are ours): :func:`say` prints it as it is."""
 
 
+def _json(obj, indent: str = "") -> str:
+    text = json.dumps(obj, ensure_ascii=False, indent=2)
+    text = _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text.replace("\n", "\n" + indent) if indent else text
+
+
 def echo_json(obj) -> None:
     """Print ``obj`` as JSON: non-ASCII text as it is, C0, DEL, C1 and bidi characters
     as ``\\u`` escapes (outside strings json.dumps writes ASCII only, so every one of
-    them stands inside a string, where the escape means the same character)."""
-    text = json.dumps(obj, ensure_ascii=False, indent=2)
-    click.echo(_JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+    them stands inside a string, where the escape means the same character). A generator
+    is printed as a list, item by item as it yields them (the same bytes), so that a
+    long answer is never whole in memory."""
+    if not isinstance(obj, GeneratorType):
+        click.echo(_json(obj))
+        return
+    first = True
+    for item in obj:
+        click.echo(("[\n  " if first else ",\n  ") + _json(item, "  "), nl=False)
+        first = False
+    click.echo("[]" if first else "\n]")
 
 
 def plain(text: str) -> str:
@@ -71,10 +87,12 @@ class Output:
         if self.json:
             echo_json(data() if callable(data) else data)
             return
-        shown = [line if isinstance(line, Styled) else plain(line)
-                 for line in (lines() if callable(lines) else lines)]
-        if shown:  # one write: `search -l` prints one line per matching review
-            click.echo("\n".join(shown))
+        # one write (`search -l` prints one line per matching review), or one per 10,000
+        # lines: a long answer (`refs --all` of a common word) is never whole in memory
+        shown = (line if isinstance(line, Styled) else plain(line)
+                 for line in (lines() if callable(lines) else lines))
+        while chunk := list(islice(shown, 10_000)):
+            click.echo("\n".join(chunk))
 
     def note(self, text: str) -> None:
         """A line for a person on stderr (``no reviews match``), left out with ``--json``,

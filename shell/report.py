@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict
+from typing import Iterable, Iterator
 
 from archive.days import parse_day
 from archive.errors import NotFound
@@ -320,24 +321,25 @@ def dangling_lines(rows) -> list[str]:
             or ["no dangling citations"])
 
 
-def uses_lines(groups, limit: int | None) -> list[str]:
-    """``refs WORDS``: each work (its other spellings), then every citation of it with the
-    review, the section and the sentence, the marker highlighted; ``limit`` works."""
+def uses_lines(groups: Iterable, found: int) -> Iterator[str]:
+    """``refs WORDS``: each work shown (its other spellings), then every citation of it
+    with the review, the section and the sentence, the marker highlighted; then how many
+    of the ``found`` works were not shown. Line by line, as each work's citations are
+    read (one work can be cited 100,000 times)."""
     from index.refs import marker_span
 
-    shown = groups if limit is None else groups[:limit]
-    out = []
-    for g in shown:
-        out.append(f"{g.ref_id}  {g.title}  ({n(len(g.uses), 'citation')} in {n(g.n_reviews, 'review')})")
-        out += [f"    also: {other}" for other in g.titles[1:]]
+    shown = 0
+    for g in groups:
+        shown += 1
+        yield f"{g.ref_id}  {g.title}  ({n(len(g.uses), 'citation')} in {n(g.n_reviews, 'review')})"
+        yield from (f"    also: {other}" for other in g.titles[1:])
         for u in g.uses:
             span = marker_span(u)
             sentence = (marked([(u.sentence[:span[0]], False), (u.marker, True),
                                 (u.sentence[span[1]:], False)]) if span else plain(u.sentence))
-            out.append(f"  {u.uuid[:12]}  {u.received_at[:10]}  {u.section} {u.section_title}")
-            out.append(Styled("    " + sentence))
-    if len(groups) > len(shown):
-        out.append(f"… {len(groups) - len(shown)} more works, use --all (or --limit N)")
-    if not groups:
-        out.append("no reference matches")
-    return out
+            yield f"  {u.uuid[:12]}  {u.received_at[:10]}  {u.section} {u.section_title}"
+            yield Styled("    " + sentence)
+    if found > shown:
+        yield f"… {found - shown} more works, use --all (or --limit N)"
+    if not found:
+        yield "no reference matches"

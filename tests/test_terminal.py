@@ -106,3 +106,17 @@ def test_an_error_message_shows_a_file_names_control_characters(cli, tmp_path):
     r = cli("export", SAMPLE_UUID[:8], "-o", str(odd))
     assert r.exit_code != 0 and "\x1b" not in r.output and "\x07" not in r.output
     assert r.output.startswith(f"Error: cannot write {tmp_path}/no<U+001B>]0;x<U+0007>dir/out.bib: ")
+
+
+def test_a_generator_prints_as_its_list_would_item_by_item(capsys):
+    """`refs --json` of a common word prints work by work (a list of them would not fit
+    in memory at 100k reviews): the same bytes as the list, escapes included."""
+    from shell.output import echo_json
+
+    items = [{"a": [1, {"b": "x\u009dy\u202e"}], "c": "研究"}, [], {"d": None}, "z"]
+    for value in (items, items[:1], []):
+        echo_json(value)
+        whole = capsys.readouterr().out
+        echo_json(item for item in value)
+        assert capsys.readouterr().out == whole
+        assert json.loads(whole) == value
