@@ -53,11 +53,17 @@ QUERIES = {
     "5-char phrase": "的研究意义",
     "5-char phrase 2": "综合现有证",
     "2-char word": "政策",
+    # phrases that ARE in most reviews (95 % of the files, 99.5 % of the reviews with the
+    # GB18030 records rg cannot read): every candidate's text is verified; the two above
+    # are in none of the generated reviews, so they never reach the verification
+    "4-char phrase in most": "未来研究",
+    "3-char phrase in most": "的研究",
 }
 # the same strings as rg patterns (literal, fixed-string); field queries have none
 RG = {"common word": "研究", "common phrase": "深度学习", "rare word": "汜涡县", "latin": "ResNet",
       "6-char phrase": "迁移学习方法", "single char": "段", "5-char phrase": "的研究意义",
-      "5-char phrase 2": "综合现有证", "2-char word": "政策"}
+      "5-char phrase 2": "综合现有证", "2-char word": "政策", "4-char phrase in most": "未来研究",
+      "3-char phrase in most": "的研究"}
 
 
 def pct(values: list[float], p: float) -> float:
