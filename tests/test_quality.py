@@ -163,6 +163,10 @@ def _chart_rows(html: str, chart_id: str) -> list[tuple[str, int, str]]:
              "".join(tr.findall("td")[1].itertext())) for tr in fig.find(".//table/tbody").iter("tr")]
 
 
+# slow tier: two whole site builds (or one with its charts), ~4 s of CPU with their
+# worker processes; make check keeps the parts' own tests (docs/benchmarks.md,
+# "make check's time")
+@pytest.mark.slow
 def test_the_quality_report_charts_the_rate_by_month_and_names_the_worst_topics(archive, tmp_path):
     from publish.site import build_site
     from tests.helpers import broken_links

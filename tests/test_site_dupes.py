@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 import re
 
+import pytest
+
 from archive.store import Store
 from bench.corpus import generate
 from index import dupes
@@ -31,6 +33,10 @@ def _near(path) -> list[str]:
     return links
 
 
+# slow tier: two whole site builds (or one with its charts), ~4 s of CPU with their
+# worker processes; make check keeps the parts' own tests (docs/benchmarks.md,
+# "make check's time")
+@pytest.mark.slow
 def test_the_site_shows_near_duplicates_and_follows_a_new_copy(tmp_path):
     records = list(generate(20, seed=31))
     store = Store.open(tmp_path)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bench.corpus import generate
 from index.indexer import index_dir
 from index.similar import related_all
@@ -22,6 +24,10 @@ def _shown(path):
                       r'<span class="meta reason">([^<]+)</span>', m.group(0))
 
 
+# slow tier: two whole site builds (or one with its charts), ~4 s of CPU with their
+# worker processes; make check keeps the parts' own tests (docs/benchmarks.md,
+# "make check's time")
+@pytest.mark.slow
 def test_pages_list_the_related_reviews_and_follow_changes(tmp_path):
     store = make_store(tmp_path, 14, seed=21)
     out = tmp_path / "site"
