@@ -67,13 +67,6 @@ class Result:
 
 
 _STORE: dict[str, Any] = {}  # per process: store path -> Store
-_ENV: list = []
-
-
-def _env():
-    if not _ENV:
-        _ENV.append(make_env())
-    return _ENV[0]
 
 
 def _records(job: Job, store_path: str | None, store: Any = None) -> list[Record]:
@@ -95,7 +88,7 @@ def run_job(job: Job, store_path: str | None = None, store: Any = None) -> Resul
     else:
         part = encode_partition(job.pid, job.first, records)
         files = [(rel, len(data), put(out, live, rel, data)) for rel, data in part.files]
-    env = _env()
+    env = make_env()  # (one per process)
     template = env.get_template("review.html")
     rendered = set()
     catalog = Catalog()

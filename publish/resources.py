@@ -9,6 +9,7 @@ install of the checkout. This is the one place that knows both.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from pathlib import Path
 
@@ -30,7 +31,11 @@ def _find() -> Path:
 TEMPLATES = _find()
 
 
+@functools.cache
 def make_env() -> Environment:
+    """The pages' jinja2 environment, one per process: its templates are compiled once
+    and kept (jinja2 still reloads one whose file changed), not again for every build,
+    a worker's partition and the reference pages' workers; nothing changes it after this."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
                       undefined=StrictUndefined, keep_trailing_newline=True)
     env.globals["U"] = urls
