@@ -69,13 +69,20 @@ class Result:
 _STORE: dict[str, Any] = {}  # per process: store path -> Store
 
 
-def _records(job: Job, store_path: str | None, store: Any = None) -> list[Record]:
-    if store is None:
+def process_store(store_path: str) -> Any:
+    """A worker process's own connection to the archive, opened once and kept for the
+    worker's later tasks (a worker is forked with none: a connection is not shared
+    across a fork)."""
+    if store_path not in _STORE:
         from archive.store import Store  # noqa: PLC0415
 
-        if store_path not in _STORE:
-            _STORE[store_path] = Store(store_path)
-        store = _STORE[store_path]
+        _STORE[store_path] = Store(store_path)
+    return _STORE[store_path]
+
+
+def _records(job: Job, store_path: str | None, store: Any = None) -> list[Record]:
+    if store is None:
+        store = process_store(store_path)
     return [store.record(v) for v in job.versions or []]
 
 

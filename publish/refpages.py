@@ -4,7 +4,7 @@ A work's page asks the archive where it is listed and cited (two queries), its e
 read every entry of it: at 100,000 reviews ~85,000 works, the one long serial step of a
 fresh build after the partitions. The works whose pages must be rendered are split among
 ``workers`` processes forked once the catalog is complete (they share it: nothing is
-pickled but the works' ids); each opens its own connection to the archive and puts its
+pickled but the works' ids); each opens its own connection to the archive once and puts its
 files into the staging folder itself (:func:`publish.files.put`), as the partition
 workers do; the parent counts them.
 """
@@ -18,6 +18,7 @@ from archive import citing, export
 from . import urls
 from .catalog import Catalog
 from .files import put
+from .partitions import process_store
 from .pages import EXPORTS
 from .resources import make_env
 
@@ -43,11 +44,8 @@ def _render(ref_ids: list[str], catalog: Catalog, store: Any, out: Path, live: P
 
 
 def _in_worker(ref_ids: list[str]) -> list[tuple[str, int, bool]]:
-    from archive.store import Store  # noqa: PLC0415
-
     catalog, path, out, live = _SHARED[0]
-    with Store(path) as store:
-        return _render(ref_ids, catalog, store, out, live)
+    return _render(ref_ids, catalog, process_store(path), out, live)
 
 
 def render_refs(ref_ids: list[str], catalog: Catalog, store: Any, writer: Any, workers: int) -> None:
