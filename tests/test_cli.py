@@ -272,6 +272,8 @@ def _run_on_a_terminal(args, env) -> tuple[int, str]:
     return p.wait(), b"".join(chunks).decode("utf-8", "replace")
 
 
+# (slow tier: a CLI run on a pseudo-terminal and another on a pipe, ~1.7 s of CPU)
+@pytest.mark.slow
 def test_progress_bar_on_a_terminal_only(tmp_path, drop):
     env = dict(os.environ, REVIEWS_DATA=str(tmp_path / "tty"))
     code, out = _run_on_a_terminal(["ingest", str(drop / "a.txt"), str(drop / "sub")], env)

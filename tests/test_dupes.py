@@ -140,6 +140,8 @@ def test_a_passage_in_three_reviews_is_found_with_its_places(archive, records):
     assert received == sorted(received)
 
 
+# (slow tier: sketches the archive again in worker processes, ~1.3 s of CPU)
+@pytest.mark.slow
 def test_results_are_the_same_run_to_run(archive, tmp_path, monkeypatch):
     """Sketched anew, and in worker processes this time: the same groups and passages."""
     copy = tmp_path / "data"

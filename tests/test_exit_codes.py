@@ -106,6 +106,8 @@ def test_one_table_of_exit_codes_in_code_readme_and_reference():
 
 
 # -- success, usage, findings ------------------------------------------------------------
+# (slow tier: every command in a subprocess, ~1.5 s of CPU; each command's own tests stay fast)
+@pytest.mark.slow
 def test_every_command_succeeds_with_0(archive):
     data, fill = archive
     site = data.parent / "site"

@@ -259,6 +259,9 @@ def test_posting_lists_of_many_blocks_and_long_term_records(tmp_path):
         assert seg.postings("g", b"m0", among=[1000])[0] == []  # (past its last block)
 
 
+# (slow tier: writes a 33,000-document segment, ~1.7 s of CPU; the reader's other
+# branches stay fast)
+@pytest.mark.slow
 def test_a_segment_of_more_than_32768_documents(tmp_path):
     """Past 2**15 documents Whoosh writes a column's offsets too and ends it with ``X``:
     tiny documents make such a segment in seconds. Every column value and stored field

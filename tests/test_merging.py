@@ -94,6 +94,9 @@ def _segments(ix: Path) -> dict[str, int]:
     return {s.segment_id(): sizes[id(s)] for s in segs}
 
 
+# (slow tier, with the next test: their fixture commits 2 * GATHER + 2 reviews one by
+# one and rebuilds, ~4 s of CPU; the policy's own tests above stay fast)
+@pytest.mark.slow
 def test_reviews_ingested_one_by_one_merge_into_few_segments(one_by_one):
     """Each commit adds a segment; once GATHER small ones have gathered they are merged
     into one, so the count stays below 2 * GATHER; and no commit rewrote more than the
@@ -106,6 +109,7 @@ def test_reviews_ingested_one_by_one_merge_into_few_segments(one_by_one):
         assert gone <= BUDGET
 
 
+@pytest.mark.slow
 def test_merged_segments_hold_what_a_rebuild_holds(one_by_one):
     """Merging loses and invents nothing: the same stored fields and postings per review
     as an index built in one go, and the same answers."""

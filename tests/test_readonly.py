@@ -118,6 +118,9 @@ def on_original(archive, tmp_path_factory):
     return data, answers, (before, journal), after
 
 
+# (slow tier: every read command in a subprocess as another user, ~3 s of CPU;
+# test_cli.py's read-only test stays fast)
+@pytest.mark.slow
 def test_reads_on_a_read_only_copy_as_another_user_answer_as_on_the_original(on_original, shared):
     user = _as_other_user()
     original, want, _, _ = on_original
