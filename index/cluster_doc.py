@@ -104,7 +104,7 @@ def cluster_document(record: Record, sha256: str, host: str) -> dict:
     """The cluster's document of a review's current version (its ``_source``)."""
     us = units(record)
     folded = [fold(x) for x in written_parts(record, us)]  # (once, for both documents)
-    base = review_document(record, 0, folded)
+    base = review_document(record, 0, folded, compact=True)  # (a sixth of the bytes to send)
     titles = {u.key: u.heading for u in us}  # (the abstract's heading: 摘要)
     title_grams: set[str] = set()
     for i in range(len(us)):

@@ -74,8 +74,10 @@ def written_parts(record: Record, us) -> list[str]:
     return [clean(record.topic)] + [clean(x) for u in us for x in (u.title, u.body)]
 
 
-def review_document(record: Record, version_id: int, folded: list[str] | None = None) -> dict:
-    """The review document (``folded``: its parts folded, when the caller has them)."""
+def review_document(record: Record, version_id: int, folded: list[str] | None = None,
+                    compact: bool = False) -> dict:
+    """The review document (``folded``: its parts folded, when the caller has them;
+    ``compact``: its text in the compact layout, :func:`index.texts.pack_text`)."""
     us = units(record)
     written = written_parts(record, us)
     folded = folded if folded is not None else [fold(x) for x in written]
@@ -106,7 +108,7 @@ def review_document(record: Record, version_id: int, folded: list[str] | None = 
         "received": record.received_at,
         "keys": "\x1f".join(u.key for u in us),
         "cites": ";".join(",".join(u.refs) for u in us),
-        "text": pack_text(written),
+        "text": pack_text(written, compact),
     }
     return doc
 

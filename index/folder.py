@@ -47,7 +47,7 @@ from index.problems import IndexOutdated, IndexProblem, unusable  # noqa: F401 (
 #: or what :mod:`index.reader` expects of the files (the block checksums included). An
 #: index of another format is refused on open (:class:`IndexOutdated`) and rebuilt where
 #: the archive may be written (an update, :func:`index.ready.ensure_index`).
-FORMAT = 5
+FORMAT = 6
 MANIFEST = "manifest.json"
 #: ``deep=UNCHANGED``: hash only the files that changed (size, change time or inode)
 #: since a writer's deep check last found them matching the manifest. Segment files are

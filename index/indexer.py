@@ -159,11 +159,13 @@ def _writer(ix, lock: bool = True):
     return writer
 
 
-def _add(writer, uuid: str, version_id: int | None, record: Record | None) -> None:
-    """Replace what the index holds of ``uuid`` (``record`` None: delete only)."""
+def _add(writer, uuid: str, version_id: int | None, record: Record | None,
+         compact: bool = False) -> None:
+    """Replace what the index holds of ``uuid`` (``record`` None: delete only;
+    ``compact``: :func:`rebuild`'s)."""
     writer.delete_by_term("uuid", uuid)
     if record is not None:
-        writer.add_document(**review_document(record, version_id))
+        writer.add_document(**review_document(record, version_id, compact=compact))
 
 
 def _sync_spellings(writer, store, touched: set[tuple[str, str]], fresh: bool = False) -> None:
@@ -183,7 +185,8 @@ def _sync_spellings(writer, store, touched: set[tuple[str, str]], fresh: bool = 
 SEGMENT_POSTINGS = 5_000_000
 
 
-def _segment_worker(ix_dir: str, store_path: str, pairs: list[tuple[str, int]]):
+def _segment_worker(ix_dir: str, store_path: str, pairs: list[tuple[str, int]],
+                    compact: bool = False):
     """Runs in a worker process: new segments holding ``pairs``; returns them. (A
     failing worker does not cancel its writer: cancelling removes the temporary folder
     the other worker is writing in; the parent's cancel cleans up.)"""
@@ -195,7 +198,7 @@ def _segment_worker(ix_dir: str, store_path: str, pairs: list[tuple[str, int]]):
         for uuid, vid in pairs:
             if writer is None:
                 writer = _writer(ix, lock=False)
-            _add(writer, uuid, vid, store.record(vid))
+            _add(writer, uuid, vid, store.record(vid), compact)
             if writer.pool.postings >= SEGMENT_POSTINGS:
                 segments.append(writer._finalize_segment())
                 writer = None
@@ -206,7 +209,8 @@ def _segment_worker(ix_dir: str, store_path: str, pairs: list[tuple[str, int]]):
 
 def _write_parallel(ix, index_dir: Path, store, pairs: list[tuple[str, int]],
                     spellings: set[tuple[str, str]], procs: int,
-                    on_each: Callable[[int], None] | None, fresh: bool = False) -> None:
+                    on_each: Callable[[int], None] | None, fresh: bool = False,
+                    compact: bool = False) -> None:
     """Add new reviews in ``procs`` processes, each writing a segment of its own (as
     Whoosh's MpWriter does with ``multisegment=True``, but each worker also loads and
     analyses its reviews, so nothing is pickled but the finished segment)."""
@@ -221,7 +225,7 @@ def _write_parallel(ix, index_dir: Path, store, pairs: list[tuple[str, int]],
         from concurrent.futures.process import BrokenProcessPool  # (only a bulk build)
 
         with private(parent.writelock.fd), pool(procs) as workers:
-            jobs = [workers.submit(_segment_worker, str(index_dir), str(store.path), share)
+            jobs = [workers.submit(_segment_worker, str(index_dir), str(store.path), share, compact)
                     for share in shares if share]
             _sync_spellings(parent, store, spellings, fresh)  # meanwhile, in this process
             try:
@@ -296,14 +300,14 @@ def _drop(ix, index_dir: Path, store, removed: list[str]) -> None:
 
 def _write(ix, index_dir: Path, store, items: Iterable[tuple[str, int | None, Record | None]],
            spellings: set[tuple[str, str]], on_each: Callable[[], None] | None = None,
-           fresh: bool = False, drop_deleted: bool = False) -> None:
+           fresh: bool = False, drop_deleted: bool = False, compact: bool = False) -> None:
     """Replace the documents of each uuid in one process, bring the ``spellings``
     in step, then commit (``drop_deleted``: rewriting the segments that hold deleted
     documents, so that nothing of them stays on disk)."""
     writer = _writer(ix)  # waits for a concurrent indexer
     try:
         for uuid, vid, record in items:
-            _add(writer, uuid, vid, record)
+            _add(writer, uuid, vid, record, compact)
             if on_each:
                 on_each()
         _sync_spellings(writer, store, spellings, fresh)
@@ -378,17 +382,22 @@ def _update(store, index_dir: Path, on_progress: Progress, batch: int) -> IndexR
 
 
 def rebuild(store, index_dir: str | Path, on_progress: Progress = None,
-            procs: int | None = None, on_wait: Callable[[], None] | None = None) -> IndexReport:
+            procs: int | None = None, on_wait: Callable[[], None] | None = None,
+            compact: bool = False) -> IndexReport:
     """Build the whole index from the archive's current versions (in ``procs``
     processes; default: :data:`PROCS` from :data:`PARALLEL_MIN` reviews on) into a
-    sibling folder, then swap it in. Waits for a concurrent indexer."""
+    sibling folder, then swap it in. Waits for a concurrent indexer. ``compact``: the
+    reviews' texts in the compact layout (:mod:`index.texts`), as format 5 wrote them
+    and the cluster still does: searches read both, and ``tests/test_text_layout.py``
+    holds them to the same answers."""
     index_dir = Path(index_dir)
     _same_whoosh()
     with _exclusive(index_dir, on_wait):
-        return _rebuild(store, index_dir, on_progress, procs)
+        return _rebuild(store, index_dir, on_progress, procs, compact)
 
 
-def _rebuild(store, index_dir: Path, on_progress: Progress, procs: int | None) -> IndexReport:
+def _rebuild(store, index_dir: Path, on_progress: Progress, procs: int | None,
+             compact: bool = False) -> IndexReport:
     from archive import citing  # noqa: PLC0415 (writing only: not on the query path)
     tmp = index_dir.with_name(index_dir.name + f".building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -402,7 +411,8 @@ def _rebuild(store, index_dir: Path, on_progress: Progress, procs: int | None) -
     try:
         if procs > 1:
             _write_parallel(ix, tmp, store, pairs, spellings, procs,
-                            (lambda n: on_progress(n, total)) if on_progress else None, fresh=True)
+                            (lambda n: on_progress(n, total)) if on_progress else None, fresh=True,
+                            compact=compact)
         else:
             done = [0]
 
@@ -412,7 +422,7 @@ def _rebuild(store, index_dir: Path, on_progress: Progress, procs: int | None) -
                     on_progress(done[0], total)
 
             _write(ix, tmp, store, ((u, v, store.record(v)) for u, v in pairs), spellings, tick,
-                   fresh=True)
+                   fresh=True, compact=compact)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # the old index stays as it was
         raise

@@ -10,6 +10,7 @@ documents only, and an index updated in place ranks exactly like a rebuilt one.
 from __future__ import annotations
 
 import bisect
+from typing import Any
 
 
 def _lists(reader, field: str, term: str, weights: bool = False, values: bool = False):
@@ -125,6 +126,15 @@ class Column:
         """Document ``d``'s value, read a slice at a time."""
         seg, local = self._reader.leaf(d)
         return Slices(seg.column(self._name), local)
+
+    def mapped(self, d: int) -> tuple[Any, int] | None:
+        """Document ``d``'s value as ``(file, where it starts)``, the file read through
+        :class:`index.reader.Mapped`; None where the document has no value."""
+        seg, local = self._reader.leaf(d)
+        col = seg.column(self._name)
+        if not col.lengths[local] or col.f is None:
+            return None
+        return col.f.mapped(), col.offsets[local]
 
     def many(self, docs, text: bool = False) -> dict[int, bytes] | dict[int, str]:
         """The values of ``docs``, read a segment at a time (``text``: as str, a byte a

@@ -39,7 +39,8 @@ from pathlib import Path
 
 from index.analysis import fold, normalize
 from index.texts import (
-    TOPIC, StoredText, Texts, bits, body_part, chapter_of, part_map, plain_verdict, title_part,
+    TOPIC, StoredText, Texts, bits, body_part, chapter_of, is_plain, part_map, plain_value_verdict,
+    plain_verdict, title_part,
 )
 from index.folder import open_reader
 from index.literal import Literal
@@ -298,7 +299,7 @@ def _section_scope(plan: _Plan, d: int, lazy: _Lazy) -> int | None:
 def _quick_match(d: int, quick: list[list[tuple]], column) -> bool:
     """Does document ``d`` hold an item of every group (``quick``: per group, per item
     ``(maps, literal, needle)``, the needle None for an exact item)?"""
-    value, inflated, text = None, {}, None
+    value, inflated, text, at = None, {}, None, None
     for group in quick:
         for maps, lit, needle in group:
             m = maps.get(d)
@@ -306,14 +307,21 @@ def _quick_match(d: int, quick: list[list[tuple]], column) -> bool:
                 continue
             if needle is None:
                 break
-            if value is None:  # (a stored value read a slice at a time, where it can be)
-                value = column.slices(d) if isinstance(column, Column) else column[d]
-            verdict = plain_verdict(value, needle, m, inflated)
+            if value is None:  # (a plain value searched in its file; else read a slice at a time)
+                if isinstance(column, Column):
+                    at = column.mapped(d)
+                    value = column.slices(d) if at is None or not is_plain(at[0][at[1]:at[1] + 2]) else at
+                else:
+                    value = column[d]
+            if value is at:
+                verdict = plain_value_verdict(at[0], at[1], needle, m)
+            else:
+                verdict = plain_verdict(value, needle, m, inflated)
             if verdict:
                 break
             if verdict is False:  # (absent, and no character of the chunks folds into CJK)
                 continue
-            text = text or Texts(value, inflated)  # (the chunks inflated so far, reused)
+            text = text or (Texts(column[d]) if value is at else Texts(value, inflated))
             if any(text.holds(lit, j) for j in bits(m)):
                 break
         else:

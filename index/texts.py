@@ -3,7 +3,11 @@
 Part 0 is the topic; unit ``i`` (:func:`index.units.units`) has its title in part
 ``1 + 2i`` and its body in part ``2 + 2i``; a *part map* is an int with bit ``j`` set
 for part ``j`` (the value of a ``g`` or ``path`` posting). The parts as written are the
-``text`` column (:class:`Texts`). :mod:`index.document` builds documents in this layout;
+``text`` column (:class:`Texts`), in one of two layouts: *plain* (the embedded index:
+the parts' UTF-8 bytes one after another behind a table of where each ends, so a check
+reads only the parts a posting names, straight from the column's file) or *compact*
+(the cluster's documents: zstd chunks, a sixth of the size, to be inflated before any
+byte is read). A value says which it is. :mod:`index.document` builds documents in this layout;
 the search reads them through this module, which imports neither the archive's model
 nor jieba (a search command pays for every import).
 """
@@ -54,8 +58,32 @@ def _inflate():
     return zstandard.ZstdDecompressor().decompress
 
 
-def pack_text(parts: list[str]) -> bytes:
-    """The ``text`` column value of a review's parts (see :class:`Texts`)."""
+def pack_text(parts: list[str], compact: bool = False) -> bytes:
+    """The ``text`` column value of a review's parts: plain, or ``compact`` (see
+    :class:`Texts`)."""
+    return _pack_compact(parts) if compact else _pack_plain(parts)
+
+
+_PLAIN = b"\0\0"  # a plain value's first bytes: a compact one has at least one chunk
+_PARTS = struct.Struct("<I")
+
+
+def _pack_plain(parts: list[str]) -> bytes:
+    """``00 00``, the number of parts (``<I``), where each part's bytes end (``<I`` each,
+    counted from the first part's first byte), then the parts' UTF-8 bytes."""
+    data = [p.encode("utf-8") for p in parts]
+    ends, end = [], 0
+    for d in data:
+        end += len(d)
+        ends.append(end)
+    return _PLAIN + _PARTS.pack(len(data)) + struct.pack(f"<{len(ends)}I", *ends) + b"".join(data)
+
+
+def is_plain(value) -> bool:
+    return value[:2] == _PLAIN
+
+
+def _pack_compact(parts: list[str]) -> bytes:
     chunks: list[tuple[int, bytes]] = []
     first, cur, size = 0, [], 0
     for j, part in enumerate(parts):
@@ -72,14 +100,59 @@ def pack_text(parts: list[str]) -> bytes:
     return _COUNT.pack(len(chunks)) + b"".join(table) + b"".join(data for _, data in chunks)
 
 
+def part_span(buf, base: int, j: int) -> tuple[int, int] | None:
+    """Where part ``j`` of the plain value at ``base`` in ``buf`` lies in ``buf``
+    (``(start, end)``), None past its last part. ``buf``: the value's bytes (``base``
+    0), or the column's file (:meth:`index.reader.Mapped`), read where asked."""
+    (n,) = _PARTS.unpack(buf[base + 2:base + 6])
+    if j >= n:
+        return None
+    text = base + 6 + 4 * n
+    if j == 0:
+        (end,) = _PARTS.unpack(buf[base + 6:base + 10])
+        return text, text + end
+    start, end = struct.unpack("<2I", buf[base + 2 + 4 * j:base + 10 + 4 * j])
+    return text + start, text + end
+
+
+def plain_value_verdict(buf, base: int, needle: bytes, parts: int) -> bool | None:
+    """:func:`plain_verdict` of a plain value (at ``base`` in ``buf``, as
+    :func:`part_span` reads it): only the parts of the map are searched, each by one
+    ``find`` over its bytes as written, since a run found in no part of the map is in
+    none (every gram of a run that a part holds is in that part's map). Nothing is
+    decoded; a part is read whole only where the run is absent from it, to ask whether
+    a character of it may fold into CJK."""
+    marks = _composing_bytes()
+    verdict: bool | None = False
+    for j in bits(parts):
+        span = part_span(buf, base, j)
+        if span is None:
+            break
+        start, end = span
+        i = buf.find(needle, start, end)
+        while i >= 0:
+            after = i + len(needle)
+            if not buf[after:min(end, after + _MARK)].startswith(marks):
+                return True
+            i = buf.find(needle, i + 1, end)
+        if verdict is False and may_fold_into_cjk_utf8(buf[start:end]):
+            verdict = None
+    return verdict
+
+
+_MARK = 3  # UTF-8 bytes of a composing mark (U+3099, U+309A)
+
+
 class Texts:
-    """A review's parts as written, from its ``text`` column value: a table of chunks
-    (``<H`` count, then ``<HI`` per chunk: its first part and where its bytes end), then
-    the zstd chunks. Inflated a chunk at a time and folded a part at a time, on demand."""
+    """A review's parts as written, from its ``text`` column value. Plain
+    (:func:`_pack_plain`): sliced out as asked. Compact: a table of chunks (``<H``
+    count, then ``<HI`` per chunk: its first part and where its bytes end), then the
+    zstd chunks, inflated a chunk at a time. Folded a part at a time, on demand."""
 
     def __init__(self, value: bytes, inflated: dict[int, bytes] | None = None):
         self._value = value
-        self._table = chunk_table(value)
+        self.plain = is_plain(value)
+        self._table = [] if self.plain else chunk_table(value)
         self._starts = [start for start, _ in self._table]
         self._raw: dict[int, bytes] = inflated if inflated is not None else {}
         self._parts: dict[int, str] = {}
@@ -105,13 +178,24 @@ class Texts:
         """Part ``j`` as written."""
         p = self._parts.get(j)
         if p is None:
+            if self.plain:
+                span = part_span(self._value, 0, j)
+                if span is None:
+                    raise IndexError(j)
+                p = self._parts[j] = self._value[span[0]:span[1]].decode("utf-8")
+                return p
             self._chunk_parts(self._chunk_of(j))
             p = self._parts[j]
         return p
 
     def fold_all(self) -> None:
-        """Fold every part now, a chunk's parts in one translation
+        """Fold every part now, a chunk's parts (plain: all parts) in one translation
         (:func:`archive.fold.fold_many`): cheaper than one at a time when most are needed."""
+        if self.plain:
+            texts = [self.part(j) for j in range(_PARTS.unpack(self._value[2:6])[0])]
+            for j, f in enumerate(fold_many(texts, SEP)):
+                self._folded.setdefault(j, f)
+            return
         for c in range(len(self._table)):
             texts = self._chunk_parts(c)
             for k, f in enumerate(fold_many(texts, SEP)):
@@ -143,7 +227,7 @@ class Texts:
         """Does any part in the map ``parts`` hold the literal? ``whole``: a match in any
         part of the review will do (the map only says where to look first); then, for a
         run of CJK ideographs, the chunks are searched first (:func:`plain_in`)."""
-        if whole and lit.plain is not None and plain_in(
+        if whole and lit.plain is not None and not self.plain and plain_in(
                 self._value, lit.plain.encode("utf-8"), parts, self._raw):
             return True
         return any(self.holds(lit, j) for j in bits(parts))
@@ -170,6 +254,8 @@ def plain_verdict(value: bytes, needle: bytes, parts: int, inflated: dict | None
     then only its table and the chunks needed are read, and their blocks checked.
     """
     head = value[:_HEAD]  # (the table and, mostly, the chunk needed: one read of a stored value)
+    if is_plain(head):
+        return plain_value_verdict(value, 0, needle, parts)
     table = chunk_table(value, head)
     n = len(table)
     begin = _COUNT.size + _CHUNK.size * n

@@ -197,31 +197,48 @@ def test_an_item_read_rarest_pair_first_is_the_item_read_whole(corpus):
     assert emptied > 10  # (phrases whose every gram is in the archive, never in one part)
 
 
-def test_a_stored_text_read_by_slices_is_the_text_read_whole(corpus):
-    """plain_verdict of a review's text read a slice at a time (its table and the chunks
-    it needs: index.postings.Slices) says what it says of the whole value read at once,
-    for values shorter and longer than its first read and every part map's chunks."""
+def test_a_stored_text_searched_in_its_file_is_the_text_read_whole(corpus):
+    """A review's plain text searched where it lies in the column's file (the map's
+    parts of it: index.reader.Mapped) says what the value read whole says, and what the
+    compact layout of the same parts says, searching every part, and, part by part, what
+    the part's bytes say (the corpus has no composing marks), for needles found and not."""
     from index.folder import open_reader
     from index.postings import Column
-    from index.texts import _HEAD, chunk_table, plain_verdict
+    from index.analysis import may_fold_into_cjk_utf8
+    from index.texts import Texts, is_plain, pack_text, plain_value_verdict, plain_verdict
 
     _, index_dir, records = corpus
     needles = [p.encode() for p in probe_strings(records)[::9] if not p.isascii()][:10]
-    long = 0
+    found = 0
     with open_reader(index_dir) as reader:
         column = Column(reader, "text")
         for d in range(reader.doc_count_all()):
-            whole, sliced = column[d], column.slices(d)
+            whole = column[d]
             if not whole:
                 continue
-            long += len(whole) > _HEAD
-            assert len(sliced) == len(whole) and sliced[3:len(whole) + 9] == whole[3:]
-            table = chunk_table(whole)
-            assert chunk_table(sliced) == table
-            for maps in (1, (1 << (table[-1][0] + 1)) - 1, 1 << table[-1][0], -1):
-                for needle in needles:
-                    assert plain_verdict(sliced, needle, maps, {}) == plain_verdict(whole, needle, maps, {})
-    assert long > 5
+            assert is_plain(whole)
+            text = Texts(whole)
+            n = 0
+            while True:
+                try:
+                    text.part(n)
+                except IndexError:
+                    break
+                n += 1
+            compact = pack_text([text.part(j) for j in range(n)], compact=True)
+            f, base = column.mapped(d)
+            for needle in needles:
+                everywhere = (1 << n) - 1  # (the compact layout searches whole chunks)
+                got = plain_value_verdict(f, base, needle, everywhere)
+                assert got == plain_verdict(whole, needle, everywhere, {})
+                assert got == plain_verdict(compact, needle, everywhere, {})
+                found += got is True
+                for j in range(n):  # one part: its bytes as written say
+                    part = text.part(j).encode("utf-8")
+                    want = True if needle in part else (None if may_fold_into_cjk_utf8(part) else False)
+                    assert plain_value_verdict(f, base, needle, 1 << j) == want, (d, j, needle)
+                    assert plain_verdict(whole, needle, 1 << j, {}) == want
+    assert found > 20
 
 
 def test_snippet_marks_exactly_the_matches(corpus):
