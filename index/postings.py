@@ -10,7 +10,6 @@ documents only, and an index updated in place ranks exactly like a rebuilt one.
 from __future__ import annotations
 
 import bisect
-from typing import Any
 
 
 def _lists(reader, field: str, term: str, weights: bool = False, values: bool = False):
@@ -127,14 +126,20 @@ class Column:
         seg, local = self._reader.leaf(d)
         return Slices(seg.column(self._name), local)
 
-    def mapped(self, d: int) -> tuple[Any, int] | None:
-        """Document ``d``'s value as ``(file, where it starts)``, the file read through
-        :class:`index.reader.Mapped`; None where the document has no value."""
-        seg, local = self._reader.leaf(d)
-        col = seg.column(self._name)
-        if not col.lengths[local] or col.f is None:
-            return None
-        return col.f.mapped(), col.offsets[local]
+    def located(self, docs: list[int]):
+        """``(file, [(d, where d's value starts), ...])`` a segment at a time for the
+        sorted ``docs`` that have a value, the file read through its map
+        (:class:`index.reader.Mapped`)."""
+        for seg, offset in self._reader.leaves:
+            end = offset + seg.doccount
+            ds = docs[bisect.bisect_left(docs, offset):bisect.bisect_left(docs, end)]
+            if not ds:
+                continue
+            col = seg.column(self._name)
+            if col.f is None:
+                continue
+            lengths, offsets = col.lengths, col.offsets
+            yield col.f.mapped(), [(d, offsets[d - offset]) for d in ds if lengths[d - offset]]
 
     def many(self, docs, text: bool = False) -> dict[int, bytes] | dict[int, str]:
         """The values of ``docs``, read a segment at a time (``text``: as str, a byte a

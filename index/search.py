@@ -39,7 +39,7 @@ from pathlib import Path
 
 from index.analysis import fold, normalize
 from index.texts import (
-    TOPIC, StoredText, Texts, bits, body_part, chapter_of, is_plain, part_map, plain_value_verdict,
+    TOPIC, StoredText, Texts, bits, body_part, chapter_of, part_map, plain_value_verdicts,
     plain_verdict, title_part,
 )
 from index.folder import open_reader
@@ -296,37 +296,39 @@ def _section_scope(plan: _Plan, d: int, lazy: _Lazy) -> int | None:
     return scope
 
 
-def _quick_match(d: int, quick: list[list[tuple]], column) -> bool:
-    """Does document ``d`` hold an item of every group (``quick``: per group, per item
-    ``(maps, literal, needle)``, the needle None for an exact item)?"""
-    value, inflated, text, at = None, {}, None, None
+def _quick_matches(column, quick: list[list[tuple]], candidates) -> set[int]:
+    """The candidates that hold an item of every group (``quick``: per group, per item
+    ``(maps, literal, needle)``, the needle None for an exact item), a group at a time
+    over the candidates still in the running."""
+    alive = set(candidates)
     for group in quick:
+        passed: set[int] = set()
         for maps, lit, needle in group:
-            m = maps.get(d)
-            if not m:
-                continue
+            todo = [d for d in alive if d not in passed and maps.get(d)]
             if needle is None:
-                break
-            if value is None:  # (a plain value searched in its file; else read a slice at a time)
-                if isinstance(column, Column):
-                    at = column.mapped(d)
-                    value = column.slices(d) if at is None or not is_plain(at[0][at[1]:at[1] + 2]) else at
-                else:
-                    value = column[d]
-            if value is at:
-                verdict = plain_value_verdict(at[0], at[1], needle, m)
-            else:
-                verdict = plain_verdict(value, needle, m, inflated)
-            if verdict:
-                break
-            if verdict is False:  # (absent, and no character of the chunks folds into CJK)
+                passed.update(todo)
                 continue
-            text = text or (Texts(column[d]) if value is at else Texts(value, inflated))
-            if any(text.holds(lit, j) for j in bits(m)):
-                break
-        else:
-            return False
-    return True
+            for d, verdict in _verdicts(column, todo, needle, maps):
+                if verdict or (verdict is None and any(
+                        Texts(column[d]).holds(lit, j) for j in bits(maps[d]))):
+                    passed.add(d)
+        alive = passed
+        if not alive:
+            break
+    return alive
+
+
+def _verdicts(column, docs: list[int], needle: bytes, maps: dict[int, int]):
+    """``(d, plain_verdict)`` of each of ``docs``: in the column's files, a segment at a
+    time (:func:`index.texts.plain_value_verdicts`), where the column is the index's;
+    else (the cluster's fetched values) value by value."""
+    if not isinstance(column, Column):
+        for d in docs:
+            yield d, plain_verdict(column[d], needle, maps[d], {})
+        return
+    for file, located in column.located(sorted(docs)):
+        yield from plain_value_verdicts(file, ((d, at, maps[d]) for d, at in located), needle)
+        file.release()
 
 
 def _matches(column, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[int, int]]:
@@ -345,14 +347,14 @@ def _matches(column, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[
             for g in plan.positive for a in g):
         quick = [[(a.maps, a.literal, None if a.exact else a.literal.plain.encode("utf-8"))
                   for a in g] for g in plan.positive]
+    fast: list[int] = []  # (checked together after the loop: _quick_matches)
     for d in candidates:
         suspects = [a for a in plan.negative if not a.exact and d in a.maps]
         if not needs_text and not suspects:
             out.add(d)
             continue
         if quick is not None and not suspects:
-            if _quick_match(d, quick, column):
-                out.add(d)
+            fast.append(d)
             continue
         lazy = _Lazy(column, d)
         scope = _section_scope(plan, d, lazy)
@@ -369,6 +371,8 @@ def _matches(column, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[
                 break
         if ok and not any(_occurs(a, d, lazy.get(), None) for a in suspects):
             out.add(d)
+    if fast:
+        out |= _quick_matches(column, quick, fast)
     return out, scopes
 
 

@@ -100,42 +100,85 @@ def _pack_compact(parts: list[str]) -> bytes:
     return _COUNT.pack(len(chunks)) + b"".join(table) + b"".join(data for _, data in chunks)
 
 
-def part_span(buf, base: int, j: int) -> tuple[int, int] | None:
-    """Where part ``j`` of the plain value at ``base`` in ``buf`` lies in ``buf``
-    (``(start, end)``), None past its last part. ``buf``: the value's bytes (``base``
-    0), or the column's file (:meth:`index.reader.Mapped`), read where asked."""
-    (n,) = _PARTS.unpack(buf[base + 2:base + 6])
+def part_span(value: bytes, j: int) -> tuple[int, int] | None:
+    """Where part ``j`` of the plain ``value`` lies in it (``(start, end)``), None past
+    its last part."""
+    (n,) = _PARTS.unpack_from(value, 2)
     if j >= n:
         return None
-    text = base + 6 + 4 * n
+    text = 6 + 4 * n
     if j == 0:
-        (end,) = _PARTS.unpack(buf[base + 6:base + 10])
-        return text, text + end
-    start, end = struct.unpack("<2I", buf[base + 2 + 4 * j:base + 10 + 4 * j])
+        return text, text + _PARTS.unpack_from(value, 6)[0]
+    start, end = _TWO.unpack_from(value, 2 + 4 * j)
     return text + start, text + end
 
 
-def plain_value_verdict(buf, base: int, needle: bytes, parts: int) -> bool | None:
-    """:func:`plain_verdict` of a plain value (at ``base`` in ``buf``, as
-    :func:`part_span` reads it): only the parts of the map are searched, each by one
-    ``find`` over its bytes as written, since a run found in no part of the map is in
-    none (every gram of a run that a part holds is in that part's map). Nothing is
-    decoded; a part is read whole only where the run is absent from it, to ask whether
-    a character of it may fold into CJK."""
+_TWO = struct.Struct("<2I")
+
+
+def plain_value_verdicts(file, docs, needle: bytes):
+    """``(d, verdict)`` for each ``(d, where its value starts, part map)`` of ``docs``,
+    values of one column file read through its map (:class:`index.reader.Mapped`):
+    :func:`plain_verdict` of each, None for a compact value (:meth:`Texts.holds`
+    decides). Only the parts of the map are searched, each by one ``find`` over its
+    bytes as written, since a run found in no part of the map is in none (every gram
+    of a run that a part holds is in that part's map). Nothing is decoded or copied;
+    the bytes each verdict rests on are checked first: the value's table, the run
+    found (and the bytes after it), or the whole part it is absent from, which is then
+    asked whether a character of it may fold into CJK.
+
+    One loop with its reads inlined, over many values: a phrase in most reviews is
+    checked in nearly every review of the archive, and a call or a copy per read would
+    cost more than the ``find``."""
+    mm, check, unpack, two = file.raw, file.check, _PARTS.unpack_from, _TWO.unpack_from
+    marks, size = _composing_bytes(), len(needle)
+    for d, base, parts in docs:
+        check(base, base + 6)
+        if mm[base:base + 2] != _PLAIN:
+            yield d, None
+            continue
+        (n,) = unpack(mm, base + 2)
+        text = base + 6 + 4 * n
+        verdict: bool | None = False
+        for j in bits(parts):
+            if j >= n:
+                break
+            if j:
+                check(base + 2 + 4 * j, base + 10 + 4 * j)
+                start, end = two(mm, base + 2 + 4 * j)
+            else:
+                check(base + 6, base + 10)
+                start, (end,) = 0, unpack(mm, base + 6)
+            start, end = text + start, text + end
+            i = mm.find(needle, start, end)
+            while i >= 0:
+                after = i + size
+                stop = min(end, after + _MARK)
+                check(i, stop)
+                if after == end or not mm[after:stop].startswith(marks):
+                    verdict = True
+                    break
+                i = mm.find(needle, i + 1, end)
+            if verdict:
+                break
+            check(start, end)  # (absent: every byte searched counts)
+            if verdict is False and may_fold_into_cjk_utf8(mm[start:end]):
+                verdict = None
+        yield d, verdict
+
+
+def _plain_verdict(value: bytes, needle: bytes, parts: int) -> bool | None:
+    """:func:`plain_value_verdicts` of one plain value in memory."""
     marks = _composing_bytes()
     verdict: bool | None = False
     for j in bits(parts):
-        span = part_span(buf, base, j)
+        span = part_span(value, j)
         if span is None:
             break
         start, end = span
-        i = buf.find(needle, start, end)
-        while i >= 0:
-            after = i + len(needle)
-            if not buf[after:min(end, after + _MARK)].startswith(marks):
-                return True
-            i = buf.find(needle, i + 1, end)
-        if verdict is False and may_fold_into_cjk_utf8(buf[start:end]):
+        if _bare(value[start:end], needle, marks):
+            return True
+        if verdict is False and may_fold_into_cjk_utf8(value[start:end]):
             verdict = None
     return verdict
 
@@ -179,7 +222,7 @@ class Texts:
         p = self._parts.get(j)
         if p is None:
             if self.plain:
-                span = part_span(self._value, 0, j)
+                span = part_span(self._value, j)
                 if span is None:
                     raise IndexError(j)
                 p = self._parts[j] = self._value[span[0]:span[1]].decode("utf-8")
@@ -255,7 +298,7 @@ def plain_verdict(value: bytes, needle: bytes, parts: int, inflated: dict | None
     """
     head = value[:_HEAD]  # (the table and, mostly, the chunk needed: one read of a stored value)
     if is_plain(head):
-        return plain_value_verdict(value, 0, needle, parts)
+        return _plain_verdict(value[:], needle, parts)
     table = chunk_table(value, head)
     n = len(table)
     begin = _COUNT.size + _CHUNK.size * n

@@ -198,24 +198,26 @@ def test_an_item_read_rarest_pair_first_is_the_item_read_whole(corpus):
 
 
 def test_a_stored_text_searched_in_its_file_is_the_text_read_whole(corpus):
-    """A review's plain text searched where it lies in the column's file (the map's
-    parts of it: index.reader.Mapped) says what the value read whole says, and what the
-    compact layout of the same parts says, searching every part, and, part by part, what
-    the part's bytes say (the corpus has no composing marks), for needles found and not."""
+    """Reviews' plain texts searched where they lie in the column's files (the map's
+    parts of each: index.reader.Mapped) say what each value read whole says, and what
+    the compact layout of the same parts says, searching every part; and, part by part,
+    what the part's bytes say (the corpus has no composing marks), for needles found and
+    not."""
+    from index.analysis import may_fold_into_cjk_utf8
     from index.folder import open_reader
     from index.postings import Column
-    from index.analysis import may_fold_into_cjk_utf8
-    from index.texts import Texts, is_plain, pack_text, plain_value_verdict, plain_verdict
+    from index.texts import Texts, is_plain, pack_text, plain_value_verdicts, plain_verdict
 
     _, index_dir, records = corpus
     needles = [p.encode() for p in probe_strings(records)[::9] if not p.isascii()][:10]
     found = 0
     with open_reader(index_dir) as reader:
         column = Column(reader, "text")
-        for d in range(reader.doc_count_all()):
+        docs = [d for d in range(reader.doc_count_all()) if column[d]]
+        located = [(f, at) for f, ats in column.located(docs) for at in ats]
+        assert [d for _, (d, _) in located] == docs
+        for f, (d, base) in located:
             whole = column[d]
-            if not whole:
-                continue
             assert is_plain(whole)
             text = Texts(whole)
             n = 0
@@ -226,17 +228,18 @@ def test_a_stored_text_searched_in_its_file_is_the_text_read_whole(corpus):
                     break
                 n += 1
             compact = pack_text([text.part(j) for j in range(n)], compact=True)
-            f, base = column.mapped(d)
             for needle in needles:
                 everywhere = (1 << n) - 1  # (the compact layout searches whole chunks)
-                got = plain_value_verdict(f, base, needle, everywhere)
+                [(_, got)] = plain_value_verdicts(f, [(d, base, everywhere)], needle)
                 assert got == plain_verdict(whole, needle, everywhere, {})
                 assert got == plain_verdict(compact, needle, everywhere, {})
                 found += got is True
+                maps = [(d, base, 1 << j) for j in range(n)]
+                got = [v for _, v in plain_value_verdicts(f, maps, needle)]
                 for j in range(n):  # one part: its bytes as written say
                     part = text.part(j).encode("utf-8")
                     want = True if needle in part else (None if may_fold_into_cjk_utf8(part) else False)
-                    assert plain_value_verdict(f, base, needle, 1 << j) == want, (d, j, needle)
+                    assert got[j] == want, (d, j, needle)
                     assert plain_verdict(whole, needle, 1 << j, {}) == want
     assert found > 20
 
