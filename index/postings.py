@@ -121,11 +121,6 @@ class Column:
         seg, local = self._reader.leaf(d)
         return seg.column(self._name)[local]
 
-    def slices(self, d: int) -> "Slices":
-        """Document ``d``'s value, read a slice at a time."""
-        seg, local = self._reader.leaf(d)
-        return Slices(seg.column(self._name), local)
-
     def located(self, docs: list[int]):
         """``(file, [(d, where d's value starts), ...])`` a segment at a time for the
         sorted ``docs`` that have a value, the file read through its map
@@ -152,22 +147,3 @@ class Column:
             if ds:
                 out.update(zip(ds, seg.column(self._name).many([d - offset for d in ds], text)))
         return out
-
-
-class Slices:
-    """One stored value whose slices (``value[a:b]``) are read when asked: a check that
-    needs a few of its bytes (:func:`index.texts.plain_verdict`: the chunk table and a
-    chunk of a review's text, a third of it on average at 100,000 reviews) reads only
-    those, and verifies only their blocks' checksums."""
-
-    __slots__ = ("_col", "_d")
-
-    def __init__(self, col, d: int):
-        self._col, self._d = col, d
-
-    def __len__(self) -> int:
-        return self._col.lengths[self._d]
-
-    def __getitem__(self, s: slice) -> bytes:
-        start, stop, _ = s.indices(len(self))
-        return self._col.read(self._d, start, stop - start)

@@ -219,15 +219,19 @@ class _File:
         block = self.checks.block
         start = first * block
         data = os.pread(self._fh.fileno(), min(self.size, (last + 1) * block) - start, start)
-        crc = self.checks.crc
-        view = memoryview(data)
+        self.check_blocks(memoryview(data), first, last, first)
+        return data[pos - start:pos - start + n]
+
+    def check_blocks(self, view, first: int, last: int, at: int) -> None:
+        """Check blocks ``first`` to ``last`` not checked yet against their CRCs;
+        ``view`` holds the file's bytes from block ``at`` on."""
+        block, crc = self.checks.block, self.checks.crc
         for b in range(first, last + 1):
             if not self._ok[b]:
-                if _crc32(view[(b - first) * block:(b - first + 1) * block]) != crc(self._at + b):
+                if _crc32(view[(b - at) * block:(b - at + 1) * block]) != crc(self._at + b):
                     raise FormatError(f"{self.path.name}: bytes {b * block} to {(b + 1) * block} "
                                       "do not match their checksum")
                 self._ok[b] = 1
-        return data[pos - start:pos - start + n]
 
     def mapped(self) -> "Mapped":
         if self._map is None:
@@ -270,13 +274,7 @@ class Mapped:
             raise FormatError(f"{self.f.path.name} ends at {self.size} bytes, before {end}")
         block = self._block
         if block and end > start and self.f._ok.find(0, start // block, (end - 1) // block + 1) >= 0:
-            f = self.f
-            for b in range(start // block, (end - 1) // block + 1):
-                if not f._ok[b]:
-                    if _crc32(self._view[b * block:(b + 1) * block]) != f.checks.crc(f._at + b):
-                        raise FormatError(f"{f.path.name}: bytes {b * block} to {(b + 1) * block} "
-                                          "do not match their checksum")
-                    f._ok[b] = 1
+            self.f.check_blocks(self._view, start // block, (end - 1) // block, 0)
 
     def release(self) -> None:
         if hasattr(self.raw, "madvise"):
@@ -577,11 +575,6 @@ class _VarColumn:
     def __getitem__(self, d: int) -> bytes:
         n = self.lengths[d]
         return self.f.get(self.offsets[d], n) if n else b""
-
-    def read(self, d: int, start: int, n: int) -> bytes:
-        """Bytes ``start`` to ``start + n`` of document ``d``'s value (within it)."""
-        n = min(n, self.lengths[d] - start)
-        return self.f.get(self.offsets[d] + start, n) if n > 0 else b""
 
     def many(self, docs: list[int], text: bool = False) -> list[bytes] | list[str]:
         """The values of ``docs`` (local numbers); many of them: one read of the span.

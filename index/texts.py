@@ -167,20 +167,20 @@ def plain_value_verdicts(file, docs, needle: bytes):
         yield d, verdict
 
 
+class _InMemory:
+    """A plain value in memory, read as :func:`plain_value_verdicts` reads a mapped file
+    (its bytes are what was read: nothing to check)."""
+
+    def __init__(self, value: bytes):
+        self.raw = value
+
+    def check(self, start: int, end: int) -> None:
+        pass
+
+
 def _plain_verdict(value: bytes, needle: bytes, parts: int) -> bool | None:
     """:func:`plain_value_verdicts` of one plain value in memory."""
-    marks = _composing_bytes()
-    verdict: bool | None = False
-    for j in bits(parts):
-        span = part_span(value, j)
-        if span is None:
-            break
-        start, end = span
-        if _bare(value[start:end], needle, marks):
-            return True
-        if verdict is False and may_fold_into_cjk_utf8(value[start:end]):
-            verdict = None
-    return verdict
+    return next(plain_value_verdicts(_InMemory(value), [(0, 0, parts)], needle))[1]
 
 
 _MARK = 3  # UTF-8 bytes of a composing mark (U+3099, U+309A)
@@ -192,12 +192,12 @@ class Texts:
     count, then ``<HI`` per chunk: its first part and where its bytes end), then the
     zstd chunks, inflated a chunk at a time. Folded a part at a time, on demand."""
 
-    def __init__(self, value: bytes, inflated: dict[int, bytes] | None = None):
+    def __init__(self, value: bytes):
         self._value = value
         self.plain = is_plain(value)
         self._table = [] if self.plain else chunk_table(value)
         self._starts = [start for start, _ in self._table]
-        self._raw: dict[int, bytes] = inflated if inflated is not None else {}
+        self._raw: dict[int, bytes] = {}  # chunk -> its inflated bytes
         self._parts: dict[int, str] = {}
         self._folded: dict[int, str] = {}
 
@@ -291,15 +291,14 @@ def plain_verdict(value: bytes, needle: bytes, parts: int, inflated: dict | None
     from every chunk holding a part of ``parts``, as written, and none of those chunks
     holds a character that may fold into CJK (:func:`index.analysis.may_fold_into_cjk_utf8`,
     as :meth:`Texts.holds` asks of a part); None: :meth:`Texts.holds` must decide. The
-    quick test a search makes of most candidates: no object built, nothing decoded; the
-    chunks it inflates are kept in ``inflated`` (chunk -> bytes) for :class:`Texts` to
-    reuse. ``value``: bytes, or a stored value read by slices (:class:`index.postings.Slices`):
-    then only its table and the chunks needed are read, and their blocks checked.
+    quick test of a compact value (the cluster's fetched documents; a plain one is
+    searched part by part, :func:`plain_value_verdicts`): no object built, nothing
+    decoded; the chunks it inflates are kept in ``inflated`` (chunk -> bytes) for
+    :class:`Texts` to reuse.
     """
-    head = value[:_HEAD]  # (the table and, mostly, the chunk needed: one read of a stored value)
-    if is_plain(head):
-        return _plain_verdict(value[:], needle, parts)
-    table = chunk_table(value, head)
+    if is_plain(value):
+        return _plain_verdict(value, needle, parts)
+    table = chunk_table(value)
     n = len(table)
     begin = _COUNT.size + _CHUNK.size * n
     verdict: bool | None = False
@@ -308,7 +307,7 @@ def plain_verdict(value: bytes, needle: bytes, parts: int, inflated: dict | None
         if parts & ((1 << end) - (1 << start)):
             data = inflated.get(c) if inflated is not None else None
             if data is None:
-                data = _inflate()(head[begin:end_byte] if end_byte <= len(head) else value[begin:end_byte])
+                data = _inflate()(value[begin:end_byte])
                 if inflated is not None:
                     inflated[c] = data
             if _bare(data, needle, _composing_bytes()):
@@ -322,17 +321,11 @@ def plain_verdict(value: bytes, needle: bytes, parts: int, inflated: dict | None
     return verdict
 
 
-_HEAD = 4096  # bytes of a value read first by plain_verdict (a checksummed block's worth)
-
-
-def chunk_table(value, head: bytes | None = None) -> list[tuple[int, int]]:
-    """``(first part, end of bytes)`` of each chunk of a ``text`` value: ``bytes``, or
-    any object whose slices are (:class:`index.postings.Slices`: a stored value read a
-    slice at a time); ``head``, its first bytes if already read."""
-    head = value[:_HEAD] if head is None else head
-    (n,) = _COUNT.unpack(head[:_COUNT.size])
+def chunk_table(value: bytes) -> list[tuple[int, int]]:
+    """``(first part, end of bytes)`` of each chunk of a compact ``text`` value."""
+    (n,) = _COUNT.unpack(value[:_COUNT.size])
     end = _COUNT.size + _CHUNK.size * n
-    return list(_CHUNK.iter_unpack(head[_COUNT.size:end] if end <= len(head) else value[_COUNT.size:end]))
+    return list(_CHUNK.iter_unpack(value[_COUNT.size:end]))
 
 
 def _bare(text, run, marks) -> bool:
