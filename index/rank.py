@@ -110,6 +110,32 @@ class Item:
     topic_only: bool = False
 
 
+SHORT = 4  # bytes: an encoded part map this short is one of few, and seen again
+SHORT_MAPS: dict[bytes, int] = {}  # the short encoded maps decoded so far (decode_short)
+
+
+def decode_short(value: bytes) -> int:
+    """The part map of a short encoded ``value``, kept in :data:`SHORT_MAPS`: a gram's
+    maps are mostly distinct where they are long, but a few dozen over 100,000 reviews
+    where they are short (``来研``, ``政策``); a hot loop looks there first. (Emptied
+    when it reaches :data:`_KEPT` maps: a long-lived server stays bounded.)"""
+    if len(SHORT_MAPS) >= _KEPT:
+        SHORT_MAPS.clear()
+    m = SHORT_MAPS[value] = decode_parts(value)
+    return m
+
+
+_KEPT = 1 << 16
+
+
+def part_map_of(value: bytes) -> int:
+    """:func:`~index.encoding.decode_parts`, a short value's map kept (:func:`decode_short`)."""
+    if len(value) > SHORT:
+        return decode_parts(value)
+    m = SHORT_MAPS.get(value)
+    return decode_short(value) if m is None else m
+
+
 class GramMaps:
     """One gram's part maps: the posting's encoded values, decoded on first use. Reads
     as a mapping of its documents to their part maps (``get``, ``in``, iteration)."""
@@ -126,7 +152,7 @@ class GramMaps:
             v = self.raw.get(d)
             if v is None:
                 return default
-            m = self.decoded[d] = decode_parts(v)
+            m = self.decoded[d] = part_map_of(v)
         return m
 
     def __contains__(self, d: int) -> bool:
@@ -195,13 +221,17 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
            lengths: dict[int, int], starts: dict[int, str]) -> dict[int, float]:
     """Score every document in ``docs``; ``n`` is the number of live reviews,
     ``lengths`` each document's word count, ``starts`` its chapters' first units (as
-    the key column writes them: :func:`starts_of`)."""
+    the key column writes them: :func:`starts_of`).
+
+    A document's score is a sum taken in one order (each item's words, then its topic
+    boost, then its title boost; the meeting last), which the site's client takes too:
+    the same doubles on both sides. Each step runs over the documents it concerns as
+    one comprehension or set operation (a query in most reviews scores 100,000 of them)."""
     total = dict.fromkeys(docs, 0.0)
     meets: dict[int, dict[int, int]] = {}  # group -> doc -> chapters holding an item
     listed = lambda w: has_term(reader, "w", w)  # noqa: E731
     several = len({i.group for i in items}) > 1  # two or more AND-ed items: may they meet?
-    norm: dict[int, float] = {}  # per document: K1 * (1 - B + B * dl / AVGDL), once
-    codes: dict[int, float] = {}  # per word count: DL_TABLE[dl_code(words)] or 1
+    norm: dict[int, float] | None = None  # per document: K1 * (1 - B + B * dl / AVGDL)
     chapter_masks: dict[int, tuple[int, ...]] = {}  # per document, once
     for item in items:
         for x in query_words(item.literal, listed):
@@ -209,54 +239,20 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
             # (a word in many more reviews than are scored: its postings of those alone)
             weights = (doc_weights_among(reader, "w", x, total) if 8 * len(total) < df
                        else doc_weights(reader, "w", x))
-            wi = idf(n, df)
-            mine = (((d, weights[d]) for d in total if d in weights) if len(weights) > len(total)
-                    else ((d, tf) for d, tf in weights.items() if d in total))
-            for d, tf in mine:
-                k = norm.get(d)
-                if k is None:
-                    words = lengths[d]
-                    dl = codes.get(words)
-                    if dl is None:
-                        dl = codes[words] = DL_TABLE[dl_code(words)] or 1
-                    k = norm[d] = K1 * (1 - B + B * dl / AVGDL)
-                total[d] += wi * tf * (K1 + 1) / (tf + k)
+            if norm is None:
+                norm = _norms(docs, lengths)
+            _add_words(total, norm, weights, idf(n, df))
         gi = idf(n, item.gram_df)
         topic_boost, title_boost = gi * TOPIC_BOOST, gi * TITLE_BOOST
-        group = meets.setdefault(item.group, {})
-        titles = _ODD_FIXED
-        gets = [g.get for g in item.grams]
-        only = TOPIC if item.topic_only else -1
-        meet = several and not item.topic_only
-        if len(gets) == 1 and not meet:  # (one gram, no meeting: the loop below, simpler)
-            _one_gram(total, gets[0], only, topic_boost, None if item.topic_only else title_boost)
-            continue
-        for d in total:
-            maps = [get(d) & only for get in gets]
-            if not all(maps):
-                continue
-            common = -1  # the bits every gram's map holds (a topic bit common to all)
-            for m in maps:
-                common &= m
-            if common & TOPIC:
-                total[d] += topic_boost
-            if not item.topic_only and all(
-                    m & (titles if m.bit_length() <= _FIXED_BITS else odd_bits(m.bit_length()))
-                    for m in maps):
-                total[d] += title_boost
-            if meet:  # the chapters where every gram stands
-                masks = chapter_masks.get(d)
-                if masks is None:
-                    masks = chapter_masks[d] = _chapter_masks(starts_of(starts[d]))
-                held, bit = 0, 1
-                for mask in masks:
-                    for m in maps:
-                        if not m & mask:
-                            break
-                    else:
-                        held |= bit
-                    bit <<= 1
-                group[d] = group.get(d, 0) | held
+        topic, titles = _fields(item.grams, total, TOPIC if item.topic_only else -1,
+                                not item.topic_only)
+        for d in topic:
+            total[d] += topic_boost
+        for d in titles:
+            total[d] += title_boost
+        group = meets.setdefault(item.group, {})  # (a group of topic: items alone never meets)
+        if several and not item.topic_only:  # the chapters where every gram stands
+            _meet(group, item.grams, total, chapter_masks, starts)
     if len(meets) > 1:
         groups = list(meets.values())
         for d in docs:
@@ -270,19 +266,89 @@ def scores(reader, items: list[Item], docs: set[int], n: int,
     return total
 
 
-def _one_gram(total: dict[int, float], get, only: int, topic_boost: float,
-              title_boost: float | None) -> None:
-    """The field boosts of an item of one gram (what :func:`scores` adds, in its order)."""
-    titles = _ODD_FIXED
+def _norms(docs, lengths: dict[int, int]) -> dict[int, float]:
+    """``K1 * (1 - B + B * dl / AVGDL)`` of each document, ``dl`` its length's code
+    (:func:`dl_code`): computed once per distinct word count."""
+    per_count: dict[int, float] = {}
+    for words in set(lengths[d] for d in docs):
+        dl = DL_TABLE[dl_code(words)] or 1
+        per_count[words] = K1 * (1 - B + B * dl / AVGDL)
+    return {d: per_count[lengths[d]] for d in docs}
+
+
+def _add_words(total: dict[int, float], norm: dict[int, float], weights: dict[int, float],
+               wi: float) -> None:
+    """Add one word's BM25 share, ``wi * tf * (K1 + 1) / (tf + k)``, to each document
+    of ``total`` holding it (the smaller of the two mappings walked)."""
+    k1 = K1 + 1
+    if len(weights) > len(total):
+        for d, k in norm.items():
+            tf = weights.get(d)
+            if tf is not None:
+                total[d] += wi * tf * k1 / (tf + k)
+    else:
+        for d, tf in weights.items():
+            k = norm.get(d)
+            if k is not None:
+                total[d] += wi * tf * k1 / (tf + k)
+
+
+def _fields(grams: list[GramMaps], total: dict[int, float], only: int, titles: bool
+            ) -> tuple[set[int], set[int]]:
+    """The documents of ``total`` where every gram stands in the topic (each gram's map
+    ``& only`` holds the topic bit), and those where every gram stands in some title
+    (``titles``: else none). One pass per gram over the smaller of its postings and
+    ``total``, each map decoded once (into :class:`GramMaps`, by :func:`part_map_of`)."""
+    if not grams:  # (no gram: nothing to fail, as for a map that holds every part)
+        return set(total), set(total) if titles else set()
+    topic: set[int] | None = None
+    title: set[int] | None = None
+    odd, fixed = _ODD_FIXED, _FIXED_BITS
+    for g in grams:
+        decoded, raw = g.decoded, g.raw
+        known, held = decoded.get, raw.get
+        t_docs, h_docs = [], []
+        for d in (total if len(total) <= len(raw) else raw):
+            m = known(d)
+            if m is None:
+                v = held(d)
+                if v is None or d not in total:
+                    continue
+                m = decoded[d] = part_map_of(v)
+            elif d not in total:
+                continue
+            m &= only
+            if m & TOPIC:
+                t_docs.append(d)
+            if titles and m & (odd if m.bit_length() <= fixed else odd_bits(m.bit_length())):
+                h_docs.append(d)
+        topic = set(t_docs) if topic is None else topic.intersection(t_docs)
+        title = set(h_docs) if title is None else title.intersection(h_docs)
+    return topic, title
+
+
+def _meet(group: dict[int, int], grams: list[GramMaps], total: dict[int, float],
+          masks: dict[int, tuple[int, ...]], starts: dict[int, str]) -> None:
+    """Record, per document of ``total`` holding every gram, the chapters where every
+    gram stands (ORed into ``group``: the chapters holding some item of the group);
+    ``masks``: each document's chapter masks, kept from one item to the next."""
+    gets = [g.get for g in grams]
     for d in total:
-        m = get(d) & only
-        if not m:
+        maps = [get(d) for get in gets]
+        if not all(maps):
             continue
-        if m & TOPIC:
-            total[d] += topic_boost
-        if title_boost is not None and m & (
-                titles if m.bit_length() <= _FIXED_BITS else odd_bits(m.bit_length())):
-            total[d] += title_boost
+        chapter = masks.get(d)
+        if chapter is None:
+            chapter = masks[d] = _chapter_masks(starts_of(starts[d]))
+        held, bit = 0, 1
+        for mask in chapter:
+            for m in maps:
+                if not m & mask:
+                    break
+            else:
+                held |= bit
+            bit <<= 1
+        group[d] = group.get(d, 0) | held
 
 
 def rank_key(score: float) -> int:
@@ -293,21 +359,13 @@ def rank_key(score: float) -> int:
 
 def order(scored: dict[int, float], keys: dict[int, tuple]) -> list[int]:
     """Documents by :func:`rank_key`, then newest ``received`` first, then UUID
-    (``keys``: ``(received, uuid, ...)``). Sorted by rank key alone, then each run of
-    equal keys by the tie-breaks (most runs are one document long)."""
-    rk = {d: rank_key(s) for d, s in scored.items()}
-    docs = sorted(rk, key=rk.__getitem__, reverse=True)
-    out: list[int] = []
-    i, n = 0, len(docs)
-    while i < n:
-        k, j = rk[docs[i]], i + 1
-        while j < n and rk[docs[j]] == k:
-            j += 1
-        if j - i == 1:
-            out.append(docs[i])
-        else:
-            out.extend(newest_first(docs[i:j], keys))
-        i = j
+    (``keys``: ``(received, uuid, ...)``): the date order (:func:`newest_first`), then
+    one stable sort by rank key. Every sort takes its keys from a dict made once (a
+    query in most reviews orders 100,000, and most of them tie on a few scores)."""
+    out = newest_first(scored, keys)
+    floor, scale = math.floor, SCALE
+    rk = {d: floor(s * scale + 0.5) for d, s in scored.items()}  # (rank_key, inlined)
+    out.sort(key=rk.__getitem__, reverse=True)  # (stable: ties keep the date order)
     return out
 
 
@@ -315,6 +373,8 @@ def newest_first(docs, keys: dict[int, tuple]) -> list[int]:
     """Documents newest ``received`` first, then by UUID (``keys``: ``(received, uuid,
     ...)``): the tie-break of :func:`order`, and the whole order of ``search --sort
     date`` (the site's ``l.js`` ships each review's place in it)."""
-    out = sorted(docs, key=lambda d: keys[d][1])
-    out.sort(key=lambda d: keys[d][0], reverse=True)
+    uuid = {d: keys[d][1] for d in docs}
+    out = sorted(uuid, key=uuid.__getitem__)
+    received = {d: keys[d][0] for d in out}
+    out.sort(key=received.__getitem__, reverse=True)
     return out

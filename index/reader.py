@@ -266,6 +266,9 @@ class Mapped:
         self._view = memoryview(self.raw)
         checks = f.checks
         self._block = checks.block if checks is not None else 0
+        # (for a loop that checks inline: the block size, 0 without checksums, and the
+        # flags of the blocks checked, which :meth:`check` sets)
+        self.block, self.flags = self._block, f._ok
 
     def check(self, start: int, end: int) -> None:
         """Raise :class:`FormatError` unless bytes ``start`` to ``end`` are in the file

@@ -50,7 +50,8 @@ from index.postings import (
 from index.query import SECTION_NAMES, Atom, Parsed, is_ref_id, parse, section_path
 from index.facets import Facets, facets as count_facets
 from index.rank import (
-    GramMaps, Item, chapters, newest_first, odd_bits, order, part_maps, scores, starts_of,
+    SHORT, SHORT_MAPS, GramMaps, Item, chapters, decode_short, newest_first, odd_bits, order,
+    part_maps, scores, starts_of,
 )
 
 SNIPPET = 120
@@ -165,19 +166,33 @@ def _grams(reader, lit: Literal, allowed: int | None, alone: bool = False
 
 
 def _narrow(maps: dict[int, int] | None, gm: GramMaps, allowed: int | None) -> dict[int, int]:
-    """The part maps of ``maps`` (None: the first gram's) that ``gm``'s gram shares."""
+    """The part maps of ``maps`` (None: the first gram's) that ``gm``'s gram shares: one
+    pass, each map decoded once into ``gm`` (a short one looked up first: its maps are
+    few, :data:`index.rank.SHORT_MAPS`)."""
     values, decoded = gm.raw, gm.decoded
+    kept, short = SHORT_MAPS.get, SHORT
+    out: dict[int, int] = {}
     if maps is None:
-        decoded.update((d, part_map(v)) for d, v in values.items())
-        maps = dict(decoded)
-        if allowed == TOPIC:
-            maps = {d: m & TOPIC for d, m in maps.items()}
-    else:
-        for d in maps:
-            if d in values:
-                decoded[d] = part_map(values[d])
-        maps = {d: m & decoded[d] for d, m in maps.items() if d in decoded}
-    return {d: m for d, m in maps.items() if m}
+        only = TOPIC if allowed == TOPIC else -1
+        for d, v in values.items():
+            m = kept(v) if len(v) <= short else None
+            if m is None:
+                m = decode_short(v) if len(v) <= short else part_map(v)
+            decoded[d] = m
+            if m & only:
+                out[d] = m & only
+        return out
+    held = values.get
+    for d, m in maps.items():
+        v = held(d)
+        if v is not None:
+            g = kept(v) if len(v) <= short else None
+            if g is None:
+                g = decode_short(v) if len(v) <= short else part_map(v)
+            decoded[d] = g
+            if m & g:
+                out[d] = m & g
+    return out
 
 
 def _allowed(maps: dict[int, int] | None, allowed: int | None) -> dict[int, int]:

@@ -123,39 +123,48 @@ def plain_value_verdicts(file, docs, needle: bytes):
     decides). Only the parts of the map are searched, each by one ``find`` over its
     bytes as written, since a run found in no part of the map is in none (every gram
     of a run that a part holds is in that part's map). Nothing is decoded or copied;
-    the bytes each verdict rests on are checked first: the value's table, the run
-    found (and the bytes after it), or the whole part it is absent from, which is then
-    asked whether a character of it may fold into CJK.
+    the bytes each verdict rests on are checked first: the value's head and table (in
+    one check: a damaged count lies in the first block checked), the run found (and
+    the bytes after it), or the whole part it is absent from, which is then asked
+    whether a character of it may fold into CJK.
 
-    One loop with its reads inlined, over many values: a phrase in most reviews is
-    checked in nearly every review of the archive, and a call or a copy per read would
-    cost more than the ``find``."""
-    mm, check, unpack, two = file.raw, file.check, _PARTS.unpack_from, _TWO.unpack_from
-    marks, size = _composing_bytes(), len(needle)
+    One loop with its reads and its checks inlined (a block already checked costs a
+    ``find`` in the file's flags; the rest :meth:`~index.reader.Mapped.check`), over
+    many values: a phrase in most reviews is checked in nearly every review of the
+    archive, and a call or a copy per read would cost more than the ``find``."""
+    mm, check, head, two, one = file.raw, file.check, _HEAD.unpack_from, _TWO.unpack_from, _PARTS.unpack_from
+    ok, block, size = file.flags, file.block, file.size
+    marks, leads, width = _composing_bytes(), _composing_leads(), len(needle)
     for d, base, parts in docs:
-        check(base, base + 6)
-        if mm[base:base + 2] != _PLAIN:
+        if base + 6 > size:
+            check(base, base + 6)  # (raises: the value lies past the file's end)
+        zero, n = head(mm, base)
+        if zero:  # a compact value
+            check(base, base + 2)
             yield d, None
             continue
-        (n,) = unpack(mm, base + 2)
         text = base + 6 + 4 * n
+        if text > size or block and ok.find(0, base // block, (text - 1) // block + 1) >= 0:
+            check(base, text)
         verdict: bool | None = False
-        for j in bits(parts):
+        while parts:
+            low = parts & -parts
+            parts ^= low
+            j = low.bit_length() - 1
             if j >= n:
                 break
             if j:
-                check(base + 2 + 4 * j, base + 10 + 4 * j)
                 start, end = two(mm, base + 2 + 4 * j)
             else:
-                check(base + 6, base + 10)
-                start, (end,) = 0, unpack(mm, base + 6)
+                start, (end,) = 0, one(mm, base + 6)
             start, end = text + start, text + end
             i = mm.find(needle, start, end)
             while i >= 0:
-                after = i + size
+                after = i + width
                 stop = min(end, after + _MARK)
-                check(i, stop)
-                if after == end or not mm[after:stop].startswith(marks):
+                if stop > size or block and ok.find(0, i // block, (stop - 1) // block + 1) >= 0:
+                    check(i, stop)
+                if after == end or mm[after] not in leads or not mm[after:stop].startswith(marks):
                     verdict = True
                     break
                 i = mm.find(needle, i + 1, end)
@@ -167,12 +176,24 @@ def plain_value_verdicts(file, docs, needle: bytes):
         yield d, verdict
 
 
+_HEAD = struct.Struct("<HI")  # a plain value's 00 00 and its number of parts
+
+
+@functools.cache
+def _composing_leads() -> frozenset[int]:
+    """The first bytes of the composing marks' UTF-8 (most bytes after a run are none)."""
+    return frozenset(m[0] for m in _composing_bytes())
+
+
 class _InMemory:
     """A plain value in memory, read as :func:`plain_value_verdicts` reads a mapped file
     (its bytes are what was read: nothing to check)."""
 
+    flags, block = b"", 0  # (no checksums: every check passes)
+
     def __init__(self, value: bytes):
         self.raw = value
+        self.size = len(value)
 
     def check(self, start: int, end: int) -> None:
         pass
