@@ -79,10 +79,12 @@ def doc_weights_among(reader, field: str, term: str, docs) -> dict[int, float]:
 
 def live_count(reader, field: str, term: str) -> int:
     """How many live documents hold ``term``: from the term infos, reading postings
-    only in segments that hold deleted documents."""
+    only in segments that hold deleted documents. Over every segment of the index,
+    where the reader reads only some (:class:`index.halves.Half`): a statistic is the
+    whole index's."""
     btext = term.encode("utf-8")
     total = 0
-    for seg, _ in reader.leaves:
+    for seg in reader.segments:
         if seg.deleted:
             got = seg.postings(field, btext)
             total += sum(1 for i in got[0] if i not in seg.deleted) if got else 0

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from index.texts import (
     TOPIC, StoredText, Texts, bits, body_part, chapter_of, part_map, plain_value_verdicts,
     plain_verdict, title_part,
 )
+from index import halves
 from index.folder import open_reader
 from index.literal import Literal
 from index.postings import (
@@ -127,11 +129,12 @@ def _everywhere(docs: set[int]) -> dict[int, int]:
     return dict.fromkeys(docs, -1)
 
 
-def _grams(reader, lit: Literal, allowed: int | None, alone: bool = False
-           ) -> tuple[dict[int, int], int, list[GramMaps]]:
+def _grams(reader, lit: Literal, allowed: int | None, alone: bool = False,
+           among: set[int] | None = None) -> tuple[dict[int, int], int, list[GramMaps]]:
     """Documents holding every gram of ``lit`` in one part (restricted to the parts
     ``allowed`` picks: None any, else a function of the map), with that part map; the
-    rarest gram's document count; each gram's postings (:class:`index.rank.GramMaps`:
+    rarest gram's document count (over the whole index, whatever part of it ``reader``
+    reads: :mod:`index.halves`); each gram's postings (:class:`index.rank.GramMaps`:
     decoded where this needed them, else when ranking asks).
 
     ``alone``: the item is a group of its own, or negated, so ranking and sections only
@@ -139,22 +142,23 @@ def _grams(reader, lit: Literal, allowed: int | None, alone: bool = False
     for the documents still in the running alone (:func:`index.postings.doc_values_among`:
     only the posting blocks that may hold them), and the reading stops once none is left:
     a phrase of common characters no review holds (``的研究意义`` at 100,000 reviews,
-    every pair in most of them) costs what its rarest pair does, not all four lists."""
+    every pair in most of them) costs what its rarest pair does, not all four lists.
+    ``among``: only these documents are asked about (a page's plan, :func:`_evaluate`)."""
     grams = lit.grams()
-    if alone and len(grams) > 1:
-        dfs = {g: live_count(reader, "g", g) for g in grams}
-        least = min(dfs.values())
+    dfs = {g: live_count(reader, "g", g) for g in grams}
+    least = min(dfs.values(), default=0)
+    if (alone and len(grams) > 1) or among is not None:
         got: dict[str, GramMaps] = {}
         maps = None
         for g in sorted(grams, key=dfs.__getitem__):
-            gm = got[g] = GramMaps(doc_values(reader, "g", g) if maps is None
-                                   else doc_values_among(reader, "g", g, maps))
+            docs = maps if maps is not None else among
+            gm = got[g] = GramMaps(doc_values(reader, "g", g) if docs is None
+                                   else doc_values_among(reader, "g", g, docs))
             maps = _narrow(maps, gm, allowed)
             if not maps:
                 break
         return _allowed(maps, allowed), least, [got.get(g) or GramMaps({}) for g in grams]
     each = [GramMaps(doc_values(reader, "g", g)) for g in grams]
-    least = min((len(v.raw) for v in each), default=0)
     if len(each) == 1 and allowed is None:  # one gram: its postings, decoded when asked
         return each[0], least, each
     maps: dict[int, int] | None = None
@@ -222,8 +226,8 @@ def _ref_ids(reader, lit: Literal) -> frozenset[str]:
 _TITLES = -2  # _grams: only title parts
 
 
-def _compile(reader, atom: Atom, alone: bool = False) -> _Atom:
-    """``alone``: see :func:`_grams`."""
+def _compile(reader, atom: Atom, alone: bool = False, among: set[int] | None = None) -> _Atom:
+    """``alone``, ``among`` (text items only): see :func:`_grams`."""
     value = atom.value.strip().lower()
     if atom.field == "uuid":
         prefix = atom.value.lower().replace("-", "")
@@ -244,7 +248,7 @@ def _compile(reader, atom: Atom, alone: bool = False) -> _Atom:
             docs |= doc_set(reader, "refs", i)
         return _Atom(atom, _everywhere(docs), True, lit, ids)
     allowed = {"topic": TOPIC, "section": _TITLES}.get(atom.field)
-    maps, least, each = _grams(reader, lit, allowed, alone)
+    maps, least, each = _grams(reader, lit, allowed, alone, among)
     return _Atom(atom, maps, lit.exact, lit, gram_df=least, grams=each)
 
 
@@ -391,13 +395,15 @@ def _matches(column, plan: _Plan, candidates: set[int]) -> tuple[set[int], dict[
     return out, scopes
 
 
-def _evaluate(reader, parsed: Parsed) -> tuple[_Plan, set[int]]:
+def _evaluate(reader, parsed: Parsed, among: set[int] | None = None) -> tuple[_Plan, set[int]]:
     """The plan, and the candidates: review documents only, as every field an item
     reads (``g``, ``path``, ``refs``, ``uuid``) is a field of review documents alone
-    (:mod:`index.document`)."""
-    positive = [[_compile(reader, a, len(g) == 1) for a in g]
+    (:mod:`index.document`). ``among``: a plan for these documents alone (a page's,
+    where the matches were found in two processes: :func:`_found`), for a query of
+    text items only (:func:`_halved`)."""
+    positive = [[_compile(reader, a, len(g) == 1, among) for a in g]
                 for g in parsed.groups if not g[0].negated]
-    negative = [_compile(reader, g[0], True) for g in parsed.groups if g[0].negated]
+    negative = [_compile(reader, g[0], True, among) for g in parsed.groups if g[0].negated]
     sections = [a for g in positive for a in g if a.atom.field == "section"]
     plan = _Plan(positive, negative, sections)
     sets = sorted((set().union(*(a.maps for a in g)) for g in positive), key=len)
@@ -590,36 +596,131 @@ _HEADINGS = {path: name for name, path in SECTION_NAMES.items()}  # abstract -> 
 
 # -- the API -------------------------------------------------------------------------
 
+@dataclass
+class _Found:
+    """What the matching reviews are, in one process or half of them in each: each
+    one's key (:func:`_keys`) and, sorted by relevance, score; the plan and the scopes
+    where this process found them all (else a page makes its own: :func:`_page_plan`)."""
+
+    keys: dict[int, tuple[str, str, int, str]]
+    scored: dict[int, float] | None
+    plan: _Plan | None = None
+    scopes: dict[int, int] = field(default_factory=dict)
+
+
+def _find(reader, parsed: Parsed, relevance: bool) -> _Found:
+    """The matches among the documents ``reader`` reads (all of them, or a half:
+    :mod:`index.halves`)."""
+    plan, candidates = _evaluate(reader, parsed)
+    keys = _keys(reader, candidates, parsed.since, parsed.until)
+    found, scopes = _matches(Column(reader, "text"), plan, set(keys))
+    keys = {d: keys[d] for d in found}
+    scored = _score(reader, plan, keys, found) if relevance else None
+    return _Found(keys, scored, plan, scopes)
+
+
+def _score(reader, plan: _Plan, keys: dict[int, tuple], docs: set[int]) -> dict[int, float]:
+    """The scores of ``docs`` (a review's score depends on it alone: a page can be
+    scored), with the plan's text items."""
+    n = live_count(reader, "kind", "review")
+    items = [Item(a.literal, gi, a.grams, a.gram_df, a.atom.field == "topic")
+             for gi, g in enumerate(plan.positive) for a in g if a.text]
+    return scores(reader, items, docs, n, {d: keys[d][2] for d in docs},
+                  {d: keys[d][3] for d in docs})
+
+
+def _halved(reader, parsed: Parsed) -> bool:
+    """Find the matches in two processes (:mod:`index.halves`)? Where a fork may be
+    made, for a query of text items alone (``uuid:``, ``ref:`` and ``section:`` look
+    things up across the index: they stay whole), when its first group's rarest gram
+    is in :data:`index.halves.THRESHOLD` reviews or more (most of them to check)."""
+    if not halves.possible() or len(reader.leaves) < 2:
+        return False
+    if any(a.field not in (None, "topic") for g in parsed.groups for a in g):
+        return False
+    first = next((g for g in parsed.groups if not g[0].negated), None)
+    if first is None:
+        return False
+    least = min((min((live_count(reader, "g", gram) for gram in Literal(a.value).grams()),
+                     default=0) for a in first), default=0)
+    return least >= halves.THRESHOLD
+
+
+def _found(reader, parsed: Parsed, relevance: bool) -> _Found:
+    """:func:`_find` over the whole index, or over each half in its own process
+    (:func:`_halved`), the halves' answers merged: no plan (a page makes its own), and
+    of each key only what ordering reads (a page reads the rest again)."""
+    if not _halved(reader, parsed):
+        return _find(reader, parsed, relevance)
+    (keys, scored), (more_keys, more_scored) = halves.in_two(
+        reader, lambda half: _packed(_find(half, parsed, relevance)))
+    keys, scored = _unpacked(keys, scored)
+    more_keys, more_scored = _unpacked(more_keys, more_scored)
+    keys.update(more_keys)
+    if scored is not None:
+        scored.update(more_scored)
+    return _Found(keys, scored)
+
+
+def _packed(found: _Found) -> tuple[tuple, bytes | None]:
+    """A half's matches as a few long values (a dict of 50,000 tuples costs five times
+    as much to send): their numbers, received times and UUIDs (joined by newlines,
+    which neither holds, or kept as lists if one did), and scores."""
+    docs = list(found.keys)
+    columns = []
+    for k in (0, 1):
+        values = [found.keys[d][k] for d in docs]
+        joined = "\n".join(values)
+        columns.append(joined if joined.count("\n") == len(values) - 1 else values)
+    scored = None if found.scored is None else array("d", [found.scored[d] for d in docs]).tobytes()
+    return (array("q", docs).tobytes(), *columns), scored
+
+
+def _unpacked(keys: tuple, scored: bytes | None) -> tuple[dict, dict | None]:
+    docs = array("q")
+    docs.frombytes(keys[0])
+    received, uuids = (c.split("\n") if isinstance(c, str) else c for c in keys[1:])
+    if not docs:
+        received = uuids = []
+    out = {d: (r, u, 0, "") for d, r, u in zip(docs, received, uuids)}
+    if scored is None:
+        return out, None
+    values = array("d")
+    values.frombytes(scored)
+    return out, dict(zip(docs, values))
+
+
+def _page_plan(reader, parsed: Parsed, found: _Found, page: list[int]) -> tuple[_Plan, dict]:
+    """The plan and scopes of the page's reviews: the ones the matches were found with,
+    or, where the matches came from two processes, one made for the page alone (and the
+    page's keys read whole again)."""
+    if found.plan is not None:
+        return found.plan, found.scopes
+    found.keys.update(_keys(reader, set(page), None, None))
+    plan, _ = _evaluate(reader, parsed, among=set(page))
+    return plan, {}
+
+
 def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: int,
          ids_only: bool, sort: str, dates: tuple | None) -> SearchResult:
     with open_reader(index_dir) as reader:
         if not reader.doc_count():
             return SearchResult(text, 0, offset=offset, limit=limit, empty=True, sort=sort,
                                 facets=Facets() if dates is not None else None)
-        plan, candidates = _evaluate(reader, parsed)
-        keys = _keys(reader, candidates, parsed.since, parsed.until)
-        found, scopes = _matches(Column(reader, "text"), plan, set(keys))
-        n = live_count(reader, "kind", "review")
-        items = [Item(a.literal, gi, a.grams, a.gram_df, a.atom.field == "topic")
-                 for gi, g in enumerate(plan.positive) for a in g if a.text]
-        def score(docs):  # (a review's score depends on it alone: a page can be scored)
-            return scores(reader, items, docs, n, {d: keys[d][2] for d in docs},
-                          {d: keys[d][3] for d in docs})
-
-        if sort == "relevance":
-            scored = score(found)
-            ranked = order(scored, keys)
-        else:  # by date: no scores but the page's
-            ranked, scored = newest_first(found, keys), None
+        found = _found(reader, parsed, sort == "relevance")
+        keys, scored = found.keys, found.scored
+        # relevance: index.rank.order; by date: no scores but the page's
+        ranked = order(scored, keys) if scored is not None else newest_first(keys, keys)
         result = SearchResult(text, len(ranked), offset=offset, limit=limit, sort=sort)
         if dates is not None:  # (the topics: read for the facets alone)
-            topics = Column(reader, "facet").many(found)
-            result.facets = count_facets(((topics[d].decode("utf-8"), keys[d][0]) for d in found), *dates)
+            topics = Column(reader, "facet").many(keys)
+            result.facets = count_facets(((topics[d].decode("utf-8"), keys[d][0]) for d in keys), *dates)
         if ids_only:
             result.uuids = [keys[d][1] for d in ranked]
             return result
         page = ranked[offset:offset + limit] if limit is not None else ranked[offset:]
-        scored = scored if scored is not None else score(set(page))
+        plan, scopes = _page_plan(reader, parsed, found, page)
+        scored = scored if scored is not None else _score(reader, plan, keys, set(page))
         column = Column(reader, "text")
         for d in page:
             fields = reader.stored_fields(d)
