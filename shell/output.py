@@ -89,10 +89,15 @@ class Output:
             return
         # one write (`search -l` prints one line per matching review), or one per 10,000
         # lines: a long answer (`refs --all` of a common word) is never whole in memory
-        shown = (line if isinstance(line, Styled) else plain(line)
-                 for line in (lines() if callable(lines) else lines))
-        while chunk := list(islice(shown, 10_000)):
-            click.echo("\n".join(chunk))
+        # (plain leaves newlines as they are: lines with no styled one among them are
+        # cleaned joined, in one pass)
+        given = iter(lines() if callable(lines) else lines)
+        while chunk := list(islice(given, 10_000)):
+            if any(isinstance(line, Styled) for line in chunk):
+                click.echo("\n".join(line if isinstance(line, Styled) else plain(line)
+                                     for line in chunk))
+            else:
+                click.echo(plain("\n".join(chunk)))
 
     def note(self, text: str) -> None:
         """A line for a person on stderr (``no reviews match``), left out with ``--json``,
