@@ -52,8 +52,8 @@ from index.postings import (
 from index.query import SECTION_NAMES, Atom, Parsed, is_ref_id, parse, section_path
 from index.facets import Facets, facets as count_facets
 from index.rank import (
-    SHORT, SHORT_MAPS, GramMaps, Item, chapters, decode_short, newest_first, odd_bits, order,
-    part_maps, scores, starts_of,
+    SHORT, SHORT_MAPS, GramMaps, Item, chapters, decode_short, merged, newest_first, odd_bits,
+    order, part_maps, scores, starts_of,
 )
 
 SNIPPET = 120
@@ -606,6 +606,15 @@ class _Found:
     scored: dict[int, float] | None
     plan: _Plan | None = None
     scopes: dict[int, int] = field(default_factory=dict)
+    ranked: list[int] | None = None  # (in order already: two halves merged)
+
+    def ordered(self) -> list[int]:
+        """The matches in order: :func:`index.rank.order` (by relevance) or
+        :func:`index.rank.newest_first` (by date: no scores)."""
+        if self.ranked is None:
+            self.ranked = (order(self.scored, self.keys) if self.scored is not None
+                           else newest_first(self.keys, self.keys))
+        return self.ranked
 
 
 def _find(reader, parsed: Parsed, relevance: bool) -> _Found:
@@ -654,19 +663,20 @@ def _found(reader, parsed: Parsed, relevance: bool) -> _Found:
         return _find(reader, parsed, relevance)
     (keys, scored), (more_keys, more_scored) = halves.in_two(
         reader, lambda half: _packed(_find(half, parsed, relevance)))
-    keys, scored = _unpacked(keys, scored)
-    more_keys, more_scored = _unpacked(more_keys, more_scored)
-    keys.update(more_keys)
+    first, scored = _unpacked(keys, scored)
+    second, more_scored = _unpacked(more_keys, more_scored)
+    keys = {**first, **second}
     if scored is not None:
         scored.update(more_scored)
-    return _Found(keys, scored)
+    return _Found(keys, scored, ranked=merged(list(first), list(second), scored, keys))
 
 
 def _packed(found: _Found) -> tuple[tuple, bytes | None]:
-    """A half's matches as a few long values (a dict of 50,000 tuples costs five times
-    as much to send): their numbers, received times and UUIDs (joined by newlines,
-    which neither holds, or kept as lists if one did), and scores."""
-    docs = list(found.keys)
+    """A half's matches, in order (:meth:`_Found.ordered`), as a few long values (a dict
+    of 50,000 tuples costs five times as much to send): their numbers, received times
+    and UUIDs (joined by newlines, which neither holds, or kept as lists if one did),
+    and scores."""
+    docs = found.ordered()
     columns = []
     for k in (0, 1):
         values = [found.keys[d][k] for d in docs]
@@ -708,9 +718,8 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
             return SearchResult(text, 0, offset=offset, limit=limit, empty=True, sort=sort,
                                 facets=Facets() if dates is not None else None)
         found = _found(reader, parsed, sort == "relevance")
-        keys, scored = found.keys, found.scored
-        # relevance: index.rank.order; by date: no scores but the page's
-        ranked = order(scored, keys) if scored is not None else newest_first(keys, keys)
+        keys, scored = found.keys, found.scored  # (by date: no scores but the page's)
+        ranked = found.ordered()
         result = SearchResult(text, len(ranked), offset=offset, limit=limit, sort=sort)
         if dates is not None:  # (the topics: read for the facets alone)
             topics = Column(reader, "facet").many(keys)

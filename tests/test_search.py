@@ -709,11 +709,11 @@ def test_a_dying_index_worker_fails_fast(tmp_path, corpus, monkeypatch):
 
 
 def test_order_is_rank_then_newest_then_uuid():
-    """index.rank.order (one sort, then the runs of equal rank keys) equals the
-    definition: rank key descending, received descending, UUID ascending."""
+    """index.rank.order equals the definition: rank key descending, received
+    descending, UUID ascending; so does index.rank.merged of two halves, each ordered."""
     import random
 
-    from index.rank import order, rank_key
+    from index.rank import merged, newest_first, order, rank_key
 
     rng = random.Random(4)
     for spread in (0, 3, 40, 10**6):
@@ -725,6 +725,14 @@ def test_order_is_rank_then_newest_then_uuid():
         want = sorted(scored, key=lambda d: (-rank_key(scored[d]), [-ord(c) for c in keys[d][0]],
                                              keys[d][1]))
         assert order(scored, keys) == want
+        # two halves, each ordered, merged (index.halves): the same order
+        half = set(rng.sample(sorted(scored), 1400))
+        a = {d: s for d, s in scored.items() if d in half}
+        b = {d: s for d, s in scored.items() if d not in half}
+        assert merged(order(a, keys), order(b, keys), scored, keys) == want
+        by_date = newest_first(scored, keys)
+        assert merged(newest_first(a, keys), newest_first(b, keys), None, keys) == by_date
+        assert merged([], order(b, keys), scored, keys) == order(b, keys)
 
 
 def test_folding_can_make_or_break_a_chinese_run(tmp_path):
