@@ -687,6 +687,8 @@ def _packed(found: _Found) -> tuple[tuple, bytes | None]:
 
 
 def _unpacked(keys: tuple, scored: bytes | None) -> tuple[dict, dict | None]:
+    """:func:`_packed`'s values as keys (received and UUID: all that ordering reads) and
+    scores by document, in the half's order."""
     docs = array("q")
     docs.frombytes(keys[0])
     received, uuids = (c.split("\n") if isinstance(c, str) else c for c in keys[1:])
