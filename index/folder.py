@@ -232,23 +232,39 @@ def _add_checksums(index_dir: Path, names: list[str]) -> None:
 def write_manifest(index_dir: Path) -> None:
     """Sizes and checksums of the index files: ``[size, sha256, crc32]`` each; first the
     block checksums of new segments. Segment files never change once written, so a file
-    already listed with the same size keeps its checksums."""
+    already listed with the same size keeps its checksums.
+
+    A file hashed here matches its manifest entry by construction: once the manifest is
+    in place its stamp goes into the writers' record of verified files
+    (:func:`_remember`), so the next writer's check (``deep=UNCHANGED``) does not hash it
+    again. Without that the first ``reviews ingest FILE`` after a bulk build hashed the
+    whole index: 4 GB at 100,000 reviews. (Its stamp is taken before it is read: a file
+    changed meanwhile has another change time, and is hashed again.)"""
     try:
         old = json.loads((index_dir / MANIFEST).read_text())["files"]
     except (OSError, ValueError, KeyError, TypeError):
         old = {}
     _add_checksums(index_dir, _files(index_dir))
+    verified, seen = _verified(index_dir), {}
     files = {}
     for f in _files(index_dir):
-        size = (index_dir / f).stat().st_size
+        st = (index_dir / f).stat()
+        size, stamp = st.st_size, _stamp(st)
         known = old.get(f)
         reuse = known and len(known) == 3 and known[0] == size and f.endswith(IMMUTABLE)
-        files[f] = known if reuse else [size, *_digests(index_dir / f)]
+        if reuse:
+            files[f] = known
+            if verified.get(f) == stamp:
+                seen[f] = stamp
+        else:
+            files[f] = [size, *_digests(index_dir / f)]
+            seen[f] = stamp
     # The stamp: this format, and the release the table of contents says wrote it.
     release = _reader.read_toc(index_dir, release=None)[1]
     tmp = index_dir / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps({"format": FORMAT, "whoosh": list(release), "files": files}, indent=0))
     os.replace(tmp, index_dir / MANIFEST)
+    _remember(index_dir, seen)
 
 
 def _check(index_dir: Path, deep: bool | str, probe: bool) -> tuple[IndexProblem | None, dict]:
@@ -274,7 +290,7 @@ def _check(index_dir: Path, deep: bool | str, probe: bool) -> tuple[IndexProblem
         st = (index_dir / name).stat()
         if st.st_size != size:
             return unusable(index_dir, f"corrupt (file {name} changed size)"), files
-        seen[name] = [st.st_size, st.st_ctime_ns, st.st_ino]
+        seen[name] = _stamp(st)
         if deep and known.get(name) != seen[name] and _digests(index_dir / name, crc=False)[0] != digest:
             return unusable(index_dir, f"corrupt (file {name} does not match its checksum)"), files
     # Files the manifest does not list are a running writer's, or a stopped one's
@@ -293,6 +309,11 @@ def _check(index_dir: Path, deep: bool | str, probe: bool) -> tuple[IndexProblem
     if deep == UNCHANGED:
         _remember(index_dir, seen)
     return None, files
+
+
+def _stamp(st: os.stat_result) -> list[int]:
+    """What says a file is the one verified before: size, change time, inode."""
+    return [st.st_size, st.st_ctime_ns, st.st_ino]
 
 
 def _verified(index_dir: Path) -> dict[str, list[int]]:

@@ -147,3 +147,29 @@ def test_a_writer_hashes_only_what_changed_since_its_last_check(one_by_one, tmp_
     assert victim in check(ix, deep=True)
     (ix / victim).write_bytes((ix / victim).read_bytes())  # (same bytes, written again)
     assert victim in check(ix, deep=UNCHANGED)
+
+
+def test_a_writer_trusts_what_the_last_writer_hashed(tmp_path):
+    """A rebuild (and an update) records the files it hashed into its manifest as
+    verified, so the next writer's check does not hash them again: the first
+    `reviews ingest FILE` after a bulk build read the whole index (4 GB at 100k). A
+    manifest entry made wrong afterwards passes that check and fails the full one; a
+    file written again is hashed again and caught."""
+    import json
+
+    from index.folder import MANIFEST, UNCHANGED, check
+
+    store = Store.open(tmp_path / "data")
+    for g in generate(3, seed=29):
+        add_bytes(store, g.data, g.name)
+    ix = tmp_path / "data" / "index"
+    indexer.rebuild(store, ix, procs=1)
+    store.close()
+    manifest = json.loads((ix / MANIFEST).read_text())
+    victim = max(manifest["files"], key=lambda f: manifest["files"][f][0])
+    manifest["files"][victim][1] = "0" * 64
+    (ix / MANIFEST).write_text(json.dumps(manifest))
+    assert check(ix, deep=UNCHANGED) is None  # (no file hashed: the rebuild had)
+    assert victim in check(ix, deep=True)
+    (ix / victim).write_bytes((ix / victim).read_bytes())  # (same bytes, written again)
+    assert victim in check(ix, deep=UNCHANGED)
