@@ -30,7 +30,7 @@ from index.reader import FormatError
 
 #: A query's rarest gram in at least this many reviews: the work per review times that
 #: outweighs a fork and sending the child's answer back (measured at 100k: docs/benchmarks.md).
-THRESHOLD = 20_000
+THRESHOLD = 5_000
 
 
 class Half:

@@ -386,15 +386,13 @@ def merged(first: list[int], second: list[int], scored: dict[int, float] | None,
     :func:`newest_first` (``scored`` None), as one in that order: the halves of a search
     found in two processes (:mod:`index.halves`), each ordered there, merged here in one
     pass instead of ordered again."""
-    if not first or not second:
-        return first + second
     floor, scale = math.floor, SCALE
     rk = ({d: floor(s * scale + 0.5) for d, s in scored.items()} if scored is not None
           else None)
     out: list[int] = []
     i, j, n, m = 0, 0, len(first), len(second)
-    x, y = first[0], second[0]
-    while True:
+    while i < n and j < m:
+        x, y = first[i], second[j]
         if rk is not None and rk[x] != rk[y]:
             x_first = rk[x] > rk[y]
         else:
@@ -403,14 +401,7 @@ def merged(first: list[int], second: list[int], scored: dict[int, float] | None,
         if x_first:
             out.append(x)
             i += 1
-            if i == n:
-                out.extend(second[j:])
-                return out
-            x = first[i]
         else:
             out.append(y)
             j += 1
-            if j == m:
-                out.extend(first[i:])
-                return out
-            y = second[j]
+    return out + first[i:] + second[j:]

@@ -174,19 +174,11 @@ def _narrow(maps: dict[int, int] | None, gm: GramMaps, allowed: int | None) -> d
     pass, each map decoded once into ``gm`` (a short one looked up first: its maps are
     few, :data:`index.rank.SHORT_MAPS`)."""
     values, decoded = gm.raw, gm.decoded
-    kept, short = SHORT_MAPS.get, SHORT
-    out: dict[int, int] = {}
-    if maps is None:
+    kept, short, held = SHORT_MAPS.get, SHORT, values.get
+    if maps is None:  # (the first gram: each of its documents, with the parts allowed)
         only = TOPIC if allowed == TOPIC else -1
-        for d, v in values.items():
-            m = kept(v) if len(v) <= short else None
-            if m is None:
-                m = decode_short(v) if len(v) <= short else part_map(v)
-            decoded[d] = m
-            if m & only:
-                out[d] = m & only
-        return out
-    held = values.get
+        maps = dict.fromkeys(values, only)
+    out: dict[int, int] = {}
     for d, m in maps.items():
         v = held(d)
         if v is not None:
