@@ -380,24 +380,19 @@ def newest_first(docs, keys: dict[int, tuple]) -> list[int]:
     return out
 
 
-def merged(first: list[int], second: list[int], scored: dict[int, float] | None,
-           keys: dict[int, tuple]) -> list[int]:
-    """Two lists of documents, each in :func:`order` (``scored`` given) or
-    :func:`newest_first` (``scored`` None), as one in that order: the halves of a search
-    found in two processes (:mod:`index.halves`), each ordered there, merged here in one
-    pass instead of ordered again."""
-    floor, scale = math.floor, SCALE
-    rk = ({d: floor(s * scale + 0.5) for d, s in scored.items()} if scored is not None
-          else None)
-    out: list[int] = []
+def merged(first: list[tuple], second: list[tuple]) -> list[tuple]:
+    """Two lists of rows ``(rank key, received, uuid, ...)``, each in :func:`order`'s
+    order (by date, :func:`newest_first`: every rank key 0), as one in that order: the
+    halves of a search found in two processes (:mod:`index.halves`), each ordered
+    there, merged here in one pass instead of ordered again."""
+    out: list[tuple] = []
     i, j, n, m = 0, 0, len(first), len(second)
     while i < n and j < m:
         x, y = first[i], second[j]
-        if rk is not None and rk[x] != rk[y]:
-            x_first = rk[x] > rk[y]
+        if x[0] != y[0]:
+            x_first = x[0] > y[0]
         else:
-            kx, ky = keys[x], keys[y]
-            x_first = kx[0] > ky[0] or (kx[0] == ky[0] and kx[1] < ky[1])
+            x_first = x[1] > y[1] or (x[1] == y[1] and x[2] < y[2])
         if x_first:
             out.append(x)
             i += 1

@@ -32,6 +32,7 @@ never hashes the index.
 """
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from array import array
@@ -52,8 +53,8 @@ from index.postings import (
 from index.query import SECTION_NAMES, Atom, Parsed, is_ref_id, parse, section_path
 from index.facets import Facets, facets as count_facets
 from index.rank import (
-    SHORT, SHORT_MAPS, GramMaps, Item, chapters, decode_short, merged, newest_first, odd_bits,
-    order, part_maps, scores, starts_of,
+    SCALE, SHORT, SHORT_MAPS, GramMaps, Item, chapters, decode_short, merged, newest_first,
+    odd_bits, order, part_maps, scores, starts_of,
 )
 
 SNIPPET = 120
@@ -588,17 +589,26 @@ _HEADINGS = {path: name for name, path in SECTION_NAMES.items()}  # abstract -> 
 
 # -- the API -------------------------------------------------------------------------
 
-@dataclass
 class _Found:
-    """What the matching reviews are, in one process or half of them in each: each
-    one's key (:func:`_keys`) and, sorted by relevance, score; the plan and the scopes
-    where this process found them all (else a page makes its own: :func:`_page_plan`)."""
+    """What the matching reviews are: each one's key (:func:`_keys`) and, sorted by
+    relevance, score; where this process found them all, the plan and the scopes too
+    (else a page makes its own: :func:`_page_plan`). Found in two processes, they come
+    as the halves' rows, merged in order (:func:`_found`), and the keys are made from
+    them only when asked for (a page, facets): `search -l` needs the UUIDs alone."""
 
-    keys: dict[int, tuple[str, str, int, str]]
-    scored: dict[int, float] | None
-    plan: _Plan | None = None
-    scopes: dict[int, int] = field(default_factory=dict)
-    ranked: list[int] | None = None  # (in order already: two halves merged)
+    def __init__(self, keys: dict | None, scored: dict[int, float] | None,
+                 plan: _Plan | None = None, scopes: dict[int, int] | None = None,
+                 rows: list[tuple] | None = None):
+        self._keys, self.scored, self.plan = keys, scored, plan
+        self.scopes = scopes if scopes is not None else {}
+        self.rows = rows  # (rank key, received, uuid, document), in order
+        self.ranked: list[int] | None = None if rows is None else [r[3] for r in rows]
+
+    @property
+    def keys(self) -> dict[int, tuple]:
+        if self._keys is None:  # (the halves' rows: received and UUID, what ordering reads)
+            self._keys = {d: (received, uuid, 0, "") for _, received, uuid, d in self.rows}
+        return self._keys
 
     def ordered(self) -> list[int]:
         """The matches in order: :func:`index.rank.order` (by relevance) or
@@ -607,6 +617,13 @@ class _Found:
             self.ranked = (order(self.scored, self.keys) if self.scored is not None
                            else newest_first(self.keys, self.keys))
         return self.ranked
+
+    def uuids(self) -> list[str]:
+        """The matches' UUIDs, in order."""
+        if self.rows is not None:
+            return [r[2] for r in self.rows]
+        keys = self.keys
+        return [keys[d][1] for d in self.ordered()]
 
 
 def _find(reader, parsed: Parsed, relevance: bool) -> _Found:
@@ -649,49 +666,56 @@ def _halved(reader, parsed: Parsed) -> bool:
 
 def _found(reader, parsed: Parsed, relevance: bool) -> _Found:
     """:func:`_find` over the whole index, or over each half in its own process
-    (:func:`_halved`), the halves' answers merged: no plan (a page makes its own), and
-    of each key only what ordering reads (a page reads the rest again)."""
+    (:func:`_halved`), the halves' rows merged (:func:`index.rank.merged`): no plan (a
+    page makes its own), and of each key only what ordering reads (a page reads the
+    rest again)."""
     if not _halved(reader, parsed):
         return _find(reader, parsed, relevance)
-    (keys, scored), (more_keys, more_scored) = halves.in_two(
-        reader, lambda half: _packed(_find(half, parsed, relevance)))
-    first, scored = _unpacked(keys, scored)
-    second, more_scored = _unpacked(more_keys, more_scored)
-    keys = {**first, **second}
+    first, second = halves.in_two(reader, lambda half: _packed(_find(half, parsed, relevance)))
+    first, scored = _unpacked(first)
+    second, more = _unpacked(second)
     if scored is not None:
-        scored.update(more_scored)
-    return _Found(keys, scored, ranked=merged(list(first), list(second), scored, keys))
+        scored.update(more)
+    return _Found(None, scored, rows=merged(first, second))
 
 
-def _packed(found: _Found) -> tuple[tuple, bytes | None]:
+def _packed(found: _Found) -> tuple:
     """A half's matches, in order (:meth:`_Found.ordered`), as a few long values (a dict
-    of 50,000 tuples costs five times as much to send): their numbers, received times
-    and UUIDs (joined by newlines, which neither holds, or kept as lists if one did),
-    and scores."""
+    of 50,000 tuples costs five times as much to send): their numbers, rank keys
+    (:func:`index.rank.rank_key`; none by date), received times and UUIDs (joined by
+    newlines, which neither holds, or kept as lists if one did), and scores."""
     docs = found.ordered()
+    keys, scored = found.keys, found.scored
     columns = []
     for k in (0, 1):
-        values = [found.keys[d][k] for d in docs]
+        values = [keys[d][k] for d in docs]
         joined = "\n".join(values)
         columns.append(joined if joined.count("\n") == len(values) - 1 else values)
-    scored = None if found.scored is None else array("d", [found.scored[d] for d in docs]).tobytes()
-    return (array("q", docs).tobytes(), *columns), scored
-
-
-def _unpacked(keys: tuple, scored: bytes | None) -> tuple[dict, dict | None]:
-    """:func:`_packed`'s values as keys (received and UUID: all that ordering reads) and
-    scores by document, in the half's order."""
-    docs = array("q")
-    docs.frombytes(keys[0])
-    received, uuids = (c.split("\n") if isinstance(c, str) else c for c in keys[1:])
-    if not docs:
-        received = uuids = []
-    out = {d: (r, u, 0, "") for d, r, u in zip(docs, received, uuids)}
     if scored is None:
-        return out, None
-    values = array("d")
-    values.frombytes(scored)
-    return out, dict(zip(docs, values))
+        return array("q", docs).tobytes(), None, *columns, None
+    floor, scale = math.floor, SCALE  # (rank_key, inlined)
+    return (array("q", docs).tobytes(),
+            array("q", [floor(scored[d] * scale + 0.5) for d in docs]).tobytes(), *columns,
+            array("d", [scored[d] for d in docs]).tobytes())
+
+
+def _unpacked(packed: tuple) -> tuple[list[tuple], dict | None]:
+    """:func:`_packed`'s values as rows ``(rank key, received, uuid, document)`` in the
+    half's order (rank keys 0 by date), and scores by document."""
+    docs, ranks, received, uuids, scores = packed
+    docs = _numbers("q", docs)
+    received, uuids = (c.split("\n") if isinstance(c, str) else c for c in (received, uuids))
+    if not docs:
+        return [], None if scores is None else {}
+    rows = list(zip(_numbers("q", ranks) if ranks is not None else [0] * len(docs),
+                    received, uuids, docs))
+    return rows, None if scores is None else dict(zip(docs, _numbers("d", scores)))
+
+
+def _numbers(code: str, data: bytes) -> array:
+    out = array(code)
+    out.frombytes(data)
+    return out
 
 
 def _page_plan(reader, parsed: Parsed, found: _Found, page: list[int]) -> tuple[_Plan, dict]:
@@ -712,15 +736,17 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
             return SearchResult(text, 0, offset=offset, limit=limit, empty=True, sort=sort,
                                 facets=Facets() if dates is not None else None)
         found = _found(reader, parsed, sort == "relevance")
-        keys, scored = found.keys, found.scored  # (by date: no scores but the page's)
+        scored = found.scored  # (by date: no scores but the page's)
         ranked = found.ordered()
         result = SearchResult(text, len(ranked), offset=offset, limit=limit, sort=sort)
         if dates is not None:  # (the topics: read for the facets alone)
+            keys = found.keys
             topics = Column(reader, "facet").many(keys)
             result.facets = count_facets(((topics[d].decode("utf-8"), keys[d][0]) for d in keys), *dates)
         if ids_only:
-            result.uuids = [keys[d][1] for d in ranked]
+            result.uuids = found.uuids()
             return result
+        keys = found.keys
         page = ranked[offset:offset + limit] if limit is not None else ranked[offset:]
         plan, scopes = _page_plan(reader, parsed, found, page)
         scored = scored if scored is not None else _score(reader, plan, keys, set(page))

@@ -729,10 +729,14 @@ def test_order_is_rank_then_newest_then_uuid():
         half = set(rng.sample(sorted(scored), 1400))
         a = {d: s for d, s in scored.items() if d in half}
         b = {d: s for d, s in scored.items() if d not in half}
-        assert merged(order(a, keys), order(b, keys), scored, keys) == want
+        def rows(docs, by_date=False):
+            return [(0 if by_date else rank_key(scored[d]), *keys[d][:2], d) for d in docs]
+
+        assert [r[3] for r in merged(rows(order(a, keys)), rows(order(b, keys)))] == want
         by_date = newest_first(scored, keys)
-        assert merged(newest_first(a, keys), newest_first(b, keys), None, keys) == by_date
-        assert merged([], order(b, keys), scored, keys) == order(b, keys)
+        assert [r[3] for r in merged(rows(newest_first(a, keys), True),
+                                     rows(newest_first(b, keys), True))] == by_date
+        assert merged([], rows(order(b, keys))) == rows(order(b, keys))
 
 
 def test_folding_can_make_or_break_a_chinese_run(tmp_path):
