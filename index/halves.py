@@ -26,7 +26,7 @@ import pickle
 import signal
 import threading
 
-from index.reader import FormatError
+from index.reader import FormatError, Mapped
 
 #: A query's rarest gram in at least this many reviews: the work per review times that
 #: outweighs a fork and sending the child's answer back (measured at 100k: docs/benchmarks.md).
@@ -71,6 +71,7 @@ def in_two(reader, work):
     pid = os.fork()
     if pid == 0:  # the child: its answer (or its error) down the pipe, then out at once
         os.close(read_end)
+        Mapped.release_pages = False  # (they go back with this process)
         try:
             try:
                 data = pickle.dumps(("ok", work(theirs)), protocol=pickle.HIGHEST_PROTOCOL)
