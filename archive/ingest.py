@@ -45,6 +45,16 @@ class IngestReport:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     changed: list[str] = field(default_factory=list)  # uuids added or given a new version
     notes: list[str] = field(default_factory=list)  # e.g. a file that held two records
+    #: ``changed`` as a set: asking the list whether it held a uuid read all of it, for
+    #: every record: quadratic in a bulk ingest, 37% of the writer's CPU 50,000 records
+    #: into a 100k ingest (perf), the writer being the step everything waits for.
+    _changed: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    def mark_changed(self, uuid: str) -> None:
+        """Add ``uuid`` to :attr:`changed` once, in the order first seen."""
+        if uuid not in self._changed:
+            self._changed.add(uuid)
+            self.changed.append(uuid)
 
 
 def ignored(name: str) -> bool:
@@ -214,8 +224,7 @@ def _store(store: Store, name: str, prepared: list[Prepared] | None, reason: str
                 report.notes.append(
                     f"older {name}: a version of {result.uuid[:12]} received before the current "
                     "one; kept in its versions, the current one stays current")
-        if result.uuid not in report.changed:
-            report.changed.append(result.uuid)
+        report.mark_changed(result.uuid)
 
 
 # -- watching a drop folder ------------------------------------------------
