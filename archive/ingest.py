@@ -138,17 +138,18 @@ def ingest(
     loaded = _loaded(sources, stdin, workers)
     done = committed = 0
     try:
-        while done < len(sources):
-            with store.batch():  # one commit per batch; each record is still atomic
-                deadline = time.monotonic() + BATCH_SECONDS
-                for name, prepared, reason in islice(loaded, BATCH_FILES):
-                    _store(store, name, prepared, reason, report)
-                    done += 1
-                    if on_progress is not None:
-                        on_progress(done, len(sources), name)
-                    if time.monotonic() > deadline:
-                        break
-            committed = done
+        with store.bulk():  # the WAL checkpointed every ~128 MiB, not after each batch
+            while done < len(sources):
+                with store.batch():  # one commit per batch; each record is still atomic
+                    deadline = time.monotonic() + BATCH_SECONDS
+                    for name, prepared, reason in islice(loaded, BATCH_FILES):
+                        _store(store, name, prepared, reason, report)
+                        done += 1
+                        if on_progress is not None:
+                            on_progress(done, len(sources), name)
+                        if time.monotonic() > deadline:
+                            break
+                committed = done
     except (sqlite3.OperationalError, OSError) as err:
         if not _disk_full(err):
             raise

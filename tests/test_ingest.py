@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -271,3 +272,59 @@ def test_a_full_disk_stops_the_ingest_in_one_line_and_keeps_what_was_stored(tmp_
     report = ingest(store, [str(folder)], workers=1)
     assert store.count() == total and report.added == total - stored and report.unchanged == stored
     store.close()
+
+
+def test_an_add_that_fails_inside_a_batch_is_rolled_back_whole(tmp_path, store):
+    """A batch's adds are savepoints whose journal is kept in memory (Store.batch): an add
+    that fails after writing some rows leaves none of them, and the adds before and after
+    it in the same transaction stay whole, the kept counts exact."""
+    import dataclasses
+
+    from archive import tallies
+    from archive.parser import parse
+    from archive.store import prepare
+    from bench.corpus import generate
+
+    made = [prepare(parse(g.data, g.name)[0]) for g in generate(3, seed=11)]
+    # the version row and its references are written, then the citations fail to bind
+    broken = dataclasses.replace(made[1], citations=[("too", "few")])
+    assert made[1].refs and made[0].citations
+    with store.batch():
+        assert store.execute("PRAGMA temp_store").fetchone()[0] == 2  # (MEMORY)
+        store.add_prepared(made[0], "a.txt")
+        with pytest.raises(sqlite3.ProgrammingError):
+            store.add_prepared(broken, "b.txt")
+        store.add_prepared(made[2], "c.txt")
+    assert store.execute("PRAGMA temp_store").fetchone()[0] == 0  # the default again
+    kept = {made[0].uuid, made[2].uuid}
+    assert {u for (u,) in store.execute("SELECT uuid FROM reviews")} == kept
+    assert {u for (u,) in store.execute("SELECT uuid FROM versions")} == kept
+    for table in ("refs", "citations", "sections"):
+        assert store.execute(f"SELECT count(*) FROM {table} WHERE version_id NOT IN"
+                             " (SELECT id FROM versions)").fetchone()[0] == 0
+    assert store.execute("SELECT count(*) FROM refs").fetchone()[0] == len(made[0].refs) + len(made[2].refs)
+    assert tallies.drift(store) == []
+    assert store.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_bulk_ingest_checkpoints_once_at_the_end(tmp_path, store):
+    """During a bulk ingest the WAL is checkpointed every BULK_CHECKPOINT_PAGES, not after
+    each batch; at the end the settings are SQLite's again and the reviews are in the
+    database file itself (read here as it is on disk, WAL ignored), not only in the WAL."""
+    drop = tmp_path / "drop"
+    for i in range(3):
+        write(drop / f"{i}.txt", variant(uuid=numbered_uuid(i)))
+    seen = []
+    pragmas = lambda: tuple(store.execute(f"PRAGMA {p}").fetchone()[0]  # noqa: E731
+                            for p in ("wal_autocheckpoint", "temp_store"))
+    before = pragmas()
+    report = ingest(store, [str(drop)], on_progress=lambda *_: seen.append(pragmas()))
+    assert report.added == 3
+    on_disk = sqlite3.connect(f"{store.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    try:
+        assert on_disk.execute("SELECT count(*) FROM reviews").fetchone()[0] == 3
+    finally:
+        on_disk.close()
+    from archive.store import BULK_CHECKPOINT_PAGES
+
+    assert seen == [(BULK_CHECKPOINT_PAGES, 2)] * 3 and before == (1000, 0) and pragmas() == before
