@@ -718,15 +718,15 @@ def _numbers(code: str, data: bytes) -> array:
     return out
 
 
-def _page_plan(reader, parsed: Parsed, found: _Found, page: list[int]) -> tuple[_Plan, dict]:
-    """The plan and scopes of the page's reviews: the ones the matches were found with,
-    or, where the matches came from two processes, one made for the page alone (and the
-    page's keys read whole again)."""
+def _page_plan(reader, parsed: Parsed, found: _Found, page: list[int]
+               ) -> tuple[_Plan, dict[int, int], dict[int, tuple]]:
+    """The plan, scopes and keys of the page's reviews: the ones the matches were found
+    with, or, where the matches came from two processes, a plan made for the page alone
+    and its keys read whole again."""
     if found.plan is not None:
-        return found.plan, found.scopes
-    found.keys.update(_keys(reader, set(page), None, None))
+        return found.plan, found.scopes, found.keys
     plan, _ = _evaluate(reader, parsed, among=set(page))
-    return plan, {}
+    return plan, {}, _keys(reader, set(page), None, None)
 
 
 def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: int,
@@ -746,9 +746,8 @@ def _run(index_dir: Path, text: str, parsed: Parsed, limit, offset, per_review: 
         if ids_only:
             result.uuids = found.uuids()
             return result
-        keys = found.keys
         page = ranked[offset:offset + limit] if limit is not None else ranked[offset:]
-        plan, scopes = _page_plan(reader, parsed, found, page)
+        plan, scopes, keys = _page_plan(reader, parsed, found, page)
         scored = scored if scored is not None else _score(reader, plan, keys, set(page))
         column = Column(reader, "text")
         for d in page:
