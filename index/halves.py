@@ -14,7 +14,8 @@ a half is the score computed whole. The parent merges, orders and pages as befor
 
 Only from a process that runs no other thread (a thread holding a lock at the fork would
 hold it in the child for ever: the CLI, not ``reviews serve``), where ``os.fork`` exists,
-and for work large enough to pay for it (:func:`worth_it`). Damage the child meets is
+and for work large enough to pay for it (:data:`THRESHOLD`, which
+:func:`index.search._halved` asks). Damage the child meets is
 raised in the parent as the same :class:`~index.reader.FormatError`; a child that dies
 otherwise (killed, out of memory) has its half done again here, so the answer never
 depends on the child.

@@ -110,30 +110,24 @@ class Item:
     topic_only: bool = False
 
 
-SHORT = 4  # bytes: an encoded part map this short is one of few, and seen again
-SHORT_MAPS: dict[bytes, int] = {}  # the short encoded maps decoded so far (decode_short)
-
-
-def decode_short(value: bytes) -> int:
-    """The part map of a short encoded ``value``, kept in :data:`SHORT_MAPS`: a gram's
-    maps are mostly distinct where they are long, but a few dozen over 100,000 reviews
-    where they are short (``来研``, ``政策``); a hot loop looks there first. (Emptied
-    when it reaches :data:`_KEPT` maps: a long-lived server stays bounded.)"""
-    if len(SHORT_MAPS) >= _KEPT:
-        SHORT_MAPS.clear()
-    m = SHORT_MAPS[value] = decode_parts(value)
-    return m
-
-
-_KEPT = 1 << 16
+_SHORT = 4  # bytes: an encoded part map this short is one of few, and seen again
+_SHORT_MAPS: dict[bytes, int] = {}  # the short encoded maps decoded so far
+_KEPT = 1 << 16  # (emptied at this many: a long-lived server stays bounded)
 
 
 def part_map_of(value: bytes) -> int:
-    """:func:`~index.encoding.decode_parts`, a short value's map kept (:func:`decode_short`)."""
-    if len(value) > SHORT:
+    """:func:`~index.encoding.decode_parts`, the maps of short values kept: a gram's
+    maps are mostly distinct where they are long, but a few dozen over 100,000 reviews
+    where they are short (``来研``, ``政策``), and the hot loops of a search decode one
+    per candidate."""
+    if len(value) > _SHORT:
         return decode_parts(value)
-    m = SHORT_MAPS.get(value)
-    return decode_short(value) if m is None else m
+    m = _SHORT_MAPS.get(value)
+    if m is None:
+        if len(_SHORT_MAPS) >= _KEPT:
+            _SHORT_MAPS.clear()
+        m = _SHORT_MAPS[value] = decode_parts(value)
+    return m
 
 
 class GramMaps:
@@ -357,15 +351,20 @@ def rank_key(score: float) -> int:
     return math.floor(score * SCALE + 0.5)
 
 
+def rank_keys(scored: dict[int, float]) -> dict[int, int]:
+    """:func:`rank_key` of each document's score (its formula inlined: a query in most
+    reviews has 100,000 of them)."""
+    floor, scale = math.floor, SCALE
+    return {d: floor(s * scale + 0.5) for d, s in scored.items()}
+
+
 def order(scored: dict[int, float], keys: dict[int, tuple]) -> list[int]:
     """Documents by :func:`rank_key`, then newest ``received`` first, then UUID
     (``keys``: ``(received, uuid, ...)``): the date order (:func:`newest_first`), then
     one stable sort by rank key. Every sort takes its keys from a dict made once (a
     query in most reviews orders 100,000, and most of them tie on a few scores)."""
     out = newest_first(scored, keys)
-    floor, scale = math.floor, SCALE
-    rk = {d: floor(s * scale + 0.5) for d, s in scored.items()}  # (rank_key, inlined)
-    out.sort(key=rk.__getitem__, reverse=True)  # (stable: ties keep the date order)
+    out.sort(key=rank_keys(scored).__getitem__, reverse=True)  # (stable: ties keep the date order)
     return out
 
 

@@ -265,13 +265,12 @@ class Mapped:
         self.raw = mmap.mmap(f._fh.fileno(), 0, access=mmap.ACCESS_READ) if f.size else b""
         self._view = memoryview(self.raw)
         checks = f.checks
-        self._block = checks.block if checks is not None else 0
         # (for a loop that checks inline: the block size, 0 without checksums, and the
         # flags of the blocks checked, which :meth:`check` sets)
-        self.block, self.flags = self._block, f._ok
+        self.block, self.flags = checks.block if checks is not None else 0, f._ok
         # the file's CRCs in one read (~50 KB for 50 MB of texts): a check of one block,
         # most of them, then costs no call beyond this one
-        self._crcs = (checks.table(f._at, -(-f.size // self._block))
+        self._crcs = (checks.table(f._at, -(-f.size // self.block))
                       if checks is not None and f.size else None)
 
     def check(self, start: int, end: int) -> None:
@@ -279,7 +278,7 @@ class Mapped:
         and match their checksums."""
         if start < 0 or end > self.size:
             raise FormatError(f"{self.f.path.name} ends at {self.size} bytes, before {end}")
-        block = self._block
+        block = self.block
         if not block or end <= start:
             return
         first, last, ok = start // block, (end - 1) // block, self.flags

@@ -32,7 +32,6 @@ never hashes the index.
 """
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from array import array
@@ -53,8 +52,8 @@ from index.postings import (
 from index.query import SECTION_NAMES, Atom, Parsed, is_ref_id, parse, section_path
 from index.facets import Facets, facets as count_facets
 from index.rank import (
-    SCALE, SHORT, SHORT_MAPS, GramMaps, Item, chapters, decode_short, merged, newest_first,
-    odd_bits, order, part_maps, scores, starts_of,
+    GramMaps, Item, chapters, merged, newest_first, odd_bits, order, part_map_of, part_maps,
+    rank_keys, scores, starts_of,
 )
 
 SNIPPET = 120
@@ -172,10 +171,8 @@ def _grams(reader, lit: Literal, allowed: int | None, alone: bool = False,
 
 def _narrow(maps: dict[int, int] | None, gm: GramMaps, allowed: int | None) -> dict[int, int]:
     """The part maps of ``maps`` (None: the first gram's) that ``gm``'s gram shares: one
-    pass, each map decoded once into ``gm`` (a short one looked up first: its maps are
-    few, :data:`index.rank.SHORT_MAPS`)."""
-    values, decoded = gm.raw, gm.decoded
-    kept, short, held = SHORT_MAPS.get, SHORT, values.get
+    pass, each map decoded once into ``gm`` (:func:`index.rank.part_map_of`)."""
+    values, decoded, held = gm.raw, gm.decoded, gm.raw.get
     if maps is None:  # (the first gram: each of its documents, with the parts allowed)
         only = TOPIC if allowed == TOPIC else -1
         maps = dict.fromkeys(values, only)
@@ -183,10 +180,7 @@ def _narrow(maps: dict[int, int] | None, gm: GramMaps, allowed: int | None) -> d
     for d, m in maps.items():
         v = held(d)
         if v is not None:
-            g = kept(v) if len(v) <= short else None
-            if g is None:
-                g = decode_short(v) if len(v) <= short else part_map(v)
-            decoded[d] = g
+            g = decoded[d] = part_map_of(v)
             if m & g:
                 out[d] = m & g
     return out
@@ -336,7 +330,7 @@ def _verdicts(column, docs: list[int], needle: bytes, maps: dict[int, int]):
     else (the cluster's fetched values) value by value."""
     if not isinstance(column, Column):
         for d in docs:
-            yield d, plain_verdict(column[d], needle, maps[d], {})
+            yield d, plain_verdict(column[d], needle, maps[d])
         return
     for file, located in column.located(sorted(docs)):
         yield from plain_value_verdicts(file, ((d, at, maps[d]) for d, at in located), needle)
@@ -693,10 +687,9 @@ def _packed(found: _Found) -> tuple:
         columns.append(joined if joined.count("\n") == len(values) - 1 else values)
     if scored is None:
         return array("q", docs).tobytes(), None, *columns, None
-    floor, scale = math.floor, SCALE  # (rank_key, inlined)
-    return (array("q", docs).tobytes(),
-            array("q", [floor(scored[d] * scale + 0.5) for d in docs]).tobytes(), *columns,
-            array("d", [scored[d] for d in docs]).tobytes())
+    ranks = rank_keys(scored)
+    return (array("q", docs).tobytes(), array("q", [ranks[d] for d in docs]).tobytes(),
+            *columns, array("d", [scored[d] for d in docs]).tobytes())
 
 
 def _unpacked(packed: tuple) -> tuple[list[tuple], dict | None]:
