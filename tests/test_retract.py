@@ -19,7 +19,7 @@ from archive import citing, listing
 from archive.config import archive_path
 from archive.errors import NotFound
 from archive.parser import parse
-from archive.store import Store
+from archive.store import SCHEMA_VERSION, Store
 from archive.verify import verify
 from cli import main
 from index import dupes, state
@@ -209,11 +209,11 @@ def test_migrates_a_schema_1_archive(tmp_path):
         for p in [data, *data.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
     with Store.open(data) as store:  # a writable one is migrated on open
-        assert store.schema_version == 4
+        assert store.schema_version == SCHEMA_VERSION
         assert listing.summaries(store)[0].n_sections == want
         assert verify(store) == []
     db = sqlite3.connect(archive_path(data))
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     assert db.execute("SELECT n_sections FROM reviews").fetchall() == [(want,)]
     titles = [(s.number, s.title) for s in parse(SAMPLE.read_bytes())[0].record.sections]
     assert db.execute("SELECT number, title FROM sections ORDER BY rowid").fetchall() == titles

@@ -11,7 +11,7 @@ from archive import citing, listing
 from archive.config import archive_path, data_dir
 from archive.errors import Ambiguous, ArchiveError, NotFound
 from archive.parser import parse
-from archive.store import Store
+from archive.store import SCHEMA_VERSION, Store
 from archive.verify import verify
 
 from index import state
@@ -32,7 +32,7 @@ def test_connection_settings_and_idempotent_schema(tmp_path):
         assert s.count() == 1
     db = sqlite3.connect(archive_path(tmp_path))
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("4",)
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"versions", "reviews", "refs", "citations", "flags", "index_state"} <= tables
     db.close()

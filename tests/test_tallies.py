@@ -174,7 +174,7 @@ def test_an_older_archive_is_read_the_slow_way_and_migrated_by_a_writer(walked, 
     with Store(old, read_only=True) as store:
         assert not tallies.kept(store) and _answers(store) == want
     with Store(old) as store:  # a writer migrates it
-        assert tallies.kept(store) and store.schema_version == tallies.SCHEMA
+        assert tallies.kept(store) and store.schema_version >= tallies.SCHEMA
         assert _answers(store) == want and verify(store) == []
     assert [_cli(old.parent, *args) for args in (["stats"], ["refs", "--top", "10"])] == printed
 
