@@ -699,6 +699,32 @@ def reindex(quiet, out, data_dir):
     out.show({"indexed": rep.indexed}, [f"indexed {rep.indexed} reviews"])
 
 
+@main.command("merge-segments")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when there was nothing to merge.")
+@output_options
+@data_dir_option
+def merge_segments(quiet, out, data_dir):
+    """Merge the search index's small segments that are due (safe to interrupt).
+
+    `reviews ingest` starts this in the background when an ingest leaves a
+    merge larger than it does itself; run it by hand (or from cron) to have
+    it done now. The archive is not touched. Nothing to do on a cluster
+    (REVIEWS_OPENSEARCH): OpenSearch merges its own segments.
+
+    \b
+    Examples:
+      reviews merge-segments
+    """
+    from index.indexer import index_dir
+    from index.merger import merge_due
+
+    directory = resolve_data_dir(data_dir)
+    merged = 0 if cluster_mode() else merge_due(index_dir(directory), on_wait=waiting)
+    if merged or not quiet or out.json:
+        out.show({"merged": merged}, [f"merged {_n(merged, 'group')} of small segments"
+                                      if merged else "no merge was due"])
+
+
 # -- site, serve ----------------------------------------------------------------------------
 @main.command()
 @click.argument("site_dir", metavar="[OUT]", required=False, default="_site",

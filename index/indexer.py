@@ -141,9 +141,10 @@ def _remove_stale_builds(index_dir: Path) -> list[str]:
         else:
             shutil.rmtree(d, ignore_errors=True)
             done.append(f"removed {d.name}")
-    for d in sorted(dead_leftovers(index_dir.parent, index_dir.name + ".building-*")):
-        shutil.rmtree(d, ignore_errors=True)
-        done.append(f"removed {d.name}")
+    for kind in (".building-*", ".merging-*"):  # (a merger's: index.merger)
+        for d in sorted(dead_leftovers(index_dir.parent, index_dir.name + kind)):
+            shutil.rmtree(d, ignore_errors=True)
+            done.append(f"removed {d.name}")
     return done
 
 

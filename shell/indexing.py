@@ -6,6 +6,7 @@ the data folder, or the OpenSearch cluster that ``REVIEWS_OPENSEARCH`` names."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from archive.errors import DISK_FULL, ArchiveError, exit_code as code_of
@@ -97,6 +98,32 @@ def after_ingest(store, rep, directory: Path, quiet: bool) -> None:
         raise Failure.of(
             err, f"{why}: the records are stored in the archive ({rep.added} added, {rep.versions} "
             f"new versions), but the search index could not be brought up to date; {later}") from None
+    if rep.changed:
+        try:
+            merge_later(directory)
+        except OSError:  # (no merger started: the index is complete, only less merged)
+            pass
+
+
+def merge_later(directory: Path) -> None:
+    """Start ``reviews merge-segments`` in the background, detached, when the commit
+    just made left a merge to it (:func:`index.merging.due_later`) and no merger is at
+    work already: the command that ingested returns now.
+    What it prints goes nowhere: a merger that fails leaves the index as it was, and
+    the next ingest starts another."""
+    import subprocess
+
+    from index.folder import index_dir
+    from index.merger import running
+    from index.merging import due_later
+
+    if cluster_mode() or running(index_dir(directory)) or not due_later(index_dir(directory)):
+        return
+    subprocess.Popen(
+        [sys.executable, "-c", "from cli import main; main()", "merge-segments", "--quiet",
+         "--data-dir", str(directory)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, close_fds=True)
 
 
 def follow(store, directory: Path) -> None:

@@ -705,7 +705,8 @@ def test_every_command_that_prints_data_takes_the_one_json_option(run, drop):
     with_json = {name for name, c in main.commands.items()
                  if any(p.name == "as_json" for p in c.params)}
     assert with_json == {"ingest", "list", "show", "check", "stats", "search", "refs", "similar",
-                         "verify", "reindex", "retract", "restore", "purge", "site", "dupes"}
+                         "verify", "reindex", "retract", "restore", "purge", "site", "dupes",
+                         "merge-segments"}
     helps = {next(p.help for p in main.commands[n].params if p.name == "as_json") for n in with_json}
     assert helps == {"Print JSON (full UUIDs) for scripts."}
     assert output_options.__module__ == "shell.output"
