@@ -246,20 +246,23 @@ class Prepared:
     sections: list[tuple]
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ITEMS = 64  # list elements encoded at once (one C call instead of one each: ~20 % of parsing)
+
+
 def _json_pieces(doc: dict[str, Any]) -> Iterator[str]:
     """``json.dumps(doc)`` (compact, UTF-8 as is) in pieces: each top-level value, and
-    each element of a top-level list, encoded by the C encoder on its own."""
-    dumps = lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
+    each run of :data:`_ITEMS` elements of a top-level list, encoded by the C encoder."""
     yield "{"
     for i, (key, value) in enumerate(doc.items()):
-        yield ("," if i else "") + dumps(key) + ":"
+        yield ("," if i else "") + _ENCODE(key) + ":"
         if isinstance(value, list):
             yield "["
-            for j, item in enumerate(value):
-                yield ("," if j else "") + dumps(item)
+            for j in range(0, len(value), _ITEMS):
+                yield ("," if j else "") + _ENCODE(value[j:j + _ITEMS])[1:-1]
             yield "]"
         else:
-            yield dumps(value)
+            yield _ENCODE(value)
     yield "}"
 
 

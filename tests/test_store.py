@@ -369,3 +369,16 @@ def test_parsed_json_is_stored_compressed_and_old_text_rows_still_read(tmp_path)
         assert s.execute("SELECT typeof(parsed) FROM versions").fetchone() == ("blob",)
         s.write(lambda: s.execute("UPDATE versions SET parsed = ?", (text,)))  # as written before
         assert s.current(SAMPLE_UUID) == rec and verify(s) == []
+
+
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 129])
+def test_parsed_json_in_pieces_is_json_dumps_whatever_the_list_lengths(n):
+    """The pieces encode runs of list elements at once: the JSON is the same bytes for
+    lists shorter than, as long as, and longer than a run."""
+    import json
+
+    from archive.store import _json_pieces
+
+    d = parse(SAMPLE.read_bytes())[0].record.to_dict()
+    d = {**d, "citations": (d["citations"] * 200)[:n], "empty": [], "x": {"a": ["\u2028", "研究"]}}
+    assert "".join(_json_pieces(d)) == json.dumps(d, ensure_ascii=False, separators=(",", ":"))
