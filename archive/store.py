@@ -57,6 +57,9 @@ SCHEMA_VERSION = 5
 #: 3: the citation-lint flags (:mod:`archive.lint`: uncited, duplicate, after received).
 DERIVED_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
+#: How long a read waits for an archive being created to get its tables (a first ingest
+#: makes them in one transaction, in milliseconds).
+CREATING_WAIT_S = 2.0
 #: WAL pages a bulk ingest lets gather before it checkpoints them into the database
 #: (:meth:`Store.bulk`): about 128 MiB at 4 KiB pages, against SQLite's 1,000 (4 MiB).
 BULK_CHECKPOINT_PAGES = 32_768
@@ -417,12 +420,15 @@ class Store:
         start, and the file is opened ``immutable=1``: no locks, no shared memory, no
         journal read. Never where a ``-wal`` with content is left beside it (immutable
         would ignore those transactions and answer from an older archive: refused,
-        saying why), and never in a folder a writer could use."""
+        saying why), and never in a folder a writer could use. A file without the
+        archive's tables there is one being created: waited for (:meth:`_being_created`)."""
         uri = path.resolve().as_uri()
         try:
             return Store._connect(uri + "?mode=ro", path)
         except sqlite3.OperationalError as err:
-            if os.access(path.parent, os.W_OK) and "no such table" not in str(err):
+            if os.access(path.parent, os.W_OK):
+                if "no such table" in str(err):
+                    return Store._being_created(uri, path)
                 raise  # (a full disk, a lock: the CLI says it by SQLite's code)
         wal = path.with_name(path.name + "-wal")
         if wal.exists() and wal.stat().st_size:
@@ -436,6 +442,24 @@ class Store:
             pass
         raise Damaged(f"cannot read the archive at {path}: SQLite cannot open it read-only "
                       "(is it an archive of this program?)")
+
+    @staticmethod
+    def _being_created(uri: str, path: Path) -> sqlite3.Connection:
+        """An SQLite file without the archive's tables, in a folder a writer may use:
+        the first ingest is creating it (the file exists a moment before the transaction
+        that makes its tables commits), or one was stopped before it could. The first is
+        waited for (:data:`CREATING_WAIT_S`); the second is said as such."""
+        deadline = time.monotonic() + CREATING_WAIT_S
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            try:
+                return Store._connect(uri + "?mode=ro", path)
+            except sqlite3.OperationalError as err:
+                if "no such table" not in str(err):
+                    raise
+        raise Damaged(f"the archive at {path} has no tables yet: another command is creating "
+                      "it, or the first ingest into it was stopped before it could; run "
+                      "`reviews ingest` again")
 
     @staticmethod
     def _connect(uri: str, path: Path) -> sqlite3.Connection:

@@ -382,3 +382,26 @@ def test_parsed_json_in_pieces_is_json_dumps_whatever_the_list_lengths(n):
     d = parse(SAMPLE.read_bytes())[0].record.to_dict()
     d = {**d, "citations": (d["citations"] * 200)[:n], "empty": [], "x": {"a": ["\u2028", "研究"]}}
     assert "".join(_json_pieces(d)) == json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_a_read_waits_for_an_archive_being_created_and_names_one_left_without_tables(tmp_path):
+    """The archive file exists a moment before the first ingest's transaction gives it
+    its tables: a read then waits for them, instead of calling the archive damaged
+    ("is it an archive of this program?", as it did). A file left without them (the
+    first ingest killed) is said as such."""
+    import threading
+
+    from archive.errors import Damaged
+
+    data = tmp_path / "data"
+    data.mkdir()
+    sqlite3.connect(archive_path(data)).close()  # (an SQLite file without tables)
+    with pytest.raises(Damaged, match="has no tables yet.*run `reviews ingest` again"):
+        Store.open(data, read_only=True)
+    writer = threading.Timer(0.3, lambda: Store.open(data).close())
+    writer.start()
+    try:
+        with Store.open(data, read_only=True) as store:
+            assert store.count() == 0
+    finally:
+        writer.join()
