@@ -23,8 +23,9 @@ import bisect
 import fcntl
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from whoosh import index as windex
 
@@ -57,6 +58,23 @@ def running(index_dir: str | Path) -> bool:
         os.close(fd)
 
 
+@contextmanager
+def paused(index_dir: str | Path) -> Iterator[None]:
+    """No merger runs inside (one at work is waited for): a retraction or a purge must
+    leave no copy of the review's documents, and a merger mid-build holds one beside the
+    index until it ends. Taken before the index's own lock, as a merger takes the two."""
+    index_dir = Path(index_dir)
+    if not index_dir.is_dir():
+        yield
+        return
+    fd = os.open(_merger_lock(index_dir), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def merge_due(index_dir: str | Path, on_wait: Callable[[], None] | None = None) -> int:
     """Do the merges that are due within :data:`~index.merging.LATER` bytes, one after
     another while one is (each its own commit); returns how many were swapped in. An
@@ -66,12 +84,8 @@ def merge_due(index_dir: str | Path, on_wait: Callable[[], None] | None = None) 
     _same_whoosh()
     if not index_dir.is_dir():
         return 0
-    fd = os.open(_merger_lock(index_dir), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # (released with the process, whatever kills it)
+    with paused(index_dir):  # (the merger's lock: released with the process, whatever kills it)
         return _merge_while_due(index_dir, on_wait)
-    finally:
-        os.close(fd)
 
 
 def _merge_while_due(index_dir: Path, on_wait: Callable[[], None] | None) -> int:

@@ -130,12 +130,14 @@ def follow(store, directory: Path) -> None:
     """Bring the search index up to the archive after a review left or came back (the
     site follows on its next `reviews site`)."""
     from index.indexer import check, index_dir
+    from index.merger import paused
 
     on_cluster = cluster_mode()
     if not on_cluster and check(index_dir(directory), deep=False) == "missing":
         return  # no index yet: the first search or ingest builds it without the review
     try:
-        update_index(store, directory, quiet=True)
+        with paused(index_dir(directory)):  # (a merger mid-build holds a copy of its documents)
+            update_index(store, directory, quiet=True)
     except (OSError, ArchiveError) as err:
         later = ("the next command that reaches the cluster does it" if on_cluster else
                  "`reviews reindex` does it once the cause is fixed")

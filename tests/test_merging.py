@@ -390,3 +390,47 @@ def test_a_merger_at_work_is_seen_so_no_other_is_started(tmp_path):
     assert merger.running(ix)
     os.close(fd)
     assert not merger.running(ix)
+
+
+def test_a_purge_waits_for_a_merger_at_work(tier_one, tmp_path):
+    """A merger mid-build holds a copy of the documents it merges beside the index
+    (`index.merging-<pid>`), so a purge (and a retraction) waits for a merger at work
+    before it takes the review out of the index: here the merger's lock is held (as a
+    merger at work holds it) while `reviews purge` runs. The archive lets go of the
+    review at once; the index only once the lock is released, and then it does."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from index import state
+
+    data = _copy(tier_one, tmp_path / "data")
+    victim = next(generate(1, seed=23)).truth.uuid
+    exe = str(Path(sys.executable).with_name("reviews"))
+    lock = str(merger._merger_lock(data / "index"))
+
+    def holds_lock(pid: int) -> bool:  # (waiting on it: it has the lock file open)
+        fds = Path(f"/proc/{pid}/fd")
+        try:
+            return any(os.readlink(f) == lock for f in fds.iterdir())
+        except OSError:
+            return False
+
+    with merger.paused(data / "index"):
+        purge = subprocess.Popen([exe, "purge", victim, "--yes", "--data-dir", str(data)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while purge.poll() is None and not holds_lock(purge.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert purge.poll() is None and holds_lock(purge.pid)  # waiting for the merger
+        with Store.open(data, read_only=True) as store:
+            assert victim not in {r[0] for r in store.execute("SELECT uuid FROM versions")}
+            assert state.removed(store) == [victim]  # the index still holds it
+    _, err = purge.communicate(timeout=120)
+    assert purge.returncode == 0, err
+    with Store.open(data, read_only=True) as store:
+        assert state.removed(store) == []
+    assert search(data / "index", f"uuid:{victim}", limit=None).total_reviews == 0
+
+
