@@ -38,6 +38,7 @@ WRITERS = {  # {new} is a record the archive lacks, {out} a folder for the site
     "ingest": ["ingest", "--quiet", "{new}"], "reindex": ["reindex", "--quiet"],
     "retract": ["retract", B[:8], "--reason", "test"], "restore": ["restore", C[:8]],
     "purge": ["purge", B[:8], "--yes"], "site": ["site", "--quiet", "{out}"],
+    "merge-segments": ["merge-segments"],
 }
 
 
