@@ -209,3 +209,21 @@ def test_a_migration_killed_before_its_commit_leaves_the_archive_as_it_was(walke
         assert not tallies.kept(store) and _answers(store) == want
     with Store(old) as store:  # the next writer migrates it whole
         assert tallies.kept(store) and _answers(store) == want and verify(store) == []
+
+
+def test_current_spellings_among_given_pairs_read_from_the_kept_counts(walked, tmp_path):
+    """`citing.current_spellings(store, among)` (what one more review's index update asks
+    for each spelling it touches) looks the kept spellings up: the same answer as the
+    join over the current versions' references, which an older archive still asks."""
+    from archive import citing
+
+    with Store(walked, read_only=True) as store:
+        every = {tuple(r) for r in store.execute("SELECT ref_id, title FROM refs")}
+        current = citing.current_spellings(store)
+        assert every - current, "the walk left no retired spelling to tell apart"
+        among = sorted(every, key=str)[:400] + [("r00000000", "no such"), (None, "x")]
+        assert citing.current_spellings(store, among) == current & set(among)
+    old = _older(walked, tmp_path / "old")
+    with Store(old, read_only=True) as store:
+        assert not tallies.kept(store)
+        assert citing.current_spellings(store, among) == current & set(among)
