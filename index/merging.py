@@ -71,14 +71,10 @@ def to_merge(segments: list, sizes: dict[int, int], budget: int = NOW) -> list:
     return []
 
 
-def merge_small(writer, segments: list) -> list:
-    """A Whoosh merge policy (``writer.commit(mergetype=merge_small)``): returns the
-    segments it keeps as they are; those it merges go into the writer's new segment."""
-    return merging_at_most(NOW)(writer, segments)
-
-
 def merging_at_most(budget: int):
-    """The merge policy that merges :func:`to_merge`'s choice within ``budget``."""
+    """The Whoosh merge policy (``writer.commit(mergetype=...)``) that merges
+    :func:`to_merge`'s choice within ``budget``: it returns the segments it keeps as they
+    are; those it merges go into the writer's new segment."""
     def policy(writer, segments: list) -> list:
         from whoosh.reading import SegmentReader  # (writing only: not on the query path)
 
@@ -91,6 +87,10 @@ def merging_at_most(budget: int):
         return [s for s in segments if id(s) not in gone]
 
     return policy
+
+
+#: A commit's policy: merges within :data:`NOW`.
+merge_small = merging_at_most(NOW)
 
 
 def due(storage, segments: list, budget: int = LATER) -> list:
@@ -111,5 +111,5 @@ def due_later(index_dir) -> bool:
         segments = windex.open_dir(str(index_dir), indexname=INDEX_NAME)._segments()
     except Exception:  # noqa: BLE001 (missing, being rebuilt, damaged: the next writer sees it)
         return False
-    storage = FileStorage(str(index_dir))
-    return bool(due(storage, segments, LATER)) and not due(storage, segments, NOW)
+    sizes = _sizes(FileStorage(str(index_dir)), segments)  # (the folder listed once)
+    return bool(to_merge(segments, sizes, LATER)) and not to_merge(segments, sizes, NOW)

@@ -10,7 +10,7 @@ it, through these functions. An update indexes :func:`pending`, then
 Both questions are asked of ``index_todo`` (the archive's triggers put there every
 review whose two rows may disagree, in the transaction that changes one), so their
 cost follows the work to do, not the archive's size; each function that records the
-index's work then drops the todo rows now in agreement (:func:`_tidy`), in its own
+index's work then drops the todo rows now in agreement (``_TIDY``), in its own
 transaction: a version stored meanwhile keeps its row. An archive of an older schema
 (read-only, so never migrated) is asked with the joins over every review.
 """
@@ -35,12 +35,11 @@ def pending(store) -> list[tuple[str, int]]:
         " WHERE s.version_id IS NULL OR s.version_id != r.current_version ORDER BY r.uuid")]
 
 
-def _tidy() -> str:
-    """The statement that drops the todo rows whose review the index holds as it is now,
-    or whose review is gone from both (see the module's docstring)."""
-    return ("DELETE FROM index_todo WHERE uuid IN (SELECT t.uuid FROM index_todo t"
-            " LEFT JOIN reviews r ON r.uuid = t.uuid LEFT JOIN index_state s ON s.uuid = t.uuid"
-            " WHERE r.current_version IS s.version_id)")
+#: Drops the todo rows whose review the index holds as it is now, or whose review is
+#: gone from both (see the module's docstring).
+_TIDY = ("DELETE FROM index_todo WHERE uuid IN (SELECT t.uuid FROM index_todo t"
+         " LEFT JOIN reviews r ON r.uuid = t.uuid LEFT JOIN index_state s ON s.uuid = t.uuid"
+         " WHERE r.current_version IS s.version_id)")
 
 
 def _recording(store, change) -> None:
@@ -48,7 +47,7 @@ def _recording(store, change) -> None:
     def both() -> None:
         change()
         if _todo(store):
-            store.execute(_tidy())
+            store.execute(_TIDY)
 
     store.write(both)
 
